@@ -1,0 +1,5 @@
+"""Allow ``python -m hpccache_cli``."""
+
+from hpccache_cli.cli.app import main
+
+main()
