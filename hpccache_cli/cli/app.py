@@ -1,0 +1,56 @@
+"""The ``hpccache`` Typer application.
+
+Each command group lives in its own module under ``hpccache_cli.cli`` and exposes
+``register(app)``. Modules are imported here, but every heavy import (the Azure SDK, rich,
+asyncio servers) happens inside the command functions, so ``hpccache --help`` and
+``hpccache --version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from hpccache_cli import __version__
+
+# Command modules, in the order their groups appear in --help.
+COMMAND_MODULES: tuple[str, ...] = (
+    "emulator_cmd",
+)
+
+app = typer.Typer(
+    name="hpccache",
+    help=(
+        "Flush files from Azure HPC Cache to their storage targets, per file, by cache name "
+        "and by the paths you see on your client."
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hpccache {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Flush files from Azure HPC Cache to their storage targets."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"hpccache_cli.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
