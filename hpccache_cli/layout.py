@@ -1,0 +1,82 @@
+"""The shape of one cache as the flush and path code need it, whatever it was read from.
+
+Azure Resource Manager (``control/``), the emulator's config and the on-disk resolution cache
+all produce a :class:`CacheLayout`; path translation and the flush engine consume it. Keeping
+it a plain, JSON-friendly value is what lets the resolution cache store it and lets tests build
+one without Azure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hpccache_cli.usage_models import UsageModel, lookup
+
+
+@dataclass(frozen=True)
+class JunctionInfo:
+    """One namespace path of a cache and the storage target behind it."""
+
+    namespace_path: str  # "/NAS_12_exp5": what clients see under the cache
+    storage_target: str  # storage target name
+    target_type: str = "nfs3"  # nfs3 | blobNfs | clfs | unknown
+    usage_model: str | None = None
+    nfs_export: str | None = None  # "/export5" on the back-end NAS (None for blob)
+    target_path: str = "/"  # subdirectory of the export
+    target_state: str | None = None  # "Ready", "Suspended", ...
+
+    @property
+    def model(self) -> UsageModel:
+        return lookup(self.usage_model, self.target_type)
+
+    def contains(self, namespace_path: str) -> bool:
+        """True when ``namespace_path`` is this junction or below it (component-wise)."""
+        j = self.namespace_path.rstrip("/") or "/"
+        if j == "/":
+            return namespace_path.startswith("/")
+        return namespace_path == j or namespace_path.startswith(j + "/")
+
+    def backend_path(self, namespace_path: str) -> str | None:
+        """Where the file lives on the back end: export + target path + the rest."""
+        if not self.contains(namespace_path):
+            return None
+        rest = namespace_path[len(self.namespace_path.rstrip("/")) :].lstrip("/")
+        parts = [p.strip("/") for p in (self.nfs_export or "", self.target_path, rest)]
+        return "/" + "/".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class CacheLayout:
+    """A cache's name, its mount addresses and its junctions."""
+
+    name: str
+    resource_group: str
+    mount_addresses: tuple[str, ...]
+    junctions: tuple[JunctionInfo, ...] = field(default_factory=tuple)
+    subscription_id: str | None = None
+    resource_id: str | None = None
+
+    def junction_for(self, namespace_path: str) -> JunctionInfo | None:
+        """The junction holding ``namespace_path``: the longest prefix on component bounds."""
+        best: JunctionInfo | None = None
+        for j in self.junctions:
+            if j.contains(namespace_path) and (
+                best is None or len(j.namespace_path) > len(best.namespace_path)
+            ):
+                best = j
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CacheLayout:
+        return cls(
+            name=data["name"],
+            resource_group=data["resource_group"],
+            mount_addresses=tuple(data["mount_addresses"]),
+            junctions=tuple(JunctionInfo(**j) for j in data.get("junctions", ())),
+            subscription_id=data.get("subscription_id"),
+            resource_id=data.get("resource_id"),
+        )
