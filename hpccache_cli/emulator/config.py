@@ -157,7 +157,8 @@ def _check_keys(section: str, data: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) in [{section}]: {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+            f"unknown key(s) in [{section}]: {', '.join(unknown)} "
+            f"(allowed: {', '.join(sorted(allowed))})"
         )
 
 

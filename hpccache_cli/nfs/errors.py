@@ -1,0 +1,73 @@
+"""Errors of the bundled NFS client, one type per thing the user must check.
+
+Protocol errors (bad bytes) are separate from RPC failures (the server said no, or did not
+answer) and from NFS/MOUNT status errors (the server answered with a failure status). Every
+message says what to check next, because these reach users of the flush command directly.
+"""
+
+from __future__ import annotations
+
+
+class NfsClientError(Exception):
+    """Base of every error raised by ``hpccache_cli.nfs``."""
+
+
+class ProtocolError(NfsClientError):
+    """Bytes on the wire that do not decode: a bug, or not an NFS server at that port."""
+
+
+class RpcError(NfsClientError):
+    """The RPC call did not produce a result."""
+
+
+class RpcDenied(RpcError):
+    """MSG_DENIED: RPC version mismatch or authentication refused."""
+
+    def __init__(self, message: str, auth_stat: int | None = None) -> None:
+        super().__init__(message)
+        self.auth_stat = auth_stat
+
+
+class ProgramUnavailable(RpcError):
+    """The server does not run this program/version/procedure (PROG_UNAVAIL and friends)."""
+
+
+class GarbageArgs(RpcError):
+    """The server could not decode our arguments (GARBAGE_ARGS)."""
+
+
+class RpcSystemError(RpcError):
+    """The server failed internally (SYSTEM_ERR)."""
+
+
+class RpcTimeout(RpcError):
+    """No reply within the call's timeout."""
+
+
+class ConnectionLost(RpcError):
+    """The TCP connection closed or could not be opened."""
+
+
+class StatusError(NfsClientError):
+    """A procedure answered with a failure status (typed subclasses carry the enum)."""
+
+    kind = "status"
+
+    def __init__(self, status: int, name: str, context: str = "") -> None:
+        self.status = int(status)
+        self.name = name
+        self.context = context
+        where = f" ({context})" if context else ""
+        super().__init__(f"{name} ({self.status}){where}")
+
+
+class NfsError(StatusError):
+    """An NFSv3 status other than NFS3_OK, e.g. ``NFS3ERR_NOENT (2)``."""
+
+    kind = "nfs"
+
+
+class MountError(StatusError):
+    """A MOUNTv3 status other than MNT3_OK, e.g. ``MNT3ERR_ACCES (13)``."""
+
+    kind = "mount"

@@ -1,0 +1,357 @@
+"""NFS version 3 (RFC 1813): status codes, attribute types and procedure codecs.
+
+Each procedure is one :class:`Procedure` holding its number and the XDR types of its arguments
+and results, so the client (encode args, decode results) and the emulator (the reverse) cannot
+drift apart. Results decode to ``(status, body)`` pairs; :func:`ok_body` turns a failure status
+into a typed :class:`~hpccache_cli.nfs.errors.NfsError`.
+
+The HPC Cache flush protocol rides on COMMIT: an ``offset`` of :data:`FLUSH_OFFSET` marks a
+flush request and ``count`` selects sync flush, async start or status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from hpccache_cli.nfs import xdr
+from hpccache_cli.nfs.errors import NfsError
+
+PROGRAM = 100003
+VERSION = 3
+FHSIZE = 64
+MAX_NAME = 1024  # filename3 is unbounded in the RFC; real servers cap names at 255
+COOKIEVERF_SIZE = 8
+WRITEVERF_SIZE = 8
+
+# HPC Cache flush magic (public flush_file.py documentation).
+FLUSH_OFFSET = 0x1234ABCDDEADDEAD
+FLUSH_SYNC = 0xABADBEEF
+FLUSH_ASYNC_START = 0xADEADBE6
+FLUSH_STATUS = 0xADEADBE5
+
+
+class Nfsstat3(IntEnum):
+    NFS3_OK = 0
+    NFS3ERR_PERM = 1
+    NFS3ERR_NOENT = 2
+    NFS3ERR_IO = 5
+    NFS3ERR_NXIO = 6
+    NFS3ERR_ACCES = 13
+    NFS3ERR_EXIST = 17
+    NFS3ERR_XDEV = 18
+    NFS3ERR_NODEV = 19
+    NFS3ERR_NOTDIR = 20
+    NFS3ERR_ISDIR = 21
+    NFS3ERR_INVAL = 22
+    NFS3ERR_FBIG = 27
+    NFS3ERR_NOSPC = 28
+    NFS3ERR_ROFS = 30
+    NFS3ERR_MLINK = 31
+    NFS3ERR_NAMETOOLONG = 63
+    NFS3ERR_NOTEMPTY = 66
+    NFS3ERR_DQUOT = 69
+    NFS3ERR_STALE = 70
+    NFS3ERR_REMOTE = 71
+    NFS3ERR_BADHANDLE = 10001
+    NFS3ERR_NOT_SYNC = 10002
+    NFS3ERR_BAD_COOKIE = 10003
+    NFS3ERR_NOTSUPP = 10004
+    NFS3ERR_TOOSMALL = 10005
+    NFS3ERR_SERVERFAULT = 10006
+    NFS3ERR_BADTYPE = 10007
+    NFS3ERR_JUKEBOX = 10008
+
+
+class Ftype3(IntEnum):
+    NF3REG = 1
+    NF3DIR = 2
+    NF3BLK = 3
+    NF3CHR = 4
+    NF3LNK = 5
+    NF3SOCK = 6
+    NF3FIFO = 7
+
+
+def status_name(status: int) -> str:
+    try:
+        return Nfsstat3(status).name
+    except ValueError:
+        return f"NFS3ERR_UNKNOWN_{status}"
+
+
+def ok_body(result: tuple[Any, Any], context: str = "") -> Any:
+    """The body of an NFS3_OK result; any other status raises NfsError."""
+    status, body = result
+    if int(status) != Nfsstat3.NFS3_OK:
+        raise NfsError(int(status), status_name(int(status)), context)
+    return body
+
+
+_status = xdr.Enum(Nfsstat3, lenient=True)
+fh3 = xdr.Opaque(FHSIZE)
+filename3 = xdr.String(MAX_NAME)
+
+
+@xdr.struct_type([("seconds", xdr.u32), ("nseconds", xdr.u32)])
+@dataclass(frozen=True)
+class NfsTime3:
+    seconds: int = 0
+    nseconds: int = 0
+
+
+@xdr.struct_type(
+    [
+        ("type", xdr.Enum(Ftype3, lenient=True)),
+        ("mode", xdr.u32),
+        ("nlink", xdr.u32),
+        ("uid", xdr.u32),
+        ("gid", xdr.u32),
+        ("size", xdr.u64),
+        ("used", xdr.u64),
+        ("rdev_major", xdr.u32),
+        ("rdev_minor", xdr.u32),
+        ("fsid", xdr.u64),
+        ("fileid", xdr.u64),
+        ("atime", NfsTime3.xdr),
+        ("mtime", NfsTime3.xdr),
+        ("ctime", NfsTime3.xdr),
+    ]
+)
+@dataclass(frozen=True)
+class Fattr3:
+    type: int
+    mode: int = 0o644
+    nlink: int = 1
+    uid: int = 0
+    gid: int = 0
+    size: int = 0
+    used: int = 0
+    rdev_major: int = 0
+    rdev_minor: int = 0
+    fsid: int = 0
+    fileid: int = 0
+    atime: NfsTime3 = NfsTime3()
+    mtime: NfsTime3 = NfsTime3()
+    ctime: NfsTime3 = NfsTime3()
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type == Ftype3.NF3DIR
+
+    @property
+    def is_regular(self) -> bool:
+        return self.type == Ftype3.NF3REG
+
+
+post_op_attr = xdr.Optional(Fattr3.xdr)
+
+
+@xdr.struct_type([("size", xdr.u64), ("mtime", NfsTime3.xdr), ("ctime", NfsTime3.xdr)])
+@dataclass(frozen=True)
+class WccAttr:
+    size: int = 0
+    mtime: NfsTime3 = NfsTime3()
+    ctime: NfsTime3 = NfsTime3()
+
+
+@xdr.struct_type([("before", xdr.Optional(WccAttr.xdr)), ("after", post_op_attr)])
+@dataclass(frozen=True)
+class WccData:
+    before: WccAttr | None = None
+    after: Fattr3 | None = None
+
+
+# --- arguments and results ------------------------------------------------------------------
+
+
+@xdr.struct_type([("dir", fh3), ("name", filename3)])
+@dataclass(frozen=True)
+class LookupArgs:
+    dir: bytes
+    name: bytes
+
+
+@xdr.struct_type(
+    [("object", fh3), ("obj_attributes", post_op_attr), ("dir_attributes", post_op_attr)]
+)
+@dataclass(frozen=True)
+class LookupOk:
+    object: bytes
+    obj_attributes: Fattr3 | None = None
+    dir_attributes: Fattr3 | None = None
+
+
+@xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
+@dataclass(frozen=True)
+class CommitArgs:
+    file: bytes
+    offset: int = 0
+    count: int = 0
+
+
+@xdr.struct_type([("file_wcc", WccData.xdr), ("verf", xdr.Fixed(WRITEVERF_SIZE))])
+@dataclass(frozen=True)
+class CommitOk:
+    file_wcc: WccData = WccData()
+    verf: bytes = b"\0" * WRITEVERF_SIZE
+
+
+@xdr.struct_type([("object", fh3), ("access", xdr.u32)])
+@dataclass(frozen=True)
+class AccessArgs:
+    object: bytes
+    access: int
+
+
+@xdr.struct_type([("obj_attributes", post_op_attr), ("access", xdr.u32)])
+@dataclass(frozen=True)
+class AccessOk:
+    obj_attributes: Fattr3 | None
+    access: int
+
+
+@xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
+@dataclass(frozen=True)
+class ReadArgs:
+    file: bytes
+    offset: int
+    count: int
+
+
+@xdr.struct_type(
+    [("file_attributes", post_op_attr), ("count", xdr.u32), ("eof", xdr.boolean),
+     ("data", xdr.Opaque())]
+)
+@dataclass(frozen=True)
+class ReadOk:
+    file_attributes: Fattr3 | None
+    count: int
+    eof: bool
+    data: bytes
+
+
+@xdr.struct_type(
+    [("dir", fh3), ("cookie", xdr.u64), ("cookieverf", xdr.Fixed(COOKIEVERF_SIZE)),
+     ("dircount", xdr.u32), ("maxcount", xdr.u32)]
+)
+@dataclass(frozen=True)
+class ReaddirplusArgs:
+    dir: bytes
+    cookie: int = 0
+    cookieverf: bytes = b"\0" * COOKIEVERF_SIZE
+    dircount: int = 8192
+    maxcount: int = 32768
+
+
+@xdr.struct_type(
+    [("fileid", xdr.u64), ("name", filename3), ("cookie", xdr.u64),
+     ("name_attributes", post_op_attr), ("name_handle", xdr.Optional(fh3))]
+)
+@dataclass(frozen=True)
+class EntryPlus:
+    fileid: int
+    name: bytes
+    cookie: int
+    name_attributes: Fattr3 | None = None
+    name_handle: bytes | None = None
+
+
+@xdr.struct_type(
+    [("dir_attributes", post_op_attr), ("cookieverf", xdr.Fixed(COOKIEVERF_SIZE)),
+     ("entries", xdr.LinkedList(EntryPlus.xdr)), ("eof", xdr.boolean)]
+)
+@dataclass(frozen=True)
+class ReaddirplusOk:
+    dir_attributes: Fattr3 | None
+    cookieverf: bytes
+    entries: list[EntryPlus]
+    eof: bool
+
+
+@xdr.struct_type(
+    [("obj_attributes", post_op_attr), ("rtmax", xdr.u32), ("rtpref", xdr.u32),
+     ("rtmult", xdr.u32), ("wtmax", xdr.u32), ("wtpref", xdr.u32), ("wtmult", xdr.u32),
+     ("dtpref", xdr.u32), ("maxfilesize", xdr.u64), ("time_delta", NfsTime3.xdr),
+     ("properties", xdr.u32)]
+)
+@dataclass(frozen=True)
+class FsinfoOk:
+    obj_attributes: Fattr3 | None = None
+    rtmax: int = 1 << 20
+    rtpref: int = 1 << 20
+    rtmult: int = 4096
+    wtmax: int = 1 << 20
+    wtpref: int = 1 << 20
+    wtmult: int = 4096
+    dtpref: int = 32768
+    maxfilesize: int = (1 << 63) - 1
+    time_delta: NfsTime3 = NfsTime3(0, 1)
+    properties: int = 0x1B  # LINK | SYMLINK | HOMOGENEOUS | CANSETTIME
+
+
+@xdr.struct_type(
+    [("obj_attributes", post_op_attr), ("tbytes", xdr.u64), ("fbytes", xdr.u64),
+     ("abytes", xdr.u64), ("tfiles", xdr.u64), ("ffiles", xdr.u64), ("afiles", xdr.u64),
+     ("invarsec", xdr.u32)]
+)
+@dataclass(frozen=True)
+class FsstatOk:
+    obj_attributes: Fattr3 | None = None
+    tbytes: int = 1 << 40
+    fbytes: int = 1 << 39
+    abytes: int = 1 << 39
+    tfiles: int = 1 << 30
+    ffiles: int = 1 << 29
+    afiles: int = 1 << 29
+    invarsec: int = 0
+
+
+@xdr.struct_type(
+    [("obj_attributes", post_op_attr), ("linkmax", xdr.u32), ("name_max", xdr.u32),
+     ("no_trunc", xdr.boolean), ("chown_restricted", xdr.boolean),
+     ("case_insensitive", xdr.boolean), ("case_preserving", xdr.boolean)]
+)
+@dataclass(frozen=True)
+class PathconfOk:
+    obj_attributes: Fattr3 | None = None
+    linkmax: int = 1024
+    name_max: int = 255
+    no_trunc: bool = True
+    chown_restricted: bool = True
+    case_insensitive: bool = False
+    case_preserving: bool = True
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """One RPC procedure: number and the XDR types of its arguments and results."""
+
+    name: str
+    number: int
+    args: xdr.XdrType[Any]
+    res: xdr.XdrType[Any]
+
+
+def _res(ok: xdr.XdrType[Any], fail: xdr.XdrType[Any] = xdr.void) -> xdr.StatusUnion:
+    return xdr.StatusUnion(_status, ok, fail)
+
+
+NULL = Procedure("NULL", 0, xdr.void, xdr.void)
+GETATTR = Procedure("GETATTR", 1, fh3, _res(Fattr3.xdr))
+LOOKUP = Procedure("LOOKUP", 3, LookupArgs.xdr, _res(LookupOk.xdr, post_op_attr))
+ACCESS = Procedure("ACCESS", 4, AccessArgs.xdr, _res(AccessOk.xdr, post_op_attr))
+READ = Procedure("READ", 6, ReadArgs.xdr, _res(ReadOk.xdr, post_op_attr))
+READDIRPLUS = Procedure(
+    "READDIRPLUS", 17, ReaddirplusArgs.xdr, _res(ReaddirplusOk.xdr, post_op_attr)
+)
+FSSTAT = Procedure("FSSTAT", 18, fh3, _res(FsstatOk.xdr, post_op_attr))
+FSINFO = Procedure("FSINFO", 19, fh3, _res(FsinfoOk.xdr, post_op_attr))
+PATHCONF = Procedure("PATHCONF", 20, fh3, _res(PathconfOk.xdr, post_op_attr))
+COMMIT = Procedure("COMMIT", 21, CommitArgs.xdr, _res(CommitOk.xdr, WccData.xdr))
+
+PROCEDURES: dict[int, Procedure] = {
+    p.number: p
+    for p in (NULL, GETATTR, LOOKUP, ACCESS, READ, READDIRPLUS, FSSTAT, FSINFO, PATHCONF, COMMIT)
+}

@@ -1,0 +1,385 @@
+"""XDR (RFC 4506) as pure functions over bytes.
+
+Encoding and decoding never touch a socket (the h11 model): the transport hands bytes in and
+takes bytes out. Types are small objects with ``pack``/``unpack`` so one declaration serves both
+directions: the client encodes arguments and decodes results, the emulator does the reverse,
+and property tests round-trip every declared type.
+
+Untrusted input is bounded: every variable-length item has a cap, a length is checked against
+the bytes that are actually left before anything is sliced or allocated, and any malformed or
+truncated input raises :class:`XdrError` (a :class:`ProtocolError`) and nothing else.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields, is_dataclass
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
+
+from hpccache_cli.nfs.errors import ProtocolError
+
+T = TypeVar("T")
+
+_U32 = struct.Struct(">I")
+_I32 = struct.Struct(">i")
+_U64 = struct.Struct(">Q")
+_I64 = struct.Struct(">q")
+
+# Caps for untrusted lengths. A single opaque never exceeds the largest record we accept.
+DEFAULT_MAX_OPAQUE = 1 << 20
+DEFAULT_MAX_ARRAY = 1 << 16
+
+
+class XdrError(ProtocolError):
+    """Bytes that are not valid XDR for the expected type (truncated, too long, bad value)."""
+
+
+def _pad(n: int) -> int:
+    return (4 - n % 4) % 4
+
+
+class Packer:
+    """Accumulates XDR items; ``bytes()`` gives the encoding."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def u32(self, v: int) -> None:
+        try:
+            self._parts.append(_U32.pack(v))
+        except struct.error:
+            raise XdrError(f"{v!r} does not fit an unsigned 32-bit integer") from None
+
+    def i32(self, v: int) -> None:
+        try:
+            self._parts.append(_I32.pack(v))
+        except struct.error:
+            raise XdrError(f"{v!r} does not fit a signed 32-bit integer") from None
+
+    def u64(self, v: int) -> None:
+        try:
+            self._parts.append(_U64.pack(v))
+        except struct.error:
+            raise XdrError(f"{v!r} does not fit an unsigned 64-bit integer") from None
+
+    def i64(self, v: int) -> None:
+        try:
+            self._parts.append(_I64.pack(v))
+        except struct.error:
+            raise XdrError(f"{v!r} does not fit a signed 64-bit integer") from None
+
+    def boolean(self, v: bool) -> None:
+        self._parts.append(_U32.pack(1 if v else 0))
+
+    def fixed(self, data: bytes, n: int) -> None:
+        if len(data) != n:
+            raise XdrError(f"fixed opaque needs exactly {n} bytes, got {len(data)}")
+        self._parts.append(bytes(data) + b"\0" * _pad(n))
+
+    def opaque(self, data: bytes, max_len: int = DEFAULT_MAX_OPAQUE) -> None:
+        if len(data) > max_len:
+            raise XdrError(f"opaque of {len(data)} bytes exceeds its limit of {max_len}")
+        self._parts.append(_U32.pack(len(data)) + bytes(data) + b"\0" * _pad(len(data)))
+
+    def raw(self, data: bytes) -> None:
+        """Append already-encoded XDR (e.g. procedure arguments after an RPC header)."""
+        self._parts.append(bytes(data))
+
+    def bytes(self) -> bytes:
+        return b"".join(self._parts)
+
+
+class Unpacker:
+    """Reads XDR items from a buffer, refusing anything malformed or truncated."""
+
+    __slots__ = ("_data", "_pos")
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self._data = memoryview(data).toreadonly() if not isinstance(data, bytes) else data
+        self._pos = pos
+
+    @property
+    def remaining(self) -> int:
+        return len(self._data) - self._pos
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    def _take(self, n: int) -> bytes:
+        if n < 0 or n > self.remaining:
+            raise XdrError(f"truncated: needed {n} bytes, {self.remaining} left")
+        start = self._pos
+        self._pos += n
+        return bytes(self._data[start : self._pos])
+
+    def u32(self) -> int:
+        return _U32.unpack(self._take(4))[0]
+
+    def i32(self) -> int:
+        return _I32.unpack(self._take(4))[0]
+
+    def u64(self) -> int:
+        return _U64.unpack(self._take(8))[0]
+
+    def i64(self) -> int:
+        return _I64.unpack(self._take(8))[0]
+
+    def boolean(self) -> bool:
+        v = self.u32()
+        if v > 1:
+            raise XdrError(f"boolean must be 0 or 1, got {v}")
+        return v == 1
+
+    def fixed(self, n: int) -> bytes:
+        data = self._take(n)
+        self._skip_pad(n)
+        return data
+
+    def opaque(self, max_len: int = DEFAULT_MAX_OPAQUE) -> bytes:
+        n = self.u32()
+        if n > max_len:
+            raise XdrError(f"opaque length {n} exceeds its limit of {max_len}")
+        data = self._take(n)
+        self._skip_pad(n)
+        return data
+
+    def _skip_pad(self, n: int) -> None:
+        pad = self._take(_pad(n))
+        if pad.strip(b"\0"):
+            raise XdrError("non-zero padding")
+
+    def rest(self) -> bytes:
+        """Everything not yet read (e.g. procedure results after the RPC header)."""
+        return self._take(self.remaining)
+
+    def done(self) -> None:
+        if self.remaining:
+            raise XdrError(f"{self.remaining} unexpected trailing bytes")
+
+
+class XdrType(Generic[T]):
+    """An XDR type: knows how to pack a Python value and unpack it again."""
+
+    def pack(self, p: Packer, value: T) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def unpack(self, u: Unpacker) -> T:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def encode(self, value: T) -> bytes:
+        p = Packer()
+        self.pack(p, value)
+        return p.bytes()
+
+    def decode(self, data: bytes) -> T:
+        """Decode exactly one value; trailing bytes are an error."""
+        u = Unpacker(data)
+        value = self.unpack(u)
+        u.done()
+        return value
+
+
+class _Prim(XdrType[Any]):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def pack(self, p: Packer, value: Any) -> None:
+        getattr(p, self.name)(value)
+
+    def unpack(self, u: Unpacker) -> Any:
+        return getattr(u, self.name)()
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+u32: XdrType[int] = _Prim("u32")
+i32: XdrType[int] = _Prim("i32")
+u64: XdrType[int] = _Prim("u64")
+i64: XdrType[int] = _Prim("i64")
+boolean: XdrType[bool] = _Prim("boolean")
+
+
+class Void(XdrType[None]):
+    def pack(self, p: Packer, value: None) -> None:
+        return None
+
+    def unpack(self, u: Unpacker) -> None:
+        return None
+
+
+void = Void()
+
+
+class Fixed(XdrType[bytes]):
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def pack(self, p: Packer, value: bytes) -> None:
+        p.fixed(value, self.n)
+
+    def unpack(self, u: Unpacker) -> bytes:
+        return u.fixed(self.n)
+
+
+class Opaque(XdrType[bytes]):
+    def __init__(self, max_len: int = DEFAULT_MAX_OPAQUE) -> None:
+        self.max_len = max_len
+
+    def pack(self, p: Packer, value: bytes) -> None:
+        p.opaque(value, self.max_len)
+
+    def unpack(self, u: Unpacker) -> bytes:
+        return u.opaque(self.max_len)
+
+
+class String(Opaque):
+    """An XDR string, kept as bytes: file names are bytes and must not be re-encoded."""
+
+
+class Enum(XdrType[Any]):
+    """An XDR enum mapped to an IntEnum; unknown values are an error unless ``lenient``.
+
+    Status codes from servers are decoded leniently (a server may return a status we do not
+    know, and the user should see its number rather than a protocol error).
+    """
+
+    def __init__(self, cls: type[IntEnum], lenient: bool = False) -> None:
+        self.cls = cls
+        self.lenient = lenient
+
+    def pack(self, p: Packer, value: Any) -> None:
+        p.u32(int(value))
+
+    def unpack(self, u: Unpacker) -> Any:
+        raw = u.u32()
+        try:
+            return self.cls(raw)
+        except ValueError:
+            if self.lenient:
+                return raw
+            raise XdrError(f"{raw} is not a valid {self.cls.__name__}") from None
+
+
+class Optional(XdrType[Any]):
+    """``T *x`` in XDR: a boolean followed by the value when present."""
+
+    def __init__(self, inner: XdrType[Any]) -> None:
+        self.inner = inner
+
+    def pack(self, p: Packer, value: Any) -> None:
+        p.boolean(value is not None)
+        if value is not None:
+            self.inner.pack(p, value)
+
+    def unpack(self, u: Unpacker) -> Any:
+        return self.inner.unpack(u) if u.boolean() else None
+
+
+class Array(XdrType[list[Any]]):
+    """A counted variable-length array with a cap on the count."""
+
+    def __init__(self, inner: XdrType[Any], max_count: int = DEFAULT_MAX_ARRAY) -> None:
+        self.inner = inner
+        self.max_count = max_count
+
+    def pack(self, p: Packer, value: Sequence[Any]) -> None:
+        if len(value) > self.max_count:
+            raise XdrError(f"array of {len(value)} items exceeds its limit of {self.max_count}")
+        p.u32(len(value))
+        for item in value:
+            self.inner.pack(p, item)
+
+    def unpack(self, u: Unpacker) -> list[Any]:
+        n = u.u32()
+        # Every XDR item takes at least 4 bytes: a count larger than that is a lie.
+        if n > self.max_count or n * 4 > u.remaining:
+            raise XdrError(f"array count {n} exceeds its limit or the bytes left")
+        return [self.inner.unpack(u) for _ in range(n)]
+
+
+class LinkedList(XdrType[list[Any]]):
+    """The ``entry *next`` chains of READDIR(PLUS)/EXPORT replies, as a Python list."""
+
+    def __init__(self, inner: XdrType[Any], max_count: int = DEFAULT_MAX_ARRAY) -> None:
+        self.inner = inner
+        self.max_count = max_count
+
+    def pack(self, p: Packer, value: Iterable[Any]) -> None:
+        for item in value:
+            p.boolean(True)
+            self.inner.pack(p, item)
+        p.boolean(False)
+
+    def unpack(self, u: Unpacker) -> list[Any]:
+        items: list[Any] = []
+        while u.boolean():
+            if len(items) >= self.max_count:
+                raise XdrError(f"list longer than its limit of {self.max_count}")
+            items.append(self.inner.unpack(u))
+        return items
+
+
+class Struct(XdrType[Any]):
+    """An XDR struct decoded into a dataclass whose fields are listed in wire order."""
+
+    def __init__(self, cls: type, spec: Sequence[tuple[str, XdrType[Any]]]) -> None:
+        if not is_dataclass(cls):
+            raise TypeError("Struct needs a dataclass")
+        names = [f.name for f in fields(cls) if f.init]
+        if [n for n, _ in spec] != names:
+            raise TypeError(f"{cls.__name__}: spec {[n for n, _ in spec]} != fields {names}")
+        self.cls = cls
+        self.spec = tuple(spec)
+
+    def pack(self, p: Packer, value: Any) -> None:
+        for name, t in self.spec:
+            t.pack(p, getattr(value, name))
+
+    def unpack(self, u: Unpacker) -> Any:
+        return self.cls(*(t.unpack(u) for _, t in self.spec))
+
+
+class StatusUnion(XdrType[Any]):
+    """``union switch (status) { case OK: ok_body; default: fail_body; }``.
+
+    Decodes to ``(status, body)``: the body is ``ok`` when status is ``ok_value`` and ``fail``
+    otherwise. This one shape covers every NFSv3 and MOUNTv3 result.
+    """
+
+    def __init__(
+        self,
+        status: Enum,
+        ok: XdrType[Any],
+        fail: XdrType[Any] = void,
+        ok_value: int = 0,
+    ) -> None:
+        self.status = status
+        self.ok = ok
+        self.fail = fail
+        self.ok_value = ok_value
+
+    def pack(self, p: Packer, value: tuple[Any, Any]) -> None:
+        status, body = value
+        self.status.pack(p, status)
+        (self.ok if int(status) == self.ok_value else self.fail).pack(p, body)
+
+    def unpack(self, u: Unpacker) -> tuple[Any, Any]:
+        status = self.status.unpack(u)
+        body = (self.ok if int(status) == self.ok_value else self.fail).unpack(u)
+        return status, body
+
+
+def struct_type(spec: Sequence[tuple[str, XdrType[Any]]]) -> Callable[[type], type]:
+    """Class decorator: attach ``cls.xdr = Struct(cls, spec)`` to a dataclass."""
+
+    def wrap(cls: type) -> type:
+        cls.xdr = Struct(cls, spec)  # type: ignore[attr-defined]
+        return cls
+
+    return wrap
