@@ -17,6 +17,10 @@ from hpccache_cli import __version__
 # Command modules, in the order their groups appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "emulator_cmd",
+    "path_cmd",
+    "cache_cmd",
+    "namespace_cmd",
+    "target_cmd",
 )
 
 app = typer.Typer(

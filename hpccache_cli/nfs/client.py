@@ -10,19 +10,29 @@ CONTRACT (the flush engine and tests are written against these signatures; keep 
 - Status failures raise ``NfsError``/``MountError`` (typed, with name and number), except
   :meth:`NfsClient.flush`, which returns the raw nfsstat3 because every status is an answer.
 - ``SyncNfsClient``: the same calls, blocking, for simple callers and scripts.
+
+Calls made before ``connect()`` connect on demand, so a short script needs no ceremony.
 """
 
 from __future__ import annotations
 
-import getpass  # noqa: F401  (used by defaults in the implementation)
+import asyncio
+import itertools
 import os
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any, TypeVar
 
-from hpccache_cli.nfs import nfs3
+from hpccache_cli.nfs import mount, nfs3, rpc
+from hpccache_cli.nfs.errors import ProtocolError
 from hpccache_cli.nfs.mount import ExportNode
+from hpccache_cli.nfs.portmap_client import getport
+from hpccache_cli.nfs.transport import RpcConnection
+
+T = TypeVar("T")
 
 
 class FlushOp(IntEnum):
@@ -49,6 +59,21 @@ class ClientOptions:
     connections: int = 1  # NFS connections to open to this address
     timeout: float = 30.0  # per call
     connect_timeout: float = 5.0
+    connect_attempts: int = 3  # per (re)connect; a restarting server refuses briefly
+
+    def credential(self) -> rpc.OpaqueAuth:
+        """The RPC credential these options describe."""
+        if self.auth == "none":
+            return rpc.AUTH_NONE
+        if self.auth != "sys":
+            raise ValueError(f"auth must be 'sys' or 'none', not {self.auth!r}")
+        name = self.machinename.encode("utf-8", "replace")[:255]
+        # AUTH_SYS carries at most 16 supplementary groups (RFC 5531 appendix A).
+        return rpc.AuthSys(0, name, self.uid, self.gid, tuple(self.gids[:16])).to_opaque()
+
+
+def _show(name: bytes) -> str:
+    return name.decode("utf-8", "backslashreplace")
 
 
 class NfsClient:
@@ -57,12 +82,66 @@ class NfsClient:
     def __init__(self, host: str, options: ClientOptions | None = None) -> None:
         self.host = host
         self.options = options or ClientOptions()
+        self.mount_port: int | None = self.options.mount_port
+        self.nfs_port: int | None = self.options.nfs_port
+        self._cred = self.options.credential()
+        self._mount: RpcConnection | None = None
+        self._nfs: list[RpcConnection] = []
+        self._next: itertools.cycle[RpcConnection] | None = None
+        self._connect_lock: asyncio.Lock | None = None
+
+    @property
+    def nfs_connections(self) -> list[RpcConnection]:
+        """The NFS connections calls are spread over (for stats and tests)."""
+        return list(self._nfs)
+
+    def _conn(self, port: int, label: str, flag: str) -> RpcConnection:
+        o = self.options
+        return RpcConnection(
+            self.host,
+            port,
+            privileged_port=o.privileged_port,
+            connect_timeout=o.connect_timeout,
+            connect_attempts=o.connect_attempts,
+            label=label,
+            hint=f"is the cache/NFS server up at {self.host}? check the address and {flag}",
+        )
 
     async def connect(self) -> None:
-        raise NotImplementedError
+        """Find the MOUNT and NFS ports and open the NFS connections."""
+        if self._connect_lock is None:
+            self._connect_lock = asyncio.Lock()
+        async with self._connect_lock:
+            if self._next is not None:
+                return
+            o = self.options
+            if self.mount_port is None or self.nfs_port is None:
+                pm = self.options.portmap_port
+                if self.mount_port is None:
+                    self.mount_port = await getport(
+                        self.host, mount.PROGRAM, mount.VERSION, pm, o.connect_timeout
+                    )
+                if self.nfs_port is None:
+                    self.nfs_port = await getport(
+                        self.host, nfs3.PROGRAM, nfs3.VERSION, pm, o.connect_timeout
+                    )
+            self._mount = self._conn(self.mount_port, "MOUNT", "--mount-port")
+            conns = [
+                self._conn(self.nfs_port, "NFS", "--nfs-port")
+                for _ in range(max(1, o.connections))
+            ]
+            try:
+                await asyncio.gather(*(c.connect() for c in conns))
+            except BaseException:
+                await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+                raise
+            self._nfs = conns
+            self._next = itertools.cycle(conns)
 
     async def close(self) -> None:
-        raise NotImplementedError
+        conns = [c for c in [self._mount, *self._nfs] if c is not None]
+        self._mount, self._nfs, self._next = None, [], None
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
 
     async def __aenter__(self) -> NfsClient:
         await self.connect()
@@ -71,37 +150,71 @@ class NfsClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def _call_nfs(self, proc: nfs3.Procedure, args: Any = None) -> Any:
+        if self._next is None:
+            await self.connect()
+        assert self._next is not None
+        conn = next(self._next)
+        return await conn.call(
+            proc, nfs3.PROGRAM, nfs3.VERSION, args, self._cred, self.options.timeout
+        )
+
+    async def _call_mount(self, proc: nfs3.Procedure, args: Any = None) -> Any:
+        if self._mount is None:
+            await self.connect()
+        assert self._mount is not None
+        return await self._mount.call(
+            proc, mount.PROGRAM, mount.VERSION, args, self._cred, self.options.timeout
+        )
+
     # MOUNT
     async def mount(self, path: bytes) -> bytes:
         """MNT: the root file handle of ``path`` (raises MountError)."""
-        raise NotImplementedError
+        res = await self._call_mount(mount.MNT, path)
+        return mount.ok_body(res, f"MNT {_show(path)}").fhandle
 
     async def umount(self, path: bytes) -> None:
-        raise NotImplementedError
+        await self._call_mount(mount.UMNT, path)
 
     async def exports(self) -> list[ExportNode]:
-        raise NotImplementedError
+        return await self._call_mount(mount.EXPORT)
+
+    async def mount_null(self) -> None:
+        """MOUNT NULL: is the MOUNT service answering?"""
+        await self._call_mount(mount.NULL)
 
     # NFS
     async def null(self) -> None:
-        raise NotImplementedError
+        await self._call_nfs(nfs3.NULL)
 
     async def getattr(self, fh: bytes) -> nfs3.Fattr3:
-        raise NotImplementedError
+        return nfs3.ok_body(await self._call_nfs(nfs3.GETATTR, fh), "GETATTR")
 
     async def lookup(self, dir_fh: bytes, name: bytes) -> nfs3.LookupOk:
-        raise NotImplementedError
+        res = await self._call_nfs(nfs3.LOOKUP, nfs3.LookupArgs(dir_fh, name))
+        return nfs3.ok_body(res, f"LOOKUP {_show(name)}")
 
     async def lookup_path(self, root_fh: bytes, path: bytes) -> bytes:
         """LOOKUP each component of a relative ``path`` (b"a/b/c") from ``root_fh``."""
-        raise NotImplementedError
+        fh = root_fh
+        done: list[bytes] = []
+        for part in path.split(b"/"):
+            if part in (b"", b"."):
+                continue
+            res = await self._call_nfs(nfs3.LOOKUP, nfs3.LookupArgs(fh, part))
+            done.append(part)
+            fh = nfs3.ok_body(res, f"LOOKUP {_show(b'/'.join(done))}").object
+        return fh
 
     async def commit(self, fh: bytes, offset: int = 0, count: int = 0) -> nfs3.CommitOk:
-        raise NotImplementedError
+        res = await self._call_nfs(nfs3.COMMIT, nfs3.CommitArgs(fh, offset, count))
+        return nfs3.ok_body(res, "COMMIT")
 
     async def flush(self, fh: bytes, op: FlushOp) -> int:
         """Send an HPC Cache flush COMMIT; return the raw nfsstat3 (never raises for status)."""
-        raise NotImplementedError
+        args = nfs3.CommitArgs(fh, nfs3.FLUSH_OFFSET, int(op))
+        status, _ = await self._call_nfs(nfs3.COMMIT, args)
+        return int(status)
 
     async def readdirplus(
         self,
@@ -111,18 +224,136 @@ class NfsClient:
         dircount: int = 8192,
         maxcount: int = 32768,
     ) -> nfs3.ReaddirplusOk:
-        raise NotImplementedError
+        args = nfs3.ReaddirplusArgs(dir_fh, cookie, cookieverf, dircount, maxcount)
+        return nfs3.ok_body(await self._call_nfs(nfs3.READDIRPLUS, args), "READDIRPLUS")
 
-    def iter_dir(self, dir_fh: bytes) -> AsyncIterator[nfs3.EntryPlus]:
+    async def iter_dir(
+        self, dir_fh: bytes, dircount: int = 8192, maxcount: int = 32768
+    ) -> AsyncIterator[nfs3.EntryPlus]:
         """Every entry of a directory (without . and ..), paging with cookies."""
-        raise NotImplementedError
+        cookie, verf = 0, b"\0" * nfs3.COOKIEVERF_SIZE
+        while True:
+            page = await self.readdirplus(dir_fh, cookie, verf, dircount, maxcount)
+            for entry in page.entries:
+                if entry.name not in (b".", b".."):
+                    yield entry
+            if page.eof:
+                return
+            if not page.entries:  # no progress and no eof: asking again would loop forever
+                raise ProtocolError("READDIRPLUS returned no entries and no eof; server bug?")
+            cookie, verf = page.entries[-1].cookie, page.cookieverf
 
     async def fsinfo(self, fh: bytes) -> nfs3.FsinfoOk:
-        raise NotImplementedError
+        return nfs3.ok_body(await self._call_nfs(nfs3.FSINFO, fh), "FSINFO")
 
 
 class SyncNfsClient:
-    """Blocking facade over NfsClient (runs its own event loop in a private thread)."""
+    """Blocking facade over NfsClient (runs its own event loop in a private thread).
+
+    A private loop rather than ``asyncio.run`` per call keeps the connections open between
+    calls, and works from code that already runs inside another event loop's thread.
+    """
 
     def __init__(self, host: str, options: ClientOptions | None = None) -> None:
-        raise NotImplementedError
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"nfs-client-{host}", daemon=True
+        )
+        self._thread.start()
+        self.client = NfsClient(host, options)
+        self._closed = False
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("SyncNfsClient is closed")
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return fut.result()
+        except BaseException:
+            fut.cancel()  # e.g. Ctrl-C while waiting: do not leave the call running
+            raise
+
+    def close(self) -> None:
+        """Close the connections and stop the private loop (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self._run(self.client.close())
+        finally:
+            self._closed = True
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+    def __enter__(self) -> SyncNfsClient:
+        try:
+            self.connect()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        self._run(self.client.connect())
+
+    def mount(self, path: bytes) -> bytes:
+        return self._run(self.client.mount(path))
+
+    def umount(self, path: bytes) -> None:
+        self._run(self.client.umount(path))
+
+    def exports(self) -> list[ExportNode]:
+        return self._run(self.client.exports())
+
+    def mount_null(self) -> None:
+        self._run(self.client.mount_null())
+
+    def null(self) -> None:
+        self._run(self.client.null())
+
+    def getattr(self, fh: bytes) -> nfs3.Fattr3:
+        return self._run(self.client.getattr(fh))
+
+    def lookup(self, dir_fh: bytes, name: bytes) -> nfs3.LookupOk:
+        return self._run(self.client.lookup(dir_fh, name))
+
+    def lookup_path(self, root_fh: bytes, path: bytes) -> bytes:
+        return self._run(self.client.lookup_path(root_fh, path))
+
+    def commit(self, fh: bytes, offset: int = 0, count: int = 0) -> nfs3.CommitOk:
+        return self._run(self.client.commit(fh, offset, count))
+
+    def flush(self, fh: bytes, op: FlushOp) -> int:
+        return self._run(self.client.flush(fh, op))
+
+    def readdirplus(
+        self,
+        dir_fh: bytes,
+        cookie: int = 0,
+        cookieverf: bytes = b"\0" * 8,
+        dircount: int = 8192,
+        maxcount: int = 32768,
+    ) -> nfs3.ReaddirplusOk:
+        return self._run(self.client.readdirplus(dir_fh, cookie, cookieverf, dircount, maxcount))
+
+    def iter_dir(
+        self, dir_fh: bytes, dircount: int = 8192, maxcount: int = 32768
+    ) -> Iterator[nfs3.EntryPlus]:
+        """Entries one by one; each page is fetched on the private loop when needed."""
+        agen = self.client.iter_dir(dir_fh, dircount, maxcount)
+        try:
+            while True:
+                try:
+                    yield self._run(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            if not self._closed:
+                self._run(agen.aclose())
+
+    def fsinfo(self, fh: bytes) -> nfs3.FsinfoOk:
+        return self._run(self.client.fsinfo(fh))

@@ -1,0 +1,327 @@
+"""The options every Azure command shares, declared once, and how such commands print.
+
+:func:`azure_command` adds ``--subscription --auth --cloud --arm-endpoint --ca-bundle`` (and on
+request ``-o/--output --query`` and ``--refresh``) to a Typer command and hands the function
+one :class:`AzureArgs`, so no command re-declares them and they read the same everywhere (the
+way hatch shares its environment options). Output follows the Azure CLI: a table on a terminal,
+JSON when piped, ``--query`` is JMESPath over the JSON form.
+
+Nothing here imports the Azure SDK; commands do that when they run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from hpccache_cli.cli.common import OutputFormat, default_format
+from hpccache_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from hpccache_cli.control.client import ArmSettings
+    from hpccache_cli.control.resolve import CacheRef
+
+PANEL = "Azure options"
+
+
+class AuthChoice(str, Enum):
+    auto = "auto"
+    default = "default"
+    cli = "cli"
+    pipelines = "pipelines"
+    token = "token"
+
+
+@dataclass
+class AzureArgs:
+    """The shared options as one value; ``settings()`` resolves them against the environment."""
+
+    subscription: str | None = None
+    auth: AuthChoice | None = None
+    cloud: str | None = None
+    arm_endpoint: str | None = None
+    ca_bundle: Path | None = None
+    output: OutputFormat | None = None
+    query: str | None = None
+    refresh: bool = False
+
+    def settings(self, subscription: str | None = None) -> ArmSettings:
+        from hpccache_cli.control.client import ArmSettings
+
+        return ArmSettings.resolve(
+            subscription=subscription or self.subscription,
+            auth=self.auth.value if self.auth else None,
+            cloud=self.cloud,
+            endpoint=self.arm_endpoint,
+            ca_bundle=str(self.ca_bundle) if self.ca_bundle else None,
+        )
+
+
+_AZURE: list[tuple[str, Any, Any]] = [
+    (
+        "subscription",
+        typing.Optional[str],  # noqa: UP045 - Typer needs a real type object here on 3.10
+        typer.Option(
+            None,
+            "--subscription",
+            help="Subscription id or name (default: AZURE_SUBSCRIPTION_ID, then the Azure CLI's "
+            "default subscription).",
+            rich_help_panel=PANEL,
+            show_default=False,
+        ),
+    ),
+    (
+        "auth",
+        typing.Optional[AuthChoice],  # noqa: UP045
+        typer.Option(
+            None,
+            "--auth",
+            help="How to sign in. auto: the emulator token if HPCCACHE_ARM_TOKEN is set, the "
+            "Azure Pipelines service connection if its variables are present, else "
+            "DefaultAzureCredential (honours AZURE_TOKEN_CREDENTIALS). cli: az login. token: "
+            "HPCCACHE_ARM_TOKEN, for the emulator only. (env: HPCCACHE_AUTH)",
+            case_sensitive=False,
+            rich_help_panel=PANEL,
+            show_default=False,
+        ),
+    ),
+    (
+        "cloud",
+        typing.Optional[str],  # noqa: UP045
+        typer.Option(
+            None,
+            "--cloud",
+            metavar="CLOUD",
+            help="AzureCloud (default), AzureUSGovernment or AzureChinaCloud "
+            "(env: HPCCACHE_CLOUD).",
+            rich_help_panel=PANEL,
+            show_default=False,
+        ),
+    ),
+    (
+        "arm_endpoint",
+        typing.Optional[str],  # noqa: UP045
+        typer.Option(
+            None,
+            "--arm-endpoint",
+            help="Resource Manager URL instead of the cloud's, e.g. the emulator's fake ARM "
+            "(env: HPCCACHE_ARM_ENDPOINT).",
+            rich_help_panel=PANEL,
+            show_default=False,
+        ),
+    ),
+    (
+        "ca_bundle",
+        typing.Optional[Path],  # noqa: UP045
+        typer.Option(
+            None,
+            "--ca-bundle",
+            help="CA file to trust for --arm-endpoint (the emulator prints it) "
+            "(env: HPCCACHE_CA_BUNDLE).",
+            rich_help_panel=PANEL,
+            show_default=False,
+        ),
+    ),
+]
+
+_OUTPUT: list[tuple[str, Any, Any]] = [
+    (
+        "output",
+        typing.Optional[OutputFormat],  # noqa: UP045
+        typer.Option(
+            None,
+            "--output",
+            "-o",
+            help="table, json or tsv (default: table on a terminal, json when piped).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ),
+    (
+        "query",
+        typing.Optional[str],  # noqa: UP045
+        typer.Option(
+            None,
+            "--query",
+            help="JMESPath query over the JSON output, as in the Azure CLI.",
+            show_default=False,
+        ),
+    ),
+]
+
+_REFRESH = (
+    "refresh",
+    bool,
+    typer.Option(
+        False,
+        "--refresh",
+        help="Ask Azure now instead of using the cached cache layout (kept 5 min).",
+        rich_help_panel=PANEL,
+    ),
+)
+
+
+def azure_command(
+    *, output: bool = False, refresh: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a command taking ``az: AzureArgs`` so Typer sees the shared options instead."""
+    extra = list(_AZURE) + (list(_OUTPUT) if output else []) + ([_REFRESH] if refresh else [])
+    names = [name for name, _, _ in extra]
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(func)
+        hints = typing.get_type_hints(func)
+        own = [p for p in sig.parameters.values() if p.name != "az"]
+        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
+        added = [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for n, a, d in extra
+        ]
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            az = AzureArgs(**{n: kwargs.pop(n) for n in names if n in kwargs})
+            return func(*args, az=az, **kwargs)
+
+        wrapper.__name__ = func.__name__
+        wrapper.__qualname__ = func.__qualname__
+        wrapper.__doc__ = func.__doc__
+        wrapper.__module__ = func.__module__
+        wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=own + added, return_annotation=inspect.Signature.empty
+        )
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
+        return wrapper
+
+    return decorate
+
+
+def cache_ref(name: str, resource_group: str | None) -> CacheRef:
+    """NAME with -g, or a full resource id in place of NAME."""
+    from hpccache_cli.control.resolve import CacheRef, parse_cache_id
+
+    if name.startswith("/"):
+        return parse_cache_id(name)
+    if not resource_group:
+        raise UsageError(
+            f"which resource group is cache {name!r} in? pass -g/--resource-group "
+            "(or the cache's resource id in place of its name)"
+        )
+    return CacheRef(resource_group, name)
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(getattr(value, "value", value))
+
+
+def _generic_rows(data: Any) -> tuple[list[str], list[list[Any]]]:
+    """Rows for --query results, like the Azure CLI: scalar fields of a list of objects."""
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        return ["Result"], [[data]]
+    if data and all(isinstance(d, dict) for d in data):
+        headers: list[str] = []
+        for d in data:
+            headers += [k for k, v in d.items() if not isinstance(v, dict) and k not in headers]
+        return headers, [[d.get(h) for h in headers] for d in data]
+    if data and all(isinstance(d, list) for d in data):
+        width = max(len(d) for d in data)
+        return [f"Column{i + 1}" for i in range(width)], data
+    return ["Result"], [[d] for d in data]
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain aligned table (no wrapping, so it survives pipes and logs intact)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells
+    ]
+    return "\n".join(lines)
+
+
+def emit(
+    az: AzureArgs,
+    data: Any,
+    headers: Sequence[str] | None = None,
+    rows: Sequence[Sequence[Any]] | None = None,
+) -> None:
+    """Print ``data`` (JSON form) or its table form ``headers``/``rows`` per -o and --query."""
+    fmt = default_format(az.output)
+    if az.query:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            data = jmespath.search(az.query, data)
+        except JMESPathError as exc:
+            raise UsageError(f"--query {az.query!r} is not valid JMESPath: {exc}") from None
+        headers = rows = None
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    if headers is None or rows is None:
+        headers, rows = _generic_rows(data)
+    if fmt is OutputFormat.tsv:
+        for row in rows:
+            typer.echo("\t".join(_cell(v) for v in row))
+        return
+    typer.echo(format_table(headers, rows))
+
+
+# ---- disruptive operations --------------------------------------------------------------------
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def confirm(question: str, consequence: str, yes: bool) -> None:
+    """Ask on a terminal; refuse without --yes when nobody can answer."""
+    if yes:
+        return
+    if not interactive():
+        raise UsageError(f"{consequence}; pass --yes to confirm in a non-interactive run")
+    typer.echo(consequence, err=True)
+    if not typer.confirm(question, default=False, err=True):
+        typer.echo("hpccache: cancelled; nothing was done", err=True)
+        raise typer.Exit(1)
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Callable[[float, str], None] | None]:
+    """A spinner with elapsed time on a terminal; nothing when stderr is not one."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(label) as status:
+
+        def update(elapsed: float, state: str) -> None:
+            status.update(f"{label} ({state}, {elapsed:.0f} s)")
+
+        yield update

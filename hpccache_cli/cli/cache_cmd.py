@@ -1,0 +1,171 @@
+"""``hpccache cache list|show|flush``: the caches of a subscription, from Azure Resource Manager.
+
+JSON output is the ARM resource as the REST API returns it, plus ``resourceGroup`` (as the
+Azure CLI adds) and, for ``show``, ``storageTargets``; tables pick the fields people look for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from hpccache_cli.cli.azure_options import (
+    AzureArgs,
+    azure_command,
+    cache_ref,
+    confirm,
+    emit,
+    progress,
+)
+from hpccache_cli.cli.common import reports_errors
+
+cache_app = typer.Typer(
+    help="List, show and flush HPC caches (Azure Resource Manager).", no_args_is_help=True
+)
+
+RG_OPTION = typer.Option(None, "--resource-group", "-g", help="Resource group of the cache.")
+
+
+def value(x: Any) -> Any:
+    return getattr(x, "value", x)
+
+
+def cache_json(cache: Any) -> dict[str, Any]:
+    """The cache as ARM JSON with ``resourceGroup`` added next to its name."""
+    from hpccache_cli.control.resolve import resource_group_of
+
+    body = cache.as_dict()
+    return {"name": body.pop("name", None), "resourceGroup": resource_group_of(cache.id), **body}
+
+
+def cache_row(cache: Any) -> list[Any]:
+    from hpccache_cli.control.resolve import resource_group_of
+
+    p = cache.properties
+    health = value(p.health.state) if p and p.health else None
+    return [
+        cache.name,
+        resource_group_of(cache.id),
+        cache.location,
+        cache.sku.name if cache.sku else None,
+        health,
+        value(p.provisioning_state) if p else None,
+        list(p.mount_addresses or []) if p else [],
+    ]
+
+
+@cache_app.command("list")
+@reports_errors
+@azure_command(output=True)
+def list_caches(
+    resource_group: str | None = RG_OPTION,
+    *,
+    az: AzureArgs,
+) -> None:
+    """List the HPC caches of the subscription (or of one resource group)."""
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+
+    settings = az.settings()
+    scope = f"resource group {resource_group!r}" if resource_group else "the subscription"
+    with make_client(settings) as client, arm_errors(settings, f"the caches of {scope}"):
+        if resource_group:
+            caches = list(client.caches.list_by_resource_group(resource_group))
+        else:
+            caches = list(client.caches.list())
+    headers = ["Name", "ResourceGroup", "Location", "Sku", "Health", "State", "MountAddresses"]
+    emit(az, [cache_json(c) for c in caches], headers, [cache_row(c) for c in caches])
+
+
+@cache_app.command("show")
+@reports_errors
+@azure_command(output=True)
+def show_cache(
+    name: str = typer.Argument(..., help="Cache name, or its full resource id."),
+    resource_group: str | None = RG_OPTION,
+    *,
+    az: AzureArgs,
+) -> None:
+    """Show a cache: mount addresses, health, state, size, SKU and storage targets."""
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+    from hpccache_cli.control.resolve import cache_not_found_hint
+
+    ref = cache_ref(name, resource_group)
+    settings = az.settings(ref.subscription_id)
+    with (
+        make_client(settings) as client,
+        arm_errors(
+            settings,
+            f"cache {ref.name!r} in resource group {ref.resource_group!r}",
+            lambda: cache_not_found_hint(client, ref.resource_group),
+        ),
+    ):
+        cache = client.caches.get(ref.resource_group, ref.name)
+        targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
+    data = cache_json(cache)
+    data["storageTargets"] = [t.as_dict() for t in targets]
+    p = cache.properties
+    health = p.health if p else None
+    rows = [
+        ["Name", cache.name],
+        ["Resource group", data["resourceGroup"]],
+        ["Location", cache.location],
+        ["SKU", cache.sku.name if cache.sku else None],
+        ["Size (GB)", p.cache_size_gb if p else None],
+        ["Provisioning state", value(p.provisioning_state) if p else None],
+        [
+            "Health",
+            " - ".join(str(x) for x in (value(health.state), health.status_description) if x)
+            if health
+            else None,
+        ],
+        ["Mount addresses", list(p.mount_addresses or []) if p else []],
+        [
+            "Storage targets",
+            [
+                f"{t.name} ({value(t.properties.target_type)}, {value(t.properties.state)})"
+                for t in targets
+                if t.properties
+            ],
+        ],
+        ["Resource id", cache.id],
+    ]
+    emit(az, data, ["Field", "Value"], rows)
+
+
+@cache_app.command("flush")
+@reports_errors
+@azure_command()
+def flush_cache(
+    name: str = typer.Argument(..., help="Cache name, or its full resource id."),
+    resource_group: str | None = RG_OPTION,
+    no_wait: bool = typer.Option(False, "--no-wait", help="Start the flush and return."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    *,
+    az: AzureArgs,
+) -> None:
+    """Write every dirty file of every storage target back (whole-cache flush).
+
+    Clients see errors for the whole cache until the flush completes, so this asks first.
+    """
+    from hpccache_cli.control import operations
+
+    ref = cache_ref(name, resource_group)
+    settings = az.settings(ref.subscription_id)
+    confirm(
+        f"Flush cache {ref.name!r} now?",
+        f"flushing cache {ref.name!r} makes clients see errors for the whole cache until the "
+        "flush completes",
+        yes,
+    )
+    with progress(f"Flushing cache {ref.name}") as report:
+        result = operations.flush_cache(
+            settings, ref.resource_group, ref.name, wait=not no_wait, on_progress=report
+        )
+    typer.echo(result.describe())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cache_app, name="cache")

@@ -1,0 +1,230 @@
+"""``hpccache emulator``: a local stand-in for an HPC Cache, for demos, tests and benchmarks.
+
+``run`` serves a config file's cache (see ``hpccache_cli.emulator.config``) in the foreground
+and prints everything a client needs to reach it; ``init`` writes a ready-to-run sample.
+The asyncio server is imported inside the commands so ``hpccache --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from hpccache_cli.emulator.config import EmulatorConfig
+    from hpccache_cli.emulator.server import Emulator
+
+READY_LINE = "hpccache emulator: ready (Ctrl-C to stop)"
+SAMPLE_CONFIG = """\
+# HPC Cache emulator config, written by `hpccache emulator init`.
+# Run it with:  hpccache emulator run --config {config}
+# Format: see the docstring of hpccache_cli/emulator/config.py.
+
+[cache]
+name = "demo-cache"
+resource_group = "demo-rg"
+mount_addresses = ["127.0.0.11", "127.0.0.12", "127.0.0.13"]   # loopback only
+cache_dir = "cache"                  # the cache's copies; files differing from backend = dirty
+
+[ports]
+portmap = 11111                      # 0 = no portmapper
+mount = 12048                        # 0 = a free port (printed at start)
+nfs = 12049
+
+[writeback]
+per_file_seconds = 0.05              # time the back end takes per file
+parallel = 64
+
+[[storage_targets]]
+name = "nas1"
+type = "nfs3"
+usage_model = "WRITE_WORKLOAD_15"
+backend_dir = "backend/nas1"
+write_back_delay_seconds = 3600      # automatic write-back an hour after the last change
+target = "127.0.0.1"
+
+[[storage_targets.junctions]]
+namespace_path = "/NAS_12_exp5"
+nfs_export = "/export5"
+target_path = "/"
+
+[[storage_targets]]
+name = "blob1"
+type = "clfs"
+backend_dir = "backend/blob1"
+
+[[storage_targets.junctions]]
+namespace_path = "/blob/projects"
+target_path = "/"
+
+[[storage_targets]]
+name = "archive"
+type = "nfs3"
+usage_model = "READ_HEAVY_INFREQ"    # does not cache writes: never anything to flush
+backend_dir = "backend/archive"
+
+[[storage_targets.junctions]]
+namespace_path = "/archive"
+nfs_export = "/archive"
+
+[faults]
+latency_ms = 0
+"""
+SAMPLE_FILES = {
+    "backend/nas1/hello.txt": "hello from the storage target\n",
+    "backend/nas1/results/run1.csv": "step,value\n1,0.5\n",
+    "cache/NAS_12_exp5/results/run1.csv": "step,value\n1,0.5\n2,0.75\n",  # dirty: newer
+    "cache/NAS_12_exp5/new-file.txt": "written through the cache, not yet on the target\n",
+    "backend/blob1/readme.txt": "blob storage target\n",
+    "cache/blob/projects/model.bin": "dirty blob data\n",
+    "backend/archive/old.txt": "archived\n",
+}
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        name="emulator",
+        help="Run a local HPC Cache emulator (NFSv3 with the flush protocol) on loopback.",
+        no_args_is_help=True,
+    )
+
+    @group.command("run")
+    @reports_errors
+    def run(
+        config: Path = typer.Option(
+            ..., "--config", "-c", help="Emulator config (TOML); `hpccache emulator init DIR` "
+            "writes a sample."
+        ),
+    ) -> None:
+        """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM."""
+        import asyncio
+
+        from hpccache_cli.emulator.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(config)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        asyncio.run(_serve(cfg))
+
+    @group.command("init")
+    @reports_errors
+    def init(
+        directory: Path = typer.Argument(..., help="Directory for the config and sample data."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
+    ) -> None:
+        """Write a ready-to-run sample config with a few junctions and some dirty files."""
+        config = write_sample(directory, force)
+        typer.echo(f"wrote {config}")
+        typer.echo(f"run it with: hpccache emulator run --config {config}")
+
+    app.add_typer(group, name="emulator")
+
+
+def write_sample(directory: Path, force: bool = False) -> Path:
+    """Create ``directory/emulator.toml`` and its sample back-end and cache files."""
+    config = directory / "emulator.toml"
+    if config.exists() and not force:
+        raise UsageError(f"{config} already exists (use --force to overwrite it)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for rel, text in SAMPLE_FILES.items():
+            path = directory / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        (directory / "backend/archive").mkdir(parents=True, exist_ok=True)
+        config.write_text(SAMPLE_CONFIG.format(config=config), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the sample into {directory}: {exc.strerror}") from None
+    return config
+
+
+async def _start_fake_arm(cfg: EmulatorConfig, emulator: Emulator) -> Any:
+    """HOOK (lead integrates): start the fake ARM (``hpccache_cli.emulator.arm``) over HTTPS.
+
+    It should serve ``cfg`` on 127.0.0.1:``cfg.ports.arm`` (0 = free port, -1 = off), act on
+    the NFS side through ``emulator.namespace`` (a ``TargetOps``), and return an object with
+    ``lines()`` (what to print: URL, environment) and ``async stop()``. None = not started.
+    """
+    return None
+
+
+def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str]:
+    """What ``run`` prints: what is served and how a client reaches it."""
+    from hpccache_cli import usage_models
+
+    p = emulator.ports
+    c = cfg.cache
+    down = emulator.faults.down_addresses
+    lines = [
+        f"hpccache emulator: cache {c.name} (resource group {c.resource_group})",
+        "  mount addresses: " + ", ".join(c.mount_addresses)
+        + (f" (down: {', '.join(down)})" if down else ""),
+        f"  ports: portmap {p.portmap or 'off'}, mount {p.mount}, nfs {p.nfs}",
+        f"  cache copies: {c.cache_dir}",
+    ]
+    for junction, target in sorted(cfg.junctions(), key=lambda jt: jt[0].namespace_path):
+        model = usage_models.lookup(target.usage_model, target.type)
+        lines.append(
+            f"  junction {junction.namespace_path} -> storage target {target.name} "
+            f"({target.type}, {model.name}{'' if model.caches_writes else ', no write caching'})"
+            f": {target.backend_dir}{'' if junction.target_path == '/' else junction.target_path}"
+        )
+    if arm is not None:
+        lines += list(arm.lines())
+    lines.append("environment for clients:")
+    if p.portmap:
+        lines.append(f"HPCCACHE_PORTMAP_PORT={p.portmap}")
+    lines += [f"HPCCACHE_MOUNT_PORT={p.mount}", f"HPCCACHE_NFS_PORT={p.nfs}"]
+    junctions = sorted(j.namespace_path for j, _ in cfg.junctions())
+    if junctions:
+        ip = c.mount_addresses[0]
+        lines += [
+            "try:",
+            f"  hpccache flush --ip {ip} --export {junctions[0]} <path inside the junction>",
+            f"  nfs-ls 'nfs://{ip}{junctions[0]}?version=3&nfsport={p.nfs}&mountport={p.mount}'",
+        ]
+    return lines
+
+
+async def _serve(cfg: EmulatorConfig) -> None:
+    import asyncio
+    import signal
+
+    from hpccache_cli.emulator.server import Emulator, EmulatorError
+
+    emulator = Emulator(cfg)
+    try:
+        await emulator.start()
+    except EmulatorError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on the mount addresses {', '.join(cfg.cache.mount_addresses)}: "
+            f"{exc.strerror or exc} (on macOS, add loopback aliases first: "
+            "sudo ifconfig lo0 alias 127.0.0.11)"
+        ) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    arm = None
+    try:
+        arm = await _start_fake_arm(cfg, emulator)
+        for line in banner(cfg, emulator, arm):
+            print(line, flush=True)
+        print(READY_LINE, flush=True)
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        if arm is not None:
+            await arm.stop()
+        await emulator.stop()
+    print("hpccache emulator: stopped", flush=True)

@@ -1,0 +1,116 @@
+"""``hpccache namespace NAME -g RG``: the cache's aggregated namespace, one row per junction.
+
+This is the map users need before flushing by path: which namespace path lands on which
+storage target and export, and whether that target's usage model caches writes at all (only
+then can a file be dirty) and how long it waits before writing back on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from hpccache_cli.cli.azure_options import AzureArgs, azure_command, cache_ref, emit
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.usage_models import lookup
+
+HEADERS = [
+    "NamespacePath",
+    "StorageTarget",
+    "Type",
+    "NfsExport",
+    "TargetPath",
+    "UsageModel",
+    "CachesWrites",
+    "WriteBack",
+]
+
+
+def format_delay(seconds: int | None) -> str:
+    """3600 -> "1h", 90 -> "90s", None -> "-"."""
+    if seconds is None:
+        return "-"
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds and seconds % 60 == 0:
+        return f"{seconds // 60}min"
+    return f"{seconds}s"
+
+
+def namespace_rows(targets: list[Any]) -> list[dict[str, Any]]:
+    """One dict per junction, sorted by namespace path (JSON form of the command)."""
+    out: list[dict[str, Any]] = []
+    for t in targets:
+        p = t.properties
+        if p is None:
+            continue
+        ttype = str(getattr(p.target_type, "value", p.target_type) or "unknown")
+        spec = p.nfs3 or p.blob_nfs
+        model_name = spec.usage_model if spec else None
+        model = lookup(model_name, ttype)
+        delay = model.write_back_delay_s
+        if model.caches_writes and spec is not None and spec.write_back_timer is not None:
+            delay = int(spec.write_back_timer)
+        for j in p.junctions or []:
+            out.append(
+                {
+                    "namespacePath": j.namespace_path,
+                    "storageTarget": t.name,
+                    "targetType": ttype,
+                    "nfsExport": j.nfs_export or None,
+                    "targetPath": j.target_path or "/",
+                    "usageModel": model_name,
+                    "cachesWrites": model.caches_writes,
+                    "writeBackDelaySeconds": delay if model.caches_writes else None,
+                    "targetState": getattr(p.state, "value", p.state),
+                }
+            )
+    return sorted(out, key=lambda r: r["namespacePath"] or "")
+
+
+@reports_errors
+@azure_command(output=True)
+def namespace(
+    name: str = typer.Argument(..., help="Cache name, or its full resource id."),
+    resource_group: str | None = typer.Option(
+        None, "--resource-group", "-g", help="Resource group of the cache."
+    ),
+    *,
+    az: AzureArgs,
+) -> None:
+    """Show the cache's namespace: one row per junction with its target and usage model."""
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+    from hpccache_cli.control.resolve import cache_not_found_hint
+
+    ref = cache_ref(name, resource_group)
+    settings = az.settings(ref.subscription_id)
+    with (
+        make_client(settings) as client,
+        arm_errors(
+            settings,
+            f"cache {ref.name!r} in resource group {ref.resource_group!r}",
+            lambda: cache_not_found_hint(client, ref.resource_group),
+        ),
+    ):
+        targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
+    data = namespace_rows(targets)
+    rows = [
+        [
+            r["namespacePath"],
+            r["storageTarget"],
+            r["targetType"],
+            r["nfsExport"] or "-",
+            r["targetPath"],
+            r["usageModel"] or "-",
+            r["cachesWrites"],
+            format_delay(r["writeBackDelaySeconds"]),
+        ]
+        for r in data
+    ]
+    emit(az, data, HEADERS, rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("namespace")(namespace)

@@ -1,0 +1,416 @@
+"""``hpccache path``: where a client path is in the cache, and back.
+
+The local -> namespace part reads only the mount table, so it works with no Azure access and
+makes no network call; junction, storage target and back-end path need a cache layout
+(``--layout FILE``, ``--cache``, ``--discover`` or the resolution cache). Paths travel as
+bytes-faithful ``str`` (surrogateescape) and are written back as the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, BinaryIO
+
+import typer
+
+from hpccache_cli.cli.azure_options import AzureArgs, azure_command
+from hpccache_cli.cli.common import OutputFormat, default_format, reports_errors
+from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError, UserError
+from hpccache_cli.layout import CacheLayout
+from hpccache_cli.paths.mountinfo import MountTable
+from hpccache_cli.paths.translate import Translation
+
+HELP = (
+    "Show where client paths are in the cache namespace and on the back-end storage.\n\n"
+    "For each PATH (a file or directory on this machine; relative paths are taken from the "
+    "current directory, symlinks are resolved when the file exists): the mount point, the cache"
+    " address it is mounted from, the namespace path and, when a cache layout is known "
+    "(--layout, --cache, --discover or the resolution cache), the junction, storage target, "
+    "usage model and the path on the back-end storage. Without those options no network call is"
+    " made.\n\n"
+    "With --to-local, each argument is a namespace path and the output lists the client paths "
+    "where it is visible on this machine.\n\n"
+    "JSON output (-o json, the default when piped) is a list with one object per input, with "
+    "these keys, always present: input, kind, client_path, exists_locally, mount_point, "
+    "mount_source, cache_address, namespace_path, cache, junction, storage_target, target_type,"
+    " usage_model, backend_path, note, error. Unknown values are null; error is null or the "
+    "reason. With --to-local the keys are: input, namespace_path, local_paths (list of client "
+    "paths), matches (list of {client_path, mount_point, mount_source, cache_address}), error. "
+    "Names that are not UTF-8 appear as \\udc80-\\udcff escapes (Python os.fsencode gives the "
+    "bytes back). TSV has a header line; tab, newline and backslash inside a field are written "
+    "as \\t, \\n and \\\\.\n\n"
+    "Exit status: 0 when every path translated, 1 when some did not, 2 on bad usage."
+)
+
+PATH_KEYS = (
+    "input",
+    "kind",
+    "client_path",
+    "exists_locally",
+    "mount_point",
+    "mount_source",
+    "cache_address",
+    "namespace_path",
+    "cache",
+    "junction",
+    "storage_target",
+    "target_type",
+    "usage_model",
+    "backend_path",
+    "note",
+    "error",
+)
+TSV_PATH = (
+    "input",
+    "client_path",
+    "mount_point",
+    "cache_address",
+    "namespace_path",
+    "junction",
+    "storage_target",
+    "usage_model",
+    "backend_path",
+    "error",
+)
+TSV_LOCAL = (
+    "input", "namespace_path", "client_path", "mount_point", "cache_address", "error",
+)  # fmt: skip
+
+
+# --- Azure ---------------------------------------------------------------------------------------
+# Imported inside the functions, so `hpccache path` without Azure options never loads the control
+# package (nor, through it, the Azure SDK).
+
+
+def get_layout(az: AzureArgs, cache: str, resource_group: str | None) -> CacheLayout:
+    """``--cache NAME -g RG`` (or a resource id): resolution cache, else Azure."""
+    from hpccache_cli.cli.azure_options import cache_ref
+    from hpccache_cli.control.resolve import get_layout as fetch
+
+    ref = cache_ref(cache, resource_group)
+    return fetch(az.settings(ref.subscription_id), ref.resource_group, ref.name, refresh=az.refresh)
+
+
+def discoverer(az: AzureArgs) -> Callable[[Translation], CacheLayout | None]:
+    """``--discover``: the subscription's cache that has the mount's address, once per address."""
+    from hpccache_cli.control.resolve import discover_by_address
+    from hpccache_cli.paths import mount_addresses
+
+    settings = az.settings()
+    found: dict[str, CacheLayout | None] = {}
+
+    def lookup(t: Translation) -> CacheLayout | None:
+        key = t.cache_address or ""
+        if key not in found:
+            # A host name is resolved here (and only here): --discover is a network call anyway.
+            addresses = mount_addresses(t.mount) if t.mount is not None else ()
+            found[key] = next(
+                filter(
+                    None, (discover_by_address(settings, a, refresh=az.refresh) for a in addresses)
+                ),
+                None,
+            )
+        return found[key]
+
+    return lookup
+
+
+def cached_layouts(az: AzureArgs) -> Callable[[Translation], CacheLayout | None]:
+    """Layouts already in the resolution cache, by IP address only: no DNS, no ARM.
+
+    TODO(control): control.resolve has no lookup that is guaranteed not to call ARM (its
+    discover_by_address falls back to caches.list()). This uses
+    ``cached_layout_for_address(settings, address) -> CacheLayout | None`` once it exists
+    (the first half of discover_by_address); until then it finds nothing.
+    """
+    from hpccache_cli.paths.addresses import canonical_ip
+
+    try:
+        from hpccache_cli.control import resolve
+    except ImportError:
+        return lambda _t: None
+    fn = getattr(resolve, "cached_layout_for_address", None)
+    settings: list[Any] = []
+    found: dict[str, CacheLayout | None] = {}
+
+    def lookup(t: Translation) -> CacheLayout | None:
+        address = t.cache_address or ""
+        if fn is None or canonical_ip(address) is None:
+            return None
+        if address not in found:
+            try:
+                settings[:] = settings or [az.settings()]
+            except UserError:  # no subscription configured: nothing cached for it either
+                return None
+            found[address] = fn(settings[0], address)
+        return found[address]
+
+    return lookup
+
+
+def load_layouts(path: str) -> list[CacheLayout]:
+    """A ``--layout`` file: one ``CacheLayout.to_dict()`` object, or a list of them."""
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+        items = data if isinstance(data, list) else [data]
+        return [CacheLayout.from_dict(item) for item in items]
+    except OSError as exc:
+        raise UsageError(f"cannot read layout {path}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"{path} is not a cache layout (JSON of CacheLayout.to_dict()): {exc}"
+        ) from None
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def read_inputs(paths: list[str] | None, from_file: str | None, null: bool) -> list[str]:
+    """PATH arguments, then --from-file (``-`` = stdin), else piped stdin; bytes kept."""
+    out = list(paths or [])
+    stream: BinaryIO | None = None
+    if from_file == "-" or (from_file is None and not out and not sys.stdin.isatty()):
+        stream = sys.stdin.buffer
+    if from_file not in (None, "-"):
+        try:
+            with open(from_file, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {from_file}: {exc.strerror or exc}") from None
+    else:
+        data = stream.read() if stream is not None else b""
+    out.extend(os.fsdecode(p) for p in data.split(b"\0" if null else b"\n") if p)
+    if not out:
+        raise UsageError("no paths: give PATH arguments, --from-file FILE, or pipe them on stdin")
+    return out
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _tsv_field(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _display(value: Any) -> str:
+    """Printable text for a terminal: undecodable bytes shown as \\xNN, not as a crash."""
+    text = "" if value is None else "\n".join(value) if isinstance(value, list) else str(value)
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def write_records(records: list[dict[str, Any]], fmt: OutputFormat, columns: Iterable[str]):
+    out = sys.stdout.buffer
+    cols = tuple(columns)
+    if fmt is OutputFormat.json:
+        out.write(b"[")
+        for i, rec in enumerate(records):
+            out.write((",\n  " if i else "\n  ").encode() + json.dumps(rec).encode())
+        out.write(b"\n]\n" if records else b"]\n")
+    elif fmt is OutputFormat.tsv:
+        out.write(("\t".join(cols) + "\n").encode())
+        for rec in records:
+            out.write(os.fsencode("\t".join(_tsv_field(rec.get(c)) for c in cols) + "\n"))
+    elif sys.stdout.isatty():
+        _rich_table(records, cols)
+    else:
+        for rec in records:
+            lines = [_display(rec["input"])]
+            lines += [f"  {k:<15} {_display(rec[k])}" for k in cols[1:] if rec.get(k) is not None]
+            out.write(("\n".join(lines) + "\n").encode())
+    out.flush()
+
+
+def _rich_table(records: list[dict[str, Any]], cols: tuple[str, ...]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    shown = [c for c in cols if any(r.get(c) is not None for r in records)]
+    for c in shown:
+        table.add_column(c.replace("_", " "), overflow="fold")
+    for rec in records:
+        table.add_row(*(_display(rec.get(c)) for c in shown), style="red" if rec["error"] else None)
+    Console().print(table)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def _path_records(
+    translations: list[Translation],
+    layouts: list[CacheLayout],
+    lookup: Callable[[Translation], CacheLayout | None] | None,
+    must_find: bool,
+) -> list[dict[str, Any]]:
+    """One JSON-ready record per translation, enriched from ``layouts`` or ``lookup``."""
+    from hpccache_cli.paths import enrich, pick_layout
+
+    records = []
+    for t in translations:
+        rec = dict.fromkeys(PATH_KEYS)
+        rec.update(t.to_dict())
+        layout = None
+        if t.ok and t.mount is not None:
+            if layouts:
+                layout = layouts[0] if len(layouts) == 1 else pick_layout(t, layouts)
+                if layout is None:
+                    known = ", ".join(x.name for x in layouts)
+                    rec["error"] = f"mounted from {t.cache_address}, not a mount address of {known}"
+            elif lookup is not None:
+                layout = lookup(t)
+                if layout is None and must_find:
+                    rec["error"] = (
+                        f"no cache in the subscription has mount address {t.cache_address}"
+                    )
+        if layout is not None:
+            e = enrich(t, layout)
+            rec.update(e.to_dict())
+            rec["error"] = e.error
+        records.append(rec)
+    return records
+
+
+def _local_records(
+    names: list[str], table: MountTable, layouts: list[CacheLayout]
+) -> list[dict[str, Any]]:
+    """One record per namespace path: the client paths where it is visible."""
+    from hpccache_cli.paths import cache_address, local_matches, normpath
+
+    names_of = ", ".join(x.name for x in layouts)
+    records = []
+    for name in names:
+        ns = normpath(name if name.startswith("/") else "/" + name)
+        if not layouts:
+            found = local_matches(ns, table)
+            error = f"no NFS mount on this machine shows {ns}"
+        else:  # only mounts of a cache that has a junction holding the path
+            found = []
+            owners = [x for x in layouts if x.junction_for(ns) is not None]
+            for layout in owners:
+                for p, m in local_matches(ns, table, layout.mount_addresses):
+                    if all(p != q for q, _ in found):
+                        found.append((p, m))
+            error = (
+                f"no NFS mount of cache {', '.join(x.name for x in owners)} on this machine "
+                f"shows {ns}"
+                if owners
+                else f"{ns} is under no junction of cache {names_of}"
+            )
+        matches = [
+            {
+                "client_path": p,
+                "mount_point": m.mount_point,
+                "mount_source": m.source,
+                "cache_address": cache_address(m),
+            }
+            for p, m in found
+        ]
+        records.append(
+            {
+                "input": name,
+                "namespace_path": ns,
+                "local_paths": [p for p, _ in found],
+                "matches": matches,
+                "error": None if found else error,
+            }
+        )
+    return records
+
+
+@reports_errors
+@azure_command(refresh=True)
+def path_command(
+    paths: list[str] | None = typer.Argument(None, metavar="PATH", show_default=False),
+    from_file: str | None = typer.Option(
+        None, "--from-file", metavar="FILE", help="Read paths from FILE, one a line ('-': stdin)."
+    ),
+    null: bool = typer.Option(False, "-0", "--null", help="Paths in FILE/stdin end with NUL."),
+    to_local: bool = typer.Option(
+        False, "--to-local", help="Arguments are namespace paths: print the client paths."
+    ),
+    mountinfo: str | None = typer.Option(
+        None,
+        "--mountinfo",
+        metavar="FILE",
+        help="Mount table to use (mountinfo format). Default: $HPCCACHE_MOUNTINFO, else "
+        "/proc/self/mountinfo.",
+    ),
+    layout_file: str | None = typer.Option(
+        None, "--layout", metavar="FILE", help="Cache layout JSON (one or a list), no Azure."
+    ),
+    cache: str | None = typer.Option(
+        None, "--cache", help="Cache name (with -g) or resource id: ask Azure for its layout."
+    ),
+    resource_group: str | None = typer.Option(
+        None, "-g", "--resource-group", help="Resource group of --cache."
+    ),
+    discover: bool = typer.Option(
+        False, "--discover", help="Find the cache owning each mount address in the subscription."
+    ),
+    lexical: bool = typer.Option(
+        False, "--lexical", help="Do not look at local files: no symlink resolution (fastest)."
+    ),
+    output: OutputFormat | None = typer.Option(
+        None,
+        "-o",
+        "--output",
+        help="table (default on a terminal), json (default when piped), tsv.",
+        show_default=False,
+    ),
+    *,
+    az: AzureArgs,
+) -> None:
+    from hpccache_cli.paths import translate_many
+
+    sources = [
+        n
+        for n, on in (("--layout", layout_file), ("--cache", cache), ("--discover", discover))
+        if on
+    ]
+    if len(sources) > 1:
+        raise UsageError(f"{' and '.join(sources)} cannot be combined: pick one")
+    if resource_group and not cache:
+        raise UsageError("-g/--resource-group goes with --cache NAME")
+    if discover and to_local:
+        raise UsageError("--discover works on client paths; with --to-local use --cache/--layout")
+    fmt = default_format(output)
+    names = read_inputs(paths, from_file, null)
+    table = MountTable.load(mountinfo)
+    if table.skipped:
+        typer.echo(
+            f"hpccache: warning: skipped {table.skipped} malformed line(s) in {table.source}",
+            err=True,
+        )
+    layouts: list[CacheLayout] = []
+    if layout_file:
+        layouts = load_layouts(layout_file)
+    elif cache:
+        layouts = [get_layout(az, cache, resource_group)]
+    if to_local:
+        records = _local_records(names, table, layouts)
+        if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field
+            rows = [dict(r, **m) for r in records for m in r["matches"] or [{}]]
+            write_records(rows, fmt, TSV_LOCAL)
+        else:
+            write_records(records, fmt, ("input", "namespace_path", "local_paths", "error"))
+    else:
+        done = list(translate_many(names, table, resolve=not lexical))
+        lookup = discoverer(az) if discover else None if layouts else cached_layouts(az)
+        records = _path_records(done, layouts, lookup, must_find=discover)
+        write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
+    failed = sum(1 for r in records if r["error"])
+    if failed:
+        typer.echo(f"hpccache: {failed} of {len(records)} path(s) not translated", err=True)
+    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hpccache path`` to the root app."""
+    app.command("path", help=HELP, no_args_is_help=False)(path_command)

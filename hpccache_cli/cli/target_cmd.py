@@ -1,0 +1,207 @@
+"""``hpccache target list|show|flush|suspend|resume|invalidate``: one cache's storage targets.
+
+The Azure CLI cannot flush a storage target at all (only the portal, REST and SDKs can), which
+is the main reason this group exists. Flush, suspend and invalidate disrupt clients, so they ask
+first on a terminal and need ``--yes`` when nobody can answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from hpccache_cli.cli.azure_options import (
+    AzureArgs,
+    azure_command,
+    cache_ref,
+    confirm,
+    emit,
+    progress,
+)
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.usage_models import lookup
+
+target_app = typer.Typer(
+    help="List, show, flush, suspend, resume and invalidate storage targets.",
+    no_args_is_help=True,
+)
+
+CACHE_ARG = typer.Argument(..., help="Cache name, or its full resource id.")
+RG_OPTION = typer.Option(None, "--resource-group", "-g", help="Resource group of the cache.")
+TARGET_OPTION = typer.Option(..., "--target", "-t", help="Storage target name.")
+
+# action -> (consequence shown before asking, or None when harmless; progress label)
+ACTIONS: dict[str, tuple[str | None, str]] = {
+    "flush": (
+        "flushing storage target {t!r} makes clients see errors for files under its namespace "
+        "paths until the flush completes",
+        "Flushing",
+    ),
+    "suspend": (
+        "suspending storage target {t!r} makes clients see errors for files under its namespace "
+        "paths until it is resumed",
+        "Suspending",
+    ),
+    "resume": (None, "Resuming"),
+    "invalidate": (
+        "invalidating storage target {t!r} discards the cache's copies of its files; they are "
+        "read from the back end again on next use",
+        "Invalidating",
+    ),
+}
+
+
+def _v(x: Any) -> Any:
+    return getattr(x, "value", x)
+
+
+def target_summary(t: Any) -> dict[str, Any]:
+    """The fields tables show, from an SDK StorageTarget."""
+    p = t.properties
+    ttype = str(_v(p.target_type) or "unknown") if p else "unknown"
+    spec = (p.nfs3 or p.blob_nfs or p.clfs) if p else None
+    model_name = getattr(spec, "usage_model", None)
+    return {
+        "name": t.name,
+        "type": ttype,
+        "state": _v(p.state) if p else None,
+        "provisioningState": _v(p.provisioning_state) if p else None,
+        "target": getattr(spec, "target", None),
+        "usageModel": model_name,
+        "cachesWrites": lookup(model_name, ttype).caches_writes,
+        "writeBackTimer": getattr(spec, "write_back_timer", None),
+        "junctions": [
+            f"{j.namespace_path} -> {(j.nfs_export or '') + (j.target_path or '/')}"
+            if j.nfs_export
+            else f"{j.namespace_path} -> {j.target_path or '/'}"
+            for j in (p.junctions or [] if p else [])
+        ],
+    }
+
+
+def _fetch(az: AzureArgs, cache: str, resource_group: str | None, target: str | None) -> Any:
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+    from hpccache_cli.control.operations import target_not_found_hint
+    from hpccache_cli.control.resolve import cache_not_found_hint
+
+    ref = cache_ref(cache, resource_group)
+    settings = az.settings(ref.subscription_id)
+    with make_client(settings) as client:
+        if target is None:
+            with arm_errors(
+                settings,
+                f"cache {ref.name!r} in resource group {ref.resource_group!r}",
+                lambda: cache_not_found_hint(client, ref.resource_group),
+            ):
+                return list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
+        with arm_errors(
+            settings,
+            f"storage target {target!r} of cache {ref.name!r} in resource group "
+            f"{ref.resource_group!r}",
+            lambda: target_not_found_hint(client, ref.resource_group, ref.name),
+        ):
+            return client.storage_targets.get(ref.resource_group, ref.name, target)
+
+
+@target_app.command("list")
+@reports_errors
+@azure_command(output=True)
+def list_targets(
+    cache: str = CACHE_ARG,
+    resource_group: str | None = RG_OPTION,
+    *,
+    az: AzureArgs,
+) -> None:
+    """List the storage targets of a cache."""
+    targets = _fetch(az, cache, resource_group, None)
+    rows = []
+    for t in targets:
+        s = target_summary(t)
+        ns = [j.split(" -> ")[0] for j in s["junctions"]]
+        rows.append([s["name"], s["type"], s["state"], s["usageModel"], s["target"], ns])
+    headers = ["Name", "Type", "State", "UsageModel", "Target", "NamespacePaths"]
+    emit(az, [t.as_dict() for t in targets], headers, rows)
+
+
+@target_app.command("show")
+@reports_errors
+@azure_command(output=True)
+def show_target(
+    cache: str = CACHE_ARG,
+    resource_group: str | None = RG_OPTION,
+    target: str = TARGET_OPTION,
+    *,
+    az: AzureArgs,
+) -> None:
+    """Show one storage target: type, state, back end, usage model and junctions."""
+    t = _fetch(az, cache, resource_group, target)
+    s = target_summary(t)
+    rows = [
+        ["Name", s["name"]],
+        ["Type", s["type"]],
+        ["State", s["state"]],
+        ["Provisioning state", s["provisioningState"]],
+        ["Target", s["target"]],
+        ["Usage model", s["usageModel"]],
+        ["Caches writes", s["cachesWrites"]],
+        ["Write-back timer (s)", s["writeBackTimer"]],
+        ["Junctions", s["junctions"]],
+        ["Resource id", t.id],
+    ]
+    emit(az, t.as_dict(), ["Field", "Value"], rows)
+
+
+def _make_action(action: str) -> None:
+    consequence, label = ACTIONS[action]
+
+    @reports_errors
+    @azure_command()
+    def command(
+        cache: str = CACHE_ARG,
+        resource_group: str | None = RG_OPTION,
+        target: str = TARGET_OPTION,
+        no_wait: bool = typer.Option(False, "--no-wait", help="Start the operation and return."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+        *,
+        az: AzureArgs,
+    ) -> None:
+        from hpccache_cli.control.operations import run_target_operation
+
+        ref = cache_ref(cache, resource_group)
+        settings = az.settings(ref.subscription_id)
+        if consequence:
+            confirm(
+                f"{action.capitalize()} storage target {target!r} of cache {ref.name!r} now?",
+                consequence.format(t=target),
+                yes,
+            )
+        with progress(f"{label} storage target {target} of {ref.name}") as report:
+            result = run_target_operation(
+                settings,
+                ref.resource_group,
+                ref.name,
+                target,
+                action,
+                wait=not no_wait,
+                on_progress=report,
+            )
+        typer.echo(result.describe())
+
+    command.__doc__ = {
+        "flush": "Write every dirty file of one storage target back to it.",
+        "suspend": "Suspend client access to one storage target.",
+        "resume": "Resume client access to a suspended storage target.",
+        "invalidate": "Discard the cache's copies of one storage target's files.",
+    }[action]
+    command.__name__ = f"{action}_target"
+    target_app.command(action)(command)
+
+
+for _action in ACTIONS:
+    _make_action(_action)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(target_app, name="target")

@@ -1,0 +1,192 @@
+"""Storage-target and whole-cache operations: flush, suspend, resume, invalidate.
+
+These are ARM long-running operations (POST, then poll ``Azure-AsyncOperation``, then a final
+GET of ``Location``). The Azure CLI offers no storage-target flush at all, which is why it is
+here. The SDK's poller runs in a thread; :func:`wait_for` waits in short slices so a terminal
+can show elapsed time and Ctrl-C is honoured (the operation itself then continues in Azure).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from hpccache_cli.control.arm_errors import arm_errors
+from hpccache_cli.control.client import ArmSettings, make_client
+from hpccache_cli.control.resolve import cache_not_found_hint
+
+
+class TargetAction(str, Enum):
+    """What can be done to one storage target, with the words used to report it."""
+
+    flush = "flush"
+    suspend = "suspend"
+    resume = "resume"
+    invalidate = "invalidate"
+
+    @property
+    def done(self) -> str:
+        return {"flush": "flushed", "suspend": "suspended", "resume": "resumed"}.get(
+            self.value, "invalidated"
+        )
+
+
+# (elapsed seconds, status text such as "InProgress") -> None
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """How an operation ended: ``Succeeded``, or ``Started`` when not waited for."""
+
+    action: str
+    cache: str
+    resource_group: str
+    target: str | None
+    status: str
+    elapsed_s: float
+
+    def describe(self) -> str:
+        subject = (
+            f"storage target {self.target!r} of cache {self.cache!r}"
+            if self.target
+            else f"cache {self.cache!r}"
+        )
+        if self.status == "Started":
+            return f"started {self.action} of {subject}; it continues in Azure"
+        verb = TargetAction(self.action).done if self.action in TargetAction.__members__ else "done"
+        return f"{verb} {subject} in {self.elapsed_s:.1f} s"
+
+
+def target_not_found_hint(client: Any, resource_group: str, cache: str) -> str | None:
+    """List the cache's targets, or fall back to explaining that the cache itself is missing."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        names = sorted(t.name for t in client.storage_targets.list_by_cache(resource_group, cache))
+    except ResourceNotFoundError:
+        hint = cache_not_found_hint(client, resource_group)
+        return f"cache {cache!r} does not exist" + (f" ({hint})" if hint else "")
+    if not names:
+        return f"cache {cache!r} has no storage targets"
+    return f"storage targets of {cache}: {', '.join(names)}"
+
+
+def wait_for(poller: Any, on_progress: Progress | None = None, tick: float = 0.5) -> float:
+    """Wait until ``poller`` is done, reporting progress; return the elapsed seconds.
+
+    Raises what the poller raised (a failed operation is an HttpResponseError).
+    """
+    start = time.monotonic()
+    while not poller.done():
+        poller.wait(timeout=tick)
+        if on_progress is not None and not poller.done():
+            on_progress(time.monotonic() - start, str(poller.status()))
+    poller.result()
+    return time.monotonic() - start
+
+
+def _run(
+    settings: ArmSettings,
+    what: str,
+    subject: str,
+    begin: Callable[[Any], Any],
+    hint: Callable[[Any], str | None],
+    *,
+    wait: bool,
+    on_progress: Progress | None,
+    client: Any,
+) -> tuple[str, float]:
+    own = client is None
+    client = client or make_client(settings)
+    try:
+        with arm_errors(settings, what, lambda: hint(client), subject):
+            start = time.monotonic()
+            poller = begin(client)
+            if not wait:
+                return "Started", time.monotonic() - start
+            wait_for(poller, on_progress)
+            return "Succeeded", time.monotonic() - start
+    finally:
+        if own:
+            client.close()
+
+
+def run_target_operation(
+    settings: ArmSettings,
+    resource_group: str,
+    cache: str,
+    target: str,
+    action: TargetAction | str,
+    *,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+    client: Any = None,
+) -> OperationResult:
+    """Flush, suspend, resume or invalidate one storage target; wait unless ``wait=False``."""
+    act = TargetAction(action)
+    subject = f"storage target {target!r} of cache {cache!r} in resource group {resource_group!r}"
+
+    def begin(c: Any) -> Any:
+        return getattr(c.storage_target, f"begin_{act.value}")(resource_group, cache, target)
+
+    status, elapsed = _run(
+        settings,
+        f"{act.value} of {subject}",
+        subject,
+        begin,
+        lambda c: target_not_found_hint(c, resource_group, cache),
+        wait=wait,
+        on_progress=on_progress,
+        client=client,
+    )
+    return OperationResult(act.value, cache, resource_group, target, status, elapsed)
+
+
+def flush_target(
+    settings: ArmSettings,
+    resource_group: str,
+    cache: str,
+    target: str,
+    *,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+    client: Any = None,
+) -> OperationResult:
+    """Write back every dirty file of one storage target (the flush engine's fallback)."""
+    return run_target_operation(
+        settings,
+        resource_group,
+        cache,
+        target,
+        TargetAction.flush,
+        wait=wait,
+        on_progress=on_progress,
+        client=client,
+    )
+
+
+def flush_cache(
+    settings: ArmSettings,
+    resource_group: str,
+    cache: str,
+    *,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+    client: Any = None,
+) -> OperationResult:
+    """Write back every dirty file of every storage target of the cache."""
+    status, elapsed = _run(
+        settings,
+        f"flush of cache {cache!r} in resource group {resource_group!r}",
+        f"cache {cache!r} in resource group {resource_group!r}",
+        lambda c: c.caches.begin_flush(resource_group, cache),
+        lambda c: cache_not_found_hint(c, resource_group),
+        wait=wait,
+        on_progress=on_progress,
+        client=client,
+    )
+    return OperationResult("flush", cache, resource_group, None, status, elapsed)

@@ -1,0 +1,281 @@
+"""Cache name (or resource id, or mount address) -> :class:`CacheLayout`, cached on disk.
+
+A pipeline may call ``hpccache flush`` a hundred times in a row; asking ARM for the cache and its
+storage targets each time would cost two calls per run and count against ARM's throttling
+limits. The layout (mount addresses, junctions, usage models: nothing secret, never a token) is
+kept per cache under ``$XDG_CACHE_HOME/hpccache/layouts`` for a short TTL (300 s, or
+``HPCCACHE_LAYOUT_TTL``; 0 turns the cache off). Files are written atomically so parallel runs
+never read half a file. ``refresh=True`` (``--refresh``) always asks ARM and rewrites the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from hpccache_cli.control.arm_errors import arm_errors
+from hpccache_cli.control.client import ArmSettings, make_client
+from hpccache_cli.errors import UsageError
+from hpccache_cli.layout import CacheLayout, JunctionInfo
+
+DEFAULT_TTL = 300.0
+_FORMAT = 1
+
+_CACHE_ID = re.compile(
+    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.StorageCache/caches/([^/]+)/?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CacheRef:
+    """Which cache: subscription (None = the resolved default), resource group, name."""
+
+    resource_group: str
+    name: str
+    subscription_id: str | None = None
+
+
+def parse_cache_id(resource_id: str) -> CacheRef:
+    """``/subscriptions/S/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME``."""
+    m = _CACHE_ID.match(resource_id.strip())
+    if not m:
+        raise UsageError(
+            f"{resource_id!r} is not an HPC Cache resource id; expected "
+            "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME"
+        )
+    sub, rg, name = (unquote(p) for p in m.groups())
+    return CacheRef(rg, name, sub)
+
+
+def resource_group_of(resource_id: str | None) -> str | None:
+    """The resource group named in any ARM resource id (the SDK models do not carry it)."""
+    m = re.search(r"/resourceGroups/([^/]+)", resource_id or "", re.IGNORECASE)
+    return unquote(m.group(1)) if m else None
+
+
+def value(x: Any) -> Any:
+    """An SDK enum's string (``.value``), or the plain value the service sent."""
+    return getattr(x, "value", x)
+
+
+def layout_from_arm(cache: Any, targets: list[Any], subscription_id: str | None) -> CacheLayout:
+    """Build a CacheLayout from SDK ``Cache`` and ``StorageTarget`` models."""
+    props = cache.properties
+    junctions: list[JunctionInfo] = []
+    for t in targets:
+        tp = t.properties
+        if tp is None:
+            continue
+        ttype = str(value(tp.target_type) or "unknown")
+        model = None
+        for spec in (tp.nfs3, tp.blob_nfs):
+            if spec is not None and spec.usage_model:
+                model = spec.usage_model
+        for j in tp.junctions or []:
+            if not j.namespace_path:
+                continue
+            junctions.append(
+                JunctionInfo(
+                    namespace_path=j.namespace_path,
+                    storage_target=t.name,
+                    target_type=ttype,
+                    usage_model=model,
+                    nfs_export=j.nfs_export or None,
+                    target_path=j.target_path or "/",
+                    target_state=value(tp.state),
+                )
+            )
+    return CacheLayout(
+        name=cache.name,
+        resource_group=resource_group_of(cache.id) or "",
+        mount_addresses=tuple(props.mount_addresses or ()) if props else (),
+        junctions=tuple(junctions),
+        subscription_id=subscription_id,
+        resource_id=cache.id,
+    )
+
+
+# ---- the on-disk resolution cache -------------------------------------------------------------
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hpccache" / "layouts"
+
+
+def layout_ttl(ttl: float | None = None, env: Mapping[str, str] | None = None) -> float:
+    env = os.environ if env is None else env
+    if ttl is not None:
+        return ttl
+    raw = env.get("HPCCACHE_LAYOUT_TTL", "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_TTL
+    except ValueError:
+        raise UsageError(f"HPCCACHE_LAYOUT_TTL={raw!r} is not a number of seconds") from None
+
+
+def _cache_file(settings: ArmSettings, resource_group: str, name: str) -> Path:
+    # ARM names are case-insensitive; the endpoint is in the key so the emulator and Azure
+    # never share an entry.
+    key = "\n".join((settings.endpoint, settings.subscription_id, resource_group, name)).lower()
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
+    return cache_dir() / f"{safe}-{digest}.json"
+
+
+def _load(path: Path, ttl: float) -> CacheLayout | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT or time.time() - float(data["fetched_at"]) > ttl:
+            return None
+        return CacheLayout.from_dict(data["layout"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, stale or damaged: ask ARM again
+
+
+def _store(path: Path, settings: ArmSettings, layout: CacheLayout) -> None:
+    """Write atomically (temp file + rename); a failure to cache never fails the command."""
+    data = {
+        "format": _FORMAT,
+        "fetched_at": time.time(),
+        "endpoint": settings.endpoint,
+        "layout": layout.to_dict(),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".layout-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def forget_layout(settings: ArmSettings, resource_group: str, cache_name: str) -> None:
+    """Drop a cached layout (e.g. after a 404 suggests it is out of date)."""
+    with contextlib.suppress(OSError):
+        _cache_file(settings, resource_group, cache_name).unlink()
+
+
+# ---- ARM lookups ------------------------------------------------------------------------------
+
+
+def cache_not_found_hint(client: Any, resource_group: str) -> str | None:
+    """ "caches in RG: a, b" or "resource group RG does not exist": one cheap extra call."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        names = sorted(c.name for c in client.caches.list_by_resource_group(resource_group))
+    except ResourceNotFoundError:
+        return f"resource group {resource_group!r} does not exist in this subscription"
+    if not names:
+        return f"resource group {resource_group!r} has no HPC caches"
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    return f"caches in {resource_group}: {shown}"
+
+
+def fetch_layout(client: Any, settings: ArmSettings, resource_group: str, name: str) -> CacheLayout:
+    """Ask ARM (caches.get + storage_targets.list_by_cache) and build the layout."""
+    what = f"cache {name!r} in resource group {resource_group!r}"
+    with arm_errors(settings, what, lambda: cache_not_found_hint(client, resource_group)):
+        cache = client.caches.get(resource_group, name)
+        targets = list(client.storage_targets.list_by_cache(resource_group, name))
+    return layout_from_arm(cache, targets, settings.subscription_id)
+
+
+def get_layout(
+    settings: ArmSettings,
+    resource_group: str,
+    cache_name: str,
+    *,
+    refresh: bool = False,
+    ttl: float | None = None,
+    client: Any = None,
+) -> CacheLayout:
+    """The layout of one cache, from the resolution cache when fresh, else from ARM.
+
+    A hit makes no ARM call and builds no credential. ``client`` may be passed to reuse one.
+    """
+    path = _cache_file(settings, resource_group, cache_name)
+    seconds = layout_ttl(ttl)
+    if not refresh and seconds > 0:
+        cached = _load(path, seconds)
+        if cached is not None:
+            return cached
+    own = client is None
+    client = client or make_client(settings)
+    try:
+        layout = fetch_layout(client, settings, resource_group, cache_name)
+    finally:
+        if own:
+            client.close()
+    if seconds > 0:
+        _store(path, settings, layout)
+    return layout
+
+
+def get_layout_by_id(
+    settings: ArmSettings, resource_id: str, *, refresh: bool = False, ttl: float | None = None
+) -> CacheLayout:
+    """``--cache-id``: the id names its own subscription."""
+    ref = parse_cache_id(resource_id)
+    if ref.subscription_id and ref.subscription_id.lower() != settings.subscription_id.lower():
+        settings = settings.for_subscription(ref.subscription_id)
+    return get_layout(settings, ref.resource_group, ref.name, refresh=refresh, ttl=ttl)
+
+
+def discover_by_address(
+    settings: ArmSettings,
+    address: str,
+    *,
+    refresh: bool = False,
+    ttl: float | None = None,
+    client: Any = None,
+) -> CacheLayout | None:
+    """The cache that serves mount ``address``: fresh cached layouts first, then caches.list()."""
+    seconds = layout_ttl(ttl)
+    if not refresh and seconds > 0:
+        for path in sorted(cache_dir().glob("*.json")):
+            layout = _load(path, seconds)
+            if (
+                layout is not None
+                and address in layout.mount_addresses
+                and (layout.subscription_id or "").lower() == settings.subscription_id.lower()
+                and _cache_file(settings, layout.resource_group, layout.name) == path
+            ):
+                return layout
+    own = client is None
+    client = client or make_client(settings)
+    try:
+        with arm_errors(settings, f"the caches of subscription {settings.subscription_id}"):
+            match = next(
+                (
+                    c
+                    for c in client.caches.list()
+                    if c.properties and address in (c.properties.mount_addresses or [])
+                ),
+                None,
+            )
+        if match is None:
+            return None
+        rg = resource_group_of(match.id) or ""
+        return get_layout(settings, rg, match.name, refresh=True, ttl=ttl, client=client)
+    finally:
+        if own:
+            client.close()

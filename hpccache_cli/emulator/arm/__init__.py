@@ -1,0 +1,8 @@
+"""The emulator's fake Azure Resource Manager (Microsoft.StorageCache over HTTPS on loopback).
+
+``FakeArm`` is the entry point; see :mod:`hpccache_cli.emulator.arm.server`.
+"""
+
+from hpccache_cli.emulator.arm.server import FakeArm, RequestRecord
+
+__all__ = ["FakeArm", "RequestRecord"]

@@ -1,0 +1,129 @@
+"""Errors the fake ARM produces on demand, so tests can walk every failure path of the client.
+
+Faults are queued and consumed by the next matching request(s)::
+
+    arm.faults.next_status(429, count=3, retry_after_ms=10)   # throttle three requests
+    arm.faults.next_status(403)                                # AuthorizationFailed
+    arm.faults.next_status(500, method="POST")                 # fail the next POST
+    arm.faults.fail_next_lro("disk full on the back end")      # operation ends Failed
+
+The bodies are ARM's error format, with the codes and message wording the real service uses,
+because the client's error translation parses them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+_DEFAULTS = {
+    400: ("BadRequest", "The request is invalid."),
+    401: ("InvalidAuthenticationToken", "The access token is invalid."),
+    404: ("ResourceNotFound", "The resource was not found."),
+    409: ("Conflict", "The operation conflicts with the resource's state."),
+    429: (
+        "TooManyRequests",
+        "The request is being throttled as the limit has been reached for operation type.",
+    ),
+    500: ("InternalServerError", "Encountered internal server error."),
+    502: ("BadGateway", "The gateway did not receive a response."),
+    503: ("ServiceUnavailable", "The service is temporarily unavailable."),
+}
+
+
+@dataclass
+class StatusFault:
+    """Answer ``count`` matching requests with ``status`` instead of serving them."""
+
+    status: int
+    count: int = 1
+    code: str | None = None
+    message: str | None = None
+    retry_after: int | None = None  # seconds, in Retry-After
+    retry_after_ms: int | None = None  # milliseconds, in retry-after-ms
+    method: str | None = None  # only this HTTP method
+    path_contains: str | None = None  # only paths containing this (case-insensitive)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path_contains or self.path_contains.lower() in path.lower()
+
+    def code_and_message(self, action: str, scope: str) -> tuple[str, str]:
+        if self.status == 403:
+            return self.code or "AuthorizationFailed", self.message or (
+                "The client 'emulated-user@contoso.com' with object id "
+                "'00000000-0000-0000-0000-0000000000aa' does not have authorization to perform "
+                f"action '{action}' over scope '{scope}' or the scope is invalid. If access was "
+                "recently granted, please refresh your credentials."
+            )
+        code, message = _DEFAULTS.get(self.status, ("Error", "The request failed."))
+        return self.code or code, self.message or message
+
+
+@dataclass
+class LroFault:
+    message: str
+    code: str
+    count: int = 1
+
+
+class ArmFaults:
+    """The queue of pending faults; thread-safe because the server is threaded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: list[StatusFault] = []
+        self._lro: list[LroFault] = []
+
+    def next_status(
+        self,
+        status: int,
+        *,
+        count: int = 1,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after: int | None = None,
+        retry_after_ms: int | None = None,
+        method: str | None = None,
+        path_contains: str | None = None,
+    ) -> None:
+        """Make the next ``count`` matching requests fail with HTTP ``status``."""
+        with self._lock:
+            self._status.append(
+                StatusFault(
+                    status, count, code, message, retry_after, retry_after_ms, method, path_contains
+                )
+            )
+
+    def fail_next_lro(
+        self, message: str = "The operation failed.", code: str = "InternalError", count: int = 1
+    ) -> None:
+        """Make the next ``count`` long-running operations end with status Failed."""
+        with self._lock:
+            self._lro.append(LroFault(message, code, count))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._status.clear()
+            self._lro.clear()
+
+    def take_status(self, method: str, path: str) -> StatusFault | None:
+        with self._lock:
+            for fault in self._status:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._status.remove(fault)
+                    return fault
+        return None
+
+    def take_lro(self) -> LroFault | None:
+        with self._lock:
+            if not self._lro:
+                return None
+            fault = self._lro[0]
+            fault.count -= 1
+            if fault.count <= 0:
+                self._lro.pop(0)
+            return fault

@@ -1,0 +1,227 @@
+"""Write-back of dirty cache copies to the emulated storage targets.
+
+One write-back per file at a time (a second flush of a file joins the running one, as the
+cache answers "already running"), at most ``parallel`` at once, each taking
+``per_file_seconds`` (the emulated back end's latency: an ``asyncio.sleep``, so thousands can
+wait without threads). ``failing_paths`` from the live faults never succeed: the file stays
+dirty, which is what lets the flush protocol's NOTEMPTY and NFS3ERR_IO answers be tested.
+
+The automatic write-back (a file is written back ``write_back_delay_seconds`` after its last
+change) is a periodic scan of the cache directory, walked in a thread so that a large cache
+does not stall NFS replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hpccache_cli.emulator.config import Faults, WriteBack
+
+if TYPE_CHECKING:
+    from hpccache_cli.emulator.namespace import Namespace, Node
+
+log = logging.getLogger(__name__)
+_THREAD_COPY_BYTES = 4 << 20  # copy larger files in a thread: keep the event loop answering
+# A comparison of files changed this recently is not cached: two writes within one mtime tick
+# would otherwise look unchanged (git's "racy clean" problem).
+_RACY_NS = 1_000_000_000
+
+
+class ContentCompare:
+    """Does a cache copy differ from its back-end copy? Sizes first, then bytes, memoized.
+
+    A result is remembered per cache path with both files' (mtime, ctime, inode, size), so
+    repeated status flushes of an unchanged file cost two ``stat`` calls.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[tuple[int, ...], bool]] = {}
+
+    def differs(self, cache_path: str, backend_path: str) -> bool:
+        try:
+            cs = os.stat(cache_path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(cs.st_mode):
+            return False
+        try:
+            bs = os.stat(backend_path)
+        except OSError:
+            return True
+        if cs.st_size != bs.st_size or not stat.S_ISREG(bs.st_mode):
+            return True
+        key = (cs.st_mtime_ns, cs.st_ino, cs.st_ctime_ns, bs.st_mtime_ns, bs.st_ino,
+               bs.st_ctime_ns, cs.st_size)
+        hit = self._memo.get(cache_path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        result = not _same_bytes(cache_path, backend_path)
+        if time.time_ns() - max(cs.st_ctime_ns, bs.st_ctime_ns) > _RACY_NS:
+            self._memo[cache_path] = (key, result)
+        return result
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
+            if ca != cb:
+                return False
+            if not ca:
+                return True
+
+
+def copy_back(node: Node) -> None:
+    """Write a node's cache copy over its back-end copy (the write-back itself)."""
+    os.makedirs(os.path.dirname(node.backend_path), exist_ok=True)
+    with open(node.cache_path, "rb") as src, open(node.backend_path, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+
+
+def path_fails(path: str, failing: list[str]) -> bool:
+    """Is ``path`` (or a directory above it) listed in ``failing_paths``?"""
+    return any(path == p or path.startswith(p + "/") for p in failing)
+
+
+class WriteBackScheduler:
+    """Runs write-backs: one task per file, a semaphore for ``parallel``."""
+
+    def __init__(self, settings: WriteBack, faults: Faults,
+                 copy: Callable[[Node], None] = copy_back) -> None:
+        self.per_file_seconds = settings.per_file_seconds
+        self.parallel = settings.parallel
+        self.faults = faults
+        self._copy = copy
+        self._sem: asyncio.Semaphore | None = None
+        self._tasks: dict[str, asyncio.Task[bool]] = {}
+        self._resumed: asyncio.Event | None = None  # set = not paused
+        self.active = 0  # write-backs holding a slot of ``parallel``
+        self.written = 0
+        self.failed = 0
+        self.scans = 0  # automatic write-back scans done (tests wait on it)
+
+    @property
+    def paused(self) -> bool:
+        return self._resumed is not None and not self._resumed.is_set()
+
+    def pause(self) -> None:
+        """Hold write-backs before they copy (a back end that stopped accepting data).
+
+        Flushes stay "running" (NOT_SYNC) until :meth:`resume`; this is also how tests observe
+        every in-between state without racing the per-file time. Call on the emulator's loop.
+        """
+        if self._resumed is None:
+            self._resumed = asyncio.Event()
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        if self._resumed is not None:
+            self._resumed.set()
+
+    def running(self, path: str) -> bool:
+        return path in self._tasks
+
+    def running_count(self) -> int:
+        return len(self._tasks)
+
+    def start(self, node: Node) -> asyncio.Task[bool]:
+        """Start writing ``node`` back, or return the write-back already running for it.
+
+        The task's result is True when the bytes reached the back end. Callers that may be
+        cancelled (a client connection closing) must ``asyncio.shield`` it: the write-back
+        goes on, as on a real cache.
+        """
+        task = self._tasks.get(node.path)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._run(node))
+            self._tasks[node.path] = task
+        return task
+
+    async def _run(self, node: Node) -> bool:
+        try:
+            if self._sem is None:
+                self._sem = asyncio.Semaphore(self.parallel)
+            async with self._sem:
+                self.active += 1
+                try:
+                    return await self._write(node)
+                finally:
+                    self.active -= 1
+        finally:
+            self._tasks.pop(node.path, None)
+
+    async def _write(self, node: Node) -> bool:
+        if self.per_file_seconds > 0:
+            await asyncio.sleep(self.per_file_seconds)
+        while self._resumed is not None and not self._resumed.is_set():
+            await self._resumed.wait()
+        if path_fails(node.path, self.faults.failing_paths):
+            self.failed += 1
+            return False
+        try:
+            if os.path.getsize(node.cache_path) > _THREAD_COPY_BYTES:
+                await asyncio.to_thread(self._copy, node)
+            else:
+                self._copy(node)
+        except OSError as exc:
+            log.warning("write-back of %s failed: %s", node.path, exc)
+            self.failed += 1
+            return False
+        self.written += 1
+        return True
+
+    async def close(self) -> None:
+        """Cancel running write-backs (emulator shutdown)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def scan_interval(namespace: Namespace) -> float | None:
+    """How often to look for files due for write-back; None when no target writes back."""
+    delays = [t.write_back_delay_seconds for t in namespace.config.storage_targets
+              if t.write_back_delay_seconds >= 0 and namespace.caches_writes(t.name)]
+    if not delays:
+        return None
+    return min(max(min(delays) / 4, 0.05), 1.0)
+
+
+def _due_files(namespace: Namespace, now: float) -> list[str]:
+    """Cache copies whose last change is older than their target's write-back delay."""
+    due = []
+    for t in namespace.config.storage_targets:
+        delay = t.write_back_delay_seconds
+        if delay < 0 or not namespace.caches_writes(t.name):
+            continue
+        for ns_path, cache_path in namespace.cache_files(t.name):
+            try:
+                if os.stat(cache_path).st_mtime + delay <= now:
+                    due.append(ns_path)
+            except OSError:
+                continue
+    return due
+
+
+async def auto_write_back(namespace: Namespace, interval: float) -> None:
+    """Forever: start the write-back of every dirty file that is due (runs as a task)."""
+    while True:
+        await asyncio.sleep(interval)
+        namespace.writeback.scans += 1
+        try:
+            due = await asyncio.to_thread(_due_files, namespace, time.time())
+            for ns_path in due:
+                if namespace.writeback.running(ns_path):
+                    continue
+                node = namespace.node_at(ns_path)
+                if node is not None and namespace.node_dirty(node):
+                    namespace.writeback.start(node)
+        except Exception:  # a scan must never end the loop: log and try again later
+            log.exception("automatic write-back scan failed")

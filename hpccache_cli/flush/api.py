@@ -1,0 +1,108 @@
+"""The Python API for scripts: flush some paths, get a summary (and, if asked, each result).
+
+Example::
+
+    from hpccache_cli.flush import flush_paths
+
+    summary = flush_paths(["run42/out.h5", "run42/log.txt"], ips=["10.0.0.11", "10.0.0.12"],
+                          export="/NAS_12_exp5")
+    for r in summary.results:
+        print(r.outcome.value, r.path, r.reason)
+    raise SystemExit(summary.exit_code)
+
+The CLI runs the same engine (``FlushEngine``) with streaming input and file sinks. Ctrl-C in a
+script cancels the run: every path still gets an outcome (sent to ``on_result``) before the
+``KeyboardInterrupt`` propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from hpccache_cli.flush.engine import FlushEngine
+from hpccache_cli.flush.inputs import IterableSource, PathSource
+from hpccache_cli.flush.options import FlushOptions, Mode, Policies
+from hpccache_cli.flush.resolve import ExportResolver, Resolver
+from hpccache_cli.flush.results import FileResult, FlushSummary
+from hpccache_cli.flush.sinks import CallbackSink, Sink
+from hpccache_cli.nfs.client import ClientOptions
+
+
+async def run_flush(
+    source: PathSource,
+    resolver: Resolver,
+    options: FlushOptions,
+    sink: Sink | None = None,
+    *,
+    collect: bool = False,
+    client_factory: Callable[..., Any] | None = None,
+) -> FlushSummary:
+    """The lowest public level: any source, any resolver, any sink."""
+    engine = FlushEngine(resolver, options, sink, collect=collect,
+                         client_factory=client_factory)
+    return await engine.run(source)
+
+
+def make_options(
+    *,
+    mode: Mode = "async",
+    wait: bool = True,
+    status_only: bool = False,
+    recursive: bool = False,
+    concurrency: int = 64,
+    timeout: float = 300.0,
+    retries: int = 3,
+    connections: int = 2,
+    policies: Policies | None = None,
+    client_options: ClientOptions | None = None,
+    **client: Any,
+) -> FlushOptions:
+    """FlushOptions from keyword arguments; extra keywords go to ClientOptions
+    (``portmap_port``, ``mount_port``, ``nfs_port``, ``uid``, ``gid``, ``privileged_port``)."""
+    base = client_options or ClientOptions()
+    for key, value in client.items():
+        if not hasattr(base, key):
+            raise TypeError(f"unknown option {key!r}")
+        if value is not None:
+            setattr(base, key, value)
+    return FlushOptions(
+        mode=mode, wait=wait, status_only=status_only, recursive=recursive,
+        concurrency=concurrency, timeout=timeout, retries=retries, connections=connections,
+        client=base, policies=policies or Policies(),
+    )
+
+
+async def flush_paths_async(
+    paths: Iterable[str | bytes],
+    *,
+    ips: Sequence[str],
+    export: str | bytes,
+    on_result: Callable[[FileResult], None] | None = None,
+    collect: bool = True,
+    **kwargs: Any,
+) -> FlushSummary:
+    """Flush ``paths`` (relative to ``export``, as with ``hpccache flush --export``).
+
+    ``collect=True`` keeps every FileResult in ``summary.results``; for millions of paths
+    pass ``collect=False`` and an ``on_result`` callback instead.
+    """
+    options = make_options(**kwargs)
+    sink = CallbackSink(on_result) if on_result is not None else None
+    return await run_flush(IterableSource(paths), ExportResolver(ips, export), options, sink,
+                           collect=collect)
+
+
+def flush_paths(
+    paths: Iterable[str | bytes],
+    *,
+    ips: Sequence[str],
+    export: str | bytes,
+    on_result: Callable[[FileResult], None] | None = None,
+    collect: bool = True,
+    **kwargs: Any,
+) -> FlushSummary:
+    """Blocking form of :func:`flush_paths_async` (runs its own event loop)."""
+    return asyncio.run(flush_paths_async(paths, ips=ips, export=export, on_result=on_result,
+                                         collect=collect, **kwargs))

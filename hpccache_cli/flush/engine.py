@@ -1,0 +1,369 @@
+"""The flush engine: a stream of paths in, exactly one outcome per path out.
+
+Shape of a run (all on one asyncio loop)::
+
+    source --batches--> feeder (resolve, dedup) --bounded queue--> N workers (FileFlow)
+                                                      ^                 | directory
+                                                      |                 v  (--recursive)
+                                                 expanders <-- directory queue
+
+* The feeder reads while workers flush; the bounded work queue is the backpressure that
+  keeps memory flat however long the input is. Workers never put into the work queue, so
+  the pipeline cannot deadlock; only the feeder and the expanders do.
+* ``concurrency`` workers = files in flight. A worker owns one file from lookup to outcome.
+* ``request_stop()`` (Ctrl-C): workers are cancelled and record their file as unfinished,
+  queued paths are recorded as unfinished, and the rest of the input is still read (until it
+  ends or stays idle for ``drain_idle`` s) so the failed list holds everything not done; a
+  second request stops reading at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hpccache_cli.flush.dedup import DigestSet, digest
+from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
+from hpccache_cli.flush.inputs import PathSource
+from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.pool import CacheUnreachable
+from hpccache_cli.flush.resolve import Resolver, Target
+from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
+from hpccache_cli.flush.session import CacheSession, FileFailure, q
+from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.nfs.errors import NfsClientError
+
+UNFINISHED = "interrupted before it finished"
+NOT_STARTED = "interrupted before it started"
+
+
+@dataclass(slots=True)
+class _DirJob:
+    item: WorkItem
+    fh: bytes
+
+
+class FlushEngine:
+    """Runs one flush over a PathSource; see the module docstring for the shape."""
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        options: FlushOptions,
+        sink: Sink | None = None,
+        *,
+        client_factory: Callable[..., Any] | None = None,
+        collect: bool = False,
+    ) -> None:
+        options.validate()
+        self.resolver = resolver
+        self.options = options
+        self.sink = sink or Sink()
+        self.summary = FlushSummary(
+            mode=options.mode, status_only=options.status_only,
+            results=[] if collect else None,
+        )
+        self._client_factory = client_factory
+        self._sessions: dict[tuple[str, ...], asyncio.Future[CacheSession]] = {}
+        self._flows: dict[tuple[str, ...], FileFlow] = {}
+        self._seen = DigestSet()
+        self._addr_keys: dict[tuple[str, ...], bytes] = {}
+        self._interrupted = False
+        self._stop_requests = 0
+        self._stop_event: asyncio.Event | None = None
+        self._feeder: asyncio.Task[None] | None = None
+        self._dirs_open = 0
+
+    # -- public -------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ctrl-C: first call stops new work; a second one also stops reading input."""
+        self._stop_requests += 1
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._stop_requests > 1 and self._feeder is not None:
+            self._feeder.cancel()
+
+    async def run(self, source: PathSource) -> FlushSummary:
+        """Flush every path of ``source``; returns the summary (results went to the sink)."""
+        opts = self.options
+        self.sink.attach(self.summary)
+        self._stop_event = asyncio.Event()
+        if self._stop_requests:
+            self._stop_event.set()
+        self._work: asyncio.Queue[WorkItem] = asyncio.Queue(max(256, 2 * opts.concurrency))
+        self._dirs: asyncio.Queue[_DirJob] = asyncio.Queue()
+        started = time.monotonic()
+        workers = [asyncio.create_task(self._worker()) for _ in range(opts.concurrency)]
+        if opts.recursive:
+            workers += [asyncio.create_task(self._expander()) for _ in range(opts.expanders)]
+        self._feeder = asyncio.create_task(self._feed(source))
+        finisher = asyncio.create_task(self._finish(self._feeder))
+        stop_wait = asyncio.create_task(self._stop_event.wait())
+        try:
+            await asyncio.wait({finisher, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            if finisher.done():
+                finisher.result()
+            else:
+                finisher.cancel()
+                await self._interrupt(workers)
+        except asyncio.CancelledError:
+            # The caller was cancelled (KeyboardInterrupt in asyncio.run): still account
+            # for every path before letting the cancellation through.
+            finisher.cancel()
+            await self._interrupt(workers)
+            raise
+        finally:
+            stop_wait.cancel()
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, finisher, stop_wait, return_exceptions=True)
+            await self._close_sessions()
+            self.summary.seconds = time.monotonic() - started
+            self._settle_unreachable()
+        return self.summary
+
+    # -- pipeline -----------------------------------------------------------------------------
+
+    def _emit(self, result: FileResult) -> None:
+        self.summary.add(result)
+        self.sink.emit(result)
+
+    def _log(self, message: str) -> None:
+        self.sink.log(message)
+
+    async def _feed(self, source: PathSource) -> None:
+        """Read, resolve and dedup input; put work on the bounded queue (backpressure)."""
+        assert self._stop_event is not None
+        stop = asyncio.ensure_future(self._stop_event.wait())
+        pending: asyncio.Future[list[bytes] | None] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(source.next_batch())
+                if self._interrupted:
+                    done, _ = await asyncio.wait({pending}, timeout=self._drain_idle)
+                    if not done:
+                        return
+                else:
+                    await asyncio.wait({pending, stop}, return_when=asyncio.FIRST_COMPLETED)
+                    if not pending.done():
+                        continue  # stopped: loop round to drain mode
+                try:
+                    batch = pending.result()
+                except OSError as exc:
+                    self.summary.input_error = f"cannot read the input: {exc}"
+                    self._log(self.summary.input_error)
+                    return
+                pending = None
+                if batch is None:
+                    self.summary.input_complete = True
+                    return
+                for raw in batch:
+                    self.summary.total += 1
+                    item = self._admit(raw)
+                    if item is None:
+                        continue
+                    if self._interrupted:
+                        self._emit(_unfinished(raw, NOT_STARTED))
+                    else:
+                        await self._work.put(item)
+        finally:
+            stop.cancel()
+            if pending is not None and not pending.done():
+                pending.cancel()
+
+    @property
+    def _drain_idle(self) -> float:
+        return self.options.policies.drain_idle
+
+    def _admit(self, raw: bytes) -> WorkItem | None:
+        """Resolve and dedup one input path; final outcomes (refused, duplicate) are emitted."""
+        resolved = self.resolver.resolve(raw)
+        if isinstance(resolved, FileResult):
+            self._emit(resolved)
+            return None
+        if not self._first_time(resolved):
+            self._emit(FileResult(raw, Outcome.SKIPPED, "duplicate of an earlier input",
+                                  kind="duplicate"))
+            return None
+        return WorkItem(raw, resolved)
+
+    def _first_time(self, target: Target) -> bool:
+        key = self._addr_keys.get(target.addresses)
+        if key is None:
+            key = self._addr_keys[target.addresses] = ",".join(target.addresses).encode()
+        return self._seen.add(digest(key, target.export, target.rel))
+
+    async def _finish(self, feeder: asyncio.Task[None]) -> None:
+        """Wait until input is read and every file and listed directory has an outcome."""
+        await asyncio.shield(feeder)  # cancelling the finisher must not stop the feeder
+        while True:
+            await self._work.join()
+            if self._dirs_open == 0:
+                return
+            await self._dirs.join()
+
+    async def _worker(self) -> None:
+        while True:
+            item = await self._work.get()
+            try:
+                flow = await self._flow(item.target.addresses)
+                outcome = await flow.run(item)
+            except asyncio.CancelledError:
+                self._emit(_unfinished(item.raw, UNFINISHED))
+                raise
+            except Exception as exc:  # a bug must still leave the path with an outcome
+                self._emit(FileResult(item.raw, Outcome.FAILED,
+                                      f"internal error: {type(exc).__name__}: {exc}",
+                                      kind="internal"))
+            else:
+                if isinstance(outcome, DirectoryFound):
+                    self._directory(item, outcome)
+                else:
+                    self._emit(outcome)
+            finally:
+                self._work.task_done()
+
+    def _directory(self, item: WorkItem, found: DirectoryFound) -> None:
+        if not self.options.recursive:
+            self._emit(FileResult(item.raw, Outcome.SKIPPED,
+                                  "directory (add --recursive to flush the files under it)",
+                                  kind="directory"))
+            return
+        self._dirs_open += 1
+        self._dirs.put_nowait(_DirJob(item, found.fh))
+
+    async def _expander(self) -> None:
+        while True:
+            job = await self._dirs.get()
+            try:
+                result = await self._expand(job)
+            except asyncio.CancelledError:
+                self._emit(_unfinished(job.item.raw, UNFINISHED))
+                raise
+            except Exception as exc:
+                result = FileResult(job.item.raw, Outcome.FAILED,
+                                    f"internal error: {type(exc).__name__}: {exc}",
+                                    kind="internal")
+            finally:
+                self._dirs_open -= 1
+                self._dirs.task_done()
+            self._emit(result)
+
+    async def _expand(self, job: _DirJob) -> FileResult:
+        """List a directory tree (READDIRPLUS pages) and queue every regular file in it."""
+        started = time.monotonic()
+        target = job.item.target
+        session = await self._session(target.addresses)
+        prefix = job.item.raw.rstrip(b"/")
+        stack = [(target.rel, job.fh, prefix)]
+        files, problems = 0, []
+        while stack:
+            rel, fh, raw_dir = stack.pop()
+            try:
+                async for entry in session.list_dir(fh):
+                    child = rel + b"/" + entry.name if rel else entry.name
+                    child_raw = raw_dir + b"/" + entry.name
+                    attrs, handle = entry.name_attributes, entry.name_handle
+                    if attrs is None or handle is None:
+                        res = await session.lookup(target.export, fh, rel, entry.name, None,
+                                                   leaf=True)
+                        attrs, handle = res.obj_attributes, res.object
+                    if attrs is not None and attrs.is_dir:
+                        stack.append((child, handle, child_raw))
+                    elif attrs is None or attrs.is_regular:
+                        sub = Target(target.addresses, target.export, child)
+                        if self._first_time(sub):
+                            files += 1
+                            self.summary.total += 1
+                            await self._work.put(WorkItem(child_raw, sub, handle))
+            except (FileFailure, NfsClientError, CacheUnreachable) as exc:
+                problems.append(f"{q(rel or b'/')}: {getattr(exc, 'reason', exc)}")
+        seconds = time.monotonic() - started
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            return FileResult(job.item.raw, Outcome.FAILED,
+                              f"listed {files} files, but could not list {problems[0]}{more}",
+                              seconds=seconds, kind="list")
+        return FileResult(job.item.raw, Outcome.SKIPPED,
+                          f"directory: its {files} files are reported one by one",
+                          seconds=seconds, kind="directory")
+
+    async def _interrupt(self, workers: list[asyncio.Task[None]]) -> None:
+        """Record in-flight and queued paths as unfinished; keep reading input to account
+        for it (bounded by ``drain_idle``)."""
+        self._interrupted = True
+        self.summary.interrupted = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        feeder = self._feeder
+        while feeder is not None and not feeder.done():
+            self._drain_queues()
+            await asyncio.wait({feeder}, timeout=0.05)
+        self._drain_queues()
+        if feeder is not None and not feeder.cancelled() and feeder.exception() is not None:
+            self._log(f"input: {feeder.exception()}")
+
+    def _drain_queues(self) -> None:
+        while not self._work.empty():
+            self._emit(_unfinished(self._work.get_nowait().raw, NOT_STARTED))
+            self._work.task_done()
+        while not self._dirs.empty():
+            self._emit(_unfinished(self._dirs.get_nowait().item.raw, NOT_STARTED))
+            self._dirs_open -= 1
+            self._dirs.task_done()
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def _session(self, addresses: tuple[str, ...]) -> CacheSession:
+        fut = self._sessions.get(addresses)
+        if fut is None:
+            session = CacheSession(addresses, self.options, log=self._log,
+                                   client_factory=self._client_factory)
+            fut = self._sessions[addresses] = asyncio.ensure_future(self._start(session))
+        return await asyncio.shield(fut)
+
+    @staticmethod
+    async def _start(session: CacheSession) -> CacheSession:
+        await session.start()
+        return session
+
+    async def _flow(self, addresses: tuple[str, ...]) -> FileFlow:
+        flow = self._flows.get(addresses)
+        if flow is None:
+            session = await self._session(addresses)
+            flow = self._flows.setdefault(addresses, FileFlow(session, self.options, self._log))
+        return flow
+
+    async def _close_sessions(self) -> None:
+        for fut in self._sessions.values():
+            if not fut.done():
+                fut.cancel()
+        for fut in self._sessions.values():
+            with contextlib.suppress(BaseException):
+                session = await fut
+                await session.close()
+
+    def _settle_unreachable(self) -> None:
+        """Exit 4 means: the cache never answered anything and files failed for it."""
+        if not self.summary.reasons.get("unreachable"):
+            return
+        sessions = [f.result() for f in self._sessions.values()
+                    if f.done() and not f.cancelled() and f.exception() is None]
+        if any(s.pool.answered for s in sessions):
+            return
+        self.summary.unreachable = True
+        if sessions:
+            self.summary.unreachable_reason = sessions[0].pool.down_reason()
+
+
+def _unfinished(raw: bytes, reason: str) -> FileResult:
+    return FileResult(raw, Outcome.UNFINISHED, reason, kind="interrupted")

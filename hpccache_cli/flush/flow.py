@@ -1,0 +1,224 @@
+"""One file, from path to outcome: look it up, flush it the way the run asks, explain failures.
+
+The HPC Cache flush protocol (a COMMIT with a magic offset; the count selects the request):
+
+* START (async): NOT_SYNC = write-back started or already running; OK = nothing dirty.
+* STATUS: OK = written back; NOT_SYNC = still running; NOTEMPTY = nothing running but the
+  file is still dirty (the write-back failed, or the file changed again).
+* SYNC: answered when the write-back ends: OK, or the failure status. NOT_SYNC means a
+  write-back was already running (e.g. our own, re-issued after a dropped connection), so
+  the flow polls STATUS instead.
+
+A write-back that ends dirty (NOTEMPTY) or with an I/O error is re-started up to
+``--retries`` times; permission and space errors fail at once; STALE handles are looked up
+again; JUKEBOX and dropped connections are handled below (``session``/``pool``) within the
+file's deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded
+from hpccache_cli.flush.resolve import Target
+from hpccache_cli.flush.results import FileResult, Outcome, display_path
+from hpccache_cli.flush.session import (
+    CacheSession,
+    FileFailure,
+    StaleHandle,
+    sleep_within,
+)
+from hpccache_cli.nfs import nfs3
+from hpccache_cli.nfs.client import FlushOp
+from hpccache_cli.nfs.errors import NfsClientError
+
+S = nfs3.Nfsstat3
+OK = S.NFS3_OK
+NOT_SYNC = S.NFS3ERR_NOT_SYNC
+NOTEMPTY = S.NFS3ERR_NOTEMPTY
+#: Write-back answers worth re-starting the write-back for (up to --retries).
+RESTARTABLE = frozenset({S.NFS3ERR_NOTEMPTY, S.NFS3ERR_IO, S.NFS3ERR_SERVERFAULT})
+
+
+@dataclass(slots=True)
+class WorkItem:
+    """A path on its way through the engine. ``fh`` is known for files found by listing."""
+
+    raw: bytes
+    target: Target
+    fh: bytes | None = None
+
+
+@dataclass(slots=True)
+class DirectoryFound:
+    """The path is a directory: the engine lists it (``--recursive``) or skips it."""
+
+    fh: bytes
+
+
+class _State:
+    __slots__ = ("phase", "attempts")
+
+    def __init__(self) -> None:
+        self.phase = "looking up"
+        self.attempts = 0
+
+
+def status_text(status: int) -> str:
+    return f"{nfs3.status_name(status)} ({status})"
+
+
+class FileFlow:
+    """Runs one WorkItem to a FileResult (or DirectoryFound) under the run's options."""
+
+    def __init__(
+        self, session: CacheSession, options: FlushOptions,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.options = options
+        self.policies = options.policies
+        self._log = log
+
+    async def run(self, item: WorkItem) -> FileResult | DirectoryFound:
+        started = time.monotonic()
+        limit = self.options.deadline_seconds
+        deadline = started + limit if limit is not None else None
+        state = _State()
+        try:
+            result = await self._run(item, deadline, state)
+        except FileFailure as exc:
+            result = FileResult(item.raw, Outcome.FAILED, exc.reason, kind=exc.kind)
+        except DeadlineExceeded:
+            result = FileResult(
+                item.raw, Outcome.FAILED, f"timed out after {limit:g} s ({state.phase})",
+                kind="timeout",
+            )
+        except CacheUnreachable as exc:
+            result = FileResult(
+                item.raw, Outcome.FAILED, f"cache unreachable: {exc}", kind="unreachable"
+            )
+        except NfsClientError as exc:  # RPC denied, protocol errors, ...
+            result = FileResult(
+                item.raw, Outcome.FAILED, f"{state.phase}: {type(exc).__name__}: {exc}",
+                kind="rpc",
+            )
+        if isinstance(result, FileResult):
+            result.seconds = time.monotonic() - started
+            result.attempts = state.attempts
+        return result
+
+    async def _run(
+        self, item: WorkItem, deadline: float | None, state: _State
+    ) -> FileResult | DirectoryFound:
+        target = item.target
+        fh = item.fh
+        stale = 0
+        while True:
+            try:
+                if fh is None:
+                    state.phase = "looking up"
+                    fh, attrs = await self.session.lookup_target(
+                        target.export, target.rel, deadline
+                    )
+                    if attrs is not None and attrs.is_dir:
+                        return DirectoryFound(fh)
+                    if attrs is not None and not attrs.is_regular:
+                        kind = _type_name(attrs.type)
+                        return FileResult(
+                            item.raw, Outcome.SKIPPED, f"not a regular file ({kind})",
+                            kind="not-regular",
+                        )
+                return await self._flush(item.raw, fh, deadline, state)
+            except StaleHandle:
+                stale += 1
+                if stale > self.policies.stale_retries:
+                    raise FileFailure(
+                        f"file handle stays stale (NFS3ERR_STALE) after {stale} lookups",
+                        "stale",
+                    ) from None
+                # First a fresh lookup of the file; then of every directory on the way.
+                cache = self.session.handles
+                cache.invalidate(target.export, target.parent if stale == 1 else b"")
+                fh = None
+
+    async def _flush(
+        self, raw: bytes, fh: bytes, deadline: float | None, state: _State
+    ) -> FileResult:
+        opts = self.options
+        if opts.status_only:
+            return await self._status_only(raw, fh, deadline, state)
+        first_op = FlushOp.SYNC if opts.mode == "sync" else FlushOp.START
+        state.phase = "starting write-back"
+        state.attempts = 1
+        status = await self.session.flush(fh, first_op, deadline)
+        restarts = self.policies.restart.delays()
+        while True:
+            if status == OK:
+                # START answering OK at once: nothing was dirty. Later, or from SYNC: done.
+                clean = first_op == FlushOp.START and state.attempts == 1
+                return FileResult(raw, Outcome.CLEAN if clean else Outcome.FLUSHED)
+            if status == NOT_SYNC:
+                if not opts.wait:
+                    return FileResult(raw, Outcome.STARTED)
+                state.phase = "still flushing"
+                status = await self._poll(fh, deadline)
+                if status == OK:
+                    return FileResult(raw, Outcome.FLUSHED)
+            if status in RESTARTABLE:
+                if state.attempts > opts.retries:
+                    raise FileFailure(self._gave_up(status, state.attempts), _kind(status))
+                if self._log:
+                    self._log(f"{display_path(raw)}: write-back ended {status_text(status)}; "
+                              "restarting it")
+                state.phase = "restarting write-back"
+                await sleep_within(next(restarts), deadline)
+                state.attempts += 1
+                status = await self.session.flush(fh, first_op, deadline)
+                continue
+            raise FileFailure(f"write-back failed: {status_text(status)}", _kind(status))
+
+    async def _poll(self, fh: bytes, deadline: float | None) -> int:
+        """STATUS with growing intervals until the write-back is no longer running."""
+        for delay in self.policies.poll.delays():
+            await sleep_within(delay, deadline)
+            status = await self.session.flush(fh, FlushOp.STATUS, deadline)
+            if status != NOT_SYNC:
+                return status
+        raise AssertionError("unreachable")  # pragma: no cover - delays() is endless
+
+    async def _status_only(
+        self, raw: bytes, fh: bytes, deadline: float | None, state: _State
+    ) -> FileResult:
+        state.phase = "asking for the write-back status"
+        state.attempts = 1
+        status = await self.session.flush(fh, FlushOp.STATUS, deadline)
+        if status == OK:
+            return FileResult(raw, Outcome.WRITTEN_BACK)
+        if status == NOT_SYNC:
+            return FileResult(raw, Outcome.FLUSHING, "write-back running")
+        if status == NOTEMPTY:
+            return FileResult(raw, Outcome.DIRTY, "dirty, no write-back running")
+        raise FileFailure(f"status request failed: {status_text(status)}", _kind(status))
+
+    @staticmethod
+    def _gave_up(status: int, attempts: int) -> str:
+        if status == NOTEMPTY:
+            return (f"write-back failed: file still dirty after {attempts} attempts "
+                    f"(NFS3ERR_NOTEMPTY)")
+        return f"write-back failed after {attempts} attempts: {status_text(status)}"
+
+
+def _kind(status: int) -> str:
+    if status == NOTEMPTY:
+        return "dirty"
+    return nfs3.status_name(status).removeprefix("NFS3ERR_").lower()
+
+
+def _type_name(ftype: int) -> str:
+    names = {1: "regular file", 2: "directory", 3: "block device", 4: "character device",
+             5: "symbolic link", 6: "socket", 7: "FIFO"}
+    return names.get(int(ftype), f"type {ftype}")

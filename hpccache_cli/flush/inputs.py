@@ -1,0 +1,194 @@
+"""Streaming sources of raw path names (bytes) for the flush engine.
+
+Names are bytes from start to end: a file name may be any bytes the file system allows, and
+re-encoding would silently flush a different file. Input is newline- or NUL-separated
+(``find -print0``); empty records are skipped. Sources hand out *batches* (one read's worth of
+records) so per-path overhead stays low, and a reader thread with a small bounded queue lets
+flushing start while stdin is still being written, with backpressure instead of buffering a
+million names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, Protocol
+
+NEWLINE = b"\n"
+NUL = b"\0"
+CHUNK = 1 << 16
+BATCH = 1024
+
+
+class PathSource(Protocol):
+    """Batches of raw names; ``None`` at the end. ``next_batch`` must be safe to cancel."""
+
+    separator: bytes
+
+    async def next_batch(self) -> list[bytes] | None: ...
+
+    def close(self) -> None: ...
+
+
+def split_records(chunks: Iterable[bytes], sep: bytes = NEWLINE) -> Iterator[list[bytes]]:
+    """Split a byte stream into batches of non-empty records (a record may span chunks)."""
+    tail = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        parts = (tail + chunk).split(sep) if tail else chunk.split(sep)
+        tail = parts.pop()
+        batch = [p for p in parts if p]
+        if batch:
+            yield batch
+    if tail:
+        yield [tail]
+
+
+def to_raw(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
+    """A path argument as the exact bytes the OS gave us (``os.fsencode``: surrogateescape)."""
+    return os.fsencode(path)
+
+
+class IterableSource:
+    """Names from memory (argv, an API caller's iterable): batches without a thread.
+
+    Iterating the caller's iterable happens on the event loop; that is fine for lists and
+    generators that compute names, and keeps the API free of thread-safety surprises.
+    """
+
+    def __init__(self, paths: Iterable[str | bytes], separator: bytes = NEWLINE) -> None:
+        self.separator = separator
+        self._it = iter(paths)
+        self._done = False
+
+    async def next_batch(self) -> list[bytes] | None:
+        if self._done:
+            return None
+        batch: list[bytes] = []
+        for path in self._it:
+            raw = to_raw(path)
+            if raw:
+                batch.append(raw)
+            if len(batch) >= BATCH:
+                break
+        else:
+            self._done = True
+        if not batch and self._done:
+            return None
+        await asyncio.sleep(0)  # let workers run between batches of a huge list
+        return batch
+
+    def close(self) -> None:
+        self._done = True
+
+
+class ThreadedReader:
+    """Reads a binary stream in a daemon thread into a bounded asyncio queue.
+
+    Why a thread: stdin may be a pipe fed slowly by ``find`` or a file on a slow mount; a
+    blocking read must never stall the event loop that drives the flushes. The queue holds at
+    most ``max_batches`` batches, so a fast producer waits for the flushes (backpressure).
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO | int,
+        separator: bytes = NEWLINE,
+        max_batches: int = 8,
+        owns_fd: bool = False,
+    ) -> None:
+        self.separator = separator
+        self._fd = stream if isinstance(stream, int) else stream.fileno()
+        self._owns_fd = owns_fd
+        self._max = max_batches
+        self._queue: asyncio.Queue[list[bytes] | BaseException | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._eof = False
+
+    def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue(self._max)
+        self._thread = threading.Thread(target=self._run, name="hpccache-input", daemon=True)
+        self._thread.start()
+
+    def _chunks(self) -> Iterator[bytes]:
+        while not self._stopped.is_set():
+            chunk = os.read(self._fd, CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+    def _put(self, item: list[bytes] | BaseException | None) -> bool:
+        assert self._loop is not None and self._queue is not None
+        try:
+            fut = asyncio.run_coroutine_threadsafe(self._queue.put(item), self._loop)
+            fut.result()
+        except BaseException:  # loop closed or the put was cancelled at shutdown
+            return False
+        return True
+
+    def _run(self) -> None:
+        try:
+            for batch in split_records(self._chunks(), self.separator):
+                for start in range(0, len(batch), BATCH * 4):
+                    if not self._put(batch[start : start + BATCH * 4]):
+                        return
+        except OSError as exc:
+            self._put(exc)
+            return
+        finally:
+            if self._owns_fd:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+        self._put(None)
+
+    async def next_batch(self) -> list[bytes] | None:
+        if self._eof:
+            return None
+        if self._queue is None:
+            self._start()
+        assert self._queue is not None
+        item = await self._queue.get()
+        if item is None:
+            self._eof = True
+            return None
+        if isinstance(item, BaseException):
+            self._eof = True
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop reading. A read already blocked in the thread ends with the process."""
+        self._stopped.set()
+        self._eof = True
+
+
+def open_source(
+    paths: Iterable[str] | None, from_file: str | None, separator: bytes
+) -> tuple[PathSource, str]:
+    """The source for CLI options, and a label for messages (``argv``, ``stdin``, a file name).
+
+    Raises ``OSError`` if the file cannot be opened; the caller turns it into a usage error.
+    """
+    if from_file is not None and from_file != "-":
+        fd = os.open(from_file, os.O_RDONLY)
+        return ThreadedReader(fd, separator, owns_fd=True), from_file
+    if from_file == "-" or not paths:
+        import sys
+
+        return ThreadedReader(sys.stdin.buffer, separator), "stdin"
+    return IterableSource(list(paths), separator), "arguments"
+
+
+@contextlib.contextmanager
+def closing_source(source: PathSource) -> Iterator[PathSource]:
+    try:
+        yield source
+    finally:
+        source.close()

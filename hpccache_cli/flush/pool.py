@@ -1,0 +1,243 @@
+"""All mount addresses of one cache, used as one: least-loaded choice, failover, recovery.
+
+An HPC Cache answers flush requests on every mount address and its handles are valid on all
+of them, so any call may go to any address. Each address gets one :class:`NfsClient` (with
+``connections`` TCP connections). A call that fails in transport (connection lost, refused,
+no reply) marks its address *down*, and is re-issued on another address right away; a probe
+task reconnects the down address in the background (at once, then with back-off) and puts
+it back in service when it answers. When every address has been down for
+``unreachable_after`` seconds, or none ever answered, calls fail with
+:class:`CacheUnreachable` instead of waiting out each file's timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from hpccache_cli.flush.options import Policies
+from hpccache_cli.nfs.client import ClientOptions, NfsClient
+from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
+
+T = TypeVar("T")
+ClientFactory = Callable[[str, ClientOptions], Any]
+
+
+class CacheUnreachable(Exception):
+    """No mount address of the cache answers."""
+
+
+class DeadlineExceeded(Exception):
+    """The file's time ran out while a call was in flight or waiting for an address."""
+
+
+def describe(exc: BaseException) -> str:
+    """One short phrase for a transport failure."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+class Endpoint:
+    """One mount address: its client, load and health."""
+
+    def __init__(self, address: str, client: Any) -> None:
+        self.address = address
+        self.client = client
+        self.inflight = 0
+        self.up = False
+        self.connected = False
+        self.last_error = "not connected yet"
+        self.probe: asyncio.Task[None] | None = None
+
+
+class AddressPool:
+    """Spreads calls over the healthy addresses of one cache and moves them off dead ones."""
+
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        options: ClientOptions,
+        policies: Policies,
+        *,
+        client_factory: ClientFactory = NfsClient,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.policies = policies
+        self.options = options
+        self.endpoints = [Endpoint(a, client_factory(a, replace(options))) for a in addresses]
+        self._log = log or (lambda _msg: None)
+        self._up = asyncio.Event()
+        self._all_down_since: float | None = time.monotonic()
+        self._ever_up = False
+        self._closed = False
+        self.answered = 0  # calls that got any reply: "did we ever reach the cache?"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect every address at once; the ones that fail start probing in background."""
+        await asyncio.gather(*(self._connect(ep) for ep in self.endpoints))
+
+    async def _connect(self, ep: Endpoint) -> None:
+        try:
+            await ep.client.connect()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            ep.last_error = describe(exc)
+            self._log(f"mount address {ep.address} does not answer ({ep.last_error})")
+            self._start_probe(ep, immediate=False)
+            return
+        ep.connected = True
+        self._set_up(ep)
+
+    async def close(self) -> None:
+        self._closed = True
+        for ep in self.endpoints:
+            if ep.probe is not None:
+                ep.probe.cancel()
+        probes = [ep.probe for ep in self.endpoints if ep.probe is not None]
+        await asyncio.gather(*probes, return_exceptions=True)
+        await asyncio.gather(
+            *(self._close_client(ep) for ep in self.endpoints), return_exceptions=True
+        )
+
+    @staticmethod
+    async def _close_client(ep: Endpoint) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ep.client.close(), 2.0)
+
+    # -- health -----------------------------------------------------------------------------
+
+    @property
+    def any_up(self) -> bool:
+        return any(ep.up for ep in self.endpoints)
+
+    def down_reason(self) -> str:
+        parts = [f"{ep.address}: {ep.last_error}" for ep in self.endpoints if not ep.up]
+        return "no mount address answers (" + "; ".join(parts) + ")"
+
+    def _set_up(self, ep: Endpoint) -> None:
+        was_down = not ep.up
+        ep.up = True
+        self._ever_up = True
+        self._all_down_since = None
+        self._up.set()
+        if was_down and ep.connected and ep.last_error != "not connected yet":
+            self._log(f"mount address {ep.address} answers again")
+
+    def mark_down(self, ep: Endpoint, exc: BaseException) -> None:
+        """A transport failure on ``ep``: stop using it until its probe gets an answer."""
+        if self._closed:
+            return
+        ep.last_error = describe(exc)
+        if not ep.up:
+            return
+        ep.up = False
+        if not self.any_up:
+            self._up.clear()
+            self._all_down_since = time.monotonic()
+        others = "its work moves to the others" if self.any_up else "waiting for it"
+        self._log(f"mount address {ep.address} failed ({ep.last_error}); {others}")
+        self._start_probe(ep, immediate=True)
+
+    def _start_probe(self, ep: Endpoint, *, immediate: bool) -> None:
+        if ep.probe is None or ep.probe.done():
+            ep.probe = asyncio.create_task(self._probe(ep, immediate))
+
+    async def _probe(self, ep: Endpoint, immediate: bool) -> None:
+        """Reconnect ``ep``: at once after a drop (most drops are one connection), then
+        with back-off, until it answers or the pool closes."""
+        delays = self.policies.reconnect.delays()
+        first = itertools.chain([0.0] if immediate else [], delays)
+        for delay in first:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                if ep.connected:
+                    await asyncio.wait_for(ep.client.null(), self.options.connect_timeout + 1)
+                else:
+                    await ep.client.connect()
+                    ep.connected = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                ep.last_error = describe(exc)
+                continue
+            self._set_up(ep)
+            return
+
+    def _pick(self) -> Endpoint | None:
+        best: Endpoint | None = None
+        for ep in self.endpoints:
+            if ep.up and (best is None or ep.inflight < best.inflight):
+                best = ep
+        return best
+
+    async def _wait_up(self, deadline: float | None) -> None:
+        """Wait for an address to come back; raise when the cache counts as unreachable."""
+        if not self._ever_up:
+            # Never reached: fail fast rather than hold every file for its whole timeout.
+            raise CacheUnreachable(self.down_reason())
+        since = self._all_down_since or time.monotonic()
+        limit = since + self.policies.unreachable_after
+        now = time.monotonic()
+        if now >= limit:
+            raise CacheUnreachable(self.down_reason())
+        wait = limit - now
+        if deadline is not None:
+            if now >= deadline:
+                raise DeadlineExceeded("waiting for a mount address to answer")
+            wait = min(wait, deadline - now)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._up.wait(), wait)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    async def call(
+        self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None
+    ) -> T:
+        """``await fn(client)`` on the least-loaded healthy address, failing over on transport
+        errors until it gets an answer, the deadline passes or the cache is unreachable."""
+        while True:
+            ep = self._pick()
+            if ep is None:
+                await self._wait_up(deadline)
+                continue
+            ep.inflight += 1
+            try:
+                return await self._bounded(fn(ep.client), deadline)
+            except StatusError:
+                self.answered += 1
+                raise
+            except (ConnectionLost, RpcTimeout, OSError) as exc:
+                self.mark_down(ep, exc)
+            finally:
+                ep.inflight -= 1
+
+    async def _bounded(self, aw: Awaitable[T], deadline: float | None) -> T:
+        """Apply the file's deadline only when it is nearer than the client's own timeout:
+        a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if asyncio.iscoroutine(aw):
+                    aw.close()
+                raise DeadlineExceeded("time ran out")
+            if remaining < self.options.timeout:
+                try:
+                    result = await asyncio.wait_for(aw, remaining)
+                except asyncio.TimeoutError:
+                    raise DeadlineExceeded("time ran out") from None
+                self.answered += 1
+                return result
+        result = await aw
+        self.answered += 1
+        return result

@@ -1,0 +1,207 @@
+"""What a person sees while a flush runs, and the summary at the end.
+
+On a terminal: a live bar (files done/total, rate, failures, ETA) drawn by ``rich``, with
+failures printed above it. Otherwise (logs, CI, pipes): plain lines, one per failure, a
+progress line every ``every`` seconds, and with ``-v`` one line per path. ``-q`` shows only
+failures. Paths are shown with undecodable bytes as ``\\xNN`` so odd names never crash output.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from typing import IO, Any
+
+from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome, display_path
+from hpccache_cli.flush.sinks import Sink
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+
+
+def _line(result: FileResult) -> str:
+    text = f"{result.outcome.value} {display_path(result.path)}"
+    if result.reason:
+        text += f": {result.reason}"
+    if result.outcome in (Outcome.FLUSHED, Outcome.FAILED):
+        text += f" ({result.seconds:.3f} s)"
+    return text
+
+
+def _is_problem(result: FileResult) -> bool:
+    return result.outcome in (Outcome.FAILED,)
+
+
+class PlainProgress(Sink):
+    """Line output for logs and pipes."""
+
+    def __init__(self, verbosity: int = NORMAL, stream: IO[str] | None = None,
+                 every: float = 10.0) -> None:
+        self.verbosity = verbosity
+        self.stream = stream or sys.stderr
+        self.every = every
+        self._next = time.monotonic() + every
+        self.summary: FlushSummary | None = None
+
+    def attach(self, summary: FlushSummary) -> None:
+        self.summary = summary
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+
+    def emit(self, result: FileResult) -> None:
+        if self.verbosity >= VERBOSE or _is_problem(result):
+            self._write(_line(result))
+        if self.verbosity >= NORMAL and self.summary is not None:
+            now = time.monotonic()
+            if now >= self._next:
+                self._next = now + self.every
+                s = self.summary
+                self._write(f"progress: {s.done} of {s.total}{'' if s.input_complete else '+'}"
+                            f" done, {s.failed} failed")
+
+    def log(self, message: str) -> None:
+        if self.verbosity >= VERBOSE:
+            self._write(f"note: {message}")
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class RichProgress(Sink):
+    """The live bar for a terminal (stderr); failures and -v lines print above it."""
+
+    def __init__(self, verbosity: int = NORMAL, label: str = "flush") -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.verbosity = verbosity
+        self.console = Console(file=sys.stderr, highlight=False)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[failed]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+            refresh_per_second=8,
+        )
+        self.task = self.progress.add_task(label, total=None, rate="", failed="")
+        self.summary: FlushSummary | None = None
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def attach(self, summary: FlushSummary) -> None:
+        self.summary = summary
+        self._started = time.monotonic()
+        self.progress.start()
+
+    def _update(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.summary is None or (not force and now - self._last < 0.1):
+            return
+        self._last = now
+        s = self.summary
+        elapsed = max(now - self._started, 1e-6)
+        failed = f"[red]{s.failed} failed[/]" if s.failed else "0 failed"
+        self.progress.update(
+            self.task,
+            completed=s.done,
+            total=s.total if s.input_complete else None,
+            rate=f"{s.done / elapsed:,.0f} files/s",
+            failed=failed,
+        )
+
+    def emit(self, result: FileResult) -> None:
+        if self.verbosity >= VERBOSE or _is_problem(result):
+            from rich.markup import escape
+
+            style = "red" if _is_problem(result) else "dim"
+            self.progress.console.print(f"[{style}]{escape(_line(result))}[/]")
+        self._update()
+
+    def log(self, message: str) -> None:
+        if self.verbosity >= VERBOSE:
+            from rich.markup import escape
+
+            self.progress.console.print(f"[yellow]note:[/] {escape(message)}")
+
+    def close(self) -> None:
+        self._update(force=True)
+        self.progress.stop()
+
+
+class FlushFileLog(Sink):
+    """flush_file.py's output, for ``hpccache flush-file``: timestamped lines on stderr, one
+    per file, failures containing ``ERROR`` (scripts grep for it), a total at the end."""
+
+    def __init__(self, verbose: bool = False, stream: IO[str] | None = None) -> None:
+        self.verbose = verbose
+        self.stream = stream or sys.stderr
+
+    def _write(self, text: str) -> None:
+        stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
+        self.stream.write(f"{stamp}: {text}\n")
+
+    def emit(self, result: FileResult) -> None:
+        path = display_path(result.path)
+        if result.outcome is Outcome.FLUSHED:
+            self._write(f"Flushed {path} in {result.seconds:.6f}sec")
+        elif result.outcome is Outcome.CLEAN:
+            self._write(f"Flushed {path} in {result.seconds:.6f}sec (already clean)")
+        else:
+            self._write(f"ERROR {result.outcome.value} {path}: {result.reason}")
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            self._write(message)
+
+    def finish(self, summary: FlushSummary) -> None:
+        self._write(f"Total elapsed time {summary.seconds:.6f}")
+        errors = summary.done - summary.count(Outcome.FLUSHED) - summary.count(Outcome.CLEAN)
+        if errors:
+            self._write(f"{errors} ERRORS encountered. grep ERROR in output for details.")
+        self.stream.flush()
+
+
+def make_console_sink(verbosity: int, tty: bool | None = None) -> Sink:
+    """Rich bar on a terminal (unless -q), plain lines otherwise."""
+    if tty is None:
+        tty = sys.stderr.isatty()
+    if tty and verbosity >= NORMAL:
+        return RichProgress(verbosity)
+    return PlainProgress(verbosity)
+
+
+def summary_text(summary: FlushSummary, extras: dict[str, Any] | None = None) -> str:
+    """The human summary printed at the end of a run."""
+    s = summary
+    what = "status of" if s.status_only else "flush of"
+    lines = [f"{what} {s.total:,} paths in {s.seconds:.2f} s ({s.rate:,.0f} files/s)"]
+    parts = [f"{o.value}: {s.count(o):,}" for o in Outcome
+             if s.count(o) or o in (Outcome.FLUSHED, Outcome.CLEAN, Outcome.FAILED)]
+    lines.append("  " + "   ".join(parts))
+    if s.reasons:
+        kinds = ", ".join(f"{k} {n:,}" for k, n in s.reasons.most_common(6))
+        lines.append(f"  failures by kind: {kinds}")
+    if s.interrupted:
+        lines.append("  interrupted: unfinished paths are listed in --failed-to, if given"
+                     + ("" if s.input_complete else "; the input was not read to its end"))
+    if s.input_error:
+        lines.append(f"  input: {s.input_error}")
+    if s.unreachable:
+        lines.append(f"  cache unreachable: {s.unreachable_reason}")
+    for key, value in (extras or {}).items():
+        lines.append(f"  {key}: {value}")
+    return "\n".join(lines)

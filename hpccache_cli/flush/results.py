@@ -1,0 +1,157 @@
+"""What happened to each input path, and the run as a whole.
+
+Every input path ends as exactly one :class:`FileResult`. Results stream to sinks as they
+happen (a million paths must not mean a million result objects), so the run-level account is a
+:class:`FlushSummary` of counters, not a list, unless the caller asks to collect results.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hpccache_cli.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
+
+
+class Outcome(str, Enum):
+    """The final state of one path. The value is what reports and JSON carry."""
+
+    FLUSHED = "flushed"  # written back by this run
+    CLEAN = "clean"  # nothing to write back
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not a file to flush (duplicate, directory, ...)
+    UNFINISHED = "unfinished"  # interrupted before it ended
+    STARTED = "started"  # --no-wait: write-back started (or already running)
+    WRITTEN_BACK = "written-back"  # --status-only
+    FLUSHING = "flushing"  # --status-only: write-back running
+    DIRTY = "dirty"  # --status-only: dirty, no write-back running
+
+
+#: Outcomes that mean "this path still needs attention": they go to --failed-to.
+RETRY_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNFINISHED})
+#: Outcomes that leave the exit code at 0 in each kind of run.
+OK_OUTCOMES = frozenset(
+    {Outcome.FLUSHED, Outcome.CLEAN, Outcome.SKIPPED, Outcome.STARTED, Outcome.WRITTEN_BACK}
+)
+
+
+def display_path(raw: bytes) -> str:
+    """A printable form of a raw name: undecodable bytes shown as ``\\xNN``, never an error."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+@dataclass(slots=True)
+class FileResult:
+    """One path's outcome. ``kind`` is a short stable code for grouping (``noent``, ...)."""
+
+    path: bytes
+    outcome: Outcome
+    reason: str = ""
+    seconds: float = 0.0
+    attempts: int = 0
+    kind: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The report line: ``path`` keeps every byte (surrogateescape), plus base64 if needed."""
+        data: dict[str, Any] = {
+            "path": os.fsdecode(self.path),
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 6),
+            "attempts": self.attempts,
+        }
+        if self.kind:
+            data["kind"] = self.kind
+        try:
+            self.path.decode("utf-8")
+        except UnicodeDecodeError:
+            data["path_b64"] = base64.b64encode(self.path).decode("ascii")
+        return data
+
+
+@dataclass
+class FlushSummary:
+    """Counters for a run; ``results`` only when the caller asked to collect them."""
+
+    mode: str = "async"
+    total: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)  # failure kind -> count
+    seconds: float = 0.0
+    interrupted: bool = False
+    input_complete: bool = False  # the whole input was read (set at end of input)
+    input_error: str = ""  # reading the input failed part-way (exit 2)
+    unreachable: bool = False  # no file could reach the cache at all
+    unreachable_reason: str = ""
+    status_only: bool = False
+    results: list[FileResult] | None = None
+
+    def add(self, result: FileResult) -> None:
+        self.counts[result.outcome.value] += 1
+        if result.outcome is Outcome.FAILED:
+            self.reasons[result.kind or "failed"] += 1
+        if self.results is not None:
+            self.results.append(result)
+
+    def count(self, outcome: Outcome) -> int:
+        return self.counts.get(outcome.value, 0)
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def failed(self) -> int:
+        return self.count(Outcome.FAILED)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """130 interrupted; 2 input unreadable; 4 cache never reached; 1 some path not done
+        (failed, unfinished, or with --status-only not written back); else 0."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.input_error:
+            return EXIT_USAGE
+        if self.unreachable:
+            return EXIT_UNREACHABLE
+        if any(self.counts.get(o.value, 0) for o in Outcome if o not in OK_OUTCOMES):
+            return EXIT_SOME_FAILED
+        return EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "mode": "status-only" if self.status_only else self.mode,
+            "total": self.total,
+            "seconds": round(self.seconds, 3),
+            "files_per_second": round(self.rate, 1),
+        }
+        for outcome in Outcome:
+            if outcome.value in self.counts or outcome in _ALWAYS_SHOWN:
+                data[outcome.value] = self.counts.get(outcome.value, 0)
+        data["failure_kinds"] = dict(self.reasons.most_common())
+        data["interrupted"] = self.interrupted
+        data["input_complete"] = self.input_complete
+        data["unreachable"] = self.unreachable
+        if self.input_error:
+            data["input_error"] = self.input_error
+        if self.unreachable_reason:
+            data["unreachable_reason"] = self.unreachable_reason
+        data["exit_code"] = self.exit_code
+        return data
+
+
+_ALWAYS_SHOWN = frozenset({Outcome.FLUSHED, Outcome.CLEAN, Outcome.FAILED, Outcome.SKIPPED})

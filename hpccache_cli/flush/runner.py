@@ -1,0 +1,204 @@
+"""Command-line glue shared by ``hpccache flush``, ``hpccache flush-file`` and ``hpccache demo``:
+options -> resolver, input source and sinks; run with Ctrl-C handling; summary and exit code.
+
+``build_resolver`` is the single place that decides how input paths are named. Today that is
+``--ip`` + ``--export``; ``--cache NAME`` (namespace paths through a CacheLayout) and
+client-local paths (the mount table) are each one more branch there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
+from hpccache_cli.flush.engine import FlushEngine
+from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, open_source
+from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
+from hpccache_cli.flush.resolve import ExportResolver, Resolver
+from hpccache_cli.flush.results import FlushSummary
+from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
+from hpccache_cli.nfs.client import ClientOptions
+
+ENV = {
+    "portmap_port": "HPCCACHE_PORTMAP_PORT",
+    "mount_port": "HPCCACHE_MOUNT_PORT",
+    "nfs_port": "HPCCACHE_NFS_PORT",
+    "uid": "HPCCACHE_UID",
+    "gid": "HPCCACHE_GID",
+    "privileged_port": "HPCCACHE_PRIVILEGED_PORT",
+}
+
+
+@dataclass
+class FlushRequest:
+    """Everything a flush command line says, after parsing."""
+
+    paths: Sequence[str] = ()
+    from_file: str | None = None
+    null: bool = False
+    ips: Sequence[str] = ()
+    export: str | None = None
+    options: FlushOptions = field(default_factory=FlushOptions)
+    output: str = "text"  # text | json
+    report: str | None = None
+    failed_to: str | None = None
+    verbosity: int = NORMAL
+
+    @property
+    def separator(self) -> bytes:
+        return NUL if self.null else NEWLINE
+
+
+def split_ips(values: Sequence[str]) -> list[str]:
+    """``--ip a --ip b,c`` -> ``[a, b, c]`` (commas allowed for scripts)."""
+    out = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return list(dict.fromkeys(out))
+
+
+def build_resolver(request: FlushRequest) -> Resolver:
+    """How input paths are named, from the options. One branch per way of naming a cache."""
+    ips = split_ips(request.ips)
+    if ips or request.export:
+        if not ips:
+            raise UsageError("--export needs the cache's mount addresses: add --ip ADDRESS "
+                             "(repeat it for each mount address)")
+        if not request.export:
+            raise UsageError("--ip needs the junction to flush under: add --export "
+                             "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
+        return ExportResolver(ips, request.export)
+    raise UsageError("say where to flush: --ip ADDRESS (repeatable) and --export "
+                     "/NAMESPACE_PATH; paths are then relative to that junction")
+
+
+def client_options(
+    *,
+    portmap_port: int | None = None,
+    mount_port: int | None = None,
+    nfs_port: int | None = None,
+    uid: int | None = None,
+    gid: int | None = None,
+    privileged_port: bool = False,
+) -> ClientOptions:
+    """ClientOptions from the port/auth flags (None = the default: portmapper, caller's ids)."""
+    opts = ClientOptions()
+    for name, value, lo, hi in (("portmap-port", portmap_port, 1, 65535),
+                                ("mount-port", mount_port, 1, 65535),
+                                ("nfs-port", nfs_port, 1, 65535),
+                                ("uid", uid, 0, 2**32 - 1), ("gid", gid, 0, 2**32 - 1)):
+        if value is not None and not lo <= value <= hi:
+            raise UsageError(f"--{name} must be between {lo} and {hi}, not {value}")
+    if portmap_port is not None:
+        opts.portmap_port = portmap_port
+    opts.mount_port = mount_port
+    opts.nfs_port = nfs_port
+    if uid is not None:
+        opts.uid = uid
+    if gid is not None:
+        opts.gid = gid
+    opts.privileged_port = privileged_port
+    return opts
+
+
+def _open_source(request: FlushRequest) -> PathSource:
+    if not request.paths and request.from_file is None and sys.stdin.isatty():
+        raise UsageError("no paths given: name them as arguments, with --from-file FILE, or "
+                         "pipe them in (e.g. find ... -print0 | hpccache flush -0 ...)")
+    if request.paths and request.from_file is not None:
+        raise UsageError("give paths as arguments or with --from-file, not both")
+    try:
+        source, _label = open_source(request.paths, request.from_file, request.separator)
+    except OSError as exc:
+        raise UsageError(f"cannot read --from-file {request.from_file}: {exc.strerror}") from None
+    return source
+
+
+def _open_sinks(request: FlushRequest, console: Sink | None) -> list[Sink]:
+    sinks: list[Sink] = []
+    try:
+        if request.report:
+            sinks.append(JsonlReport(open(request.report, "w", encoding="utf-8")))  # noqa: SIM115
+        if request.failed_to:
+            sinks.append(FailedList(open(request.failed_to, "wb"), request.separator))  # noqa: SIM115
+    except OSError as exc:
+        for sink in sinks:
+            sink.close()
+        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    if console is not None:
+        sinks.append(console)
+    return sinks
+
+
+async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
+    """Run with SIGINT/SIGTERM turned into ``engine.request_stop()`` (the second stops input
+    reading too), so an interrupted run still writes its report and failed list."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, engine.request_stop)
+            installed.append(sig)
+    try:
+        return await engine.run(source)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        source.close()
+
+
+def execute(
+    request: FlushRequest,
+    *,
+    console: Sink | None = None,
+    finish: Callable[[FlushSummary], None] | None = None,
+) -> int:
+    """Run a flush command line; print the summary; return the exit code."""
+    resolver = build_resolver(request)
+    request.options.validate()
+    source = _open_source(request)
+    if console is None:
+        console = make_console_sink(request.verbosity)
+    sinks = _open_sinks(request, console)
+    sink = MultiSink(sinks)
+    engine = FlushEngine(resolver, request.options, sink)
+    try:
+        summary = asyncio.run(run_engine(engine, source))
+    finally:
+        sink.close()
+    if finish is not None:
+        finish(summary)
+    else:
+        print_summary(request, summary)
+    if summary.unreachable:
+        print(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; check --ip "
+              "and the port options", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if summary.input_error:
+        print(f"hpccache: error: {summary.input_error}", file=sys.stderr)
+    return summary.exit_code
+
+
+def print_summary(request: FlushRequest, summary: FlushSummary) -> None:
+    extras: dict[str, str] = {}
+    if request.report:
+        extras["report"] = request.report
+    if request.failed_to:
+        extras["failed list"] = request.failed_to
+    if request.output == "json":
+        data = summary.to_dict()
+        data.update({k.replace(" ", "_"): v for k, v in extras.items()})
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    elif request.verbosity > QUIET:
+        sys.stdout.write(summary_text(summary, extras) + "\n")
+    sys.stdout.flush()
+
+
+def env_default(name: str) -> str | None:
+    return os.environ.get(ENV[name])

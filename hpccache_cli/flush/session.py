@@ -1,0 +1,246 @@
+"""One cache as the flush flow sees it: address pool, mounts, cached directory walks, listing.
+
+Everything that turns ``(export, relative path)`` into a file handle lives here, with the
+error wording users see: which component was missing, which one was not a directory, which
+permission was refused. Transient answers (JUKEBOX, a dropped connection) are retried here
+within the file's deadline, so the flow above only sees answers or final failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from hpccache_cli.flush.handles import HandleCache
+from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded
+from hpccache_cli.flush.results import display_path
+from hpccache_cli.nfs import nfs3
+from hpccache_cli.nfs.errors import MountError, NfsError
+from hpccache_cli.nfs.mount import Mountstat3
+
+S = nfs3.Nfsstat3
+STALE = frozenset({S.NFS3ERR_STALE, S.NFS3ERR_BADHANDLE})
+#: MOUNT answers that will not change during a run: remember them per export.
+MOUNT_FINAL = frozenset(
+    {Mountstat3.MNT3ERR_NOENT, Mountstat3.MNT3ERR_ACCES, Mountstat3.MNT3ERR_PERM,
+     Mountstat3.MNT3ERR_NOTDIR, Mountstat3.MNT3ERR_INVAL, Mountstat3.MNT3ERR_NAMETOOLONG}
+)
+
+
+class FileFailure(Exception):
+    """The file cannot be flushed; ``reason`` is the sentence for the report."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+class StaleHandle(Exception):
+    """A handle went stale: forget it and look the path up again."""
+
+
+def q(path: bytes) -> str:
+    """A path quoted for messages."""
+    return "'" + display_path(path) + "'"
+
+
+async def sleep_within(delay: float, deadline: float | None) -> None:
+    """Sleep ``delay`` seconds, or raise DeadlineExceeded if that would pass the deadline."""
+    if deadline is not None and time.monotonic() + delay >= deadline:
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        raise DeadlineExceeded("time ran out")
+    await asyncio.sleep(delay)
+
+
+def lookup_failure(exc: NfsError, path: bytes, parent: bytes, leaf: bool) -> FileFailure:
+    """The user's sentence for a failed LOOKUP of ``path`` (``leaf``: the file itself)."""
+    code = f"{exc.name} ({exc.status})"
+    if exc.status == S.NFS3ERR_NOENT:
+        what = "not found" if leaf else f"not found: directory {q(path)} does not exist"
+        return FileFailure(f"{what} ({exc.name})", "noent")
+    if exc.status in (S.NFS3ERR_ACCES, S.NFS3ERR_PERM):
+        return FileFailure(
+            f"permission denied looking up {q(path)} ({exc.name}); check --uid/--gid", "access"
+        )
+    if exc.status == S.NFS3ERR_NOTDIR:
+        return FileFailure(f"{q(parent or b'/')} is not a directory ({exc.name})", "notdir")
+    if exc.status == S.NFS3ERR_NAMETOOLONG:
+        return FileFailure(f"name too long in {q(path)} ({exc.name})", "nametoolong")
+    return FileFailure(f"lookup of {q(path)} failed: {code}", "lookup")
+
+
+class CacheSession:
+    """Pool + handle cache for one set of mount addresses (one cache)."""
+
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        options: FlushOptions,
+        *,
+        client_factory: Callable[..., Any] | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        client = replace(options.client, connections=options.connections)
+        if options.mode == "sync" and not options.status_only:
+            # A sync COMMIT is answered only when the write-back ends: the client's per-call
+            # timeout must not cut it short; the file's own deadline still applies.
+            limit = options.timeout + 30 if options.timeout else 7 * 24 * 3600.0
+            client.timeout = max(client.timeout, limit)
+        kwargs: dict[str, Any] = {"log": log}
+        if client_factory is not None:
+            kwargs["client_factory"] = client_factory
+        self.options = options
+        self.policies = options.policies
+        self.pool = AddressPool(addresses, client, options.policies, **kwargs)
+        self.handles = HandleCache(options.dir_cache)
+        self._mount_failures: dict[bytes, FileFailure] = {}
+
+    async def start(self) -> None:
+        await self.pool.start()
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    # -- calls with JUKEBOX retry ------------------------------------------------------------
+
+    async def call(self, fn: Callable[[Any], Any], deadline: float | None) -> Any:
+        """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
+        delays = self.policies.jukebox.delays()
+        while True:
+            try:
+                return await self.pool.call(fn, deadline)
+            except NfsError as exc:
+                if exc.status != S.NFS3ERR_JUKEBOX:
+                    raise
+            await sleep_within(next(delays), deadline)
+
+    async def flush(self, fh: bytes, op: Any, deadline: float | None) -> int:
+        """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned."""
+        delays = self.policies.jukebox.delays()
+        while True:
+            status = await self.pool.call(lambda c: c.flush(fh, op), deadline)
+            if status == S.NFS3ERR_JUKEBOX:
+                await sleep_within(next(delays), deadline)
+                continue
+            if status in STALE:
+                raise StaleHandle()
+            return int(status)
+
+    # -- handles ------------------------------------------------------------------------------
+
+    async def root(self, export: bytes, deadline: float | None) -> bytes:
+        failure = self._mount_failures.get(export)
+        if failure is not None:
+            raise failure
+        return await self.handles.get_or_load(
+            export, b"", partial(self._mount, export, deadline)
+        )
+
+    async def _mount(self, export: bytes, deadline: float | None) -> bytes:
+        try:
+            return await self.pool.call(lambda c: c.mount(export), deadline)
+        except MountError as exc:
+            failure = FileFailure(
+                f"the cache refused to mount export {q(export)}: {exc.name} ({exc.status}); "
+                "check --export (a namespace path of the cache)",
+                "mount",
+            )
+            if exc.status in MOUNT_FINAL:
+                self._mount_failures[export] = failure
+            raise failure from None
+
+    async def dir_handle(self, export: bytes, dirpath: bytes, deadline: float | None) -> bytes:
+        """Handle of directory ``dirpath`` (b"" = root): from the cache, else LOOKUP the
+        components below the deepest cached ancestor, each shared with concurrent askers."""
+        if not dirpath:
+            return await self.root(export, deadline)
+        cached = self.handles.get(export, dirpath)
+        if cached is not None:
+            self.handles.hits += 1
+            return cached
+        parts = dirpath.split(b"/")
+        depth = len(parts) - 1
+        fh: bytes | None = None
+        while depth > 0:
+            fh = self.handles.get(export, b"/".join(parts[:depth]))
+            if fh is not None:
+                break
+            depth -= 1
+        if fh is None:
+            fh = await self.root(export, deadline)
+        for i in range(depth, len(parts)):
+            parent = b"/".join(parts[:i])
+            path = b"/".join(parts[: i + 1])
+            loader = partial(self._lookup_dir, export, fh, parent, parts[i], path, deadline)
+            fh = await self.handles.get_or_load(export, path, loader)
+        return fh
+
+    async def _lookup_dir(
+        self, export: bytes, parent_fh: bytes, parent: bytes, name: bytes, path: bytes,
+        deadline: float | None,
+    ) -> bytes:
+        res = await self.lookup(export, parent_fh, parent, name, deadline, leaf=False)
+        attrs = res.obj_attributes
+        if attrs is not None and not attrs.is_dir:
+            raise FileFailure(f"{q(path)} is not a directory (NFS3ERR_NOTDIR)", "notdir")
+        return res.object
+
+    async def lookup(
+        self, export: bytes, parent_fh: bytes, parent: bytes, name: bytes,
+        deadline: float | None, *, leaf: bool,
+    ) -> nfs3.LookupOk:
+        """LOOKUP ``name`` in ``parent``; failures become the user's sentence."""
+        path = parent + b"/" + name if parent else name
+        try:
+            return await self.call(lambda c: c.lookup(parent_fh, name), deadline)
+        except NfsError as exc:
+            if exc.status in STALE:
+                self.handles.invalidate(export, parent)
+                raise StaleHandle() from None
+            raise lookup_failure(exc, path, parent, leaf) from None
+
+    async def lookup_target(
+        self, export: bytes, rel: bytes, deadline: float | None
+    ) -> tuple[bytes, nfs3.Fattr3 | None]:
+        """Handle and attributes of the file itself (its own LOOKUP is never cached: a file
+        is flushed once, and a cached handle could hide a file replaced since)."""
+        if not rel:
+            root = await self.root(export, deadline)
+            return root, nfs3.Fattr3(type=nfs3.Ftype3.NF3DIR)
+        parent, _, name = rel.rpartition(b"/")
+        parent_fh = await self.dir_handle(export, parent, deadline)
+        res = await self.lookup(export, parent_fh, parent, name, deadline, leaf=True)
+        return res.object, res.obj_attributes
+
+    # -- listing ------------------------------------------------------------------------------
+
+    async def list_dir(
+        self, fh: bytes, deadline: float | None = None
+    ) -> AsyncIterator[nfs3.EntryPlus]:
+        """Every entry of a directory, page by page with READDIRPLUS; each page may go to any
+        address. A BAD_COOKIE (directory changed under us) restarts the listing: repeats are
+        harmless because the engine skips duplicate paths."""
+        cookie, verf, restarts = 0, b"\0" * nfs3.COOKIEVERF_SIZE, 0
+        while True:
+            try:
+                page = await self.call(
+                    lambda c, ck=cookie, vf=verf: c.readdirplus(fh, ck, vf), deadline
+                )
+            except NfsError as exc:
+                if exc.status == S.NFS3ERR_BAD_COOKIE and restarts < 3:
+                    cookie, verf, restarts = 0, b"\0" * nfs3.COOKIEVERF_SIZE, restarts + 1
+                    continue
+                raise
+            for entry in page.entries:
+                cookie = entry.cookie
+                if entry.name not in (b".", b".."):
+                    yield entry
+            if page.eof or not page.entries:
+                return
+            verf = page.cookieverf

@@ -1,0 +1,59 @@
+"""Ask a portmapper (rpcbind, port 111) where an RPC program listens over TCP.
+
+Used when the user did not give ``--mount-port``/``--nfs-port``. The errors name the portmapper
+address and the options that avoid it, because "connection refused on 111" alone does not tell
+the user that the NFS ports can simply be given by hand.
+"""
+
+from __future__ import annotations
+
+from hpccache_cli.nfs import mount, nfs3, portmap
+from hpccache_cli.nfs.errors import ConnectionLost, ProgramUnavailable
+from hpccache_cli.nfs.transport import RpcConnection
+
+PROGRAM_NAMES = {nfs3.PROGRAM: "NFS", mount.PROGRAM: "MOUNT", portmap.PROGRAM: "portmapper"}
+
+
+async def getport(
+    host: str,
+    prog: int,
+    vers: int,
+    port: int = portmap.DEFAULT_PORT,
+    timeout: float = 5.0,
+    *,
+    conn: RpcConnection | None = None,
+) -> int:
+    """The TCP port of ``prog``/``vers`` on ``host``, from the portmapper at ``port``.
+
+    Pass ``conn`` to reuse an open portmapper connection for several look-ups.
+    Raises ConnectionLost when the portmapper is unreachable and ProgramUnavailable when the
+    program is not registered (GETPORT answered 0).
+    """
+    name = PROGRAM_NAMES.get(prog, f"program {prog}")
+    own = conn is None
+    if conn is None:
+        conn = RpcConnection(
+            host,
+            port,
+            connect_timeout=timeout,
+            connect_attempts=1,
+            label="portmapper",
+            hint="is rpcbind running there? or give --mount-port and --nfs-port to skip it",
+        )
+    try:
+        mapping = portmap.Mapping(prog, vers, portmap.IPPROTO_TCP, 0)
+        found = await conn.call(
+            portmap.GETPORT, portmap.PROGRAM, portmap.VERSION, mapping, timeout=timeout
+        )
+    except ConnectionLost as exc:
+        raise ConnectionLost(f"cannot ask the portmapper where {name} listens: {exc}") from exc
+    finally:
+        if own:
+            await conn.close()
+    if found == 0:
+        raise ProgramUnavailable(
+            f"{name} (program {prog} version {vers}, TCP) is not registered with the portmapper "
+            f"at {conn.address}: is the server running and exporting NFSv3? or give its port "
+            "with --mount-port/--nfs-port"
+        )
+    return int(found)

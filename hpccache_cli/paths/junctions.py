@@ -1,0 +1,256 @@
+"""Namespace path -> junction -> storage target -> back-end path, and what kind a path is.
+
+These need a :class:`~hpccache_cli.layout.CacheLayout` (from Azure, the resolution cache or
+a saved ``--layout`` file); nothing here makes a network call except resolving a mount's host
+*name* to match it against a cache's mount addresses (cached, see ``addresses``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from hpccache_cli.errors import UsageError
+from hpccache_cli.layout import CacheLayout, JunctionInfo
+from hpccache_cli.paths.addresses import matches_any
+from hpccache_cli.paths.mountinfo import MountTable, normpath
+from hpccache_cli.paths.translate import Translation, _Resolver, translate_many
+
+
+class PathError(UsageError):
+    """An input path that cannot be placed in the cache (exit 2 when it aborts a command)."""
+
+
+class PathKind(str, Enum):
+    local = "local"  # a path on this client, under an NFS mount of the cache
+    namespace = "namespace"  # a cache namespace path, e.g. /NAS_12_exp5/result/output3.txt
+    export = "export"  # a path on the back-end NAS, e.g. /export5/result/output3.txt
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    """What the cache layout says about one namespace path; ``error`` when it says no."""
+
+    cache: str | None = None
+    junction: str | None = None
+    storage_target: str | None = None
+    target_type: str | None = None
+    usage_model: str | None = None
+    caches_writes: bool | None = None
+    backend_path: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cache": self.cache,
+            "junction": self.junction,
+            "storage_target": self.storage_target,
+            "target_type": self.target_type,
+            "usage_model": self.usage_model,
+            "backend_path": self.backend_path,
+        }
+
+
+def _junction_error(ns: str, layout: CacheLayout) -> str:
+    known = ", ".join(sorted(j.namespace_path for j in layout.junctions)) or "none"
+    return f"namespace path {ns} is under no junction of cache {layout.name} (junctions: {known})"
+
+
+def enrich(translation: Translation, layout: CacheLayout, check_address: bool = True) -> Enrichment:
+    """Junction, storage target, usage model and back-end path of a translated path.
+
+    With ``check_address`` a client path must come from a mount of *this* cache (its source
+    address is one of ``layout.mount_addresses``): the same namespace path on another cache
+    is another file, and flushing or reporting it against this cache would be wrong.
+    """
+    ns = translation.namespace_path
+    if ns is None:
+        return Enrichment(cache=layout.name, error=translation.error or "no namespace path")
+    mount = translation.mount
+    if check_address and mount is not None and not matches_any(mount, layout.mount_addresses):
+        addrs = ", ".join(layout.mount_addresses) or "none"
+        return Enrichment(
+            cache=layout.name,
+            error=(
+                f"mounted from {translation.cache_address}, which is not a mount address of "
+                f"cache {layout.name} ({addrs})"
+            ),
+        )
+    junction = layout.junction_for(ns)
+    if junction is None:
+        return Enrichment(cache=layout.name, error=_junction_error(ns, layout))
+    model = junction.model
+    return Enrichment(
+        cache=layout.name,
+        junction=junction.namespace_path,
+        storage_target=junction.storage_target,
+        target_type=junction.target_type,
+        usage_model=model.name,
+        caches_writes=model.caches_writes,
+        backend_path=junction.backend_path(ns),
+    )
+
+
+def pick_layout(translation: Translation, layouts: Sequence[CacheLayout]) -> CacheLayout | None:
+    """The layout of the cache ``translation`` was mounted from (by address).
+
+    A non-local input (no mount) can only be placed when there is exactly one layout.
+    """
+    if translation.mount is None:
+        return layouts[0] if len(layouts) == 1 else None
+    for layout in layouts:
+        if matches_any(translation.mount, layout.mount_addresses):
+            return layout
+    return None
+
+
+def _export_prefix(j: JunctionInfo) -> str | None:
+    if not j.nfs_export:
+        return None
+    return normpath("/" + j.nfs_export.strip("/") + "/" + j.target_path.strip("/"))
+
+
+def namespace_from_export(path: str, layout: CacheLayout) -> str:
+    """The namespace path of a back-end path (NFS export + target path + rest).
+
+    The longest export prefix wins, on component boundaries. Raises :class:`PathError`
+    when no junction's export holds the path, or when junctions of *different* storage
+    targets do (two NAS can both export ``/export``): a guess there would flush the wrong file.
+    """
+    p = normpath(path)
+    best: list[tuple[JunctionInfo, str]] = []
+    best_len = -1
+    for j in layout.junctions:
+        prefix = _export_prefix(j)
+        if prefix is None:
+            continue
+        if not (p == prefix or prefix == "/" or p.startswith(prefix + "/")):
+            continue
+        if len(prefix) > best_len:
+            best, best_len = [(j, prefix)], len(prefix)
+        elif len(prefix) == best_len:
+            best.append((j, prefix))
+    if not best:
+        raise PathError(f"{path} is under no NFS export of cache {layout.name}")
+    targets = sorted({j.storage_target for j, _ in best})
+    if len(targets) > 1:
+        raise PathError(
+            f"{path} is under the exports of several storage targets ({', '.join(targets)}); "
+            "give its namespace path instead"
+        )
+    j, prefix = min(best, key=lambda item: len(item[0].namespace_path))
+    rest = p[len(prefix) :] if prefix != "/" else p
+    return normpath(j.namespace_path.rstrip("/") + "/" + rest.lstrip("/"))
+
+
+def classify_path(
+    path: str,
+    table: MountTable,
+    layout: CacheLayout | None = None,
+) -> PathKind:
+    """Say whether ``path`` is a client path, a namespace path or a back-end export path.
+
+    The rule, in order (first match wins):
+
+    1. relative, or under an NFS mount in ``table`` (after resolving symlinks when it exists
+       locally, so ``/data -> /mnt/cache`` counts): ``local``. A client that mounted the
+       cache at ``/NAS_12_exp5`` gets the same namespace path either way, so local first is
+       safe;
+    2. under one of ``layout``'s junctions (longest prefix, on component boundaries), or any
+       absolute path when there is no layout: ``namespace``;
+    3. under a junction's NFS export + target path: ``export``.
+
+    Anything else raises :class:`PathError`; ``--path-kind`` overrides this guess.
+    """
+    if not path.startswith("/"):
+        return PathKind.local
+    p = normpath(path)
+    mount = table.find(p)
+    if mount is not None and mount.is_cache_candidate:
+        return PathKind.local
+    if os.path.lexists(p):
+        real, _ = _Resolver().resolve(p)
+        mount = table.find(real)
+        if mount is not None and mount.is_cache_candidate:
+            return PathKind.local
+    if layout is None or layout.junction_for(p) is not None:
+        return PathKind.namespace
+    if any(
+        (pre := _export_prefix(j)) and (p == pre or pre == "/" or p.startswith(pre + "/"))
+        for j in layout.junctions
+    ):
+        return PathKind.export
+    raise PathError(
+        f"{path} is not under an NFS mount on this machine, nor under a junction or an NFS "
+        f"export of cache {layout.name}; pass --path-kind to say what it is"
+    )
+
+
+def _kind_of(
+    path: str, table: MountTable, layout: CacheLayout | None, kind: PathKind | str | None
+) -> PathKind:
+    if kind is None:
+        return classify_path(path, table, layout)
+    try:
+        return PathKind(kind)
+    except ValueError:
+        raise PathError(f"unknown path kind {kind!r} (local, namespace or export)") from None
+
+
+def _non_local(path: str, kind: PathKind, layout: CacheLayout | None) -> Translation:
+    if not path.startswith("/"):
+        raise PathError(f"a {kind.value} path must be absolute: {path}")
+    if kind is PathKind.namespace:
+        return Translation(path, namespace_path=normpath(path), kind=kind.value)
+    if layout is None:
+        raise PathError(f"{path}: an export path needs the cache layout (--cache)")
+    return Translation(path, namespace_path=namespace_from_export(path, layout), kind=kind.value)
+
+
+def resolve_inputs(
+    paths: Iterable[str],
+    table: MountTable,
+    layout: CacheLayout | None = None,
+    kind: PathKind | str | None = None,
+    cwd: str | None = None,
+    resolve: bool = True,
+) -> list[Translation]:
+    """The flush's one call: input paths of any kind -> translations, in input order.
+
+    ``kind`` forces how every path is read (``--path-kind``); None classifies each with
+    :func:`classify_path`, so client and namespace paths can be mixed. Local paths are
+    translated in one :func:`translate_many` batch (shared symlink cache). Failures come back
+    as ``Translation.error``, never raised, so one bad path does not stop a batch.
+    """
+    items = list(paths)
+    out: list[Translation | None] = [None] * len(items)
+    local: list[int] = []
+    for i, path in enumerate(items):
+        try:
+            k = _kind_of(path, table, layout, kind)
+            if k is PathKind.local:
+                local.append(i)
+            else:
+                out[i] = _non_local(path, k, layout)
+        except PathError as exc:
+            label = "unknown" if kind is None else str(getattr(kind, "value", kind))
+            out[i] = Translation(path, error=str(exc), kind=label)
+    done = translate_many((items[i] for i in local), table, cwd=cwd, resolve=resolve)
+    for i, t in zip(local, done, strict=True):
+        out[i] = t
+    return [t for t in out if t is not None]
+
+
+def resolve_input(
+    path: str,
+    table: MountTable,
+    layout: CacheLayout | None = None,
+    kind: PathKind | str | None = None,
+    cwd: str | None = None,
+    resolve: bool = True,
+) -> Translation:
+    """:func:`resolve_inputs` for one path."""
+    return resolve_inputs((path,), table, layout, kind, cwd, resolve)[0]

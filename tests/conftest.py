@@ -1,0 +1,54 @@
+"""Shared fixtures. Peer machinery lives in ``tests/peers.py`` (importable as ``peers``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import pytest
+from peers import (
+    GaneshaPeer,
+    ganesha_peer,
+    nfs_cat,
+    nfs_ls,
+    nfs_url,
+    require_libnfs,
+    run_libnfs,
+    wait_until,
+)
+
+PEER_FIXTURES = {"ganesha", "libnfs"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a peer fixture get the ``peer`` marker (so ``-m 'not peer'`` works)."""
+    for item in items:
+        if PEER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.peer)
+
+
+@pytest.fixture(scope="session")
+def ganesha() -> Iterator[GaneshaPeer]:
+    """nfs-ganesha serving NFSv3 on 127.0.0.1 (2049, MOUNT 20048, portmapper 111).
+
+    Started once per session through scripts/nfs-peer.sh (or a running one is reused) and
+    stopped at the end. Skips, or fails under HPCCACHE_REQUIRE_PEERS=1, if it cannot run.
+    """
+    with ganesha_peer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def libnfs() -> SimpleNamespace:
+    """libnfs-utils as a namespace: ``ls(url)``, ``cat(url)``, ``run(tool, url, *args)``,
+    ``url(path, host=, nfs_port=, mount_port=)``. Skips/fails early if the tools are missing.
+    """
+    require_libnfs("nfs-ls", "nfs-cat")
+    return SimpleNamespace(ls=nfs_ls, cat=nfs_cat, run=run_libnfs, url=nfs_url)
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture() -> Callable[..., object]:
+    """``wait_until(predicate, timeout=10.0, *, interval=, ignore=(), message=)``: poll a
+    condition with a deadline; returns the truthy value, raises AssertionError on timeout."""
+    return wait_until

@@ -1,0 +1,178 @@
+"""``hpccache emulator run`` as a real process, and ``hpccache emulator init``.
+
+Readiness is read from the process's own output (the ready line), never guessed with a
+sleep; the printed environment lines are what a client uses to reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import typer
+from emulator_support import JUNCTION, RawRpc, free_port, put
+from typer.testing import CliRunner
+
+from hpccache_cli.cli import emulator_cmd
+from hpccache_cli.emulator.config import load_config
+from hpccache_cli.emulator.server import EmulatorThread
+from hpccache_cli.nfs.nfs3 import FLUSH_SYNC
+from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
+
+A1, A2 = "127.0.0.26", "127.0.0.27"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def app() -> typer.Typer:
+    """The emulator commands on an app of their own (the root app loads every group)."""
+    a = typer.Typer(pretty_exceptions_enable=False)
+
+    @a.callback()
+    def _root() -> None:
+        """hpccache (emulator commands)."""
+
+    emulator_cmd.register(a)
+    return a
+
+
+def write_config(base: Path, portmap: int = 0, nfs: int = 0) -> Path:
+    put(base / "backend/nas1/a.txt", "old\n")
+    put(base / "cache/NAS_12_exp5/a.txt", "new\n")
+    return put(base / "emu.toml", f"""
+[cache]
+name = "cli-cache"
+resource_group = "cli-rg"
+mount_addresses = ["{A1}", "{A2}"]
+[ports]
+portmap = {portmap}
+mount = 0
+nfs = {nfs}
+[[storage_targets]]
+name = "nas1"
+backend_dir = "backend/nas1"
+[[storage_targets.junctions]]
+namespace_path = "{JUNCTION}"
+""")
+
+
+def read_until_ready(proc: subprocess.Popen[str], timeout: float = 30.0) -> list[str]:
+    """Lines printed up to the ready line (a reader thread gives the wait a deadline)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no ready line within {timeout} s; got {seen}") from None
+        if line is None:
+            raise AssertionError(f"emulator exited early ({proc.wait()}): {seen}")
+        seen.append(line)
+        if line == emulator_cmd.READY_LINE:
+            return seen
+
+
+def test_run_serves_until_sigint(tmp_path: Path) -> None:
+    pm = free_port(A1)
+    config = write_config(tmp_path, portmap=pm)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "hpccache_cli", "emulator", "run",
+                             "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = read_until_ready(proc)
+        values = dict(line.split("=", 1) for line in lines if line.startswith("HPCCACHE_"))
+        assert set(values) == {"HPCCACHE_PORTMAP_PORT", "HPCCACHE_MOUNT_PORT",
+                               "HPCCACHE_NFS_PORT"}
+        assert int(values["HPCCACHE_PORTMAP_PORT"]) == pm
+        text = "\n".join(lines)
+        assert "cli-cache" in text and f"{JUNCTION} -> storage target nas1" in text
+        assert f"--ip {A1} --export {JUNCTION}" in text
+        with RawRpc(A2, int(values["HPCCACHE_MOUNT_PORT"])) as m, \
+                RawRpc(A2, int(values["HPCCACHE_NFS_PORT"])) as nfs:
+            fh = nfs.lookup_path(m.mnt(JUNCTION), "a.txt")
+            assert nfs.flush(fh, FLUSH_SYNC) == S.NFS3_OK
+        assert (tmp_path / "backend/nas1/a.txt").read_text() == "new\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr is not None and proc.stderr.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_run_stops_on_sigterm(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "hpccache_cli", "emulator", "run",
+                             "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        read_until_ready(proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("problem", ["missing", "bad-toml", "not-loopback"])
+def test_run_reports_bad_config_in_one_line(tmp_path: Path, problem: str) -> None:
+    config = tmp_path / "emu.toml"
+    if problem == "bad-toml":
+        config.write_text("[cache\n")
+    elif problem == "not-loopback":
+        config.write_text('[cache]\nmount_addresses = ["10.0.0.1"]\n')
+    result = CliRunner().invoke(app(), ["emulator", "run", "--config", str(config)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines() if result.stderr else []
+    assert len(lines) == 1 and lines[0].startswith("hpccache: error: "), result.output
+    assert {"missing": "cannot read", "bad-toml": "not valid TOML",
+            "not-loopback": "not a loopback"}[problem] in lines[0]
+
+
+def test_run_reports_a_taken_port_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind((A2, 0))
+        taken.listen()
+        config = write_config(tmp_path, nfs=taken.getsockname()[1])
+        result = CliRunner().invoke(app(), ["emulator", "run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "cannot listen on" in result.stderr
+
+
+def test_init_writes_a_runnable_sample(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(app(), ["emulator", "init", str(target)])
+    assert result.exit_code == 0, result.output
+    config = load_config(target / "emulator.toml")
+    assert {j.namespace_path for j, _ in config.junctions()} == {
+        "/NAS_12_exp5", "/blob/projects", "/archive"}
+    again = CliRunner().invoke(app(), ["emulator", "init", str(target)])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert CliRunner().invoke(app(), ["emulator", "init", str(target), "--force"]).exit_code == 0
+    # Serve it on this module's addresses and free ports (the sample's fixed ones may be taken).
+    config.cache.mount_addresses = [A1]
+    config.ports.portmap = config.ports.mount = config.ports.nfs = 0
+    with EmulatorThread(config) as emu:
+        assert emu.namespace.dirty_count("nas1") == 2
+        assert emu.namespace.dirty_count("blob1") == 1
+        assert emu.namespace.dirty_count("archive") == 0
+        with RawRpc(A1, emu.ports.mount) as m:
+            assert m.mnt("/") and m.mnt("/blob/projects")
