@@ -52,8 +52,8 @@ setsid bash -c '
     outdir=$1 user=$2 run_s=$3 file_s=$4
     echo "$(date -Is) flushing $outdir for user $user, timeout ${run_s}s"
     runuser -u "$user" -- find "$outdir" -type f -print0 |
-        timeout --kill-after=30 "$run_s" \
-            runuser -u "$user" -- \
+        runuser -u "$user" -- \
+            timeout --kill-after=30 "$run_s" \
             hpccache flush -0 --cache "$HPCCACHE_CACHE" -g "$HPCCACHE_RG" \
             --timeout "$file_s" -o json
     echo "$(date -Is) hpccache flush exit status ${PIPESTATUS[1]}" \

@@ -17,7 +17,7 @@
 # Rules this script keeps, because an Epilog is run by slurmd as root:
 # - it always exits 0: a failing Epilog drains the node; flush failures go to the log instead;
 # - it never runs unbounded: hpccache --timeout bounds each file, coreutils timeout the run
-#   (SIGTERM: hpccache stops cleanly; SIGKILL 30 s later if it has not);
+#   (SIGTERM straight to hpccache, which stops cleanly; SIGKILL 30 s later if it has not);
 # - Epilog runs on every node of the job, but the flush runs once, on the job's first node;
 # - there is no search path in an Epilog, so PATH is set here;
 # - find and the flush run as the job's user, so NFS permissions (root squash) are the user's.
@@ -56,8 +56,8 @@ log=$LOG_DIR/slurm-$job.log
 {
     echo "$(date -Is) flushing $outdir for job $job (user $user), timeout ${FLUSH_TIMEOUT}s"
     runuser -u "$user" -- find "$outdir" -type f -print0 |
-        timeout --kill-after=30 "$FLUSH_TIMEOUT" \
-            runuser -u "$user" -- \
+        runuser -u "$user" -- \
+            timeout --kill-after=30 "$FLUSH_TIMEOUT" \
             hpccache flush -0 --cache "$HPCCACHE_CACHE" -g "$HPCCACHE_RG" \
             --timeout "$FILE_TIMEOUT" -o json
     rc=${PIPESTATUS[1]}

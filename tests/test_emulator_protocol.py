@@ -65,7 +65,9 @@ def test_portmapper_maps_mount_and_nfs_over_tcp(emu: EmulatorThread) -> None:
         assert pm.proc(portmap.PROGRAM, 2, portmap.NULL) is None
 
 
-def test_export_lists_junctions_and_mount_resolves_namespace(emu: EmulatorThread) -> None:
+def test_export_lists_junctions_and_mount_resolves_namespace(emu: EmulatorThread,
+                                                             tmp_path: Path) -> None:
+    (tmp_path / "backend/nas1/link").symlink_to(tmp_path / "backend")  # never followed
     with RawRpc(A1, emu.ports.mount) as m:
         exports = [e.dir.decode() for e in m.mount(mount.EXPORT)]
         assert exports == ["/NAS_12_exp5", "/blob/data", "/ro"]
@@ -77,7 +79,9 @@ def test_export_lists_junctions_and_mount_resolves_namespace(emu: EmulatorThread
                            ("/blob/other", Mountstat3.MNT3ERR_NOENT),
                            ("/ro/../etc", Mountstat3.MNT3ERR_NOENT),
                            ("relative", Mountstat3.MNT3ERR_NOENT),
-                           (f"{JUNCTION}/hello.txt", Mountstat3.MNT3ERR_NOTDIR)):
+                           (f"{JUNCTION}/hello.txt", Mountstat3.MNT3ERR_NOTDIR),
+                           (f"{JUNCTION}/link", Mountstat3.MNT3ERR_NOTDIR),
+                           (f"{JUNCTION}/link/nas1", Mountstat3.MNT3ERR_NOENT)):
             assert m.mount(mount.MNT, path.encode())[0] == want, path
 
 
@@ -95,6 +99,10 @@ def test_root_shows_every_junction(emu: EmulatorThread, nfs: RawRpc) -> None:
 def test_junction_is_the_union_of_cache_and_backend(emu: EmulatorThread, nfs: RawRpc) -> None:
     j = mnt(emu, A1)
     assert names(nfs, j) == [".", "..", "both.txt", "dir", "hello.txt", "new"]
+    (Path(emu.config.target("nas1").backend_dir) / "link").symlink_to("/etc/hostname")
+    link = nfs.lookup_path(j, "link")
+    assert nfs.getattr(link)[1].type == nfs3.Ftype3.NF3LNK
+    assert nfs.nfs(nfs3.READ, nfs3.ReadArgs(link, 0, 10))[0] == S.NFS3ERR_IO
 
     def read(path: str, offset: int = 0, count: int = 1000) -> nfs3.ReadOk:
         status, body = nfs.nfs(nfs3.READ, nfs3.ReadArgs(nfs.lookup_path(j, path), offset, count))

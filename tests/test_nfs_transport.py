@@ -61,10 +61,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _attr(kind: nfs3.Ftype3, fileid: int, size: int = 0) -> nfs3.Fattr3:
-    return nfs3.Fattr3(kind, size=size, fileid=fileid)
-
-
 class RpcTestServer:
     """Test program + portmapper + MOUNT + a one-directory NFS, all on one port."""
 
@@ -81,6 +77,13 @@ class RpcTestServer:
         self.commits: list[nfs3.CommitArgs] = []
         self.changed = asyncio.Event()  # set whenever a call arrives, for condition waits
         self.port = 0
+        test_procs = {p.number: p for p in (ECHO, HOLD, LATE, RELEASE, DROP, JUNK, BADRES)}
+        self.programs = {
+            PROG: (test_procs, self._test),
+            portmap.PROGRAM: (portmap.PROCEDURES, self._portmap),
+            mount.PROGRAM: (mount.PROCEDURES, self._mount),
+            nfs3.PROGRAM: (nfs3.PROCEDURES, self._nfs),
+        }
 
     async def start(self, port: int = 0) -> None:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", port)
@@ -113,33 +116,26 @@ class RpcTestServer:
         finally:
             writer.close()
 
-    def _send(self, writer: asyncio.StreamWriter, xid: int, results: bytes = b"") -> None:
-        writer.write(rpc.frame(rpc.encode_reply(xid, rpc.AcceptStat.SUCCESS, results)))
+    def _send(self, w: asyncio.StreamWriter, xid: int, results: bytes = b"", stat: int = 0) -> None:
+        w.write(rpc.frame(rpc.encode_reply(xid, stat, results)))
 
     def _handle(self, call: rpc.Call, w: asyncio.StreamWriter) -> None:
         is_sys = call.cred.flavor == rpc.AuthFlavor.AUTH_SYS
         if is_sys and rpc.AuthSys.from_opaque(call.cred).uid == DENIED_UID:
             w.write(rpc.frame(rpc.encode_denied(call.xid, rpc.RejectStat.AUTH_ERROR)))
             return
-        handlers = {PROG: self._test, portmap.PROGRAM: self._portmap}
-        handlers |= {mount.PROGRAM: self._mount, nfs3.PROGRAM: self._nfs}
-        if call.prog not in handlers:
-            w.write(rpc.frame(rpc.encode_reply(call.xid, rpc.AcceptStat.PROG_UNAVAIL)))
-            return
-        procs = {PROG: {p.number: p for p in (ECHO, HOLD, LATE, RELEASE, DROP, JUNK, BADRES)},
-                 portmap.PROGRAM: portmap.PROCEDURES, mount.PROGRAM: mount.PROCEDURES,
-                 nfs3.PROGRAM: nfs3.PROCEDURES}[call.prog]
+        if call.prog not in self.programs:
+            return self._send(w, call.xid, stat=rpc.AcceptStat.PROG_UNAVAIL)
+        procs, handler = self.programs[call.prog]
         proc = procs.get(call.proc)
         if proc is None:
-            w.write(rpc.frame(rpc.encode_reply(call.xid, rpc.AcceptStat.PROC_UNAVAIL)))
-            return
+            return self._send(w, call.xid, stat=rpc.AcceptStat.PROC_UNAVAIL)
         try:
             args = proc.args.decode(call.args)
         except ProtocolError:
-            w.write(rpc.frame(rpc.encode_reply(call.xid, rpc.AcceptStat.GARBAGE_ARGS)))
-            return
-        result = handlers[call.prog](proc, call.xid, args, w)
-        if result is not None:
+            return self._send(w, call.xid, stat=rpc.AcceptStat.GARBAGE_ARGS)
+        result = handler(proc, call.xid, args, w)
+        if result is not None:  # a 1-tuple; None when the handler answered (or not) itself
             self._send(w, call.xid, proc.res.encode(result[0]))
 
     def _test(self, proc: nfs3.Procedure, xid: int, args: Any, w: asyncio.StreamWriter) -> Any:
@@ -190,9 +186,9 @@ class RpcTestServer:
             return (None,)
         if proc is nfs3.GETATTR:
             if args == ROOT_FH:
-                return ((ok, _attr(nfs3.Ftype3.NF3DIR, 1, 4096)),)
+                return ((ok, nfs3.Fattr3(nfs3.Ftype3.NF3DIR, size=4096)),)
             if args in self.files:
-                return ((ok, _attr(nfs3.Ftype3.NF3REG, 2 + self.files.index(args), 10)),)
+                return ((ok, nfs3.Fattr3(nfs3.Ftype3.NF3REG, size=10)),)
             return ((stale, None),)
         if proc is nfs3.LOOKUP:
             if args.dir == ROOT_FH and args.name in self.files:

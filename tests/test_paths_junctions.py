@@ -7,12 +7,15 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpccache_cli.layout import CacheLayout, JunctionInfo
 from hpccache_cli.paths import (
     MountTable,
     PathError,
     PathKind,
+    Translation,
     classify_path,
     enrich,
     matches_any,
@@ -223,3 +226,31 @@ def test_resolve_inputs_forced_kind() -> None:
     assert "unknown path kind 'remote'" in bad[0].error
     no_layout = resolve_inputs(["/export5/x"], TWO, None, kind="export")
     assert "needs the cache layout" in no_layout[0].error
+
+
+_SEG = st.sampled_from(["a", "b", "bc", "NAS_12_exp5", "x y", "é"])
+_NS = st.lists(_SEG, max_size=4).map(lambda parts: "/" + "/".join(parts))
+_JUNCTION = st.builds(
+    JunctionInfo,
+    namespace_path=_NS,
+    storage_target=st.sampled_from(["t1", "t2"]),
+    nfs_export=st.one_of(st.none(), st.just("/"), _NS, _NS.map(lambda p: p + "/")),
+    target_path=st.one_of(st.just("/"), _NS, st.just("")),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(junctions=st.lists(_JUNCTION, max_size=6), ns=_NS)
+def test_enrich_agrees_with_layout_junction_for_and_backend_path(
+    junctions: list[JunctionInfo], ns: str
+) -> None:
+    """enrich() uses an index for speed; it must give CacheLayout's own answers."""
+    layout = CacheLayout("c", "rg", ("127.0.0.11",), tuple(junctions))
+    e = enrich(Translation(ns, namespace_path=ns), layout)
+    expected = layout.junction_for(ns)
+    if expected is None:
+        assert e.junction is None and "under no junction" in e.error
+    else:
+        assert e.junction == expected.namespace_path
+        assert e.storage_target == expected.storage_target
+        assert e.backend_path == expected.backend_path(ns)

@@ -16,6 +16,8 @@ from hpccache_cli import __version__
 
 # Command modules, in the order their groups appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "flush_cmd",
+    "flush_file_cmd",
     "emulator_cmd",
     "path_cmd",
     "cache_cmd",

@@ -19,6 +19,7 @@ from hpccache_cli.cli.azure_options import (
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 cache_app = typer.Typer(
     help="List, show and flush HPC caches (Azure Resource Manager).", no_args_is_help=True
@@ -160,10 +161,17 @@ def flush_cache(
         "flush completes",
         yes,
     )
-    with progress(f"Flushing cache {ref.name}") as report:
-        result = operations.flush_cache(
-            settings, ref.resource_group, ref.name, wait=not no_wait, on_progress=report
-        )
+    try:
+        with progress(f"Flushing cache {ref.name}") as report:
+            result = operations.flush_cache(
+                settings, ref.resource_group, ref.name, wait=not no_wait, on_progress=report
+            )
+    except KeyboardInterrupt:
+        raise UserError(
+            "interrupted; the flush may still be running in Azure (check with: hpccache cache "
+            f"show {ref.name} -g {ref.resource_group})",
+            EXIT_INTERRUPTED,
+        ) from None
     typer.echo(result.describe())
 
 

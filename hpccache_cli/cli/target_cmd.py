@@ -20,6 +20,7 @@ from hpccache_cli.cli.azure_options import (
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 from hpccache_cli.usage_models import lookup
 
 target_app = typer.Typer(
@@ -177,16 +178,23 @@ def _make_action(action: str) -> None:
                 consequence.format(t=target),
                 yes,
             )
-        with progress(f"{label} storage target {target} of {ref.name}") as report:
-            result = run_target_operation(
-                settings,
-                ref.resource_group,
-                ref.name,
-                target,
-                action,
-                wait=not no_wait,
-                on_progress=report,
-            )
+        try:
+            with progress(f"{label} storage target {target} of {ref.name}") as report:
+                result = run_target_operation(
+                    settings,
+                    ref.resource_group,
+                    ref.name,
+                    target,
+                    action,
+                    wait=not no_wait,
+                    on_progress=report,
+                )
+        except KeyboardInterrupt:
+            raise UserError(
+                f"interrupted; the {action} may still be running in Azure (check with: hpccache "
+                f"target show {ref.name} -g {ref.resource_group} -t {target})",
+                EXIT_INTERRUPTED,
+            ) from None
         typer.echo(result.describe())
 
     command.__doc__ = {

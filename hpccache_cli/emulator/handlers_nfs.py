@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hpccache_cli.emulator.config import Faults
-from hpccache_cli.emulator.namespace import Namespace, NfsStatusError, Node, parent_path
+from hpccache_cli.emulator.namespace import REAL, Namespace, NfsStatusError, Node, parent_path
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 
@@ -78,7 +79,7 @@ class NfsHandlers:
 
     def read(self, a: nfs3.ReadArgs) -> tuple[int, Any]:
         node = self._node(a.file)
-        data, eof, st = self.ns.read(node, a.offset, min(a.count, MAX_READ))
+        data, eof, st = read_file(node, a.offset, min(a.count, MAX_READ))
         return OK, nfs3.ReadOk(self.ns.fattr(node, st), len(data), eof, data)
 
     def fsstat(self, fh: bytes) -> tuple[int, Any]:
@@ -174,3 +175,23 @@ class NfsHandlers:
             return S.NFS3ERR_IO, _EMPTY_WCC
 
         return wait()
+
+
+def read_file(node: Node, offset: int, count: int) -> tuple[bytes, bool, os.stat_result]:
+    """READ from the cache copy, else the back-end copy (the cache reads it through)."""
+    for path in (node.cache_path, node.backend_path):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:  # a symlink (not followed), no permission...
+            raise NfsStatusError(S.NFS3ERR_IO) from None
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise NfsStatusError(S.NFS3ERR_ISDIR)
+            data = os.pread(fd, count, offset)
+        finally:
+            os.close(fd)
+        return data, offset + len(data) >= st.st_size, st
+    raise NfsStatusError(S.NFS3ERR_STALE if node.kind == REAL else S.NFS3ERR_ISDIR)

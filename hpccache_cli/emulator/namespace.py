@@ -231,6 +231,22 @@ class Namespace:
             return None
         return self._register(node)
 
+    def resolve(self, path: str) -> Node | None:
+        """Walk ``path`` from ``/`` one LOOKUP at a time, as a client would (for MNT).
+
+        Unlike :meth:`node_at`, no symlink on the way is followed. None if it does not exist.
+        """
+        norm = norm_path(path)
+        if norm is None:
+            return None
+        node = self._register(self._make("/"))
+        try:
+            for part in norm.split("/")[1:] if norm != "/" else []:
+                node, _ = self.lookup(node, os.fsencode(part))
+        except NfsStatusError:
+            return None
+        return node
+
     def lookup(self, directory: Node, name: bytes) -> tuple[Node, os.stat_result | None]:
         if not self.is_dir(self.stat_handle(directory)):
             raise NfsStatusError(S.NFS3ERR_NOTDIR)
@@ -289,26 +305,6 @@ class Namespace:
         while len(self._listings) > 256:
             self._listings.popitem(last=False)
         return entries, new_verf
-
-    def read(self, node: Node, offset: int, count: int) -> tuple[bytes, bool, os.stat_result]:
-        for path in (node.cache_path, node.backend_path):
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            except OSError:
-                raise NfsStatusError(S.NFS3ERR_IO) from None
-            try:
-                st = os.fstat(fd)
-                if stat.S_ISDIR(st.st_mode):
-                    raise NfsStatusError(S.NFS3ERR_ISDIR)
-                data = os.pread(fd, count, offset)
-            finally:
-                os.close(fd)
-            return data, offset + len(data) >= st.st_size, st
-        if node.kind != REAL:
-            raise NfsStatusError(S.NFS3ERR_ISDIR)
-        raise NfsStatusError(S.NFS3ERR_STALE)
 
     # --- dirty tracking ---------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class RpcConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.decoder = rpc.RecordDecoder()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._batch: list[bytes] | None = None  # replies collected while handling a burst
         self.loop = asyncio.get_running_loop()
 
     # --- asyncio callbacks ------------------------------------------------------------------
@@ -91,10 +92,20 @@ class RpcConnection(asyncio.Protocol):
             log.info("closing connection: %s", exc)
             self.transport.abort()
             return
-        for record in records:
-            if self.transport.is_closing():
-                return
-            self.handle(record)
+        if len(records) == 1:
+            self.handle(records[0])
+            return
+        # Pipelined calls: answer them with one write (one syscall) instead of one each.
+        self._batch = []
+        try:
+            for record in records:
+                if self.transport.is_closing():
+                    break
+                self.handle(record)
+        finally:
+            batch, self._batch = self._batch, None
+            if batch and not self.transport.is_closing():
+                self.transport.write(b"".join(batch))
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -103,6 +114,9 @@ class RpcConnection(asyncio.Protocol):
     # --- calls ------------------------------------------------------------------------------
 
     def send(self, message: bytes) -> None:
+        if self._batch is not None:
+            self._batch.append(rpc.frame(message))
+            return
         transport = self.transport
         if transport is not None and not transport.is_closing():
             transport.write(rpc.frame(message))

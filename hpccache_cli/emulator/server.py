@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import os
 import socket
 import struct
 import threading
@@ -36,7 +37,7 @@ from typing import Any, TypeVar
 
 from hpccache_cli.emulator.config import EmulatorConfig, Ports
 from hpccache_cli.emulator.handlers_nfs import NfsHandlers
-from hpccache_cli.emulator.namespace import Namespace, norm_path
+from hpccache_cli.emulator.namespace import Namespace
 from hpccache_cli.emulator.rpcserver import Program, RpcConnection
 from hpccache_cli.emulator.writeback import auto_write_back, scan_interval
 from hpccache_cli.nfs import mount, nfs3, portmap
@@ -108,8 +109,7 @@ class Emulator:
 
     def _mnt(self, raw: bytes) -> tuple[int, Any]:
         """MNT of a junction, of a directory inside one, or of a synthetic parent (``/``)."""
-        path = norm_path(raw.decode("utf-8", "surrogateescape"))
-        node = self.namespace.node_at(path) if path else None
+        node = self.namespace.resolve(os.fsdecode(raw))
         if node is None:
             return Mountstat3.MNT3ERR_NOENT, None
         if not self.namespace.is_dir(self.namespace.stat(node)):

@@ -100,6 +100,7 @@ class WriteBackScheduler:
         self.faults = faults
         self._copy = copy
         self._sem: asyncio.Semaphore | None = None
+        self._sem_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: dict[str, asyncio.Task[bool]] = {}
         self._resumed: asyncio.Event | None = None  # set = not paused
         self.active = 0  # write-backs holding a slot of ``parallel``
@@ -146,8 +147,9 @@ class WriteBackScheduler:
 
     async def _run(self, node: Node) -> bool:
         try:
-            if self._sem is None:
-                self._sem = asyncio.Semaphore(self.parallel)
+            loop = asyncio.get_running_loop()
+            if self._sem is None or self._sem_loop is not loop:  # one per loop (asyncio.run)
+                self._sem, self._sem_loop = asyncio.Semaphore(self.parallel), loop
             async with self._sem:
                 self.active += 1
                 try:

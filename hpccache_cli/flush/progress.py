@@ -13,7 +13,13 @@ import time
 from datetime import datetime
 from typing import IO, Any
 
-from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome, display_path
+from hpccache_cli.flush.results import (
+    OK_OUTCOMES,
+    FileResult,
+    FlushSummary,
+    Outcome,
+    display_path,
+)
 from hpccache_cli.flush.sinks import Sink
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
@@ -160,6 +166,8 @@ class FlushFileLog(Sink):
             self._write(f"Flushed {path} in {result.seconds:.6f}sec")
         elif result.outcome is Outcome.CLEAN:
             self._write(f"Flushed {path} in {result.seconds:.6f}sec (already clean)")
+        elif result.outcome in OK_OUTCOMES:
+            self._write(f"Skipped {path}: {result.reason}")
         else:
             self._write(f"ERROR {result.outcome.value} {path}: {result.reason}")
 
@@ -169,7 +177,7 @@ class FlushFileLog(Sink):
 
     def finish(self, summary: FlushSummary) -> None:
         self._write(f"Total elapsed time {summary.seconds:.6f}")
-        errors = summary.done - summary.count(Outcome.FLUSHED) - summary.count(Outcome.CLEAN)
+        errors = sum(n for o, n in summary.counts.items() if Outcome(o) not in OK_OUTCOMES)
         if errors:
             self._write(f"{errors} ERRORS encountered. grep ERROR in output for details.")
         self.stream.flush()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, open_source
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
 from hpccache_cli.flush.resolve import ExportResolver, Resolver
-from hpccache_cli.flush.results import FlushSummary
+from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
 from hpccache_cli.nfs.client import ClientOptions
 
@@ -158,9 +157,10 @@ def execute(
     *,
     console: Sink | None = None,
     finish: Callable[[FlushSummary], None] | None = None,
+    resolver: Resolver | None = None,
 ) -> int:
     """Run a flush command line; print the summary; return the exit code."""
-    resolver = build_resolver(request)
+    resolver = resolver or build_resolver(request)
     request.options.validate()
     source = _open_source(request)
     if console is None:
@@ -182,6 +182,10 @@ def execute(
         return EXIT_UNREACHABLE
     if summary.input_error:
         print(f"hpccache: error: {summary.input_error}", file=sys.stderr)
+    elif summary.interrupted:
+        print(f"hpccache: interrupted: {summary.count(Outcome.UNFINISHED):,} paths unfinished"
+              + (f" (listed in {request.failed_to})" if request.failed_to else ""),
+              file=sys.stderr)
     return summary.exit_code
 
 
@@ -198,7 +202,3 @@ def print_summary(request: FlushRequest, summary: FlushSummary) -> None:
     elif request.verbosity > QUIET:
         sys.stdout.write(summary_text(summary, extras) + "\n")
     sys.stdout.flush()
-
-
-def env_default(name: str) -> str | None:
-    return os.environ.get(ENV[name])

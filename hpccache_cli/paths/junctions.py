@@ -18,6 +18,7 @@ from hpccache_cli.layout import CacheLayout, JunctionInfo
 from hpccache_cli.paths.addresses import matches_any
 from hpccache_cli.paths.mountinfo import MountTable, normpath
 from hpccache_cli.paths.translate import Translation, _Resolver, translate_many
+from hpccache_cli.usage_models import UsageModel
 
 
 class PathError(UsageError):
@@ -30,7 +31,7 @@ class PathKind(str, Enum):
     export = "export"  # a path on the back-end NAS, e.g. /export5/result/output3.txt
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, for speed (see Translation); treat as read-only
 class Enrichment:
     """What the cache layout says about one namespace path; ``error`` when it says no."""
 
@@ -52,6 +53,60 @@ class Enrichment:
             "usage_model": self.usage_model,
             "backend_path": self.backend_path,
         }
+
+
+class _JunctionIndex:
+    """``layout.junction_for`` as dict lookups: one per namespace path component.
+
+    Same answer as :meth:`CacheLayout.junction_for` (longest junction on component bounds;
+    equal keys resolve as it does, to the first listed), without testing every junction for
+    every path: with a million paths that loop was most of the time spent enriching them.
+    """
+
+    def __init__(self, layout: CacheLayout) -> None:
+        self.by_path: dict[str, JunctionInfo] = {}
+        for j in layout.junctions:
+            key = j.namespace_path.rstrip("/") or "/"
+            best = self.by_path.get(key)
+            if best is None or len(j.namespace_path) > len(best.namespace_path):
+                self.by_path[key] = j
+        # Only prefixes as long as some junction can match: usually one or two lengths.
+        self.lengths = sorted({len(k) for k in self.by_path if k != "/"}, reverse=True)
+        self.root = self.by_path.get("/")
+        # Per junction: (key length, back-end prefix, usage model), so a path costs a slice.
+        self.facts: dict[int, tuple[int, str, UsageModel]] = {}
+        for key, j in self.by_path.items():
+            parts = [p.strip("/") for p in (j.nfs_export or "", j.target_path)]
+            prefix = "/" + "/".join(p for p in parts if p) if any(parts) else ""
+            self.facts[id(j)] = (len(key) if key != "/" else 0, prefix, j.model)
+
+    def junction_for(self, ns: str) -> JunctionInfo | None:
+        if not ns.startswith("/"):
+            return None
+        ns = ns.rstrip("/") or "/"
+        size = len(ns)
+        by_path = self.by_path
+        for n in self.lengths:
+            if n <= size and (n == size or ns[n] == "/"):
+                hit = by_path.get(ns[:n])
+                if hit is not None:
+                    return hit
+        return self.root
+
+
+_INDEXES: dict[int, tuple[CacheLayout, _JunctionIndex]] = {}
+
+
+def _index(layout: CacheLayout) -> _JunctionIndex:
+    """The index of ``layout``, built once per layout object (layouts are immutable)."""
+    hit = _INDEXES.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    if len(_INDEXES) >= 64:
+        _INDEXES.clear()
+    index = _JunctionIndex(layout)
+    _INDEXES[id(layout)] = (layout, index)
+    return index
 
 
 def _junction_error(ns: str, layout: CacheLayout) -> str:
@@ -79,10 +134,14 @@ def enrich(translation: Translation, layout: CacheLayout, check_address: bool = 
                 f"cache {layout.name} ({addrs})"
             ),
         )
-    junction = layout.junction_for(ns)
+    ns = normpath(ns)
+    index = _index(layout)
+    junction = index.junction_for(ns)
     if junction is None:
         return Enrichment(cache=layout.name, error=_junction_error(ns, layout))
-    model = junction.model
+    # = junction.backend_path(ns) (export + target path + rest), precomputed per junction
+    skip, prefix, model = index.facts[id(junction)]
+    rest = ns[skip:] if ns != "/" else ""
     return Enrichment(
         cache=layout.name,
         junction=junction.namespace_path,
@@ -90,7 +149,7 @@ def enrich(translation: Translation, layout: CacheLayout, check_address: bool = 
         target_type=junction.target_type,
         usage_model=model.name,
         caches_writes=model.caches_writes,
-        backend_path=junction.backend_path(ns),
+        backend_path=prefix + rest if prefix else rest or "/",
     )
 
 

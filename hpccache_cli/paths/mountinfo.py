@@ -179,6 +179,10 @@ class MountTable:
         self.skipped = skipped  # lines that were not mountinfo lines
         self._visible: dict[str, Mount] = _visible_mounts(self.mounts)
         self._by_dir: dict[str, Mount | None] = {}
+        nfs = [m for m in self._visible.values() if m.is_cache_candidate]
+        self.cache_mounts: tuple[Mount, ...] = tuple(
+            sorted(nfs, key=lambda m: (len(m.mount_point), m.mount_point))
+        )
 
     @classmethod
     def parse(cls, data: bytes, source: str = "<memory>") -> MountTable:
@@ -255,8 +259,7 @@ class MountTable:
 
     def nfs_mounts(self) -> list[Mount]:
         """Visible NFS mounts with a ``HOST:/PATH`` source, shortest mount point first."""
-        found = [m for m in self._visible.values() if m.is_cache_candidate]
-        return sorted(found, key=lambda m: (len(m.mount_point), m.mount_point))
+        return list(self.cache_mounts)
 
 
 def _visible_mounts(mounts: tuple[Mount, ...]) -> dict[str, Mount]:

@@ -21,9 +21,10 @@ from hpccache_cli.paths.addresses import cache_address, matches_any
 from hpccache_cli.paths.mountinfo import Mount, MountTable, normpath
 
 NOT_LOCAL_NOTE = "does not exist on this machine; translated as written"
+_DIR_MEMO_MAX = 1 << 16  # directories whose realpath a Translator remembers (then starts over)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: that costs ~3 us a path, half the budget; read-only
 class Translation:
     """Where one input path is, on the client and in the cache namespace.
 
@@ -73,7 +74,7 @@ class _Resolver:
     """
 
     def __init__(self) -> None:
-        self._dirs: dict[str, str] = {}
+        self._dirs: dict[str, tuple[str, bool]] = {}  # directory -> (realpath, is a directory)
 
     def resolve(self, path: str) -> tuple[str, bool]:
         """(resolved path, exists); for a missing file, its directory's resolution + name."""
@@ -84,10 +85,16 @@ class _Resolver:
         if path == "/":
             return path, True
         head, _, name = path.rpartition("/")
-        real_head = self._dirs.get(head)
-        if real_head is None:
-            real_head = self._dirs[head] = os.path.realpath(head or "/")
+        known = self._dirs.get(head)
+        if known is None:
+            if len(self._dirs) >= _DIR_MEMO_MAX:
+                self._dirs.clear()
+            real_head = os.path.realpath(head or "/")
+            known = self._dirs[head] = (real_head, os.path.isdir(real_head))
+        real_head, is_dir = known
         full = (real_head if real_head != "/" else "") + "/" + name
+        if not is_dir:  # no directory, no file: skip the lstat (paths from another machine)
+            return full, False
         try:
             st = os.lstat(full)
         except OSError:
@@ -216,7 +223,7 @@ def local_matches(
     ns = normpath(namespace_path if namespace_path.startswith("/") else "/" + namespace_path)
     wanted = tuple(cache_addresses) if cache_addresses is not None else None
     out: list[tuple[str, Mount]] = []
-    for mount in table.nfs_mounts():
+    for mount in table.cache_mounts:
         root = mount.namespace_root or "/"
         if root == "/":
             rest = ns if ns != "/" else ""

@@ -87,12 +87,12 @@ def detect(environ: Mapping[str, str]) -> bool:
 class PipelineLog:
     """Sink that turns per-file results into logging commands on ``stream`` (stdout).
 
-    Lists each failed (or unfinished) file as an error and each skipped file as a warning, up to
-    a cap each, because the run summary becomes useless (and the agent slow) with thousands of
-    issues; the rest are counted in one line at :meth:`finish`. Thread-safe: every command is
-    written and flushed whole, at the start of a line, under one lock. The caller must not leave
-    a partial line on the same stream (no ``\\r`` progress bars: see
-    :mod:`hpccache_cli.pipelines.term`).
+    Lists each file that may still be dirty (failed, unfinished, ...) as an error and each
+    skipped file as a warning, up to a cap each, because the run summary becomes useless (and
+    the agent slow) with thousands of issues; the rest are counted in one line at
+    :meth:`finish`. Thread-safe: every command is written and flushed whole, at the start of a
+    line, under one lock. The caller must not leave a partial line on the same stream (no
+    ``\\r`` progress bars: see :mod:`hpccache_cli.pipelines.term`).
 
     ``retry_storm_attempts``: when set, :meth:`on_result` warns about any file that needed at
     least this many attempts. Set it, or call :meth:`retry_storm` from the engine, not both.

@@ -3,6 +3,6 @@
 ``FakeArm`` is the entry point; see :mod:`hpccache_cli.emulator.arm.server`.
 """
 
-from hpccache_cli.emulator.arm.server import FakeArm, RequestRecord
+from hpccache_cli.emulator.arm.server import FakeArm, RequestRecord, RunningArm, start_fake_arm
 
-__all__ = ["FakeArm", "RequestRecord"]
+__all__ = ["FakeArm", "RequestRecord", "RunningArm", "start_fake_arm"]

@@ -11,7 +11,10 @@ server. Usage, in-process (tests) or from ``hpccache emulator run``::
     ...
     arm.stop()
 
-Without ``loop`` the fake runs its own event loop thread for the ops coroutines.
+Without ``loop`` the fake runs its own event loop thread for the ops coroutines. From the
+emulator's event loop, ``running = await start_fake_arm(config, emulator.namespace)`` does all
+of this (port from ``config.ports.arm``, -1 = off); ``running.lines()`` is what to print and
+``await running.stop()`` stops it.
 """
 
 from __future__ import annotations
@@ -233,6 +236,15 @@ class FakeArm:
             "AZURE_SUBSCRIPTION_ID": self.subscription_id,
         }
 
+    def lines(self) -> list[str]:
+        """What ``hpccache emulator run`` prints about the fake ARM: URL, CA and client env."""
+        return [
+            f"  fake ARM: {self.url} (Microsoft.StorageCache API, CA file {self.ca_file})",
+            "environment for `hpccache cache|target|namespace` against the emulator "
+            "(the token is the emulator's own, not an Azure credential):",
+            *(f"{key}={val}" for key, val in self.client_env().items()),
+        ]
+
     # ---- resources and inspection ---------------------------------------------------------
 
     def add_cache(self, body: dict[str, Any], targets: list[dict[str, Any]]) -> CacheRecord:
@@ -333,3 +345,46 @@ class FakeArm:
             handler.send_header(key, val)
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+class RunningArm:
+    """A started FakeArm as ``hpccache emulator run`` holds it: ``lines()``, ``await stop()``."""
+
+    def __init__(self, arm: FakeArm) -> None:
+        self.arm = arm
+
+    def lines(self) -> list[str]:
+        return self.arm.lines()
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.arm.stop)
+
+
+async def start_fake_arm(
+    config: EmulatorConfig,
+    ops: TargetOps,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    state_dir: Path | None = None,
+) -> RunningArm | None:
+    """Start the fake ARM for the emulator running on the current event loop.
+
+    Serves on ``config.ports.arm`` (0 = a free port, -1 = off: returns None); ops coroutines run
+    on the calling loop. The token is ``token``, else ``HPCCACHE_ARM_TOKEN``, else random.
+    """
+    if config.ports.arm < 0:
+        return None
+    import os
+
+    arm = FakeArm(
+        config,
+        ops,
+        token=token or os.environ.get("HPCCACHE_ARM_TOKEN") or None,
+        host=host,
+        port=config.ports.arm,
+        loop=asyncio.get_running_loop(),
+        state_dir=state_dir,
+    )
+    await asyncio.to_thread(arm.start)
+    return RunningArm(arm)

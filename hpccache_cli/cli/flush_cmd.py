@@ -1,0 +1,167 @@
+"""``hpccache flush``: get files written back from the cache to storage now, per file.
+
+Options are parsed here; everything else (resolution, engine, sinks, Ctrl-C) is in
+``hpccache_cli.flush.runner`` so ``flush-file`` and ``demo`` run the very same code path.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.errors import UsageError
+
+INPUT, WHERE, HOW, CONN, OUT = "Input", "Where", "How", "Connection", "Output"
+
+HELP = (
+    "Flush files from the cache to their storage target now, and account for each one.\n\n"
+    "Paths come from arguments, --from-file FILE, or stdin (newline-separated, or NUL with "
+    "-0); flushing starts while input is still being read. Paths are relative to the --export "
+    "junction (a path that starts with the junction's own path is accepted too), exactly as "
+    "with flush_file.py.\n\n"
+    "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
+    "reason), skipped (duplicate, directory without --recursive, ...) or unfinished "
+    "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
+    "dirty.\n\n"
+    "Exit codes: 0 every file flushed or already clean (--no-wait: started; --status-only: "
+    "all written back); 1 some files failed or were not finished; 2 bad usage or unreadable "
+    "input; 4 cache unreachable (no mount address answered); 130 interrupted (Ctrl-C; the "
+    "report and failed list are still written).\n\n"
+    "Example: find /mnt/cache/NAS_12_exp5/run42 -type f -printf 'run42/%P\\0' | hpccache "
+    "flush -0 --ip 10.0.0.11 --ip 10.0.0.12 --export /NAS_12_exp5 --failed-to retry.lst"
+    "\n\n"
+    "Retry what failed: hpccache flush -0 --from-file retry.lst --ip 10.0.0.11 --export "
+    "/NAS_12_exp5"
+)
+
+
+class ModeChoice(str, Enum):
+    async_ = "async"
+    sync = "sync"
+
+
+class OutputChoice(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def verbosity(verbose: bool, quiet: bool) -> int:
+    from hpccache_cli.flush.progress import NORMAL, QUIET, VERBOSE
+
+    if verbose and quiet:
+        raise UsageError("-v and -q contradict each other; pick one")
+    return VERBOSE if verbose else QUIET if quiet else NORMAL
+
+
+def connection_options() -> dict[str, object]:
+    """Port/auth options shared with ``flush-file`` (each has an environment variable)."""
+    return {
+        "portmap_port": typer.Option(
+            None, "--portmap-port", envvar="HPCCACHE_PORTMAP_PORT", rich_help_panel=CONN,
+            help="Portmapper port on the cache addresses (default 111)."),
+        "mount_port": typer.Option(
+            None, "--mount-port", envvar="HPCCACHE_MOUNT_PORT", rich_help_panel=CONN,
+            help="MOUNT port (skips the portmapper for MOUNT)."),
+        "nfs_port": typer.Option(
+            None, "--nfs-port", envvar="HPCCACHE_NFS_PORT", rich_help_panel=CONN,
+            help="NFS port (skips the portmapper for NFS; usually 2049)."),
+        "uid": typer.Option(
+            None, "--uid", envvar="HPCCACHE_UID", rich_help_panel=CONN,
+            help="AUTH_SYS user id (default: yours)."),
+        "gid": typer.Option(
+            None, "--gid", envvar="HPCCACHE_GID", rich_help_panel=CONN,
+            help="AUTH_SYS group id (default: yours)."),
+        "privileged_port": typer.Option(
+            False, "--privileged-port", envvar="HPCCACHE_PRIVILEGED_PORT",
+            rich_help_panel=CONN,
+            help="Connect from a port below 1024 (needs root; for caches that require it)."),
+    }
+
+
+_C = connection_options()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("flush", help=HELP, no_args_is_help=False)
+    @reports_errors
+    def flush(
+        paths: Optional[list[str]] = typer.Argument(  # noqa: UP045 - typer needs Optional
+            None, help="Paths to flush (default: read them from stdin).", show_default=False),
+        from_file: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--from-file", "-f", metavar="FILE", rich_help_panel=INPUT,
+            help="Read paths from FILE ('-' = stdin)."),
+        null: bool = typer.Option(
+            False, "--null", "-0", rich_help_panel=INPUT,
+            help="Input paths are NUL-separated (find -print0), not newline-separated."),
+        recursive: bool = typer.Option(
+            False, "--recursive", "-r", rich_help_panel=INPUT,
+            help="Flush every regular file under directory paths (listed on the cache)."),
+        ip: list[str] = typer.Option(
+            [], "--ip", metavar="IP", rich_help_panel=WHERE,
+            help="A mount address of the cache; repeat it to spread work over several."),
+        export: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
+            help="The junction the paths are under, e.g. /NAS_12_exp5."),
+        mode: ModeChoice = typer.Option(
+            ModeChoice.async_, "--mode", rich_help_panel=HOW,
+            help="async: start each write-back and poll it; sync: one COMMIT that returns "
+                 "when the write-back is done."),
+        no_wait: bool = typer.Option(
+            False, "--no-wait", rich_help_panel=HOW,
+            help="Start the write-backs and return; check later with --status-only."),
+        status_only: bool = typer.Option(
+            False, "--status-only", rich_help_panel=HOW,
+            help="Only report where each file stands: written-back, flushing or dirty."),
+        concurrency: int = typer.Option(
+            64, "--concurrency", "-j", min=1, rich_help_panel=HOW,
+            help="Files in flight at once."),
+        timeout: float = typer.Option(
+            300.0, "--timeout", min=0, rich_help_panel=HOW,
+            help="Seconds allowed per file (0 = no limit)."),
+        retries: int = typer.Option(
+            3, "--retries", min=0, rich_help_panel=HOW,
+            help="Re-starts of a write-back that ended dirty or with an I/O error."),
+        connections: int = typer.Option(
+            2, "--connections", min=1, rich_help_panel=CONN,
+            help="TCP connections per mount address."),
+        portmap_port: Optional[int] = _C["portmap_port"],  # noqa: UP045
+        mount_port: Optional[int] = _C["mount_port"],  # noqa: UP045
+        nfs_port: Optional[int] = _C["nfs_port"],  # noqa: UP045
+        uid: Optional[int] = _C["uid"],  # noqa: UP045
+        gid: Optional[int] = _C["gid"],  # noqa: UP045
+        privileged_port: bool = _C["privileged_port"],
+        output: OutputChoice = typer.Option(
+            OutputChoice.text, "--output", "-o", rich_help_panel=OUT,
+            help="Summary format on stdout: text, or json for scripts."),
+        report: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--report", metavar="FILE", rich_help_panel=OUT,
+            help="Write one JSON line per path: path, outcome, reason, seconds, attempts."),
+        failed_to: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--failed-to", metavar="FILE", rich_help_panel=OUT,
+            help="Write failed and unfinished paths, in the input's format, to feed back."),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", rich_help_panel=OUT, help="Show every path's outcome."),
+        quiet: bool = typer.Option(
+            False, "--quiet", "-q", rich_help_panel=OUT, help="Show only failures."),
+    ) -> None:
+        from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.flush.runner import FlushRequest, client_options, execute
+
+        options = FlushOptions(
+            mode=mode.value, wait=not no_wait, status_only=status_only, recursive=recursive,
+            concurrency=concurrency, timeout=timeout, retries=retries,
+            connections=connections,
+            client=client_options(portmap_port=portmap_port, mount_port=mount_port,
+                                  nfs_port=nfs_port, uid=uid, gid=gid,
+                                  privileged_port=privileged_port),
+        )
+        request = FlushRequest(
+            paths=paths or [], from_file=from_file, null=null, ips=ip, export=export,
+            options=options, output=output.value, report=report, failed_to=failed_to,
+            verbosity=verbosity(verbose, quiet),
+        )
+        code = execute(request)
+        raise typer.Exit(code)

@@ -1,0 +1,88 @@
+"""``hpccache flush-file EXPORT SERVER``: a drop-in for Microsoft's flush_file.py.
+
+Same positional arguments, same options, same meaning, same input (paths on stdin, one per
+line, surrounding whitespace ignored, relative to EXPORT) and the same style of output
+(timestamped lines on stderr, ``ERROR`` in every failure line, a total at the end), so a
+script switches by replacing ``python3 flush_file.py`` with ``hpccache flush-file``. It runs
+on the flush engine, so it is much faster. Differences, on purpose: ``--threads`` means files
+in flight and defaults to 64 (flush_file.py: 4 threads, one file each); SERVER may list
+several mount addresses separated by commas; the exit code on failures is 1 (not 255).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.flush_cmd import _C
+
+HELP = (
+    "Drop-in replacement for flush_file.py: flush the files named on stdin.\n\n"
+    "Reads one path per line from stdin (relative to EXPORT; surrounding whitespace is "
+    "ignored) and flushes each from the cache at SERVER, printing flush_file.py-style lines "
+    "on stderr; failure lines contain ERROR. Runs on the same engine as `hpccache flush` "
+    "(which adds reports, retry lists, NUL input and more). --threads is files in flight "
+    "(default 64).\n\n"
+    "Exit codes: 0 every file flushed or already clean; 1 some files failed; 2 bad usage; "
+    "4 cache unreachable; 130 interrupted.\n\n"
+    "Example: cat flushlist | hpccache flush-file /NAS_12_exp5 10.0.0.11 --sync"
+)
+
+
+class _Stripping:
+    """flush_file.py strips each line (``line.strip()``): do the same before resolving."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def resolve(self, raw: bytes):  # type: ignore[no-untyped-def]
+        from hpccache_cli.flush.results import FileResult, Outcome
+
+        stripped = raw.strip()
+        if not stripped:
+            return FileResult(raw, Outcome.SKIPPED, "blank line", kind="blank")
+        return self.inner.resolve(stripped)  # type: ignore[attr-defined]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("flush-file", help=HELP)
+    @reports_errors
+    def flush_file(
+        export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
+        server: str = typer.Argument(..., help="Server IP addr (commas: several)."),
+        threads: int = typer.Option(
+            64, "--threads", min=1, help="Files flushed at once (flush_file.py: threads)."),
+        timeout: float = typer.Option(
+            300, "--timeout", min=0, help="Per file flush timeout (sec); 0 = none."),
+        sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),
+        verbose: bool = typer.Option(
+            False, "--verbose", help="Log retries and address changes too."),
+        portmap_port: Optional[int] = _C["portmap_port"],  # noqa: UP045
+        mount_port: Optional[int] = _C["mount_port"],  # noqa: UP045
+        nfs_port: Optional[int] = _C["nfs_port"],  # noqa: UP045
+        uid: Optional[int] = _C["uid"],  # noqa: UP045
+        gid: Optional[int] = _C["gid"],  # noqa: UP045
+        privileged_port: bool = _C["privileged_port"],
+    ) -> None:
+        from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.flush.progress import FlushFileLog
+        from hpccache_cli.flush.runner import (
+            FlushRequest,
+            build_resolver,
+            client_options,
+            execute,
+        )
+
+        options = FlushOptions(
+            mode="sync" if sync else "async", concurrency=threads, timeout=timeout,
+            client=client_options(portmap_port=portmap_port, mount_port=mount_port,
+                                  nfs_port=nfs_port, uid=uid, gid=gid,
+                                  privileged_port=privileged_port),
+        )
+        request = FlushRequest(from_file="-", ips=[server], export=export, options=options)
+        log = FlushFileLog(verbose=verbose)
+        resolver = _Stripping(build_resolver(request))
+        code = execute(request, console=log, finish=log.finish, resolver=resolver)
+        raise typer.Exit(code)
