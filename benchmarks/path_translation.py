@@ -9,7 +9,9 @@ direction. Figures are printed, never asserted (see docs/DEVELOPING.md). Loopbac
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -93,13 +95,38 @@ def main() -> None:
         for t in translate_many(paths, table, resolve=False):
             assert enrich(t, layout).backend_path is not None
 
-    timed("client -> namespace, lexical (--lexical)", count, lexical)
-    timed("client -> namespace, lstat per file (default)", count, resolving)
+    timed("client -> namespace, --lexical", count, lexical)
+    timed("client -> namespace, default, files not here", count, resolving)
     timed("client -> namespace -> back-end path", count, with_backend)
+    real_files(min(count, 100_000))
     reverse = [t.namespace_path for t in translate_many(paths[:100_000], table, resolve=False)]
     timed("namespace -> client paths", len(reverse), lambda: [to_local(n, table) for n in reverse])
     raw = "\n".join(f"{i} 1 0:{i} / /m/{i} rw - nfs 127.0.0.11:/j{i} rw" for i in range(2, 20_000))
     timed("mount table parse (mounts)", 20_000, lambda: MountTable.parse(raw.encode(), "b"))
+
+
+def real_files(count: int) -> None:
+    """Files that exist: one lstat each (symlink check) plus one realpath per directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        point = os.path.join(os.path.realpath(tmp), "cache")
+        paths = []
+        for d in range(max(1, count // 100)):
+            directory = os.path.join(point, "NAS_00_exp0", f"d{d}")
+            os.makedirs(directory)
+            for f in range(100):
+                path = os.path.join(directory, f"f{f}")
+                open(path, "wb").close()  # noqa: SIM115 - an empty file, closed at once
+                paths.append(path)
+        table = MountTable.parse(
+            b"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+            + f"40 1 0:40 / {point} rw - nfs 127.0.0.11:/ rw,addr=127.0.0.11\n".encode()
+        )
+
+        def resolving() -> None:
+            for t in translate_many(paths, table, resolve=True):
+                assert t.exists_locally
+
+        timed("client -> namespace, default, files exist", len(paths), resolving)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,20 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpccache_cli.nfs.client import ClientOptions, NfsClient  # noqa: E402
 
+if TYPE_CHECKING:
+    from hpccache_cli.emulator.config import EmulatorConfig
+
 JUNCTION = "/bench"
 
 
-def _emulator_config(base: Path):  # type: ignore[no-untyped-def]
+def _emulator_config(base: Path) -> EmulatorConfig:
+    """One junction over an empty back end: NULL and GETATTR of its root need nothing more."""
     from hpccache_cli.emulator.config import config_from_dict
 
     (base / "backend").mkdir(parents=True, exist_ok=True)
@@ -49,7 +54,8 @@ def _emulator_config(base: Path):  # type: ignore[no-untyped-def]
     )
 
 
-def _serve_emulator(base: str, ports: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+def _serve_emulator(base: str, ports: Any, stop: Any) -> None:
+    """Child process: run the emulator until ``stop`` is set, after reporting its ports."""
     from hpccache_cli.emulator.server import EmulatorThread
 
     with EmulatorThread(_emulator_config(Path(base))) as emu:
@@ -120,9 +126,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in pairs)
 
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)])
 

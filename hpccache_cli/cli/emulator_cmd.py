@@ -145,13 +145,14 @@ def write_sample(directory: Path, force: bool = False) -> Path:
 
 
 async def _start_fake_arm(cfg: EmulatorConfig, emulator: Emulator) -> Any:
-    """HOOK (lead integrates): start the fake ARM (``hpccache_cli.emulator.arm``) over HTTPS.
+    """Start the fake ARM over HTTPS, acting on this emulator's namespace.
 
-    It should serve ``cfg`` on 127.0.0.1:``cfg.ports.arm`` (0 = free port, -1 = off), act on
-    the NFS side through ``emulator.namespace`` (a ``TargetOps``), and return an object with
-    ``lines()`` (what to print: URL, environment) and ``async stop()``. None = not started.
+    Serves ``cfg`` on 127.0.0.1:``cfg.ports.arm`` (0 = free port, -1 = off, returning None);
+    the returned object has ``lines()`` (URL, CA file, client environment) and ``async stop()``.
     """
-    return None
+    from hpccache_cli.emulator.arm import start_fake_arm
+
+    return await start_fake_arm(cfg, emulator.namespace)
 
 
 def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str]:

@@ -201,11 +201,38 @@ def _tsv_field(value: Any) -> str:
 
 def _display(value: Any) -> str:
     """Printable text for a terminal: undecodable bytes shown as \\xNN, not as a crash."""
-    text = "" if value is None else "\n".join(value) if isinstance(value, list) else str(value)
-    return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return os.fsencode("" if value is None else str(value)).decode("utf-8", "backslashreplace")
+
+
+def _human(rec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines of one record for people: only what is known, paths unwrapped."""
+    if "local_paths" in rec:  # --to-local
+        lines = [
+            ("client path", f"{m['client_path']}  ({m['mount_source']} at {m['mount_point']})")
+            for m in rec["matches"]
+        ]
+    else:
+        both = [
+            ("client path", rec["client_path"] if rec["client_path"] != rec["input"] else None),
+            ("mount point", rec["mount_point"]),
+            ("mount source", rec["mount_source"]),
+            ("cache address", rec["cache_address"]),
+            ("namespace path", rec["namespace_path"]),
+            ("cache", rec["cache"]),
+            ("junction", rec["junction"]),
+            ("storage target", rec["storage_target"]),
+            ("usage model", rec["usage_model"]),
+            ("back-end path", rec["backend_path"]),
+            ("note", rec["note"]),
+        ]
+        lines = [(k, v) for k, v in both if v is not None]
+    if rec["error"]:
+        lines.append(("error", rec["error"]))
+    return [(k, _display(v)) for k, v in lines]
 
 
 def write_records(records: list[dict[str, Any]], fmt: OutputFormat, columns: Iterable[str]):
+    """JSON and TSV as bytes (paths are written back byte for byte); table for people."""
     out = sys.stdout.buffer
     cols = tuple(columns)
     if fmt is OutputFormat.json:
@@ -218,26 +245,29 @@ def write_records(records: list[dict[str, Any]], fmt: OutputFormat, columns: Ite
         for rec in records:
             out.write(os.fsencode("\t".join(_tsv_field(rec.get(c)) for c in cols) + "\n"))
     elif sys.stdout.isatty():
-        _rich_table(records, cols)
+        _rich_blocks(records)
     else:
         for rec in records:
-            lines = [_display(rec["input"])]
-            lines += [f"  {k:<15} {_display(rec[k])}" for k in cols[1:] if rec.get(k) is not None]
+            lines = [_display(rec["input"])] + [f"  {k:<15} {v}" for k, v in _human(rec)]
             out.write(("\n".join(lines) + "\n").encode())
     out.flush()
 
 
-def _rich_table(records: list[dict[str, Any]], cols: tuple[str, ...]) -> None:
+def _rich_blocks(records: list[dict[str, Any]]) -> None:
+    """One block per path, on a terminal: a table with a column per key would not fit."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(show_lines=False)
-    shown = [c for c in cols if any(r.get(c) is not None for r in records)]
-    for c in shown:
-        table.add_column(c.replace("_", " "), overflow="fold")
+    console = Console()
     for rec in records:
-        table.add_row(*(_display(rec.get(c)) for c in shown), style="red" if rec["error"] else None)
-    Console().print(table)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for key, value in _human(rec):
+            grid.add_row(key, Text(value, style="red" if key == "error" else ""))
+        console.print(Text(_display(rec["input"]), style="bold red" if rec["error"] else "bold"))
+        console.print(grid)
 
 
 # --- the command -----------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import logging
 import os
 import socket
 import struct
@@ -35,7 +34,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from hpccache_cli.emulator.config import EmulatorConfig, Ports
+from hpccache_cli.emulator.config import EmulatorConfig, Faults, Ports
 from hpccache_cli.emulator.handlers_nfs import NfsHandlers
 from hpccache_cli.emulator.namespace import Namespace
 from hpccache_cli.emulator.rpcserver import Program, RpcConnection
@@ -43,7 +42,6 @@ from hpccache_cli.emulator.writeback import auto_write_back, scan_interval
 from hpccache_cli.nfs import mount, nfs3, portmap
 from hpccache_cli.nfs.mount import Mountstat3
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 _BIND_ATTEMPTS = 32
 
@@ -62,7 +60,8 @@ class Emulator:
         p = config.ports
         self.ports = Ports(portmap=p.portmap, mount=p.mount, nfs=p.nfs, arm=p.arm)
         self.addresses = list(config.cache.mount_addresses)
-        self.scan_interval = scan_interval  # None: derived from the write-back delays
+        # How often the automatic write-back looks for due files (None: from the delays).
+        self.scan_interval = scan_interval
         self.write_verf = struct.pack(">Q", time.time_ns() & (2**64 - 1))
         self.nfs = NfsHandlers(self.namespace, self.faults, self.write_verf)
         self.nfs_calls = 0
@@ -259,7 +258,7 @@ class EmulatorThread:
         return self.emulator.ports
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> Faults:
         return self.emulator.faults
 
     @property

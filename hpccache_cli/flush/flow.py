@@ -154,6 +154,7 @@ class FileFlow:
         first_op = FlushOp.SYNC if opts.mode == "sync" else FlushOp.START
         state.phase = "starting write-back"
         state.attempts = 1
+        started = time.monotonic()
         status = await self.session.flush(fh, first_op, deadline)
         restarts = self.policies.restart.delays()
         while True:
@@ -165,7 +166,7 @@ class FileFlow:
                 if not opts.wait:
                     return FileResult(raw, Outcome.STARTED)
                 state.phase = "still flushing"
-                status = await self._poll(fh, deadline)
+                status = await self._poll(fh, deadline, started)
                 if status == OK:
                     return FileResult(raw, Outcome.FLUSHED)
             if status in RESTARTABLE:
@@ -177,18 +178,36 @@ class FileFlow:
                 state.phase = "restarting write-back"
                 await sleep_within(next(restarts), deadline)
                 state.attempts += 1
+                started = time.monotonic()
                 status = await self.session.flush(fh, first_op, deadline)
                 continue
             raise FileFailure(f"write-back failed: {status_text(status)}", _kind(status))
 
-    async def _poll(self, fh: bytes, deadline: float | None) -> int:
-        """STATUS with growing intervals until the write-back is no longer running."""
-        for delay in self.policies.poll.delays():
+    async def _poll(self, fh: bytes, deadline: float | None, started: float) -> int:
+        """STATUS until the write-back is no longer running.
+
+        The first poll waits about as long as recent write-backs took (the session's
+        estimate), so a typical file needs one STATUS; later polls back off from a short
+        interval to the cap, so a slow one costs at most one call per ``cap`` seconds.
+        """
+        delays = self.policies.poll.delays()
+        estimate = self.session.flush_estimate
+        if estimate:
+            delay = estimate - (time.monotonic() - started)
+            delay = min(max(delay, self.policies.poll.first), self.policies.poll.cap)
+        else:
+            delay = next(delays)
+        pending_at = started
+        while True:
             await sleep_within(delay, deadline)
+            asked = time.monotonic()
             status = await self.session.flush(fh, FlushOp.STATUS, deadline)
             if status != NOT_SYNC:
+                if status == OK:  # it ended between the last two polls: take the middle
+                    self.session.observe_flush((pending_at + asked) / 2 - started)
                 return status
-        raise AssertionError("unreachable")  # pragma: no cover - delays() is endless
+            pending_at = asked
+            delay = next(delays)
 
     async def _status_only(
         self, raw: bytes, fh: bytes, deadline: float | None, state: _State

@@ -100,6 +100,23 @@ class CacheSession:
         self.pool = AddressPool(addresses, client, options.policies, **kwargs)
         self.handles = HandleCache(options.dir_cache)
         self._mount_failures: dict[bytes, FileFailure] = {}
+        self._wb_mean: float | None = None  # moving average: seconds from START to done
+        self._wb_dev = 0.0  # moving mean absolute deviation of the same
+
+    @property
+    def flush_estimate(self) -> float | None:
+        """When most recent write-backs had ended (mean + deviation), or None: no data yet."""
+        return None if self._wb_mean is None else self._wb_mean + self._wb_dev
+
+    def observe_flush(self, seconds: float) -> None:
+        """Fold one observed write-back time into the moving estimates."""
+        seconds = max(0.0, seconds)
+        if self._wb_mean is None:
+            self._wb_mean = seconds
+            return
+        err = seconds - self._wb_mean
+        self._wb_mean += 0.1 * err
+        self._wb_dev += 0.1 * (abs(err) - self._wb_dev)
 
     async def start(self) -> None:
         await self.pool.start()

@@ -175,8 +175,11 @@ class RpcConnection:
                 last = TimeoutError(f"no answer within {self.connect_timeout:g} s")
             except OSError as exc:
                 last = exc
-        code = getattr(last, "errno", None)
-        reason = os.strerror(code).lower() if code else str(last)
+        code = getattr(last, "errno", None)  # asyncio's strerror repeats the address: use errno
+        if isinstance(code, int) and code > 0:
+            reason = os.strerror(code).lower()
+        else:  # e.g. a name that does not resolve (negative gaierror codes)
+            reason = getattr(last, "strerror", None) or str(last)
         raise ConnectionLost(
             f"cannot connect to {self.label} at {self.address}: {reason} "
             f"({self.connect_attempts} attempt(s)); {self.hint}"

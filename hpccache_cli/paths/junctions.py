@@ -230,8 +230,8 @@ def classify_path(
     mount = table.find(p)
     if mount is not None and mount.is_cache_candidate:
         return PathKind.local
-    if os.path.lexists(p):
-        real, _ = _Resolver().resolve(p)
+    if os.path.lexists(path):
+        real, _ = _Resolver().resolve(path, p)
         mount = table.find(real)
         if mount is not None and mount.is_cache_candidate:
             return PathKind.local

@@ -76,12 +76,13 @@ class _Resolver:
     def __init__(self) -> None:
         self._dirs: dict[str, tuple[str, bool]] = {}  # directory -> (realpath, is a directory)
 
-    def resolve(self, path: str) -> tuple[str, bool]:
-        """(resolved path, exists); for a missing file, its directory's resolution + name."""
+    def resolve(self, path: str, lexical: str) -> tuple[str, bool]:
+        """(resolved path, exists) of ``path`` (``lexical`` is its normpath); for a missing
+        file, its directory's resolution + its name."""
         if "/.." in path:
             real = os.path.realpath(path)
             return real, os.path.lexists(real)
-        path = normpath(path)
+        path = lexical
         if path == "/":
             return path, True
         head, _, name = path.rpartition("/")
@@ -159,7 +160,7 @@ class Translator:
         lexical = normpath(path)
         if self._resolver is not None:
             # A missing file keeps its name as written; only its directories' links resolve.
-            path, exists = self._resolver.resolve(path)
+            path, exists = self._resolver.resolve(path, lexical)
         else:
             path = lexical
         mount = self.table.find(path)
