@@ -203,7 +203,7 @@ def test_table_output_when_not_a_terminal_is_plain_text() -> None:
     )
     assert code == 0
     assert out.splitlines()[0] == DOCS_FILE
-    assert "  backend_path    /export5/result/output3.txt" in out.splitlines()
+    assert "  back-end path   /export5/result/output3.txt" in out.splitlines()
     assert "\x1b[" not in out  # no terminal escapes when piped
 
 

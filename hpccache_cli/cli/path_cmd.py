@@ -256,6 +256,7 @@ def write_records(records: list[dict[str, Any]], fmt: OutputFormat, columns: Ite
 def _rich_blocks(records: list[dict[str, Any]]) -> None:
     """One block per path, on a terminal: a table with a column per key would not fit."""
     from rich.console import Console
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
@@ -267,7 +268,7 @@ def _rich_blocks(records: list[dict[str, Any]]) -> None:
         for key, value in _human(rec):
             grid.add_row(key, Text(value, style="red" if key == "error" else ""))
         console.print(Text(_display(rec["input"]), style="bold red" if rec["error"] else "bold"))
-        console.print(grid)
+        console.print(Padding(grid, (0, 0, 0, 2)))
 
 
 # --- the command -----------------------------------------------------------------------------
