@@ -4,6 +4,10 @@ Run: ``python benchmarks/path_translation.py [--count 1000000]``. Prints paths/s
 client -> namespace (pure string work, and with the per-file ``lstat`` of symlink resolution on
 paths that do not exist here), for enrichment down to the back-end path, and for the reverse
 direction. Figures are printed, never asserted (see docs/DEVELOPING.md). Loopback addresses only.
+
+Recorded (Python 3.11, 2 vCPU dev VM, 1,000,000 paths, 225 mounts): 2.6 s with --lexical
+(~380k paths/s), 4.1 s by default when the files are not on this machine, 6.1 s down to the
+back-end path; files that exist ~125k paths/s (one lstat each).
 """
 
 from __future__ import annotations

@@ -272,3 +272,36 @@ def test_non_utf8_path_bytes_round_trip_through_the_cli(tmp_path: Path) -> None:
     assert os.fsencode(rec["namespace_path"]) == b"/NAS_12_exp5/caf\xe9/\xff.dat"
     table = subprocess.run([*cmd, "-o", "table", raw], env=env, capture_output=True, check=False)
     assert table.returncode == 0 and b"caf\\xe9" in table.stdout
+
+
+def test_table_on_a_terminal_uses_rich_and_survives_odd_bytes() -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    raw = b"/mnt/cache/NAS_12_exp5/caf\xe9.dat"
+    env = dict(
+        os.environ,
+        HPCCACHE_MOUNTINFO=str(FIXTURES / "two_caches.mountinfo"),
+        COLUMNS="200",
+        TERM="xterm",
+    )
+    layout = str(FIXTURES / "two_caches.layout.json")
+    cmd = [sys.executable, "-c", APP_SOURCE, "path", "--lexical", "--layout", layout, raw]
+    try:
+        proc = subprocess.run(cmd, env=env, stdout=slave, stderr=subprocess.PIPE, check=False)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+    out = b"".join(chunks)
+    assert proc.returncode == 0, proc.stderr
+    assert b"\x1b[" in out  # rich styled it
+    assert b"back-end path" in out and b"/export5/caf\\xe9.dat" in out

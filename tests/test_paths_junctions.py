@@ -254,3 +254,16 @@ def test_enrich_agrees_with_layout_junction_for_and_backend_path(
         assert e.junction == expected.namespace_path
         assert e.storage_target == expected.storage_target
         assert e.backend_path == expected.backend_path(ns)
+
+
+def test_nfs_mount_of_another_server_does_not_make_a_path_local() -> None:
+    nfs_root = MountTable.parse(
+        b"1 0 0:30 / / rw - nfs 127.0.0.99:/diskless rw,addr=127.0.0.99\n"
+        b"40 1 0:40 / /mnt/cache rw - nfs 127.0.0.11:/ rw,addr=127.0.0.11\n"
+    )
+    ns = "/NAS_12_exp5/result/output3.txt"
+    assert classify_path(ns, nfs_root, DOCS) is PathKind.namespace
+    assert classify_path("/mnt/cache/NAS_12_exp5/x", nfs_root, DOCS) is PathKind.local
+    assert classify_path(ns, nfs_root, None) is PathKind.local  # no layout: any NFS mount
+    with pytest.raises(PathError, match="not under an NFS mount of cache cache-a"):
+        classify_path("/home/u/x", TWO, CACHE_A)

@@ -31,21 +31,6 @@ HELP = (
 )
 
 
-class _Stripping:
-    """flush_file.py strips each line (``line.strip()``): do the same before resolving."""
-
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-
-    def resolve(self, raw: bytes):  # type: ignore[no-untyped-def]
-        from hpccache_cli.flush.results import FileResult, Outcome
-
-        stripped = raw.strip()
-        if not stripped:
-            return FileResult(raw, Outcome.SKIPPED, "blank line", kind="blank")
-        return self.inner.resolve(stripped)  # type: ignore[attr-defined]
-
-
 def register(app: typer.Typer) -> None:
     @app.command("flush-file", help=HELP)
     @reports_errors
@@ -68,12 +53,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from hpccache_cli.flush.options import FlushOptions
         from hpccache_cli.flush.progress import FlushFileLog
-        from hpccache_cli.flush.runner import (
-            FlushRequest,
-            build_resolver,
-            client_options,
-            execute,
-        )
+        from hpccache_cli.flush.runner import FlushRequest, client_options, execute
 
         options = FlushOptions(
             mode="sync" if sync else "async", concurrency=threads, timeout=timeout,
@@ -81,8 +61,8 @@ def register(app: typer.Typer) -> None:
                                   nfs_port=nfs_port, uid=uid, gid=gid,
                                   privileged_port=privileged_port),
         )
-        request = FlushRequest(from_file="-", ips=[server], export=export, options=options)
+        request = FlushRequest(from_file="-", ips=[server], export=export, options=options,
+                               strip=True)
         log = FlushFileLog(verbose=verbose)
-        resolver = _Stripping(build_resolver(request))
-        code = execute(request, console=log, finish=log.finish, resolver=resolver)
+        code = execute(request, console=log, finish=log.finish)
         raise typer.Exit(code)

@@ -2,8 +2,8 @@
 
 The local -> namespace part reads only the mount table, so it works with no Azure access and
 makes no network call; junction, storage target and back-end path need a cache layout
-(``--layout FILE``, ``--cache``, ``--discover`` or the resolution cache). Paths travel as
-bytes-faithful ``str`` (surrogateescape) and are written back as the same bytes.
+(``--layout FILE``, or ``--cache``/``--discover``, which read the resolution cache first).
+Paths travel as bytes-faithful ``str`` (surrogateescape) and are written back as the same bytes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import OutputFormat, default_format, reports_errors
-from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError, UserError
+from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from hpccache_cli.layout import CacheLayout
 from hpccache_cli.paths.mountinfo import MountTable
 from hpccache_cli.paths.translate import Translation
@@ -28,7 +28,7 @@ HELP = (
     "For each PATH (a file or directory on this machine; relative paths are taken from the "
     "current directory, symlinks are resolved when the file exists): the mount point, the cache"
     " address it is mounted from, the namespace path and, when a cache layout is known "
-    "(--layout, --cache, --discover or the resolution cache), the junction, storage target, "
+    "(--layout FILE, --cache NAME -g RG, or --discover), the junction, storage target, "
     "usage model and the path on the back-end storage. Without those options no network call is"
     " made.\n\n"
     "With --to-local, each argument is a namespace path and the output lists the client paths "
@@ -42,42 +42,24 @@ HELP = (
     "Names that are not UTF-8 appear as \\udc80-\\udcff escapes (Python os.fsencode gives the "
     "bytes back). TSV has a header line; tab, newline and backslash inside a field are written "
     "as \\t, \\n and \\\\.\n\n"
-    "Exit status: 0 when every path translated, 1 when some did not, 2 on bad usage."
+    "Exit status: 0 when every path translated, 1 when some did not, 2 on bad usage, 3 when "
+    "Azure fails."
 )
 
+# fmt: off
 PATH_KEYS = (
-    "input",
-    "kind",
-    "client_path",
-    "exists_locally",
-    "mount_point",
-    "mount_source",
-    "cache_address",
-    "namespace_path",
-    "cache",
-    "junction",
-    "storage_target",
-    "target_type",
-    "usage_model",
-    "backend_path",
-    "note",
-    "error",
+    "input", "kind", "client_path", "exists_locally", "mount_point", "mount_source",
+    "cache_address", "namespace_path", "cache", "junction", "storage_target", "target_type",
+    "usage_model", "backend_path", "note", "error",
 )
 TSV_PATH = (
-    "input",
-    "client_path",
-    "mount_point",
-    "cache_address",
-    "namespace_path",
-    "junction",
-    "storage_target",
-    "usage_model",
-    "backend_path",
-    "error",
+    "input", "client_path", "mount_point", "cache_address", "namespace_path", "junction",
+    "storage_target", "usage_model", "backend_path", "error",
 )
 TSV_LOCAL = (
     "input", "namespace_path", "client_path", "mount_point", "cache_address", "error",
-)  # fmt: skip
+)
+# fmt: on
 
 
 # --- Azure ---------------------------------------------------------------------------------------
@@ -114,39 +96,6 @@ def discoverer(az: AzureArgs) -> Callable[[Translation], CacheLayout | None]:
                 None,
             )
         return found[key]
-
-    return lookup
-
-
-def cached_layouts(az: AzureArgs) -> Callable[[Translation], CacheLayout | None]:
-    """Layouts already in the resolution cache, by IP address only: no DNS, no ARM.
-
-    TODO(control): control.resolve has no lookup that is guaranteed not to call ARM (its
-    discover_by_address falls back to caches.list()). This uses
-    ``cached_layout_for_address(settings, address) -> CacheLayout | None`` once it exists
-    (the first half of discover_by_address); until then it finds nothing.
-    """
-    from hpccache_cli.paths.addresses import canonical_ip
-
-    try:
-        from hpccache_cli.control import resolve
-    except ImportError:
-        return lambda _t: None
-    fn = getattr(resolve, "cached_layout_for_address", None)
-    settings: list[Any] = []
-    found: dict[str, CacheLayout | None] = {}
-
-    def lookup(t: Translation) -> CacheLayout | None:
-        address = t.cache_address or ""
-        if fn is None or canonical_ip(address) is None:
-            return None
-        if address not in found:
-            try:
-                settings[:] = settings or [az.settings()]
-            except UserError:  # no subscription configured: nothing cached for it either
-                return None
-            found[address] = fn(settings[0], address)
-        return found[address]
 
     return lookup
 
@@ -433,7 +382,9 @@ def path_command(
             write_records(records, fmt, ("input", "namespace_path", "local_paths", "error"))
     else:
         done = list(translate_many(names, table, resolve=not lexical))
-        lookup = discoverer(az) if discover else None if layouts else cached_layouts(az)
+        # TODO(control): without options, layouts already in the resolution cache could be used
+        # too, given a lookup by mount address that never calls ARM (discover_by_address does).
+        lookup = discoverer(az) if discover else None
         records = _path_records(done, layouts, lookup, must_find=discover)
         write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
     failed = sum(1 for r in records if r["error"])

@@ -60,11 +60,15 @@ class DirectoryFound:
 
 
 class _State:
-    __slots__ = ("phase", "attempts")
+    __slots__ = ("phase", "attempts", "reissued")
 
     def __init__(self) -> None:
         self.phase = "looking up"
         self.attempts = 0
+        self.reissued = False  # a flush request was re-sent: its first copy may have run
+
+    def mark_reissued(self) -> None:
+        self.reissued = True
 
 
 def status_text(status: int) -> str:
@@ -153,14 +157,17 @@ class FileFlow:
             return await self._status_only(raw, fh, deadline, state)
         first_op = FlushOp.SYNC if opts.mode == "sync" else FlushOp.START
         state.phase = "starting write-back"
-        state.attempts = 1
+        # After a STALE handle the flow comes back here: a write-back may be ours already.
+        ours = state.attempts > 0
+        state.attempts += 1
         started = time.monotonic()
-        status = await self.session.flush(fh, first_op, deadline)
+        status = await self.session.flush(fh, first_op, deadline, state.mark_reissued)
         restarts = self.policies.restart.delays()
         while True:
             if status == OK:
-                # START answering OK at once: nothing was dirty. Later, or from SYNC: done.
-                clean = first_op == FlushOp.START and state.attempts == 1
+                # START answering OK at once: nothing was dirty. Later, from SYNC, or after a
+                # re-sent START (the lost first one may have done the work): written back.
+                clean = first_op == FlushOp.START and not (ours or state.reissued)
                 return FileResult(raw, Outcome.CLEAN if clean else Outcome.FLUSHED)
             if status == NOT_SYNC:
                 if not opts.wait:
@@ -170,6 +177,7 @@ class FileFlow:
                 if status == OK:
                     return FileResult(raw, Outcome.FLUSHED)
             if status in RESTARTABLE:
+                ours = True
                 if state.attempts > opts.retries:
                     raise FileFailure(self._gave_up(status, state.attempts), _kind(status))
                 if self._log:

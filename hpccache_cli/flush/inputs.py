@@ -169,6 +169,27 @@ class ThreadedReader:
         self._eof = True
 
 
+class StrippedSource:
+    """Another source with surrounding whitespace removed from each name (flush_file.py
+    reads ``line.strip()``); names left empty are dropped like blank lines."""
+
+    def __init__(self, inner: PathSource) -> None:
+        self.inner = inner
+        self.separator = inner.separator
+
+    async def next_batch(self) -> list[bytes] | None:
+        while True:
+            batch = await self.inner.next_batch()
+            if batch is None:
+                return None
+            stripped = [s for s in (raw.strip() for raw in batch) if s]
+            if stripped:
+                return stripped
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def open_source(
     paths: Iterable[str] | None, from_file: str | None, separator: bytes
 ) -> tuple[PathSource, str]:

@@ -202,10 +202,12 @@ class AddressPool:
     # -- calls ------------------------------------------------------------------------------
 
     async def call(
-        self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None
+        self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None,
+        on_retry: Callable[[], None] | None = None,
     ) -> T:
         """``await fn(client)`` on the least-loaded healthy address, failing over on transport
-        errors until it gets an answer, the deadline passes or the cache is unreachable."""
+        errors until it gets an answer, the deadline passes or the cache is unreachable.
+        ``on_retry`` is told when a call is re-issued (its first try may have been done)."""
         while True:
             ep = self._pick()
             if ep is None:
@@ -219,6 +221,8 @@ class AddressPool:
                 raise
             except (ConnectionLost, RpcTimeout, OSError) as exc:
                 self.mark_down(ep, exc)
+                if on_retry is not None:
+                    on_retry()
             finally:
                 ep.inflight -= 1
 

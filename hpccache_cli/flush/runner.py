@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
-from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, open_source
+from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
 from hpccache_cli.flush.resolve import ExportResolver, Resolver
@@ -50,6 +50,7 @@ class FlushRequest:
     report: str | None = None
     failed_to: str | None = None
     verbosity: int = NORMAL
+    strip: bool = False  # flush_file.py: surrounding whitespace of each line is not the name
 
     @property
     def separator(self) -> bytes:
@@ -116,7 +117,7 @@ def _open_source(request: FlushRequest) -> PathSource:
         source, _label = open_source(request.paths, request.from_file, request.separator)
     except OSError as exc:
         raise UsageError(f"cannot read --from-file {request.from_file}: {exc.strerror}") from None
-    return source
+    return StrippedSource(source) if request.strip else source
 
 
 def _open_sinks(request: FlushRequest, console: Sink | None) -> list[Sink]:

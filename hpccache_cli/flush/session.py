@@ -137,11 +137,15 @@ class CacheSession:
                     raise
             await sleep_within(next(delays), deadline)
 
-    async def flush(self, fh: bytes, op: Any, deadline: float | None) -> int:
-        """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned."""
+    async def flush(
+        self, fh: bytes, op: Any, deadline: float | None,
+        on_retry: Callable[[], None] | None = None,
+    ) -> int:
+        """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned.
+        ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run)."""
         delays = self.policies.jukebox.delays()
         while True:
-            status = await self.pool.call(lambda c: c.flush(fh, op), deadline)
+            status = await self.pool.call(lambda c: c.flush(fh, op), deadline, on_retry)
             if status == S.NFS3ERR_JUKEBOX:
                 await sleep_within(next(delays), deadline)
                 continue

@@ -7,7 +7,7 @@ The public API (what ``hpccache path`` and ``hpccache flush`` use)::
     t.cache_address, t.namespace_path         # "10.0.0.3", "/NAS_12_exp5/result/output3.txt"
     enrich(t, layout).backend_path            # "/export5/result/output3.txt"
     to_local("/NAS_12_exp5/result/output3.txt", table)   # ["/mnt/cache/NAS_12_exp5/..."]
-    resolve_inputs(paths, table, layout, kind=None)       # mixed client/namespace/export paths
+    InputResolver(table, layout).resolve(p)   # any kind of input path (flush, --path-kind)
 
 Paths are ``str`` decoded with :func:`os.fsdecode` (surrogateescape) throughout, so any byte
 name round-trips through :func:`os.fsencode`.
@@ -16,6 +16,7 @@ name round-trips through :func:`os.fsencode`.
 from hpccache_cli.paths.addresses import cache_address, matches_any, mount_addresses, resolve_host
 from hpccache_cli.paths.junctions import (
     Enrichment,
+    InputResolver,
     PathError,
     PathKind,
     classify_path,
@@ -45,6 +46,7 @@ from hpccache_cli.paths.translate import (
 __all__ = [
     "ENV_MOUNTINFO",
     "Enrichment",
+    "InputResolver",
     "Mount",
     "MountTable",
     "MountTableError",

@@ -17,7 +17,7 @@ from hpccache_cli.errors import UsageError
 from hpccache_cli.layout import CacheLayout, JunctionInfo
 from hpccache_cli.paths.addresses import matches_any
 from hpccache_cli.paths.mountinfo import MountTable, normpath
-from hpccache_cli.paths.translate import Translation, _Resolver, translate_many
+from hpccache_cli.paths.translate import Translation, Translator, _Resolver
 from hpccache_cli.usage_models import UsageModel
 
 
@@ -56,7 +56,7 @@ class Enrichment:
 
 
 class _JunctionIndex:
-    """``layout.junction_for`` as dict lookups: one per namespace path component.
+    """``layout.junction_for`` as dict lookups: one per distinct junction path length.
 
     Same answer as :meth:`CacheLayout.junction_for` (longest junction on component bounds;
     equal keys resolve as it does, to the first listed), without testing every junction for
@@ -215,9 +215,11 @@ def classify_path(
     The rule, in order (first match wins):
 
     1. relative, or under an NFS mount in ``table`` (after resolving symlinks when it exists
-       locally, so ``/data -> /mnt/cache`` counts): ``local``. A client that mounted the
-       cache at ``/NAS_12_exp5`` gets the same namespace path either way, so local first is
-       safe;
+       locally, so ``/data -> /mnt/cache`` counts) of *this* cache when there is a layout
+       (the mount's address is one of its mount addresses, so an NFS root file system or an
+       NFS home directory does not swallow namespace paths): ``local``. A client that
+       mounted the cache at ``/NAS_12_exp5`` gets the same namespace path either way, so
+       local first is safe;
     2. under one of ``layout``'s junctions (longest prefix, on component boundaries), or any
        absolute path when there is no layout: ``namespace``;
     3. under a junction's NFS export + target path: ``export``.
@@ -226,16 +228,19 @@ def classify_path(
     """
     if not path.startswith("/"):
         return PathKind.local
+
+    def on_cache(where: str) -> bool:
+        mount = table.find(where)
+        return (
+            mount is not None
+            and mount.is_cache_candidate
+            and (layout is None or matches_any(mount, layout.mount_addresses))
+        )
+
     p = normpath(path)
-    mount = table.find(p)
-    if mount is not None and mount.is_cache_candidate:
+    if on_cache(p) or (os.path.lexists(path) and on_cache(_Resolver().resolve(path, p)[0])):
         return PathKind.local
-    if os.path.lexists(path):
-        real, _ = _Resolver().resolve(path, p)
-        mount = table.find(real)
-        if mount is not None and mount.is_cache_candidate:
-            return PathKind.local
-    if layout is None or layout.junction_for(p) is not None:
+    if layout is None or _index(layout).junction_for(p) is not None:
         return PathKind.namespace
     if any(
         (pre := _export_prefix(j)) and (p == pre or pre == "/" or p.startswith(pre + "/"))
@@ -243,8 +248,8 @@ def classify_path(
     ):
         return PathKind.export
     raise PathError(
-        f"{path} is not under an NFS mount on this machine, nor under a junction or an NFS "
-        f"export of cache {layout.name}; pass --path-kind to say what it is"
+        f"{path} is not under an NFS mount of cache {layout.name} on this machine, nor under "
+        "one of its junctions or NFS exports; pass --path-kind to say what it is"
     )
 
 
@@ -269,6 +274,38 @@ def _non_local(path: str, kind: PathKind, layout: CacheLayout | None) -> Transla
     return Translation(path, namespace_path=namespace_from_export(path, layout), kind=kind.value)
 
 
+class InputResolver:
+    """Any input path -> :class:`Translation`, one at a time: the flush's per-path resolver.
+
+    ``kind`` forces how every path is read (``--path-kind``); None classifies each with
+    :func:`classify_path`, so client and namespace paths can be mixed. Local paths share one
+    :class:`Translator` (its symlink cache), so a stream of a million paths needs no list.
+    Failures come back as ``Translation.error``, never raised: one bad path stops nothing.
+    """
+
+    def __init__(
+        self,
+        table: MountTable,
+        layout: CacheLayout | None = None,
+        kind: PathKind | str | None = None,
+        cwd: str | None = None,
+        resolve: bool = True,
+    ) -> None:
+        self.table, self.layout, self.kind = table, layout, kind
+        self._local = Translator(table, cwd, resolve)
+
+    def resolve(self, path: str) -> Translation:
+        try:
+            k = _kind_of(path, self.table, self.layout, self.kind)
+            if k is PathKind.local:
+                return self._local.translate(path)
+            return _non_local(path, k, self.layout)
+        except PathError as exc:
+            kind = self.kind
+            label = "unknown" if kind is None else str(getattr(kind, "value", kind))
+            return Translation(path, error=str(exc), kind=label)
+
+
 def resolve_inputs(
     paths: Iterable[str],
     table: MountTable,
@@ -277,30 +314,9 @@ def resolve_inputs(
     cwd: str | None = None,
     resolve: bool = True,
 ) -> list[Translation]:
-    """The flush's one call: input paths of any kind -> translations, in input order.
-
-    ``kind`` forces how every path is read (``--path-kind``); None classifies each with
-    :func:`classify_path`, so client and namespace paths can be mixed. Local paths are
-    translated in one :func:`translate_many` batch (shared symlink cache). Failures come back
-    as ``Translation.error``, never raised, so one bad path does not stop a batch.
-    """
-    items = list(paths)
-    out: list[Translation | None] = [None] * len(items)
-    local: list[int] = []
-    for i, path in enumerate(items):
-        try:
-            k = _kind_of(path, table, layout, kind)
-            if k is PathKind.local:
-                local.append(i)
-            else:
-                out[i] = _non_local(path, k, layout)
-        except PathError as exc:
-            label = "unknown" if kind is None else str(getattr(kind, "value", kind))
-            out[i] = Translation(path, error=str(exc), kind=label)
-    done = translate_many((items[i] for i in local), table, cwd=cwd, resolve=resolve)
-    for i, t in zip(local, done, strict=True):
-        out[i] = t
-    return [t for t in out if t is not None]
+    """:class:`InputResolver` over a list of paths, in input order."""
+    one = InputResolver(table, layout, kind, cwd, resolve).resolve
+    return [one(p) for p in paths]
 
 
 def resolve_input(
@@ -311,5 +327,5 @@ def resolve_input(
     cwd: str | None = None,
     resolve: bool = True,
 ) -> Translation:
-    """:func:`resolve_inputs` for one path."""
-    return resolve_inputs((path,), table, layout, kind, cwd, resolve)[0]
+    """:class:`InputResolver` for one path."""
+    return InputResolver(table, layout, kind, cwd, resolve).resolve(path)

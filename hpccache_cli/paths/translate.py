@@ -4,9 +4,10 @@ A file at ``/mnt/cache/NAS_12_exp5/result/output3.txt`` on a client that mounted
 ``10.0.0.3:/NAS_12_exp5`` at ``/mnt/cache/NAS_12_exp5`` is ``/NAS_12_exp5/result/output3.txt``
 in the cache namespace: the mounted namespace path plus what follows the mount point. That is
 string work, and it is kept string work so a million paths take seconds: the table is indexed
-by mount point (one dict lookup per path component), ``.``/``//`` are removed lexically, and
-symlinks are resolved with one ``lstat`` per file plus one ``realpath`` per *directory*
-(cached), never a ``realpath`` per file. ``resolve=False`` skips even the ``lstat``.
+by mount point (with the answer memoised per directory), ``.``/``//`` are removed lexically,
+and symlinks are resolved with one ``lstat`` per file plus one ``realpath`` per *directory*
+(cached), never a ``realpath`` per file; a file whose directory does not exist here costs no
+syscall at all. ``resolve=False`` skips even the ``lstat``.
 """
 
 from __future__ import annotations

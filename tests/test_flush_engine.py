@@ -1,0 +1,147 @@
+"""The flush engine against the emulator over TCP: every outcome, every mode, odd names.
+
+Each test ends by checking the back end holds the cache's bytes for every flushed file: a
+flush that reports success but lost data would be worse than one that fails.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from test_flush_support import (
+    assert_written_back,
+    backend_file,
+    by_path,
+    dirty_cache,
+    emulator,
+    flush,
+    outcomes,
+    write,
+)
+
+from hpccache_cli.flush.results import Outcome
+
+A1, A2 = "127.0.0.31", "127.0.0.32"
+
+
+def test_flushes_many_files_over_two_addresses(tmp_path: Path) -> None:
+    names = dirty_cache(tmp_path, [f"d{d}/sub/f{f}.dat" for d in range(12) for f in range(25)])
+    with emulator(tmp_path, [A1, A2], writeback={"per_file_seconds": 0.005}) as emu:
+        summary = flush(emu, names, concurrency=32)
+        assert emu.namespace.dirty_count() == 0
+    assert outcomes(summary) == {"flushed": 300} and summary.exit_code == 0
+    assert all(r.attempts == 1 and r.seconds > 0 for r in summary.results or [])
+    assert_written_back(tmp_path, names)
+
+
+def test_each_outcome_with_its_reason(tmp_path: Path) -> None:
+    names = dirty_cache(tmp_path, ["dir/dirty.txt", "dir/sub/deep.txt", "file-not-dir"])
+    write(backend_file(tmp_path, "dir/clean.txt"), b"only on the back end\n")
+    paths = [b"dir/dirty.txt", b"/NAS_12_exp5/dir/sub/deep.txt", b"dir/clean.txt",
+             b"dir/missing.txt", b"nodir/x", b"file-not-dir/x", b"dir", b"../up",
+             b"dir/./dirty.txt", b"dir//sub/deep.txt"]
+    with emulator(tmp_path, [A1]) as emu:
+        summary = flush(emu, paths)
+    got = by_path(summary)
+    assert [got[p].outcome.value for p in paths] == [
+        "flushed", "flushed", "clean", "failed", "failed", "failed", "skipped", "failed",
+        "skipped", "skipped"]
+    assert got[b"dir/missing.txt"].reason == "not found (NFS3ERR_NOENT)"
+    assert "directory 'nodir' does not exist" in got[b"nodir/x"].reason
+    assert "'file-not-dir' is not a directory" in got[b"file-not-dir/x"].reason
+    assert "--recursive" in got[b"dir"].reason
+    assert "escapes the export" in got[b"../up"].reason
+    assert got[b"dir/./dirty.txt"].reason == "duplicate of an earlier input"
+    assert summary.total == len(paths) == summary.done and summary.exit_code == 1
+    assert dict(summary.reasons) == {"noent": 2, "notdir": 1, "bad-path": 1}
+    assert_written_back(tmp_path, names[:2])
+
+
+def test_sync_mode_keeps_many_commits_in_flight(tmp_path: Path) -> None:
+    names = dirty_cache(tmp_path, [f"s/f{i}" for i in range(64)])
+    with emulator(tmp_path, [A1], writeback={"per_file_seconds": 0.2, "parallel": 64}) as emu:
+        summary = flush(emu, names, mode="sync", concurrency=64)
+    assert outcomes(summary) == {"flushed": 64}
+    # One write-back round, not 64 in a row: every SYNC was in flight at once.
+    assert summary.seconds < 64 * 0.2 / 2
+    assert_written_back(tmp_path, names)
+
+
+def test_no_wait_then_status_only(tmp_path: Path) -> None:
+    names = dirty_cache(tmp_path, [f"nw/f{i}" for i in range(20)])
+    with emulator(tmp_path, [A1]) as emu:
+        wb = emu.namespace.writeback
+        before = flush(emu, names, status_only=True)
+        emu.run(wb.pause)
+        started = flush(emu, names, wait=False)
+        running = flush(emu, names, status_only=True)
+        emu.run(wb.resume)
+        emu.call(_settled, emu)
+        after = flush(emu, names, status_only=True)
+    assert outcomes(before) == {"dirty": 20} and before.exit_code == 1
+    assert outcomes(started) == {"started": 20} and started.exit_code == 0
+    assert outcomes(running) == {"flushing": 20} and running.exit_code == 1
+    assert outcomes(after) == {"written-back": 20} and after.exit_code == 0
+    assert_written_back(tmp_path, names)
+
+
+async def _settled(emu: object) -> None:
+    import asyncio
+
+    ns = emu.namespace  # type: ignore[attr-defined]
+    for _ in range(500):
+        if ns.writeback.running_count() == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("write-backs did not finish")
+
+
+def test_recursive_lists_pages_and_dedups(tmp_path: Path) -> None:
+    big = [f"tree/big/f{i:04d}-{'x' * 40}" for i in range(700)]  # several READDIRPLUS pages
+    small = [f"tree/a/b/c/f{i}" for i in range(5)] + ["tree/top.txt", "other/one.txt"]
+    names = dirty_cache(tmp_path, big + small)
+    os.symlink("top.txt", cache_file_path(tmp_path, "tree/link"))
+    with emulator(tmp_path, [A1]) as emu:
+        summary = flush(emu, [b"tree/top.txt", b"tree/", b"other/one.txt"], recursive=True)
+        left = emu.namespace.dirty_files()
+    assert left == ["/NAS_12_exp5/tree/link"]  # symbolic links are not regular files
+    got = by_path(summary)
+    assert got[b"tree/"].outcome is Outcome.SKIPPED
+    assert "705 files" in got[b"tree/"].reason  # tree/top.txt came first: not counted twice
+    assert got[b"tree/big/f0007-" + b"x" * 40].outcome is Outcome.FLUSHED
+    assert outcomes(summary) == {"flushed": 707, "skipped": 1}
+    assert_written_back(tmp_path, names)
+
+
+def cache_file_path(base: Path, rel: str) -> Path:
+    return base / "cache" / "NAS_12_exp5" / rel
+
+
+def test_odd_names_are_flushed_byte_exact(tmp_path: Path) -> None:
+    deep = "/".join(f"level{i:02d}-" + "d" * 120 for i in range(22))  # ~2,900 bytes
+    raw = [b"latin1-caf\xe9.dat", b"sp ace/tab\there.txt", b"new\nline", b"\xff\xfe/\x80.bin",
+           os.fsencode(deep) + b"/leaf", b"n/" + b"L" * 255]
+    names = dirty_cache(tmp_path, raw)
+    with emulator(tmp_path, [A1]) as emu:
+        summary = flush(emu, raw)
+    assert outcomes(summary) == {"flushed": len(raw)}, summary.results
+    assert {r.path for r in summary.results or []} == set(raw)
+    assert_written_back(tmp_path, names)
+
+
+def test_empty_input_is_a_clean_success(tmp_path: Path) -> None:
+    with emulator(tmp_path, [A1]) as emu:
+        summary = flush(emu, [])
+    assert summary.total == 0 and summary.exit_code == 0 and summary.input_complete
+
+
+def test_wrong_export_fails_every_file_with_the_mount_reason(tmp_path: Path) -> None:
+    with emulator(tmp_path, [A1]) as emu:
+        from hpccache_cli.flush.api import flush_paths
+
+        summary = flush_paths(["a", "b"], ips=[A1], export="/no-such-junction",
+                              mount_port=emu.ports.mount, nfs_port=emu.ports.nfs)
+    assert outcomes(summary) == {"failed": 2}
+    assert all("MNT3ERR_NOENT" in r.reason and "--export" in r.reason
+               for r in summary.results or [])
