@@ -18,6 +18,7 @@ from hpccache_cli import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "flush_cmd",
     "flush_file_cmd",
+    "demo_cmd",
     "emulator_cmd",
     "path_cmd",
     "cache_cmd",

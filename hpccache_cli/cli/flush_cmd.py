@@ -13,6 +13,7 @@ import typer
 
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.errors import UsageError
+from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
 INPUT, WHERE, HOW, CONN, OUT = "Input", "Where", "How", "Connection", "Output"
 
@@ -116,7 +117,7 @@ def register(app: typer.Typer) -> None:
             False, "--status-only", rich_help_panel=HOW,
             help="Only report where each file stands: written-back, flushing or dirty."),
         concurrency: int = typer.Option(
-            64, "--concurrency", "-j", min=1, rich_help_panel=HOW,
+            DEFAULT_CONCURRENCY, "--concurrency", "-j", min=1, rich_help_panel=HOW,
             help="Files in flight at once."),
         timeout: float = typer.Option(
             300.0, "--timeout", min=0, rich_help_panel=HOW,

@@ -5,7 +5,7 @@ line, surrounding whitespace ignored, relative to EXPORT) and the same style of 
 (timestamped lines on stderr, ``ERROR`` in every failure line, a total at the end), so a
 script switches by replacing ``python3 flush_file.py`` with ``hpccache flush-file``. It runs
 on the flush engine, so it is much faster. Differences, on purpose: ``--threads`` means files
-in flight and defaults to 64 (flush_file.py: 4 threads, one file each); SERVER may list
+in flight and defaults to 128 (flush_file.py: 4 threads, one file each); SERVER may list
 several mount addresses separated by commas; the exit code on failures is 1 (not 255).
 """
 
@@ -17,6 +17,7 @@ import typer
 
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.flush_cmd import _C
+from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
 HELP = (
     "Drop-in replacement for flush_file.py: flush the files named on stdin.\n\n"
@@ -24,7 +25,7 @@ HELP = (
     "ignored) and flushes each from the cache at SERVER, printing flush_file.py-style lines "
     "on stderr; failure lines contain ERROR. Runs on the same engine as `hpccache flush` "
     "(which adds reports, retry lists, NUL input and more). --threads is files in flight "
-    "(default 64).\n\n"
+    "(default 128).\n\n"
     "Exit codes: 0 every file flushed or already clean; 1 some files failed; 2 bad usage; "
     "4 cache unreachable; 130 interrupted.\n\n"
     "Example: cat flushlist | hpccache flush-file /NAS_12_exp5 10.0.0.11 --sync"
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
         export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
         server: str = typer.Argument(..., help="Server IP addr (commas: several)."),
         threads: int = typer.Option(
-            64, "--threads", min=1, help="Files flushed at once (flush_file.py: threads)."),
+            DEFAULT_CONCURRENCY, "--threads", min=1,
+            help="Files flushed at once (flush_file.py: threads, default 4)."),
         timeout: float = typer.Option(
             300, "--timeout", min=0, help="Per file flush timeout (sec); 0 = none."),
         sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),

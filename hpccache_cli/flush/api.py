@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from hpccache_cli.flush import DEFAULT_CONCURRENCY
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.inputs import IterableSource, PathSource
 from hpccache_cli.flush.options import FlushOptions, Mode, Policies
@@ -51,7 +52,7 @@ def make_options(
     wait: bool = True,
     status_only: bool = False,
     recursive: bool = False,
-    concurrency: int = 64,
+    concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = 300.0,
     retries: int = 3,
     connections: int = 2,

@@ -194,27 +194,22 @@ class FileFlow:
     async def _poll(self, fh: bytes, deadline: float | None, started: float) -> int:
         """STATUS until the write-back is no longer running.
 
-        The first poll waits about as long as recent write-backs took (the session's
-        estimate), so a typical file needs one STATUS; later polls back off from a short
-        interval to the cap, so a slow one costs at most one call per ``cap`` seconds.
+        The first poll comes when most recent write-backs had ended (the session learns that
+        delay), so a typical file needs one STATUS; after that, polls back off from a short
+        interval to the cap, so a slow write-back costs at most one call per ``cap`` seconds.
         """
         delays = self.policies.poll.delays()
-        estimate = self.session.flush_estimate
-        if estimate:
-            delay = estimate - (time.monotonic() - started)
-            delay = min(max(delay, self.policies.poll.first), self.policies.poll.cap)
-        else:
-            delay = next(delays)
-        pending_at = started
+        delay = max(0.0, self.session.first_poll - (time.monotonic() - started))
+        first = True
         while True:
             await sleep_within(delay, deadline)
-            asked = time.monotonic()
+            waited = time.monotonic() - started
             status = await self.session.flush(fh, FlushOp.STATUS, deadline)
+            if first:
+                self.session.observe_first_poll(waited, status != NOT_SYNC)
+                first = False
             if status != NOT_SYNC:
-                if status == OK:  # it ended between the last two polls: take the middle
-                    self.session.observe_flush((pending_at + asked) / 2 - started)
                 return status
-            pending_at = asked
             delay = next(delays)
 
     async def _status_only(

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hpccache_cli.errors import UsageError
+from hpccache_cli.flush import DEFAULT_CONCURRENCY
 from hpccache_cli.nfs.client import ClientOptions
 
 Mode = Literal["async", "sync"]
+
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class FlushOptions:
     wait: bool = True  # False: --no-wait (start write-backs and return)
     status_only: bool = False  # only ask where each file stands
     recursive: bool = False
-    concurrency: int = 64  # files in flight
+    concurrency: int = DEFAULT_CONCURRENCY  # files in flight
     timeout: float = 300.0  # per file, seconds; 0 = no limit
     retries: int = 3  # re-starts of a write-back that failed (NOTEMPTY, I/O error)
     connections: int = 2  # TCP connections per mount address

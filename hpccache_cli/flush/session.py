@@ -100,23 +100,24 @@ class CacheSession:
         self.pool = AddressPool(addresses, client, options.policies, **kwargs)
         self.handles = HandleCache(options.dir_cache)
         self._mount_failures: dict[bytes, FileFailure] = {}
-        self._wb_mean: float | None = None  # moving average: seconds from START to done
-        self._wb_dev = 0.0  # moving mean absolute deviation of the same
+        self.first_poll = options.policies.poll.first  # adapted by observe_first_poll
 
-    @property
-    def flush_estimate(self) -> float | None:
-        """When most recent write-backs had ended (mean + deviation), or None: no data yet."""
-        return None if self._wb_mean is None else self._wb_mean + self._wb_dev
+    def observe_first_poll(self, waited: float, done: bool) -> None:
+        """Learn the delay after which ~80 % of write-backs have ended: a file whose first
+        poll came after ``waited`` s moves the estimate toward a bit less than that when its
+        write-back had ended, and toward more when it had not (stochastic quantile tracking).
 
-    def observe_flush(self, seconds: float) -> None:
-        """Fold one observed write-back time into the moving estimates."""
-        seconds = max(0.0, seconds)
-        if self._wb_mean is None:
-            self._wb_mean = seconds
-            return
-        err = seconds - self._wb_mean
-        self._wb_mean += 0.1 * err
-        self._wb_dev += 0.1 * (abs(err) - self._wb_dev)
+        Why hit/miss rather than averaging observed times: polls only bracket when a
+        write-back ended, and averaging brackets drags the estimate down (a hit at the first
+        poll only says "somewhere before"). Moving toward the *file's own* delay, not
+        compounding on the shared value, keeps a burst of files started together (all
+        missing at once) from blowing the delay up.
+        """
+        quantile, gain, weight = 0.8, 0.25, 0.2
+        target = waited * (1.0 + gain * (quantile - (1.0 if done else 0.0)))
+        poll = self.policies.poll
+        value = self.first_poll + weight * (target - self.first_poll)
+        self.first_poll = min(max(value, poll.first), poll.cap)
 
     async def start(self) -> None:
         await self.pool.start()
