@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,8 +73,11 @@ def run(emu: EmulatorProcess, base: Path, total: int, existing: int,
            "-q", "-o", "json"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
+    # -q still prints one line per failed path on stderr: send them to a file, as a job
+    # script would (an unread pipe would fill up and stall the run).
+    with open(base / "stderr.log", "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=err, env=env)
     assert proc.stdin is not None and proc.stdout is not None
 
     def feed() -> None:
@@ -124,17 +128,19 @@ def main() -> None:
               "--failed-to files")
         seconds, maxrss, sampled, out = run(emu, base, args.paths, args.existing,
                                             args.concurrency)
+        summary = json.loads(out)
+        with open(base / "report.jsonl", "rb") as report:
+            report_lines = sum(1 for _ in report)
+        failed_mb = os.path.getsize(base / "failed.lst") / 1e6
     finally:
         emu.stop()
-    summary = json.loads(out)
+        shutil.rmtree(base, ignore_errors=True)
     print(f"  outcomes: flushed {summary['flushed']:,}, failed {summary['failed']:,} "
           f"(kinds: {summary['failure_kinds']}), total {summary['total']:,}")
     print(f"  time: {seconds:.1f} s ({args.paths / seconds:,.0f} paths/s)")
     print(f"  peak RSS: {maxrss / 1024:.1f} MiB (ru_maxrss); VmHWM sampled: "
           f"{sampled / 1024:.1f} MiB")
-    report_lines = sum(1 for _ in open(base / "report.jsonl", "rb"))
-    print(f"  report lines: {report_lines:,}; failed list: "
-          f"{os.path.getsize(base / 'failed.lst') / 1e6:.1f} MB")
+    print(f"  report lines: {report_lines:,}; failed list: {failed_mb:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import queue
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,11 +131,11 @@ def children_cpu() -> float:
 
 
 def run_hpccache(emu: EmulatorProcess, rels: list[str], concurrency: int,
-                 mode: str) -> tuple[float, dict[str, Any]]:
+                 mode: str, addresses: int) -> tuple[float, dict[str, Any]]:
     cmd = [sys.executable, "-m", "hpccache_cli", "flush", "--export", JUNCTION,
            "--mount-port", str(emu.mount_port), "--nfs-port", str(emu.nfs_port),
            "--concurrency", str(concurrency), "--mode", mode, "-q", "-o", "json"]
-    for addr in ADDRESSES:
+    for addr in ADDRESSES[:addresses]:
         cmd += ["--ip", addr]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     data = "".join(r + "\n" for r in rels).encode()
@@ -213,13 +214,19 @@ def scenario(args: argparse.Namespace, write_back_ms: float) -> list[tuple[str, 
         runs = [(c, "async") for c in args.concurrency] + [(c, "sync")
                                                          for c in args.sync_concurrency]
         for concurrency, mode in runs:
-            generation += 1
-            make_dirty(base, rels, generation)
-            cpu0, emu0 = children_cpu(), emu.cpu_seconds()
-            seconds, summary = run_hpccache(emu, rels, concurrency, mode)
-            cpu, emu_cpu = children_cpu() - cpu0, emu.cpu_seconds() - emu0
-            assert summary["flushed"] == len(rels), summary
-            assert emu.dirty() == 0, "hpccache flush left dirty files"
+            best: tuple[float, dict[str, Any], float, float] | None = None
+            for _ in range(args.repeat):  # best of N: the machine may be shared
+                generation += 1
+                make_dirty(base, rels, generation)
+                cpu0, emu0 = children_cpu(), emu.cpu_seconds()
+                seconds, summary = run_hpccache(emu, rels, concurrency, mode, args.addresses)
+                cpu, emu_cpu = children_cpu() - cpu0, emu.cpu_seconds() - emu0
+                assert summary["flushed"] == len(rels), summary
+                assert emu.dirty() == 0, "hpccache flush left dirty files"
+                if best is None or seconds < best[0]:
+                    best = (seconds, summary, cpu, emu_cpu)
+            assert best is not None
+            seconds, summary, cpu, emu_cpu = best
             rate = len(rels) / seconds
             name = f"hpccache flush -j {concurrency}" + (" --mode sync" if mode == "sync" else "")
             rows.append((name, f"{len(rels):,}", f"{seconds:.2f}", f"{rate:,.0f}",
@@ -232,6 +239,7 @@ def scenario(args: argparse.Namespace, write_back_ms: float) -> list[tuple[str, 
                      f"{b_cpu:.1f}", f"{b_emu:.1f}"))
     finally:
         emu.stop()
+        shutil.rmtree(base, ignore_errors=True)
     return rows
 
 
@@ -243,13 +251,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--sync-concurrency", type=int, nargs="*", default=[128])
     parser.add_argument("--baseline-files", type=int, default=1000)
+    parser.add_argument("--addresses", type=int, choices=(1, 2), default=2,
+                        help="mount addresses given to hpccache flush (--ip each)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per hpccache configuration; the fastest is shown")
     args = parser.parse_args()
     header = ("run", "files", "seconds", "files/s", "engine files/s", "of limit",
               "vs baseline", "client CPU s", "emulator CPU s")
     for ms in args.write_back_ms:
         limit = f"limit {PARALLEL / (ms / 1000):,.0f} files/s" if ms else "no write-back wait"
         print(f"\nwrite-back {ms:g} ms per file, {PARALLEL} at once ({limit}); {args.files:,} "
-              f"dirty files in {args.dirs} directories; {os.cpu_count()} CPUs")
+              f"dirty files in {args.dirs} directories; hpccache flush on {args.addresses} "
+              f"mount address(es), best of {args.repeat}; {os.cpu_count()} CPUs")
         rows = [header, *scenario(args, ms)]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for k, row in enumerate(rows):

@@ -97,7 +97,19 @@ def test_run_serves_until_sigint(tmp_path: Path) -> None:
         lines = read_until_ready(proc)
         values = dict(line.split("=", 1) for line in lines if line.startswith("HPCCACHE_"))
         assert set(values) == {"HPCCACHE_PORTMAP_PORT", "HPCCACHE_MOUNT_PORT",
-                               "HPCCACHE_NFS_PORT"}
+                               "HPCCACHE_NFS_PORT", "HPCCACHE_ARM_ENDPOINT",
+                               "HPCCACHE_CA_BUNDLE", "HPCCACHE_ARM_TOKEN", "HPCCACHE_AUTH"}
+        assert values["HPCCACHE_ARM_ENDPOINT"].startswith("https://127.0.0.1:")
+        # The fake ARM it started answers the real SDK with the same cache.
+        arm_env = {**env, **{k: v for k, v in values.items() if "ARM" in k or k in (
+            "HPCCACHE_CA_BUNDLE", "HPCCACHE_AUTH")},
+            "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000",
+            "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+        shown = subprocess.run(
+            [sys.executable, "-m", "hpccache_cli", "namespace", "cli-cache", "-g",
+             "cli-rg", "-o", "json"], capture_output=True, text=True, env=arm_env, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        assert JUNCTION in shown.stdout
         assert int(values["HPCCACHE_PORTMAP_PORT"]) == pm
         text = "\n".join(lines)
         assert "cli-cache" in text and f"{JUNCTION} -> storage target nas1" in text

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
+import threading
 from pathlib import Path
 
 from emulator_support import free_port
@@ -91,7 +93,7 @@ def test_arguments_from_file_and_portmapper(tmp_path: Path) -> None:
 def test_usage_errors_exit_2_in_one_line(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     cases = [
-        (["flush", "x"], "--ip ADDRESS"),
+        (["flush", "x", *EXPORT], "--ip ADDRESS"),  # (no --ip/--export: client paths)
         (["flush", "x", "--ip", A1], "--export"),
         (["flush", "--from-file", str(tmp_path / "nope"), "--ip", A1, *EXPORT], "nope"),
         (["flush", "x", "--ip", A1, *EXPORT, "-v", "-q"], "contradict"),
@@ -147,3 +149,53 @@ def test_flush_file_is_a_drop_in(tmp_path: Path) -> None:
             assert errors[1].endswith("1 ERRORS encountered. grep ERROR in output for details.")
             assert "Total elapsed time" in err
     assert_written_back(tmp_path, names)
+
+
+def test_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
+    names = dirty_cache(tmp_path, [f"tty/f{i}" for i in range(20)])
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with emulator(tmp_path, [A1]) as emu:
+        env = dict(cli_env(emu), COLUMNS="120", TERM="xterm")
+        proc = subprocess.Popen(CLI + ["flush", "--ip", A1, *EXPORT, "-v"], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out, _ = proc.communicate(b"\n".join(names) + b"\n", timeout=60)
+    reader.join(10)
+    os.close(master)
+    screen = b"".join(chunks)
+    assert proc.returncode == 0, screen
+    assert b"20/20" in screen and b"files/s" in screen  # the bar's last frame
+    assert b"flushed tty/f3" in screen  # -v lines print above the bar
+    assert b"flushed: 20" in out
+
+
+def test_terminal_stdin_without_paths_is_a_usage_error(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(CLI + ["flush", "--ip", A1, *EXPORT], stdin=slave,
+                              capture_output=True, env=env, timeout=60, check=False)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 2 and b"no paths given" in proc.stderr
+
+
+def test_empty_input_succeeds(tmp_path: Path) -> None:
+    with emulator(tmp_path, [A1]) as emu:
+        proc = run(["flush", "--ip", A1, *EXPORT, "-o", "json"], cli_env(emu), b"\n\n")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["total"] == 0

@@ -30,7 +30,8 @@ def _start(emu: object, tmp_path: Path, extra: list[str]) -> subprocess.Popen[by
 
 def _outputs(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     assert proc.stdout is not None and proc.stderr is not None
-    return proc.stdout.read(), proc.stderr.read()
+    with proc.stdout, proc.stderr:
+        return proc.stdout.read(), proc.stderr.read()
 
 
 def _report(tmp_path: Path) -> dict[str, dict[str, object]]:

@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 
+from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
@@ -20,23 +21,59 @@ INPUT, WHERE, HOW, CONN, OUT = "Input", "Where", "How", "Connection", "Output"
 HELP = (
     "Flush files from the cache to their storage target now, and account for each one.\n\n"
     "Paths come from arguments, --from-file FILE, or stdin (newline-separated, or NUL with "
-    "-0); flushing starts while input is still being read. Paths are relative to the --export "
-    "junction (a path that starts with the junction's own path is accepted too), exactly as "
-    "with flush_file.py.\n\n"
+    "-0); flushing starts while input is still being read. Three ways to name them:\n\n"
+    "1. Client paths (no --ip/--export/--cache): files as this machine sees them under an NFS "
+    "mount of the cache (/mnt/cache/NAS_12_exp5/result/output3.txt). The mount table "
+    "(/proc/self/mountinfo, --mountinfo FILE or $HPCCACHE_MOUNTINFO) gives each file's cache "
+    "address and what the client mounted (a junction or /); files may span several mounts and "
+    "junctions. No Azure access. The mount's port= options are not used: the portmapper on the "
+    "cache address is, or --mount-port/--nfs-port.\n\n"
+    "2. --cache NAME -g RG, or --cache-id RESOURCE_ID: namespace paths "
+    "(/NAS_12_exp5/result/output3.txt). Mount addresses and junctions come from Azure (kept "
+    "5 min in the resolution cache; --refresh asks again); each path goes to its junction "
+    "(longest namespace-path prefix), and a path under no junction fails, naming the junctions "
+    "there are. Client paths may be mixed in: a path is a client path when it is relative or "
+    "lies under an NFS mount of this cache on this machine, else a namespace path when it is "
+    "under a junction (a path under a junction's back-end NFS export is translated too). Files "
+    "of storage targets whose usage model does not cache writes are skipped (writes go "
+    "straight through; nothing to flush) unless --force.\n\n"
+    "3. --ip ADDRESS --export /JUNCTION: paths relative to that junction (a path that starts "
+    "with the junction's own path is accepted too), exactly as with flush_file.py.\n\n"
+    "--path-kind forces how every path is read: local (client path), namespace (needs "
+    "--cache) or export (relative to --export).\n\n"
+    "--fallback target-flush: after per-file flushing, flush the whole storage target of every "
+    "file that failed or could not be reached, through Azure (for client paths the cache is "
+    "found by its mount address). Only on request: it writes back everything dirty on those "
+    "targets, makes other clients see errors on their namespace paths until it ends, and needs "
+    "Contributor rights on the cache. Giving the option is the confirmation: there is no "
+    "prompt.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
     "reason), skipped (duplicate, directory without --recursive, ...) or unfinished "
     "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
     "dirty.\n\n"
     "Exit codes: 0 every file flushed or already clean (--no-wait: started; --status-only: "
-    "all written back); 1 some files failed or were not finished; 2 bad usage or unreadable "
-    "input; 4 cache unreachable (no mount address answered); 130 interrupted (Ctrl-C; the "
-    "report and failed list are still written).\n\n"
+    "all written back; --fallback: the storage target of every failed file was flushed); 1 "
+    "some files failed or were not finished; 2 bad usage or unreadable input; 3 Azure error "
+    "(sign-in, permissions, cache not found); 4 cache unreachable (no mount address "
+    "answered); 130 interrupted (Ctrl-C; the report and failed list are still written).\n\n"
     "Example: find /mnt/cache/NAS_12_exp5/run42 -type f -printf 'run42/%P\\0' | hpccache "
     "flush -0 --ip 10.0.0.11 --ip 10.0.0.12 --export /NAS_12_exp5 --failed-to retry.lst"
     "\n\n"
     "Retry what failed: hpccache flush -0 --from-file retry.lst --ip 10.0.0.11 --export "
-    "/NAS_12_exp5"
+    "/NAS_12_exp5\n\n"
+    "By cache name: hpccache flush --cache mycache -g myrg /NAS_12_exp5/result/output3.txt; "
+    "by client path: find /mnt/cache/NAS_12_exp5/run42 -type f -print0 | hpccache flush -0"
 )
+
+
+class PathKindChoice(str, Enum):
+    local = "local"
+    namespace = "namespace"
+    export = "export"
+
+
+class FallbackChoice(str, Enum):
+    target_flush = "target-flush"
 
 
 class ModeChoice(str, Enum):
@@ -88,6 +125,7 @@ _C = connection_options()
 def register(app: typer.Typer) -> None:
     @app.command("flush", help=HELP, no_args_is_help=False)
     @reports_errors
+    @azure_command(refresh=True)
     def flush(
         paths: Optional[list[str]] = typer.Argument(  # noqa: UP045 - typer needs Optional
             None, help="Paths to flush (default: read them from stdin).", show_default=False),
@@ -106,6 +144,32 @@ def register(app: typer.Typer) -> None:
         export: Optional[str] = typer.Option(  # noqa: UP045
             None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
             help="The junction the paths are under, e.g. /NAS_12_exp5."),
+        cache: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--cache", metavar="NAME", rich_help_panel=WHERE,
+            help="The cache's name (with -g): mount addresses and junctions from Azure."),
+        resource_group: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--resource-group", "-g", rich_help_panel=WHERE,
+            help="Resource group of --cache."),
+        cache_id: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--cache-id", metavar="RESOURCE_ID", rich_help_panel=WHERE,
+            help="The cache's full resource id, instead of --cache and -g."),
+        path_kind: Optional[PathKindChoice] = typer.Option(  # noqa: UP045
+            None, "--path-kind", rich_help_panel=WHERE, show_default=False,
+            help="Read every path as local (client path), namespace (with --cache) or export "
+                 "(relative to --export), instead of recognising each."),
+        mountinfo: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--mountinfo", metavar="FILE", rich_help_panel=WHERE,
+            help="Mount table for client paths, in /proc/self/mountinfo format (default: "
+                 "$HPCCACHE_MOUNTINFO, else /proc/self/mountinfo)."),
+        force: bool = typer.Option(
+            False, "--force", rich_help_panel=HOW,
+            help="With --cache: also flush files of storage targets whose usage model does "
+                 "not cache writes."),
+        fallback: Optional[FallbackChoice] = typer.Option(  # noqa: UP045
+            None, "--fallback", rich_help_panel=HOW, show_default=False,
+            help="target-flush: afterwards, flush the whole storage target of each file that "
+                 "failed, through Azure. Disrupts other clients of those targets until done "
+                 "and needs Contributor rights; no prompt."),
         mode: ModeChoice = typer.Option(
             ModeChoice.async_, "--mode", rich_help_panel=HOW,
             help="async: start each write-back and poll it; sync: one COMMIT that returns "
@@ -147,6 +211,8 @@ def register(app: typer.Typer) -> None:
             False, "--verbose", "-v", rich_help_panel=OUT, help="Show every path's outcome."),
         quiet: bool = typer.Option(
             False, "--quiet", "-q", rich_help_panel=OUT, help="Show only failures."),
+        *,
+        az: AzureArgs,
     ) -> None:
         from hpccache_cli.flush.options import FlushOptions
         from hpccache_cli.flush.runner import FlushRequest, client_options, execute
@@ -162,7 +228,10 @@ def register(app: typer.Typer) -> None:
         request = FlushRequest(
             paths=paths or [], from_file=from_file, null=null, ips=ip, export=export,
             options=options, output=output.value, report=report, failed_to=failed_to,
-            verbosity=verbosity(verbose, quiet),
+            verbosity=verbosity(verbose, quiet), cache=cache, resource_group=resource_group,
+            cache_id=cache_id, path_kind=path_kind.value if path_kind else None,
+            mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
+            azure=az,
         )
         code = execute(request)
         raise typer.Exit(code)

@@ -26,6 +26,8 @@ _API = {
     "FileResult": "hpccache_cli.flush.results",
     "Outcome": "hpccache_cli.flush.results",
     "ExportResolver": "hpccache_cli.flush.resolve",
+    "LayoutResolver": "hpccache_cli.flush.resolve_layout",
+    "LocalPathResolver": "hpccache_cli.flush.resolve_local",
     "Target": "hpccache_cli.flush.resolve",
 }
 

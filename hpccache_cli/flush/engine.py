@@ -131,7 +131,12 @@ class FlushEngine:
 
     def _emit(self, result: FileResult) -> None:
         self.summary.add(result)
-        self.sink.emit(result)
+        try:
+            self.sink.emit(result)
+        except OSError as exc:  # report disk full, output pipe closed...: stop, say why
+            if not self.summary.output_error:
+                self.summary.output_error = f"cannot write results: {exc}"
+                self.request_stop()
 
     def _log(self, message: str) -> None:
         self.sink.log(message)
@@ -163,19 +168,36 @@ class FlushEngine:
                 if batch is None:
                     self.summary.input_complete = True
                     return
-                for raw in batch:
-                    self.summary.total += 1
-                    item = self._admit(raw)
-                    if item is None:
-                        continue
-                    if self._interrupted:
-                        self._emit(_unfinished(raw, NOT_STARTED))
-                    else:
-                        await self._work.put(item)
+                self.summary.total += len(batch)
+                await self._feed_batch(batch)
         finally:
             stop.cancel()
-            if pending is not None and not pending.done():
-                pending.cancel()
+            if pending is not None:
+                if not pending.done():
+                    pending.cancel()
+                elif not pending.cancelled() and pending.exception() is None:
+                    for raw in pending.result() or ():  # read, never looked at: account
+                        self.summary.total += 1
+                        self._emit(_unfinished(raw, NOT_STARTED))
+
+    async def _feed_batch(self, batch: list[bytes]) -> None:
+        """Admit each path of one batch; if the feeder is cancelled (second Ctrl-C) while it
+        waits for queue space, the rest of the batch is still accounted for."""
+        for i, raw in enumerate(batch):
+            item = self._admit(raw)
+            if item is None:
+                continue
+            if self._interrupted:
+                self._emit(_unfinished(raw, NOT_STARTED))
+                continue
+            try:
+                await self._work.put(item)
+            except asyncio.CancelledError:
+                self._emit(_unfinished(raw, NOT_STARTED))
+                for rest in batch[i + 1 :]:
+                    if (later := self._admit(rest)) is not None:
+                        self._emit(_unfinished(later.raw, NOT_STARTED))
+                raise
 
     @property
     def _drain_idle(self) -> float:

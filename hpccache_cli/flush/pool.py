@@ -77,13 +77,22 @@ class AddressPool:
         self._all_down_since: float | None = time.monotonic()
         self._ever_up = False
         self._closed = False
+        self._connects: list[asyncio.Task[None]] = []
         self.answered = 0  # calls that got any reply: "did we ever reach the cache?"
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect every address at once; the ones that fail start probing in background."""
-        await asyncio.gather(*(self._connect(ep) for ep in self.endpoints))
+        """Connect every address at once; return as soon as one answers (or all failed), so
+        one unresponsive address does not hold up the run for its connect timeout. The
+        others finish connecting, or start probing, in the background."""
+        tasks = [asyncio.create_task(self._connect(ep)) for ep in self.endpoints]
+        self._connects = tasks
+        up = asyncio.create_task(self._up.wait())
+        try:
+            await asyncio.wait([up, asyncio.gather(*tasks)], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            up.cancel()
 
     async def _connect(self, ep: Endpoint) -> None:
         try:
@@ -100,6 +109,9 @@ class AddressPool:
 
     async def close(self) -> None:
         self._closed = True
+        for task in self._connects:
+            task.cancel()
+        await asyncio.gather(*self._connects, return_exceptions=True)
         for ep in self.endpoints:
             if ep.probe is not None:
                 ep.probe.cancel()

@@ -91,6 +91,7 @@ class FlushSummary:
     interrupted: bool = False
     input_complete: bool = False  # the whole input was read (set at end of input)
     input_error: str = ""  # reading the input failed part-way (exit 2)
+    output_error: str = ""  # writing results (report, failed list, stderr) failed (exit 2)
     unreachable: bool = False  # no file could reach the cache at all
     unreachable_reason: str = ""
     status_only: bool = False
@@ -120,8 +121,11 @@ class FlushSummary:
 
     @property
     def exit_code(self) -> int:
-        """130 interrupted; 2 input unreadable; 4 cache never reached; 1 some path not done
+        """2 results unwritable; 130 interrupted; 2 input unreadable; 4 cache never reached;
+        1 some path not done
         (failed, unfinished, or with --status-only not written back); else 0."""
+        if self.output_error:
+            return EXIT_USAGE
         if self.interrupted:
             return EXIT_INTERRUPTED
         if self.input_error:
@@ -146,8 +150,9 @@ class FlushSummary:
         data["interrupted"] = self.interrupted
         data["input_complete"] = self.input_complete
         data["unreachable"] = self.unreachable
-        if self.input_error:
-            data["input_error"] = self.input_error
+        for key in ("input_error", "output_error"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
         if self.unreachable_reason:
             data["unreachable_reason"] = self.unreachable_reason
         data["exit_code"] = self.exit_code

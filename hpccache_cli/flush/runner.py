@@ -1,9 +1,9 @@
 """Command-line glue shared by ``hpccache flush``, ``hpccache flush-file`` and ``hpccache demo``:
 options -> resolver, input source and sinks; run with Ctrl-C handling; summary and exit code.
 
-``build_resolver`` is the single place that decides how input paths are named. Today that is
-``--ip`` + ``--export``; ``--cache NAME`` (namespace paths through a CacheLayout) and
-client-local paths (the mount table) are each one more branch there.
+``build_resolver`` is the single place that decides how input paths are named: ``--ip`` +
+``--export``, ``--cache NAME`` (namespace and client paths through a CacheLayout) or client
+paths alone (the mount table), one branch each (details in ``hpccache_cli.flush.naming``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
+from hpccache_cli.flush.fallback import FallbackReport, fallback_for
 from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
+from hpccache_cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
 from hpccache_cli.flush.resolve import ExportResolver, Resolver
@@ -51,6 +53,15 @@ class FlushRequest:
     failed_to: str | None = None
     verbosity: int = NORMAL
     strip: bool = False  # flush_file.py: surrounding whitespace of each line is not the name
+    # How paths are named besides --ip/--export (see hpccache_cli.flush.naming):
+    cache: str | None = None  # --cache NAME (or a resource id)
+    resource_group: str | None = None
+    cache_id: str | None = None
+    path_kind: str | None = None  # local | namespace | export; None: recognise each path
+    mountinfo: str | None = None  # mount table for client paths (default: /proc/self/mountinfo)
+    force: bool = False  # also flush files of targets whose usage model does not cache writes
+    fallback: str | None = None  # "target-flush": flush the targets of failed files via ARM
+    azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
 
     @property
     def separator(self) -> bytes:
@@ -66,6 +77,9 @@ def split_ips(values: Sequence[str]) -> list[str]:
 def build_resolver(request: FlushRequest) -> Resolver:
     """How input paths are named, from the options. One branch per way of naming a cache."""
     ips = split_ips(request.ips)
+    check_naming(request, ips)
+    if request.cache or request.cache_id:
+        return cache_resolver(request)  # namespace and client paths, layout from Azure
     if ips or request.export:
         if not ips:
             raise UsageError("--export needs the cache's mount addresses: add --ip ADDRESS "
@@ -74,8 +88,7 @@ def build_resolver(request: FlushRequest) -> Resolver:
             raise UsageError("--ip needs the junction to flush under: add --export "
                              "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
         return ExportResolver(ips, request.export)
-    raise UsageError("say where to flush: --ip ADDRESS (repeatable) and --export "
-                     "/NAMESPACE_PATH; paths are then relative to that junction")
+    return local_resolver(request)  # client paths: each file's mount says where
 
 
 def client_options(
@@ -161,36 +174,45 @@ def execute(
     resolver: Resolver | None = None,
 ) -> int:
     """Run a flush command line; print the summary; return the exit code."""
-    resolver = resolver or build_resolver(request)
     request.options.validate()
-    source = _open_source(request)
+    source = _open_source(request)  # bad input is reported before any Azure call
+    try:
+        resolver = resolver or build_resolver(request)
+        fallback = fallback_for(request, resolver)  # None unless --fallback
+    except BaseException:
+        source.close()
+        raise
     if console is None:
         console = make_console_sink(request.verbosity)
-    sinks = _open_sinks(request, console)
+    sinks = _open_sinks(request, console) + ([fallback] if fallback is not None else [])
     sink = MultiSink(sinks)
     engine = FlushEngine(resolver, request.options, sink)
     try:
         summary = asyncio.run(run_engine(engine, source))
     finally:
         sink.close()
+    report = fallback.run(summary) if fallback is not None else None
+    code = summary.exit_code if report is None else report.exit_code(summary)
     if finish is not None:
         finish(summary)
     else:
-        print_summary(request, summary)
-    if summary.unreachable:
+        print_summary(request, summary, report, code)
+    if summary.unreachable and code == EXIT_UNREACHABLE:
         print(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; check --ip "
               "and the port options", file=sys.stderr)
         return EXIT_UNREACHABLE
-    if summary.input_error:
-        print(f"hpccache: error: {summary.input_error}", file=sys.stderr)
+    if summary.output_error or summary.input_error:
+        print(f"hpccache: error: {summary.output_error or summary.input_error}",
+              file=sys.stderr)
     elif summary.interrupted:
         print(f"hpccache: interrupted: {summary.count(Outcome.UNFINISHED):,} paths unfinished"
               + (f" (listed in {request.failed_to})" if request.failed_to else ""),
               file=sys.stderr)
-    return summary.exit_code
+    return code
 
 
-def print_summary(request: FlushRequest, summary: FlushSummary) -> None:
+def print_summary(request: FlushRequest, summary: FlushSummary,
+                  fallback: FallbackReport | None = None, code: int | None = None) -> None:
     extras: dict[str, str] = {}
     if request.report:
         extras["report"] = request.report
@@ -199,7 +221,13 @@ def print_summary(request: FlushRequest, summary: FlushSummary) -> None:
     if request.output == "json":
         data = summary.to_dict()
         data.update({k.replace(" ", "_"): v for k, v in extras.items()})
+        if fallback is not None:
+            data["fallback"] = fallback.to_dict(summary)
+        if code is not None:
+            data["exit_code"] = code
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     elif request.verbosity > QUIET:
-        sys.stdout.write(summary_text(summary, extras) + "\n")
+        lines = [] if fallback is None else fallback.lines(summary)
+        sys.stdout.write(summary_text(summary, extras) + "".join(f"\n  {x}" for x in lines)
+                         + "\n")
     sys.stdout.flush()

@@ -1,0 +1,287 @@
+"""``--fallback target-flush``: after per-file flushing, flush the storage targets of the files
+that failed, through Azure Resource Manager.
+
+Why only on request: a storage-target flush writes back *every* dirty file of the target and
+makes other clients see errors on its namespace paths until it ends, and it needs Contributor
+rights on the cache. Asking for it with ``--fallback target-flush`` is the confirmation; there
+is no prompt (pipelines run it unattended).
+
+During the run :class:`TargetFallback` (a sink) watches failed results and keeps only a
+counter per *site*: the storage target when the cache layout is known (``--cache``), else the
+cache address and namespace directory, whose cache and target are found in Azure by address
+after the run. That bounds memory by targets (or directories, capped), not by files.
+
+Failures a target flush cannot cure (the file does not exist, a bad name, no storage target)
+are not covered. Exit code after a fallback: 0 when every failed file's target was flushed;
+otherwise what the per-file run gave (1, or 4 when no mount address answered); 130 when
+interrupted (an interrupted run flushes no targets).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, UserError
+from hpccache_cli.flush.naming import ArmContext, AzureOptions, EnvironmentAzure
+from hpccache_cli.flush.resolve import ExportResolver, PathRejected
+from hpccache_cli.flush.results import OK_OUTCOMES, FileResult, FlushSummary, Outcome
+from hpccache_cli.flush.sinks import Sink
+
+#: Failure kinds a storage-target flush cannot fix: there is no dirty file behind the name.
+NOT_COVERABLE = frozenset({"noent", "notdir", "nametoolong", "bad-path", "path", "no-junction",
+                           "other-cache", "not-regular"})
+#: Distinct sites remembered; failures beyond them are reported as not covered.
+MAX_SITES = 1 << 16
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a failed file is: its storage ``target`` when the layout is known, else the cache
+    ``address`` it was flushed through and its namespace ``directory``."""
+
+    target: str | None = None
+    address: str | None = None
+    directory: str | None = None
+
+
+class Locator(Protocol):
+    def site(self, raw: bytes) -> Site | None: ...
+
+
+class ExportSites:
+    """Sites for ``--ip``/``--export`` paths: first address + namespace directory."""
+
+    def __init__(self, resolver: ExportResolver) -> None:
+        self.resolver = resolver
+
+    def site(self, raw: bytes) -> Site | None:
+        try:
+            rel = self.resolver.relative(raw)
+        except PathRejected:
+            return None
+        path = self.resolver.export.rstrip(b"/") + (b"/" + rel if rel else b"")
+        directory = path.rpartition(b"/")[0] or b"/"
+        return Site(address=self.resolver.addresses[0], directory=os.fsdecode(directory))
+
+
+@dataclass
+class TargetFlush:
+    """One storage-target flush of the fallback and how it ended."""
+
+    cache: str
+    resource_group: str
+    target: str
+    files: int = 0  # failed files it covers when it succeeds
+    status: str = "not started"  # succeeded | failed | interrupted | not started
+    reason: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cache": self.cache, "resource_group": self.resource_group,
+                "target": self.target, "failed_files": self.files, "status": self.status,
+                "reason": self.reason, "seconds": round(self.seconds, 3)}
+
+    def line(self) -> str:
+        what = f"storage target {self.target} of cache {self.cache}"
+        if self.status == "succeeded":
+            return (f"flushed {what} in {self.seconds:.1f} s "
+                    f"({self.files:,} failed file(s) on it)")
+        return f"{self.status}: {what}" + (f": {self.reason}" if self.reason else "")
+
+
+@dataclass
+class FallbackReport:
+    """What the fallback did; ``exit_code`` decides the run's code (module docstring)."""
+
+    flushes: list[TargetFlush] = field(default_factory=list)
+    not_coverable: int = 0  # failed files no target flush can help (or not placed)
+    problems: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    skipped: str = ""  # why nothing ran at all
+
+    @property
+    def covered(self) -> int:
+        return sum(f.files for f in self.flushes if f.status == "succeeded")
+
+    def exit_code(self, summary: FlushSummary) -> int:
+        code = summary.exit_code
+        if summary.interrupted or self.interrupted:
+            return EXIT_INTERRUPTED
+        if code in (EXIT_OK, EXIT_USAGE) or summary.failed == 0:
+            return code
+        others = any(summary.count(o) for o in Outcome
+                     if o not in OK_OUTCOMES and o is not Outcome.FAILED)
+        return EXIT_OK if not others and self.covered >= summary.failed else code
+
+    def to_dict(self, summary: FlushSummary) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "action": "target-flush",
+            "targets": [f.to_dict() for f in self.flushes],
+            "failed_files_covered": self.covered,
+            "failed_files_not_covered": max(0, summary.failed - self.covered),
+        }
+        if self.problems:
+            data["problems"] = list(self.problems)
+        if self.skipped:
+            data["skipped"] = self.skipped
+        return data
+
+    def lines(self, summary: FlushSummary) -> list[str]:
+        out = [f"fallback: {f.line()}" for f in self.flushes]
+        out += [f"fallback: {p}" for p in self.problems]
+        if self.skipped:
+            out.append(f"fallback: {self.skipped}")
+        left = summary.failed - self.covered
+        if self.flushes and left > 0:
+            out.append(f"fallback: {left:,} failed file(s) not covered by a target flush")
+        return out
+
+
+class TargetFallback(Sink):
+    """Counts failed files per site while the run goes; ``run`` then flushes their targets."""
+
+    def __init__(
+        self, locator: Locator, arm: ArmContext | None, azure: AzureOptions | None = None,
+        *, quiet: bool = False, stream: IO[str] | None = None,
+    ) -> None:
+        self.locator = locator
+        self.arm = arm
+        self.azure = azure or EnvironmentAzure()
+        self.quiet = quiet
+        self.stream = stream
+        self.sites: Counter[Site] = Counter()
+        self.not_coverable = 0
+        self._settings: Any = None
+        self._found: dict[str, ArmContext | None] = {}
+
+    def emit(self, result: FileResult) -> None:
+        if result.outcome is not Outcome.FAILED:
+            return
+        site = None if result.kind in NOT_COVERABLE else self.locator.site(result.path)
+        if site is None or (site not in self.sites and len(self.sites) >= MAX_SITES):
+            self.not_coverable += 1
+            return
+        self.sites[site] += 1
+
+    # -- after the run --------------------------------------------------------------------
+
+    def run(self, summary: FlushSummary) -> FallbackReport:
+        report = FallbackReport(not_coverable=self.not_coverable)
+        if summary.interrupted:
+            report.skipped = "not run: the flush was interrupted"
+            return report
+        plan: dict[tuple[str, str, str], tuple[ArmContext, TargetFlush]] = {}
+        try:
+            for site, count in self.sites.items():
+                context, target = self._place(site, report)
+                if context is None or target is None:
+                    report.not_coverable += count
+                    continue
+                key = (context.resource_group.lower(), context.name.lower(), target.lower())
+                if key not in plan:
+                    flush = TargetFlush(context.layout.name, context.resource_group, target)
+                    plan[key] = (context, flush)
+                    report.flushes.append(flush)
+                plan[key][1].files += count
+        except KeyboardInterrupt:  # while finding caches in Azure: nothing was flushed yet
+            report.interrupted, report.skipped = True, "interrupted before any target flush"
+            return report
+        for context, flush in plan.values():
+            if report.interrupted:
+                break
+            self._flush(context, flush, report)
+        return report
+
+    def _place(self, site: Site, report: FallbackReport) -> tuple[ArmContext | None, str | None]:
+        if site.target is not None:
+            return self.arm, site.target
+        if site.address is None:
+            return None, None
+        context = self._discover(site.address, report)
+        if context is None:
+            return None, None
+        junction = context.layout.junction_for(site.directory or "/")
+        return context, junction.storage_target if junction else None
+
+    def _discover(self, address: str, report: FallbackReport) -> ArmContext | None:
+        """The cache whose mount address ``address`` is (resolution cache first), once."""
+        if address in self._found:
+            return self._found[address]
+        from hpccache_cli.control.resolve import discover_by_address
+
+        context = None
+        try:
+            if self._settings is None:
+                self._settings = self.azure.settings()
+            layout = discover_by_address(self._settings, address, refresh=self.azure.refresh)
+        except UserError as exc:
+            report.problems.append(f"cannot find the cache of mount address {address}: {exc}")
+        else:
+            if layout is None:
+                report.problems.append(
+                    f"no cache in subscription {self._settings.subscription_id} has mount "
+                    f"address {address}; its files are not covered")
+            else:
+                context = ArmContext(self._settings, layout.resource_group, layout.name, layout)
+        self._found[address] = context
+        return context
+
+    def _flush(self, context: ArmContext, flush: TargetFlush, report: FallbackReport) -> None:
+        from hpccache_cli.control.operations import flush_target
+
+        self._say(f"hpccache: fallback: flushing storage target {flush.target} of cache "
+                  f"{flush.cache} for {flush.files:,} failed file(s); clients see errors on "
+                  "its namespace paths until it ends")
+        try:
+            with _progress(f"Flushing storage target {flush.target} of {flush.cache}") as tick:
+                result = flush_target(context.settings, context.resource_group, context.name,
+                                      flush.target, wait=True, on_progress=tick)
+        except UserError as exc:
+            flush.status, flush.reason = "failed", str(exc)
+        except KeyboardInterrupt:
+            flush.status = "interrupted"
+            flush.reason = "the flush may still be running in Azure (hpccache target show)"
+            report.interrupted = True
+        else:
+            flush.status, flush.seconds = "succeeded", result.elapsed_s
+        if flush.status != "succeeded" or not self.quiet:
+            self._say(f"hpccache: fallback: {flush.line()}")
+
+    def _say(self, text: str) -> None:
+        stream = self.stream or sys.stderr
+        stream.write(text + "\n")
+        stream.flush()
+
+
+def _progress(label: str) -> Any:
+    """A spinner with elapsed time on a terminal (the Azure commands' own), else nothing."""
+    from hpccache_cli.cli.azure_options import progress
+
+    return progress(label)
+
+
+def make_fallback(
+    resolver: object, arm: ArmContext | None, azure: AzureOptions | None, *, quiet: bool,
+) -> TargetFallback:
+    """The fallback sink for ``resolver`` (anything with ``site()``, or an ExportResolver)."""
+    locator: Locator | None = None
+    if isinstance(resolver, ExportResolver):
+        locator = ExportSites(resolver)
+    elif callable(getattr(resolver, "site", None)):
+        locator = resolver  # type: ignore[assignment]
+    if locator is None:
+        raise UsageError("--fallback target-flush cannot place these paths on storage targets")
+    return TargetFallback(locator, arm, azure, quiet=quiet)
+
+
+
+def fallback_for(request: Any, resolver: object) -> TargetFallback | None:
+    """The fallback sink a FlushRequest asks for (``--fallback target-flush``), else None."""
+    if getattr(request, "fallback", None) is None:
+        return None
+    return make_fallback(resolver, getattr(resolver, "arm", None), request.azure,
+                         quiet=request.verbosity < 0)

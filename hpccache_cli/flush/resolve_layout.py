@@ -1,0 +1,163 @@
+"""``--cache``: namespace paths (and client paths of that cache) -> junction -> Target.
+
+With a :class:`~hpccache_cli.layout.CacheLayout` (from ARM or the resolution cache) every path is
+placed on its junction by the longest namespace-path prefix; the Target then MOUNTs that
+junction and LOOKUPs the rest component by component, exactly like flush_file.py's EXPORT, on
+*all* of the cache's mount addresses (the engine spreads files over them). Client paths are
+accepted too (mixed freely with namespace paths): :class:`~hpccache_cli.paths.InputResolver`
+tells the kinds apart and translates client paths through the mount table, and ``enrich``
+checks the mount really is this cache. Knowing the junction also gives the storage target, so
+files on targets whose usage model does not cache writes are skipped (nothing can be dirty)
+unless ``force``, and the ``--fallback`` sink can name the target of a failed file.
+
+Resolution is string work plus, for client paths that exist, one ``lstat``; no network call.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from hpccache_cli.errors import AzureError, UsageError
+from hpccache_cli.flush.resolve import PathRejected, Target, normalise_export, resolve_dots
+from hpccache_cli.flush.results import FileResult, Outcome
+from hpccache_cli.layout import CacheLayout
+from hpccache_cli.nfs.nfs3 import MAX_NAME
+from hpccache_cli.paths import (
+    Enrichment,
+    InputResolver,
+    MountTable,
+    PathError,
+    classify_path,
+    enrich,
+    matches_any,
+)
+from hpccache_cli.paths.mountinfo import normpath
+
+if TYPE_CHECKING:
+    from hpccache_cli.flush.fallback import Site
+    from hpccache_cli.flush.naming import ArmContext
+
+#: The reason the issue asks for, verbatim; details follow in parentheses.
+NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
+
+
+def checked_rel(rest: bytes) -> bytes:
+    """``rest`` (a path under an export) as Target.rel: components joined by ``/``.
+
+    Raises PathRejected for a NUL byte, a ``..`` that climbs out, or an over-long component,
+    with the same wording as ExportResolver so reports read alike whatever the path kind.
+    """
+    if b"\0" in rest:
+        raise PathRejected("the name contains a NUL byte (NUL-separated input needs -0)")
+    parts = resolve_dots([c for c in rest.split(b"/") if c and c != b"."])
+    for part in parts:
+        if len(part) > MAX_NAME:
+            raise PathRejected(
+                f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
+            )
+    return b"/".join(parts)
+
+
+def _failed(raw: bytes, reason: str, kind: str) -> FileResult:
+    return FileResult(raw, Outcome.FAILED, reason, kind=kind)
+
+
+class LayoutResolver:
+    """Namespace or client path -> Target on the junction that holds it (``--cache``).
+
+    ``path_kind`` forces how paths are read: ``namespace``, ``local``, or None to recognise
+    each (see :func:`hpccache_cli.paths.classify_path`). ``table`` is the client's mount table;
+    without one only namespace paths can be placed (no mounts to translate through).
+    ``arm`` is set by the command line to the ARM context (for ``--fallback``).
+    """
+
+    def __init__(
+        self,
+        layout: CacheLayout,
+        force: bool = False,
+        path_kind: str | None = None,
+        *,
+        table: MountTable | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        if path_kind not in (None, "local", "namespace"):
+            raise UsageError(
+                f"--path-kind {path_kind} means paths relative to --export (with --ip); with "
+                "--cache give namespace or client paths (--path-kind namespace|local)"
+            )
+        if not layout.mount_addresses:
+            raise AzureError(
+                f"Azure reports no mount addresses for cache {layout.name} (is it still being "
+                "created, or stopped?); try again with --refresh once it is running"
+            )
+        self.layout = layout
+        self.force = force
+        self.path_kind = path_kind
+        self.addresses = tuple(dict.fromkeys(layout.mount_addresses))
+        self.table = table if table is not None else MountTable([], "<no mount table>")
+        # One InputResolver per kind: the classification is done here (see _place).
+        self._inputs = {k: InputResolver(self.table, layout, k, cwd)
+                        for k in ("local", "namespace", "export")}
+        self._exports: dict[str, bytes] = {}
+        self.arm: ArmContext | None = None
+
+    def resolve(self, raw: bytes) -> Target | FileResult:
+        placed = self._place(raw)
+        if isinstance(placed, FileResult):
+            return placed
+        enrichment, ns = placed
+        if not enrichment.caches_writes and not self.force:
+            return FileResult(
+                raw, Outcome.SKIPPED,
+                f"{NOT_WRITE_CACHED} (storage target {enrichment.storage_target} uses usage "
+                f"model {enrichment.usage_model}; --force flushes anyway)",
+                kind="not-write-cached",
+            )
+        junction = enrichment.junction or "/"
+        export = self._exports.get(junction)
+        if export is None:
+            export = self._exports[junction] = normalise_export(os.fsencode(junction))
+        key = junction.rstrip("/")
+        rest = ns[len(key):] if key else ns
+        try:
+            rel = checked_rel(os.fsencode(rest))
+        except PathRejected as exc:
+            return _failed(raw, f"{exc}: refused", "bad-path")
+        return Target(self.addresses, export, rel)
+
+    def site(self, raw: bytes) -> Site | None:
+        """The storage target of a path (for ``--fallback target-flush``)."""
+        from hpccache_cli.flush.fallback import Site
+
+        placed = self._place(raw)
+        if isinstance(placed, FileResult) or placed[0].storage_target is None:
+            return None
+        return Site(target=placed[0].storage_target)
+
+    def _place(self, raw: bytes) -> tuple[Enrichment, str] | FileResult:
+        """(what the layout says, normalised namespace path), or the failure to report."""
+        if b"\0" in raw:
+            return _failed(raw, "the name contains a NUL byte (NUL-separated input needs -0): "
+                                "refused", "bad-path")
+        text = os.fsdecode(raw)
+        kind, unplaced = self.path_kind, False
+        if kind is None:
+            try:
+                kind = classify_path(text, self.table, self.layout).value
+            except PathError:
+                # Neither a client path of this cache nor under a junction: read it as a
+                # namespace path, so the reason names the junctions there are.
+                kind, unplaced = "namespace", True
+        translation = self._inputs[kind].resolve(text)
+        if translation.error is not None or translation.namespace_path is None:
+            return _failed(raw, translation.error or "no namespace path", "path")
+        enrichment = enrich(translation, self.layout)
+        if enrichment.error is not None:
+            mount = translation.mount
+            other = mount is not None and not matches_any(mount, self.layout.mount_addresses)
+            reason = enrichment.error
+            if unplaced:
+                reason += "; nor is it under an NFS mount of the cache on this machine"
+            return _failed(raw, reason, "other-cache" if other else "no-junction")
+        return enrichment, normpath(translation.namespace_path)
