@@ -90,3 +90,18 @@ def test_unknown_cache_is_one_line_azure_error(world: ArmWorld, tmp_path: Path) 
     assert code == 3 and out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("hpccache: error: ")
     assert "nope" in err and "Traceback" not in err
+
+
+def test_resolution_cache_enriches_without_options_or_arm(world: ArmWorld, tmp_path: Path) -> None:
+    """After one `--cache` run, a plain `hpccache path` uses the cached layout: no ARM call."""
+    code, _, err = run(world, tmp_path, "/mnt/emu/proj/a.txt", "--cache", "emu", "-g", "emu-rg")
+    assert code == 0, err
+    before = world.arm.request_count()
+    code, out, err = run(world, tmp_path, "/mnt/emu/proj/a.txt", "/mnt/other/y")
+    assert world.arm.request_count() == before
+    records = json.loads(out)
+    assert code == 0, err
+    assert (records[0]["cache"], records[0]["storage_target"]) == ("emu", "nas1")
+    assert records[0]["backend_path"] == "/export1/a.txt"
+    # No cached cache serves 127.0.0.99: the local part only, and that is not an error.
+    assert records[1]["storage_target"] is None and records[1]["error"] is None

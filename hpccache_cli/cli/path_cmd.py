@@ -100,6 +100,24 @@ def discoverer(az: AzureArgs) -> Callable[[Translation], CacheLayout | None]:
     return lookup
 
 
+def cached_lookup() -> Callable[[Translation], CacheLayout | None]:
+    """Without Azure options: layouts already in the resolution cache, by literal mount address.
+
+    No network call: host names are not resolved here, and nothing is asked of ARM.
+    """
+    from hpccache_cli.control.resolve import cached_layout_for_address
+
+    found: dict[str, CacheLayout | None] = {}
+
+    def lookup(t: Translation) -> CacheLayout | None:
+        key = t.cache_address or ""
+        if key not in found:
+            found[key] = cached_layout_for_address(key)
+        return found[key]
+
+    return lookup
+
+
 def load_layouts(path: str) -> list[CacheLayout]:
     """A ``--layout`` file: one ``CacheLayout.to_dict()`` object, or a list of them."""
     try:
@@ -382,9 +400,7 @@ def path_command(
             write_records(records, fmt, ("input", "namespace_path", "local_paths", "error"))
     else:
         done = list(translate_many(names, table, resolve=not lexical))
-        # TODO(control): without options, layouts already in the resolution cache could be used
-        # too, given a lookup by mount address that never calls ARM (discover_by_address does).
-        lookup = discoverer(az) if discover else None
+        lookup = discoverer(az) if discover else cached_lookup() if not layouts else None
         records = _path_records(done, layouts, lookup, must_find=discover)
         write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
     failed = sum(1 for r in records if r["error"])

@@ -167,6 +167,31 @@ def _store(path: Path, settings: ArmSettings, layout: CacheLayout) -> None:
         pass
 
 
+def cached_layout_for_address(address: str, ttl: float | None = None) -> CacheLayout | None:
+    """A fresh layout from the resolution cache whose cache serves ``address``; never ARM.
+
+    ``hpccache path`` uses this without any Azure option, so a client that flushed by cache
+    name recently sees storage targets and back-end paths with no network call at all. When
+    several cached caches claim the address (an old cache whose IPs were reused), the most
+    recently fetched wins.
+    """
+    seconds = layout_ttl(ttl)
+    if seconds <= 0 or not address:
+        return None
+    best: tuple[float, CacheLayout] | None = None
+    for path in cache_dir().glob("*.json"):
+        layout = _load(path, seconds)
+        if layout is None or address not in layout.mount_addresses:
+            continue
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        if best is None or mtime > best[0]:
+            best = (mtime, layout)
+    return best[1] if best else None
+
+
 def forget_layout(settings: ArmSettings, resource_group: str, cache_name: str) -> None:
     """Drop a cached layout (e.g. after a 404 suggests it is out of date)."""
     with contextlib.suppress(OSError):
