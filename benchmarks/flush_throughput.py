@@ -113,12 +113,15 @@ class EmulatorProcess:
 
 
 def make_dirty(base: Path, rels: list[str], generation: int) -> None:
-    """Give every cache copy new bytes (so it differs from the back end) and wait 1.1 s."""
+    """Give every cache copy new bytes and wait 1.1 s (files are written before they are
+    flushed). Each generation has a new size: the emulator tells dirty from clean by
+    comparing the cache and back-end copies, and a size difference answers that from
+    ``stat`` alone, so the figures measure the flush, not the emulator's byte comparisons."""
     cache = base / "cache" / JUNCTION.lstrip("/")
     for rel in rels:
         path = cache / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f"generation {generation} of {rel}\n".encode() * 4)
+        path.write_bytes(f"generation {generation} of {rel}\n".encode() * (2 + generation))
     time.sleep(1.1)
 
 
@@ -196,8 +199,7 @@ def run_baseline(emu: EmulatorProcess, rels: list[str]) -> float:
 
 def scenario(args: argparse.Namespace, write_back_ms: float) -> list[tuple[str, ...]]:
     base = Path(tempfile.mkdtemp(prefix="hpccache-bench-"))
-    rels = [f"job{d:03d}/out/part-{f:05d}.dat" for f in range(args.files)
-            for d in [f % args.dirs]]
+    rels = [f"run{f % args.dirs:03d}/part-{f:05d}.dat" for f in range(args.files)]
     rows: list[tuple[str, ...]] = []
     limit = PARALLEL / (write_back_ms / 1000.0) if write_back_ms else None
     emu = EmulatorProcess(base, write_back_ms)

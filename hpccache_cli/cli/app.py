@@ -30,7 +30,8 @@ app = typer.Typer(
     name="hpccache",
     help=(
         "Flush files from Azure HPC Cache to their storage targets, per file, by cache name "
-        "and by the paths you see on your client."
+        "and by the paths you see on your client.\n\n"
+        "Example: hpccache flush --cache mycache -g myrg /NAS_12_exp5/result/output3.txt"
     ),
     no_args_is_help=True,
     add_completion=True,

@@ -313,8 +313,13 @@ def confirm(question: str, consequence: str, yes: bool) -> None:
 
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[float, str], None] | None]:
-    """A spinner with elapsed time on a terminal; nothing when stderr is not one."""
-    if not sys.stderr.isatty():
+    """A spinner with elapsed time on a terminal; nothing when stderr is not one, nor in
+    Azure Pipelines (TF_BUILD=True), whose log keeps every redraw even on a terminal."""
+    import os
+
+    from hpccache_cli.pipelines.vso import detect
+
+    if not sys.stderr.isatty() or detect(os.environ):
         yield None
         return
     from rich.console import Console

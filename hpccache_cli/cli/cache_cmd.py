@@ -22,7 +22,9 @@ from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 cache_app = typer.Typer(
-    help="List, show and flush HPC caches (Azure Resource Manager).", no_args_is_help=True
+    help="List, show and flush HPC caches (Azure Resource Manager).\n\n"
+    "Example: hpccache cache show mycache -g myrg",
+    no_args_is_help=True,
 )
 
 RG_OPTION = typer.Option(None, "--resource-group", "-g", help="Resource group of the cache.")
@@ -64,7 +66,10 @@ def list_caches(
     *,
     az: AzureArgs,
 ) -> None:
-    """List the HPC caches of the subscription (or of one resource group)."""
+    """List the HPC caches of the subscription (or of one resource group).
+
+    Example: hpccache cache list -g myrg -o table
+    """
     from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
 
@@ -88,7 +93,10 @@ def show_cache(
     *,
     az: AzureArgs,
 ) -> None:
-    """Show a cache: mount addresses, health, state, size, SKU and storage targets."""
+    """Show a cache: mount addresses, health, state, size, SKU and storage targets.
+
+    Example: hpccache cache show mycache -g myrg -o json
+    """
     from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
     from hpccache_cli.control.resolve import cache_not_found_hint
@@ -150,6 +158,8 @@ def flush_cache(
     """Write every dirty file of every storage target back (whole-cache flush).
 
     Clients see errors for the whole cache until the flush completes, so this asks first.
+
+    Example: hpccache cache flush mycache -g myrg --yes
     """
     from hpccache_cli.control import operations
 

@@ -89,7 +89,9 @@ SAMPLE_FILES = {
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         name="emulator",
-        help="Run a local HPC Cache emulator (NFSv3 with the flush protocol) on loopback.",
+        help="Run a local HPC Cache emulator (NFSv3 with the flush protocol) on loopback.\n\n"
+        "Example: hpccache emulator init ./emu && hpccache emulator run --config "
+        "./emu/emulator.toml",
         no_args_is_help=True,
     )
 
@@ -101,7 +103,10 @@ def register(app: typer.Typer) -> None:
             "writes a sample."
         ),
     ) -> None:
-        """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM."""
+        """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM.
+
+        Example: hpccache emulator run --config ./emu/emulator.toml
+        """
         import asyncio
 
         from hpccache_cli.emulator.config import ConfigError, load_config
@@ -118,7 +123,10 @@ def register(app: typer.Typer) -> None:
         directory: Path = typer.Argument(..., help="Directory for the config and sample data."),
         force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
     ) -> None:
-        """Write a ready-to-run sample config with a few junctions and some dirty files."""
+        """Write a ready-to-run sample config with a few junctions and some dirty files.
+
+        Example: hpccache emulator init ./emu
+        """
         config = write_sample(directory, force)
         typer.echo(f"wrote {config}")
         typer.echo(f"run it with: hpccache emulator run --config {config}")

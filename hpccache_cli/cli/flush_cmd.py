@@ -17,6 +17,7 @@ from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
 INPUT, WHERE, HOW, CONN, OUT = "Input", "Where", "How", "Connection", "Output"
+PIPE = "Pipelines and scripts"
 
 HELP = (
     "Flush files from the cache to their storage target now, and account for each one.\n\n"
@@ -56,6 +57,14 @@ HELP = (
     "some files failed or were not finished; 2 bad usage or unreadable input; 3 Azure error "
     "(sign-in, permissions, cache not found); 4 cache unreachable (no mount address "
     "answered); 130 interrupted (Ctrl-C; the report and failed list are still written).\n\n"
+    "In Azure Pipelines (TF_BUILD=True) failed and skipped files, progress and the counts "
+    "are also written as ##vso[...] logging commands (to stderr with -o json; "
+    "--no-pipeline-log: not at all). --junit FILE writes a JUnit report for "
+    "PublishTestResults@2; --shard K/N (or auto) splits one list over N parallel jobs; "
+    "--allow-partial makes failed files exit 0 (a pipeline step: succeeded with issues). "
+    "See docs/pipelines.md.\n\n"
+    "In a pipeline: hpccache flush --cache mycache -g myrg --from-file outputs.txt "
+    "--shard auto --junit flush-results.xml --allow-partial\n\n"
     "Example: find /mnt/cache/NAS_12_exp5/run42 -type f -printf 'run42/%P\\0' | hpccache "
     "flush -0 --ip 10.0.0.11 --ip 10.0.0.12 --export /NAS_12_exp5 --failed-to retry.lst"
     "\n\n"
@@ -211,11 +220,32 @@ def register(app: typer.Typer) -> None:
             False, "--verbose", "-v", rich_help_panel=OUT, help="Show every path's outcome."),
         quiet: bool = typer.Option(
             False, "--quiet", "-q", rich_help_panel=OUT, help="Show only failures."),
+        junit: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--junit", metavar="FILE", rich_help_panel=PIPE,
+            help="Write a JUnit XML report, one test case per path (PublishTestResults@2)."),
+        shard: Optional[str] = typer.Option(  # noqa: UP045
+            None, "--shard", metavar="K/N|auto", rich_help_panel=PIPE, show_default=False,
+            help="Flush only this job's share (the K-th of N) of the input list; auto: from "
+                 "System.JobPositionInPhase/System.TotalJobsInPhase (1/1 outside a pipeline)."),
+        allow_partial: bool = typer.Option(
+            False, "--allow-partial", rich_help_panel=PIPE,
+            help="Exit 0 when some files failed (in Azure Pipelines: succeeded with issues)."),
+        no_pipeline_log: bool = typer.Option(
+            False, "--no-pipeline-log", rich_help_panel=PIPE,
+            help="No ##vso[...] logging commands, even with TF_BUILD=True."),
         *,
         az: AzureArgs,
     ) -> None:
+        import os
+
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.flush.runner import FlushRequest, client_options, execute
+
+        pipeline = PipelineRun.from_options(
+            junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
+            allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,
+        )
 
         options = FlushOptions(
             mode=mode.value, wait=not no_wait, status_only=status_only, recursive=recursive,
@@ -231,7 +261,7 @@ def register(app: typer.Typer) -> None:
             verbosity=verbosity(verbose, quiet), cache=cache, resource_group=resource_group,
             cache_id=cache_id, path_kind=path_kind.value if path_kind else None,
             mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
-            azure=az,
+            azure=az, pipeline=pipeline,
         )
         code = execute(request)
         raise typer.Exit(code)

@@ -79,7 +79,10 @@ def namespace(
     *,
     az: AzureArgs,
 ) -> None:
-    """Show the cache's namespace: one row per junction with its target and usage model."""
+    """Show the cache's namespace: one row per junction with its target and usage model.
+
+    Example: hpccache namespace mycache -g myrg -o table
+    """
     from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
     from hpccache_cli.control.resolve import cache_not_found_hint

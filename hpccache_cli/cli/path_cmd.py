@@ -44,7 +44,10 @@ HELP = (
     "bytes back). TSV has a header line; tab, newline and backslash inside a field are written "
     "as \\t, \\n and \\\\.\n\n"
     "Exit status: 0 when every path translated, 1 when some did not, 2 on bad usage, 3 when "
-    "Azure fails."
+    "Azure fails.\n\n"
+    "Example: hpccache path /mnt/cache/NAS_12_exp5/result/output3.txt --cache mycache -g myrg"
+    "\n\n"
+    "Back to client paths: hpccache path --to-local /NAS_12_exp5/result/output3.txt"
 )
 
 # fmt: off

@@ -24,7 +24,8 @@ from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 from hpccache_cli.usage_models import lookup
 
 target_app = typer.Typer(
-    help="List, show, flush, suspend, resume and invalidate storage targets.",
+    help="List, show, flush, suspend, resume and invalidate storage targets.\n\n"
+    "Example: hpccache target flush mycache -g myrg -t nas1 --yes",
     no_args_is_help=True,
 )
 
@@ -115,7 +116,10 @@ def list_targets(
     *,
     az: AzureArgs,
 ) -> None:
-    """List the storage targets of a cache."""
+    """List the storage targets of a cache.
+
+    Example: hpccache target list mycache -g myrg -o table
+    """
     targets = _fetch(az, cache, resource_group, None)
     rows = []
     for t in targets:
@@ -136,7 +140,10 @@ def show_target(
     *,
     az: AzureArgs,
 ) -> None:
-    """Show one storage target: type, state, back end, usage model and junctions."""
+    """Show one storage target: type, state, back end, usage model and junctions.
+
+    Example: hpccache target show mycache -g myrg -t nas1
+    """
     t = _fetch(az, cache, resource_group, target)
     s = target_summary(t)
     rows = [
@@ -202,7 +209,10 @@ def _make_action(action: str) -> None:
         "suspend": "Suspend client access to one storage target.",
         "resume": "Resume client access to a suspended storage target.",
         "invalidate": "Discard the cache's copies of one storage target's files.",
-    }[action]
+    }[action] + (
+        f"\n\nExample: hpccache target {action} mycache -g myrg -t nas1"
+        + (" --yes" if consequence else "")
+    )
     command.__name__ = f"{action}_target"
     target_app.command(action)(command)
 

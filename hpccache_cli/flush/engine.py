@@ -31,7 +31,7 @@ from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
 from hpccache_cli.flush.inputs import PathSource
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import CacheUnreachable
-from hpccache_cli.flush.resolve import Resolver, Target
+from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.session import CacheSession, FileFailure, q
 from hpccache_cli.flush.sinks import Sink
@@ -206,6 +206,10 @@ class FlushEngine:
     def _admit(self, raw: bytes) -> WorkItem | None:
         """Resolve and dedup one input path; final outcomes (refused, duplicate) are emitted."""
         resolved = self.resolver.resolve(raw)
+        if resolved is OUTSIDE_SHARD:  # another --shard job's path: not input of this run
+            self.summary.total -= 1
+            self.summary.outside_shard += 1
+            return None
         if isinstance(resolved, FileResult):
             self._emit(resolved)
             return None

@@ -8,6 +8,8 @@ failures. Paths are shown with undecodable bytes as ``\\xNN`` so odd names never
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import time
 from datetime import datetime
@@ -21,8 +23,24 @@ from hpccache_cli.flush.results import (
     display_path,
 )
 from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.pipelines.term import is_interactive
+from hpccache_cli.pipelines.vso import detect
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
+
+# Control characters (C0, DEL, C1, Unicode line breaks) that a file name or a reason quoting
+# one may hold: written raw they would split a log line (a name "x\n##vso[...]" would forge
+# an Azure DevOps logging command) or send terminal escape sequences.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters become ``\\xNN``/``\\uNNNN``."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+        else f"\\u{ord(m.group()):04x}", text)
 
 
 def _line(result: FileResult) -> str:
@@ -31,7 +49,7 @@ def _line(result: FileResult) -> str:
         text += f": {result.reason}"
     if result.outcome in (Outcome.FLUSHED, Outcome.FAILED):
         text += f" ({result.seconds:.3f} s)"
-    return text
+    return one_line(text)
 
 
 def _is_problem(result: FileResult) -> bool:
@@ -68,7 +86,7 @@ class PlainProgress(Sink):
 
     def log(self, message: str) -> None:
         if self.verbosity >= VERBOSE:
-            self._write(f"note: {message}")
+            self._write(f"note: {one_line(message)}")
 
     def close(self) -> None:
         self.stream.flush()
@@ -141,7 +159,7 @@ class RichProgress(Sink):
         if self.verbosity >= VERBOSE:
             from rich.markup import escape
 
-            self.progress.console.print(f"[yellow]note:[/] {escape(message)}")
+            self.progress.console.print(f"[yellow]note:[/] {escape(one_line(message))}")
 
     def close(self) -> None:
         self._update(force=True)
@@ -184,9 +202,14 @@ class FlushFileLog(Sink):
 
 
 def make_console_sink(verbosity: int, tty: bool | None = None) -> Sink:
-    """Rich bar on a terminal (unless -q), plain lines otherwise."""
+    """Rich bar on a terminal (unless -q), plain lines otherwise.
+
+    Never a bar in Azure Pipelines (``TF_BUILD=True``), even when the agent gives the step a
+    terminal: its redraws would be noise in the kept log, and the step's progress is shown by
+    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.flush.pipeline_sinks`).
+    """
     if tty is None:
-        tty = sys.stderr.isatty()
+        tty = is_interactive(sys.stderr) and not detect(os.environ)
     if tty and verbosity >= NORMAL:
         return RichProgress(verbosity)
     return PlainProgress(verbosity)
@@ -210,6 +233,9 @@ def summary_text(summary: FlushSummary, extras: dict[str, Any] | None = None) ->
         lines.append(f"  input: {s.input_error}")
     if s.unreachable:
         lines.append(f"  cache unreachable: {s.unreachable_reason}")
+    if s.shard is not None:
+        lines.append(f"  shard {s.shard[0]}/{s.shard[1]}: {s.outside_shard:,} more input paths "
+                     "belong to the other shards (not flushed or counted here)")
     for key, value in (extras or {}).items():
         lines.append(f"  {key}: {value}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from hpccache_cli.errors import UsageError
@@ -40,10 +41,22 @@ class Target:
         return self.rel.rpartition(b"/")[2]
 
 
-class Resolver(Protocol):
-    """Turns one raw input path into a Target, or a final outcome (failed/skipped + reason)."""
+class OutsideShard(Enum):
+    """The type of :data:`OUTSIDE_SHARD` (an Enum so type checkers narrow ``is`` tests)."""
 
-    def resolve(self, raw: bytes) -> Target | FileResult: ...
+    OUTSIDE_SHARD = "outside-shard"
+
+
+#: What a resolver answers for a path that belongs to another ``--shard`` job: not this run's
+#: input, so the engine drops it without an outcome and counts it in ``outside_shard``.
+OUTSIDE_SHARD = OutsideShard.OUTSIDE_SHARD
+
+
+class Resolver(Protocol):
+    """Turns one raw input path into a Target, or a final outcome (failed/skipped + reason),
+    or :data:`OUTSIDE_SHARD` (only ``flush.shard_resolve.ShardResolver`` answers that)."""
+
+    def resolve(self, raw: bytes) -> Target | FileResult | OutsideShard: ...
 
 
 class PathRejected(ValueError):

@@ -95,6 +95,10 @@ class FlushSummary:
     unreachable: bool = False  # no file could reach the cache at all
     unreachable_reason: str = ""
     status_only: bool = False
+    # --shard K/N: (k, n), and the input paths left to the other jobs. Those are not this
+    # run's input: not in total, no outcome (N jobs would each report the whole list).
+    shard: tuple[int, int] | None = None
+    outside_shard: int = 0
     results: list[FileResult] | None = None
 
     def add(self, result: FileResult) -> None:
@@ -155,6 +159,9 @@ class FlushSummary:
                 data[key] = getattr(self, key)
         if self.unreachable_reason:
             data["unreachable_reason"] = self.unreachable_reason
+        if self.shard is not None:
+            data["shard"] = {"k": self.shard[0], "n": self.shard[1],
+                             "outside": self.outside_shard}
         data["exit_code"] = self.exit_code
         return data
 

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
@@ -27,6 +28,9 @@ from hpccache_cli.flush.resolve import ExportResolver, Resolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
 from hpccache_cli.nfs.client import ClientOptions
+
+if TYPE_CHECKING:
+    from hpccache_cli.flush.pipeline_run import PipelineRun
 
 ENV = {
     "portmap_port": "HPCCACHE_PORTMAP_PORT",
@@ -62,6 +66,7 @@ class FlushRequest:
     force: bool = False  # also flush files of targets whose usage model does not cache writes
     fallback: str | None = None  # "target-flush": flush the targets of failed files via ARM
     azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
+    pipeline: PipelineRun | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
 
     @property
     def separator(self) -> bytes:
@@ -179,12 +184,16 @@ def execute(
     try:
         resolver = resolver or build_resolver(request)
         fallback = fallback_for(request, resolver)  # None unless --fallback
+        pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
+        extra = pipeline.open_sinks() if pipeline is not None else []
+        if pipeline is not None:
+            resolver = pipeline.wrap(resolver)  # after fallback_for: it needs the plain one
     except BaseException:
         source.close()
         raise
     if console is None:
         console = make_console_sink(request.verbosity)
-    sinks = _open_sinks(request, console) + ([fallback] if fallback is not None else [])
+    sinks = extra + _open_sinks(request, console) + ([fallback] if fallback is not None else [])
     sink = MultiSink(sinks)
     engine = FlushEngine(resolver, request.options, sink)
     try:
@@ -193,6 +202,8 @@ def execute(
         sink.close()
     report = fallback.run(summary) if fallback is not None else None
     code = summary.exit_code if report is None else report.exit_code(summary)
+    if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
+        code = pipeline.finish(summary, code)
     if finish is not None:
         finish(summary)
     else:

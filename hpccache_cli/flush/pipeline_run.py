@@ -1,0 +1,105 @@
+"""What ``hpccache flush`` does for pipelines and scripts besides flushing: ``--shard``,
+``--junit``, Azure DevOps logging commands (``TF_BUILD``) and ``--allow-partial``.
+
+One object, built from the command line, hooks into :func:`hpccache_cli.flush.runner.execute`
+at three points, so the runner stays a list of steps and this logic lives in one place:
+
+1. :meth:`PipelineRun.wrap` the resolver (``--shard``: other jobs' paths are dropped);
+2. :meth:`PipelineRun.open_sinks` before the run (the JUnit file's directory is checked
+   here, before any file is flushed);
+3. :meth:`PipelineRun.finish` after it, which writes the output variables and decides the
+   exit code.
+
+Logging commands go to stdout, except with ``-o json``: stdout then holds only the JSON summary
+(scripts parse it) and the commands go to stderr, which the agent scans just the same.
+``flush-file`` and ``demo`` do not build a PipelineRun: flush-file's output must stay
+flush_file.py's, and the demo is not a pipeline step.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED
+from hpccache_cli.flush.pipeline_sinks import JUnitSink, PipelineLogSink, ShardMark
+from hpccache_cli.flush.resolve import Resolver
+from hpccache_cli.flush.results import FlushSummary
+from hpccache_cli.flush.shard_resolve import ShardResolver
+from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.pipelines.junit import JUnitReport
+from hpccache_cli.pipelines.shard import parse_shard
+from hpccache_cli.pipelines.vso import PipelineLog, detect
+
+
+@dataclass
+class PipelineRun:
+    """The pipeline options of one flush run (see the module docstring for the hooks)."""
+
+    junit: str | None = None  # --junit FILE
+    shard: tuple[int, int] | None = None  # --shard K/N or auto, parsed: (k, n)
+    log_commands: bool = False  # TF_BUILD=True and no --no-pipeline-log
+    allow_partial: bool = False  # failed files: exit 0 (+ SucceededWithIssues in a pipeline)
+    commands_to_stderr: bool = False  # -o json: stdout is for the JSON summary alone
+    _log: PipelineLogSink | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        junit: str | None,
+        shard: str | None,
+        pipeline_log: bool,
+        allow_partial: bool,
+        json_output: bool,
+        environ: Mapping[str, str],
+    ) -> PipelineRun:
+        """From the command line and the environment; a bad ``--shard`` is a UsageError
+        (exit 2) here, before any input is read."""
+        return cls(
+            junit=junit,
+            shard=parse_shard(shard, environ) if shard is not None else None,
+            log_commands=pipeline_log and detect(environ),
+            allow_partial=allow_partial,
+            commands_to_stderr=json_output,
+        )
+
+    def wrap(self, resolver: Resolver) -> Resolver:
+        """The resolver the engine uses: with ``--shard``, one that drops other jobs' paths.
+
+        Wrap after ``--fallback`` took the plain resolver: it needs ``site()`` of the inner one.
+        """
+        if self.shard is None:
+            return resolver
+        return ShardResolver(resolver, *self.shard)
+
+    def open_sinks(self) -> list[Sink]:
+        """The sinks for this run. Opening the JUnit report fails at once (UsageError, exit 2)
+        when its directory cannot be written, so a typo costs seconds, not a whole run."""
+        sinks: list[Sink] = []
+        if self.shard is not None:
+            sinks.append(ShardMark(*self.shard))
+        if self.junit:
+            sinks.append(JUnitSink(JUnitReport(self.junit)))
+        if self.log_commands:
+            stream = sys.stderr if self.commands_to_stderr else sys.stdout
+            self._log = PipelineLogSink(PipelineLog(stream))
+            sinks.append(self._log)
+        return sinks
+
+    def finish(self, summary: FlushSummary, code: int) -> int:
+        """Write the output variables (and SucceededWithIssues); return the run's exit code.
+
+        ``--allow-partial`` turns exit 1 (some files failed or were not finished) into 0, in
+        a pipeline marking the step "succeeded with issues". Every other code stands:
+        interrupted 130, unreachable 4, bad input 2 still fail the step, so no
+        SucceededWithIssues is written for them.
+        """
+        partial = self.allow_partial and code == EXIT_SOME_FAILED
+        if self._log is not None:
+            self._log.finish(summary, partial)
+        return EXIT_OK if partial else code
+
+
+__all__ = ["PipelineRun"]

@@ -1,0 +1,135 @@
+"""Helpers for ``test_flush_pipeline``: decode logging commands as the Azure Pipelines agent
+does, check a JUnit report against the ``--report`` of the same run, and run a command on a
+pseudo-terminal (to see what a person, or a pipeline agent that allocates one, would get).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from hpccache_cli.pipelines.text import display_name
+
+_VSO = re.compile(r"##vso\[(?P<cmd>[a-z]+\.[a-z]+)(?: (?P<props>[^\]]*))?\](?P<msg>.*)")
+
+
+def _unescape(text: str, prop: bool) -> str:
+    """The agent's decoding (CommandStringConvertor.Unescape): %AZP25 -> % comes last."""
+    pairs = [("%0D", "\r"), ("%0A", "\n")] + ([("%5D", "]"), ("%3B", ";")] if prop else [])
+    for code, char in pairs:
+        text = text.replace(code, char)
+    return text.replace("%AZP25", "%")
+
+
+def commands(text: str) -> list[tuple[str, dict[str, str], str]]:
+    """Every logging command in ``text`` (lines starting ``##vso[``), decoded as the agent
+    does: (area.action, properties, message)."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith("##vso["):
+            continue
+        m = _VSO.fullmatch(line)
+        assert m, f"malformed logging command: {line!r}"
+        props = {}
+        for part in filter(None, (m["props"] or "").split(";")):
+            key, _, value = part.partition("=")
+            props[key] = _unescape(value, prop=True)
+        out.append((m["cmd"], props, _unescape(m["msg"], prop=False)))
+    return out
+
+
+def issues(cmds: list[tuple[str, dict[str, str], str]], kind: str) -> list[str]:
+    return [msg for cmd, props, msg in cmds if cmd == "task.logissue" and props["type"] == kind]
+
+
+def variables(cmds: list[tuple[str, dict[str, str], str]]) -> dict[str, int]:
+    out = {}
+    for cmd, props, msg in cmds:
+        if cmd == "task.setvariable":
+            assert props["isoutput"] == "true"
+            out[props["variable"]] = int(msg)
+    return out
+
+
+def read_report(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def check_junit(path: Path, report: list[dict[str, Any]]) -> None:
+    """The JUnit file against the --report of the same run: the documented structure, one
+    test case per input path, failures with the reason, skips as skipped."""
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    [suite] = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    by_name = {display_name(r["path"]): r for r in report}
+    assert len(by_name) == len(report) == len(cases)
+    assert sorted(c.get("name") for c in cases) == sorted(by_name)
+    failures = skipped = 0
+    for case in cases:
+        assert case.get("classname") == "hpccache.flush" and float(case.get("time", "-1")) >= 0
+        rec = by_name[case.get("name")]
+        failure, skip = case.find("failure"), case.find("skipped")
+        if rec["outcome"] in ("failed", "unfinished"):
+            failures += 1
+            assert failure is not None and skip is None
+            assert failure.get("type") == rec["outcome"]
+            assert rec["reason"] in failure.get("message", "")
+        elif rec["outcome"] == "skipped":
+            skipped += 1
+            assert skip is not None and failure is None and skip.get("message") == rec["reason"]
+        else:
+            assert failure is None and skip is None, rec
+    for element in (root, suite):
+        assert (element.get("tests"), element.get("failures"), element.get("skipped"),
+                element.get("errors")) == (str(len(cases)), str(failures), str(skipped), "0")
+
+
+def colours(screen: bytes) -> set[int]:
+    """The colour parameters (30-38, 40-48, 90-97, 100-107) of the SGR sequences in
+    ``screen``; bold/dim/reset are not colour (https://no-color.org)."""
+    found = set()
+    for params in re.findall(rb"\x1b\[([0-9;]*)m", screen):
+        for p in filter(None, params.split(b";")):
+            n = int(p)
+            if 30 <= n <= 38 or 40 <= n <= 48 or 90 <= n <= 97 or 100 <= n <= 107:
+                found.add(n)
+    return found
+
+
+def on_terminal(cmd: list[str], env: dict[str, str], data: bytes,
+                stream: str) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """Run with ``stream`` (stdout or stderr) on a pseudo-terminal; the other is a pipe."""
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        kwargs: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE,
+                                  stream: slave}
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, **kwargs)
+        os.close(slave)
+        out, err = proc.communicate(data, timeout=60)
+        reader.join(10)
+    finally:
+        os.close(master)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    return done, b"".join(chunks)
