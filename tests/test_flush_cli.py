@@ -199,3 +199,18 @@ def test_empty_input_succeeds(tmp_path: Path) -> None:
     with emulator(tmp_path, [A1]) as emu:
         proc = run(["flush", "--ip", A1, *EXPORT, "-o", "json"], cli_env(emu), b"\n\n")
     assert proc.returncode == 0 and json.loads(proc.stdout)["total"] == 0
+
+
+def test_flush_file_writes_control_characters_escaped(tmp_path: Path) -> None:
+    """A name with CR and terminal escapes stays on one greppable line, escaped."""
+    dirty_cache(tmp_path, ["ff/a"])
+    with emulator(tmp_path, [A1]) as emu:
+        proc = run(["flush-file", "/NAS_12_exp5", A1], cli_env(emu),
+                   b"ff/a\nff/evil\r##vso[task.complete result=Succeeded;]\x1b[2J\n")
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "\r" not in err and "\x1b" not in err
+    errors = [line for line in err.splitlines() if "ERROR" in line and "evil" in line]
+    assert len(errors) == 1
+    assert "ff/evil\\x0d##vso[task.complete result=Succeeded;]\\x1b[2J" in errors[0]
+    assert not any(line.startswith("##vso") for line in err.splitlines())

@@ -176,7 +176,9 @@ class FlushFileLog(Sink):
 
     def _write(self, text: str) -> None:
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
-        self.stream.write(f"{stamp}: {text}\n")
+        # One physical line per event, whatever the name holds: a newline in a file name must
+        # not split a line that scripts grep for ERROR, nor forge a pipeline logging command.
+        self.stream.write(f"{stamp}: {one_line(text)}\n")
 
     def emit(self, result: FileResult) -> None:
         path = display_path(result.path)
