@@ -214,3 +214,18 @@ def test_flush_file_writes_control_characters_escaped(tmp_path: Path) -> None:
     assert len(errors) == 1
     assert "ff/evil\\x0d##vso[task.complete result=Succeeded;]\\x1b[2J" in errors[0]
     assert not any(line.startswith("##vso") for line in err.splitlines())
+
+
+def test_demo_flushes_and_verifies() -> None:
+    """README's first command: a real flush against the emulator, verified byte for byte."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = run(["demo", "--files", "60", "--write-back-ms", "5"], env, timeout=120)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out + proc.stderr.decode()
+    # Through the fake ARM: the namespace, a flush by cache name, then a target flush.
+    assert "$ hpccache namespace demo-cache -g demo-rg" in out and "/demo/nas" in out
+    assert "hpccache flush --cache demo-cache -g demo-rg" in out
+    assert "flushed: 60" in out
+    assert "flushed storage target 'blob1' of cache 'demo-cache'" in out
+    assert "verified: all 80 files on the storage targets match the cache" in out
+    assert "dirty files left in the cache: 0" in out

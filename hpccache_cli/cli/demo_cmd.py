@@ -1,11 +1,19 @@
-"""``hpccache demo``: a real flush, end to end, on this machine, in a few seconds.
+"""``hpccache demo``: the main job, end to end, on this machine, in a few seconds.
 
 Starts the built-in HPC Cache emulator on loopback with a temporary namespace (two junctions
-on two storage targets), writes a few hundred files into the cache side (dirty: the storage
-targets do not have them yet), runs ``hpccache flush`` in a child process for each junction
-(exactly the command a user would type, shown before it runs), then checks that every storage
-target now holds the same bytes as the cache. Everything lives in a temporary directory that
-is removed at the end (``--keep`` keeps it).
+on two storage targets) and its fake Azure Resource Manager over HTTPS, writes a few hundred
+files into the cache side (dirty: the storage targets do not have them yet), and then runs,
+in child processes, exactly the commands a user would type (each shown before it runs):
+
+1. ``hpccache namespace demo-cache -g demo-rg``: the junctions, as Azure describes them;
+2. ``hpccache flush --cache demo-cache -g demo-rg``: every file by its namespace path, mount
+   addresses and junctions resolved through (fake) ARM, flushed per file over NFS;
+3. ``hpccache target flush demo-cache -g demo-rg --target blob1 --yes``: the whole-target
+   fallback, for files written after step 2.
+
+It then checks that every storage target holds the same bytes as the cache. Everything lives
+in a temporary directory that is removed at the end (``--keep`` keeps it). The fake ARM's
+token is the emulator's own: no Azure credential is used and nothing leaves 127.0.0.0/8.
 """
 
 from __future__ import annotations
@@ -22,18 +30,22 @@ import typer
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED
 
+CACHE, GROUP = "demo-cache", "demo-rg"
 ADDRESSES = ["127.0.0.201", "127.0.0.202"]
 JUNCTIONS = {  # namespace path -> (storage target, type, back-end directory)
     "/demo/nas": ("nas1", "nfs3", "backend/nas1"),
     "/demo/blob": ("blob1", "clfs", "backend/blob1"),
 }
+LATE_FILES = 20  # written after the per-file flush, for the target flush to write back
 
 HELP = (
-    "Run a real flush against the built-in emulator, then verify the storage targets.\n\n"
-    "Starts an emulated HPC Cache on 127.0.0.201 and 127.0.0.202 with two junctions, writes "
-    "FILES files into the cache (dirty), flushes each junction with `hpccache flush` (shown "
-    "as it runs) and checks that the back ends now hold the cache's bytes. Cleans up after "
-    "itself.\n\n"
+    "Run the main job against the built-in emulator, then verify the storage targets.\n\n"
+    "Starts an emulated HPC Cache on 127.0.0.201 and 127.0.0.202 with two junctions and a fake "
+    "Azure Resource Manager on 127.0.0.1, writes FILES files into the cache (dirty), then runs "
+    "`hpccache namespace`, `hpccache flush --cache` (every file by namespace path) and "
+    "`hpccache target flush` (for files written afterwards), each shown as it runs, and checks "
+    "that the back ends now hold the cache's bytes. Cleans up after itself; uses no Azure "
+    "credential and no network beyond loopback.\n\n"
     "Exit codes: 0 every file flushed and verified; 1 something did not flush or verify; "
     "2 bad usage; 130 interrupted.\n\n"
     "Example: hpccache demo --files 1000 --write-back-ms 50"
@@ -51,19 +63,20 @@ def _config(base: Path, write_back_ms: float):  # type: ignore[no-untyped-def]
         for ns, (name, kind, backend) in JUNCTIONS.items()
     ]
     return config_from_dict({
-        "cache": {"name": "demo-cache", "mount_addresses": ADDRESSES},
-        "ports": {"portmap": 0, "mount": 0, "nfs": 0, "arm": -1},
+        "cache": {"name": CACHE, "resource_group": GROUP, "mount_addresses": ADDRESSES},
+        "ports": {"portmap": 0, "mount": 0, "nfs": 0, "arm": 0},
         "writeback": {"per_file_seconds": write_back_ms / 1000.0, "parallel": 64},
         "storage_targets": targets,
     }, base)
 
 
-def _write_files(base: Path, count: int) -> dict[str, list[str]]:
-    """``count`` dirty files spread over both junctions and a few directories each."""
+def _write_files(base: Path, count: int, first: int = 0,
+                 only: str | None = None) -> dict[str, list[str]]:
+    """``count`` dirty files spread over the junctions (or ``only`` one) and a few dirs each."""
     files: dict[str, list[str]] = {ns: [] for ns in JUNCTIONS}
     names = list(JUNCTIONS)
-    for i in range(count):
-        ns = names[0] if i % 4 else names[1]  # three quarters on the NAS
+    for i in range(first, first + count):
+        ns = only or (names[0] if i % 4 else names[1])  # three quarters on the NAS
         rel = f"run{i % 7}/step{i % 13:02d}/out-{i:05d}.dat"
         path = base / "cache" / ns.lstrip("/") / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +86,7 @@ def _write_files(base: Path, count: int) -> dict[str, list[str]]:
 
 
 def _verify(base: Path, files: dict[str, list[str]]) -> list[str]:
-    """Paths whose back-end copy is missing or differs from the cache copy."""
+    """Namespace paths whose back-end copy is missing or differs from the cache copy."""
     bad = []
     for ns, rels in files.items():
         backend = base / JUNCTIONS[ns][2]
@@ -85,20 +98,71 @@ def _verify(base: Path, files: dict[str, list[str]]) -> list[str]:
     return bad
 
 
-def _flush(ns: str, rels: list[str], ports: object) -> int:
-    cmd = ["hpccache", "flush"]
-    for addr in ADDRESSES:
-        cmd += ["--ip", addr]
-    cmd += ["--export", ns, "--mount-port", str(ports.mount),  # type: ignore[attr-defined]
-            "--nfs-port", str(ports.nfs)]  # type: ignore[attr-defined]
-    typer.secho(f"\n$ printf '%s\\n' ... | {' '.join(cmd)}    # {len(rels)} paths on stdin",
-                bold=True)
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "hpccache_cli", *cmd[1:]],
-                          input="".join(r + "\n" for r in rels).encode(), env=env, check=False)
+def _run(args: list[str], env: dict[str, str], stdin: bytes | None = None,
+         note: str = "") -> int:
+    """Show ``hpccache ARGS`` as a user would type it, then run it in a child process."""
+    typer.secho(f"\n$ {'... | ' if stdin else ''}hpccache {' '.join(args)}"
+                + (f"    # {note}" if note else ""), bold=True)
+    proc = subprocess.run([sys.executable, "-m", "hpccache_cli", *args], input=stdin,
+                          env=env, check=False)
     return proc.returncode
+
+
+def _child_env(base: Path, emu: object, arm_env: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    import hpccache_cli
+
+    root = str(Path(hpccache_cli.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(arm_env)
+    env.update({
+        "HPCCACHE_MOUNT_PORT": str(emu.ports.mount),  # type: ignore[attr-defined]
+        "HPCCACHE_NFS_PORT": str(emu.ports.nfs),  # type: ignore[attr-defined]
+        "XDG_CACHE_HOME": str(base / "xdg"),  # the resolution cache stays in the demo dir
+    })
+    return env
+
+
+def _demo(base: Path, files: int, write_back_ms: float) -> int:
+    from hpccache_cli.emulator.arm import start_fake_arm
+    from hpccache_cli.emulator.server import EmulatorThread
+
+    written = _write_files(base, files)
+    config = _config(base, write_back_ms)
+    with EmulatorThread(config) as emu:
+        arm = emu.call(start_fake_arm, config, emu.namespace)
+        try:
+            env = _child_env(base, emu, arm.arm.client_env())
+            typer.echo(f"emulated cache {CACHE} on {', '.join(ADDRESSES)}, fake Azure Resource "
+                       f"Manager at {arm.arm.url}")
+            typer.echo(f"wrote {files} files into the cache; dirty (not yet on the storage "
+                       f"targets): {emu.namespace.dirty_count()}")
+            codes = [_run(["namespace", CACHE, "-g", GROUP, "-o", "table"], env)]
+            paths = "".join(f"{ns}/{rel}\n" for ns, rels in written.items() for rel in rels)
+            codes.append(_run(["flush", "--cache", CACHE, "-g", GROUP], env, paths.encode(),
+                              f"{files} namespace paths on stdin"))
+            late = _write_files(base, LATE_FILES, first=files, only="/demo/blob")
+            typer.echo(f"\nwrote {LATE_FILES} more files under /demo/blob; dirty: "
+                       f"{emu.namespace.dirty_count()}")
+            codes.append(_run(["target", "flush", CACHE, "-g", GROUP, "--target", "blob1",
+                               "--yes"], env, note="the whole storage target, through ARM"))
+            dirty = emu.namespace.dirty_count()
+        finally:
+            emu.call(arm.stop)
+    if EXIT_INTERRUPTED in codes:
+        return EXIT_INTERRUPTED
+    for ns, rels in late.items():
+        written[ns].extend(rels)
+    bad = _verify(base, written)
+    total = files + LATE_FILES
+    typer.echo(f"\ndirty files left in the cache: {dirty}")
+    if bad or dirty or any(codes):
+        typer.secho(f"verification failed: {len(bad)} of {total} files differ on the storage "
+                    f"targets (first: {bad[:3]}); exit codes {codes}", fg="red", err=True)
+        return EXIT_SOME_FAILED
+    typer.secho(f"verified: all {total} files on the storage targets match the cache, "
+                "byte for byte", fg="green")
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
@@ -112,32 +176,10 @@ def register(app: typer.Typer) -> None:
             help="Time the emulated back end takes per file (64 at once)."),
         keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
     ) -> None:
-        from hpccache_cli.emulator.server import EmulatorThread
-
         base = Path(tempfile.mkdtemp(prefix="hpccache-demo-"))
         code = EXIT_SOME_FAILED
         try:
-            written = _write_files(base, files)
-            with EmulatorThread(_config(base, write_back_ms)) as emu:
-                typer.echo(f"emulated cache on {', '.join(ADDRESSES)} (MOUNT port "
-                           f"{emu.ports.mount}, NFS port {emu.ports.nfs}); junctions: "
-                           + ", ".join(f"{ns} -> {t[0]} ({t[1]})" for ns, t in JUNCTIONS.items()))
-                typer.echo(f"wrote {files} files into the cache; dirty (not yet on the storage "
-                           f"targets): {emu.namespace.dirty_count()}")
-                codes = [_flush(ns, rels, emu.ports) for ns, rels in written.items() if rels]
-                dirty = emu.namespace.dirty_count()
-            if EXIT_INTERRUPTED in codes:
-                code = EXIT_INTERRUPTED
-                return
-            bad = _verify(base, written)
-            typer.echo(f"\ndirty files left in the cache: {dirty}")
-            if bad or dirty or any(codes):
-                typer.secho(f"verification failed: {len(bad)} of {files} files differ on the "
-                            f"storage targets (first: {bad[:3]})", fg="red", err=True)
-                return
-            typer.secho(f"verified: all {files} files on the storage targets match the cache, "
-                        "byte for byte", fg="green")
-            code = EXIT_OK
+            code = _demo(base, files, write_back_ms)
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
         finally:
@@ -145,5 +187,5 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"kept {base}")
             else:
                 shutil.rmtree(base, ignore_errors=True)
-            if code:
-                raise typer.Exit(code)
+        if code:
+            raise typer.Exit(code)
