@@ -115,6 +115,21 @@ def test_unreachable_exits_4(tmp_path: Path) -> None:
     assert proc.returncode == 4, proc.stderr
     assert json.loads(proc.stdout)["unreachable"] is True
     assert b"hpccache: error: cache unreachable" in proc.stderr
+    assert b"check --ip and the port options" in proc.stderr
+
+
+def test_unreachable_client_paths_point_at_the_mounts(tmp_path: Path) -> None:
+    """Named by client path, the hint is about the mounts, not an --ip the user never gave."""
+    table = tmp_path / "mountinfo"
+    table.write_text(f"40 1 0:40 / /mnt/c rw - nfs {A2}:/NAS_12_exp5 rw,vers=3,addr={A2}\n")
+    with emulator(tmp_path, [A2], faults={"down_addresses": [A2]}) as emu:
+        env = {**cli_env(emu), "HPCCACHE_MOUNTINFO": str(table)}
+        proc = run(["flush", "/mnt/c/a"], env)
+    assert proc.returncode == 4, proc.stderr
+    lines = proc.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("hpccache: error: cache unreachable")
+    assert "check the NFS mounts of these paths (hpccache path)" in lines[-1]
+    assert "--ip" not in lines[-1]
 
 
 def test_help_lists_exit_codes_and_an_example() -> None:

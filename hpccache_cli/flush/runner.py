@@ -96,6 +96,16 @@ def build_resolver(request: FlushRequest) -> Resolver:
     return local_resolver(request)  # client paths: each file's mount says where
 
 
+def _unreachable_hint(request: FlushRequest) -> str:
+    """What to check when no mount address answered, for the way the cache was named."""
+    if request.cache or request.cache_id:
+        return ("check that this machine can reach the cache's mount addresses (hpccache cache "
+                "show) and the port options; --refresh re-reads them from Azure")
+    if request.ips:
+        return "check --ip and the port options"
+    return "check the NFS mounts of these paths (hpccache path) and the port options"
+
+
 def client_options(
     *,
     portmap_port: int | None = None,
@@ -209,8 +219,8 @@ def execute(
     else:
         print_summary(request, summary, report, code)
     if summary.unreachable and code == EXIT_UNREACHABLE:
-        print(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; check --ip "
-              "and the port options", file=sys.stderr)
+        print(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
+              f"{_unreachable_hint(request)}", file=sys.stderr)
         return EXIT_UNREACHABLE
     if summary.output_error or summary.input_error:
         print(f"hpccache: error: {summary.output_error or summary.input_error}",
