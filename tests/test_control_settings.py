@@ -43,6 +43,10 @@ def test_auth_mode_choice() -> None:
     assert resolve_auth_mode(None, {"HPCCACHE_AUTH": "CLI"}) == "cli"
     missing_oidc = {k: v for k, v in PIPELINE.items() if k != "SYSTEM_OIDCREQUESTURI"}
     assert resolve_auth_mode(None, missing_oidc) == "default"
+    # AzureCLI@2 with a federated connection but SYSTEM_ACCESSTOKEN not mapped: the CLI login
+    # (in the default chain) works there, the pipeline credential could not.
+    unmapped = {k: v for k, v in PIPELINE.items() if k != "SYSTEM_ACCESSTOKEN"}
+    assert resolve_auth_mode(None, unmapped) == "default"
     with pytest.raises(UsageError, match="not one of"):
         resolve_auth_mode("kerberos", {})
 

@@ -65,8 +65,13 @@ class StaticTokenCredential:
 
 
 def pipeline_vars_present(env: Mapping[str, str]) -> bool:
-    """True when the Azure DevOps federation variables are all there."""
-    return all(env.get(v) for v in (*PIPELINE_VARS, "SYSTEM_OIDCREQUESTURI"))
+    """True when the Azure DevOps federation variables are all there, the job token included.
+
+    Without SYSTEM_ACCESSTOKEN (not mapped into the step's env) the pipeline credential cannot
+    work; inside an AzureCLI@2 task the Azure CLI's login can, so ``auto`` falls back to the
+    default chain rather than picking a credential that is certain to fail.
+    """
+    return all(env.get(v) for v in (*PIPELINE_VARS, *PIPELINE_AGENT_VARS))
 
 
 def resolve_auth_mode(requested: str | None, env: Mapping[str, str] | None = None) -> str:

@@ -90,7 +90,9 @@ class AddressPool:
         self._connects = tasks
         up = asyncio.create_task(self._up.wait())
         try:
-            await asyncio.wait([up, asyncio.gather(*tasks)], return_when=asyncio.FIRST_COMPLETED)
+            while not up.done() and not all(t.done() for t in tasks):
+                waiting = {up, *(t for t in tasks if not t.done())}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             up.cancel()
 
