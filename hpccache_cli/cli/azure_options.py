@@ -219,6 +219,29 @@ def cache_ref(name: str, resource_group: str | None) -> CacheRef:
     return CacheRef(resource_group, name)
 
 
+@contextmanager
+def cache_client(az: AzureArgs, name: str, resource_group: str | None) -> Iterator[tuple[Any, Any]]:
+    """``(client, ref)`` for commands about one cache; ARM failures become one line naming it.
+
+    A 404 adds which caches the resource group does have, so a typo is one glance to fix.
+    """
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+    from hpccache_cli.control.resolve import cache_not_found_hint
+
+    ref = cache_ref(name, resource_group)
+    settings = az.settings(ref.subscription_id)
+    with (
+        make_client(settings) as client,
+        arm_errors(
+            settings,
+            f"cache {ref.name!r} in resource group {ref.resource_group!r}",
+            lambda: cache_not_found_hint(client, ref.resource_group),
+        ),
+    ):
+        yield client, ref
+
+
 # ---- output -----------------------------------------------------------------------------------
 
 

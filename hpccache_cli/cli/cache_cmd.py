@@ -13,6 +13,7 @@ import typer
 from hpccache_cli.cli.azure_options import (
     AzureArgs,
     azure_command,
+    cache_client,
     cache_ref,
     confirm,
     emit,
@@ -97,20 +98,7 @@ def show_cache(
 
     Example: hpccache cache show mycache -g myrg -o json
     """
-    from hpccache_cli.control.arm_errors import arm_errors
-    from hpccache_cli.control.client import make_client
-    from hpccache_cli.control.resolve import cache_not_found_hint
-
-    ref = cache_ref(name, resource_group)
-    settings = az.settings(ref.subscription_id)
-    with (
-        make_client(settings) as client,
-        arm_errors(
-            settings,
-            f"cache {ref.name!r} in resource group {ref.resource_group!r}",
-            lambda: cache_not_found_hint(client, ref.resource_group),
-        ),
-    ):
+    with cache_client(az, name, resource_group) as (client, ref):
         cache = client.caches.get(ref.resource_group, ref.name)
         targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
     data = cache_json(cache)

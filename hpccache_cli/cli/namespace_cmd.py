@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from hpccache_cli.cli.azure_options import AzureArgs, azure_command, cache_ref, emit
+from hpccache_cli.cli.azure_options import AzureArgs, azure_command, cache_client, emit
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.usage_models import lookup
 
@@ -83,20 +83,7 @@ def namespace(
 
     Example: hpccache namespace mycache -g myrg -o table
     """
-    from hpccache_cli.control.arm_errors import arm_errors
-    from hpccache_cli.control.client import make_client
-    from hpccache_cli.control.resolve import cache_not_found_hint
-
-    ref = cache_ref(name, resource_group)
-    settings = az.settings(ref.subscription_id)
-    with (
-        make_client(settings) as client,
-        arm_errors(
-            settings,
-            f"cache {ref.name!r} in resource group {ref.resource_group!r}",
-            lambda: cache_not_found_hint(client, ref.resource_group),
-        ),
-    ):
+    with cache_client(az, name, resource_group) as (client, ref):
         targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
     data = namespace_rows(targets)
     rows = [

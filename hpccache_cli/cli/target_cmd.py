@@ -14,6 +14,7 @@ import typer
 from hpccache_cli.cli.azure_options import (
     AzureArgs,
     azure_command,
+    cache_client,
     cache_ref,
     confirm,
     emit,
@@ -86,25 +87,22 @@ def _fetch(az: AzureArgs, cache: str, resource_group: str | None, target: str | 
     from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
     from hpccache_cli.control.operations import target_not_found_hint
-    from hpccache_cli.control.resolve import cache_not_found_hint
 
+    if target is None:
+        with cache_client(az, cache, resource_group) as (client, ref):
+            return list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
     ref = cache_ref(cache, resource_group)
     settings = az.settings(ref.subscription_id)
-    with make_client(settings) as client:
-        if target is None:
-            with arm_errors(
-                settings,
-                f"cache {ref.name!r} in resource group {ref.resource_group!r}",
-                lambda: cache_not_found_hint(client, ref.resource_group),
-            ):
-                return list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
-        with arm_errors(
+    with (
+        make_client(settings) as client,
+        arm_errors(
             settings,
             f"storage target {target!r} of cache {ref.name!r} in resource group "
             f"{ref.resource_group!r}",
             lambda: target_not_found_hint(client, ref.resource_group, ref.name),
-        ):
-            return client.storage_targets.get(ref.resource_group, ref.name, target)
+        ),
+    ):
+        return client.storage_targets.get(ref.resource_group, ref.name, target)
 
 
 @target_app.command("list")
