@@ -300,14 +300,22 @@ class RpcConnection:
         return proc.res.decode(rpc.check_reply(reply, what))
 
     async def close(self) -> None:
-        """Close the connection; calls in flight fail with ConnectionLost."""
+        """Close the connection; calls in flight fail with ConnectionLost.
+
+        Bounded whatever the server does: unsent bytes are dropped (their calls have failed),
+        so a server that stopped reading cannot hold the close open; and a caller that gives
+        up on close() (``wait_for``, Ctrl-C) gets its CancelledError, not a silent return.
+        """
         link, self._link = self._link, None
         if link is None:
             return
-        if link.task is not None and not link.task.done():
-            link.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await link.task
-        link.fail(ConnectionLost(f"connection to {self.label} at {self.address} was closed"))
+        try:
+            if link.task is not None and not link.task.done():
+                link.task.cancel()
+                # wait() does not raise the reader's CancelledError, but does raise our own.
+                await asyncio.wait([link.task])
+        finally:
+            link.fail(ConnectionLost(f"connection to {self.label} at {self.address} was closed"))
+            link.writer.transport.abort()
         with contextlib.suppress(OSError, ConnectionError):
             await link.writer.wait_closed()
