@@ -145,3 +145,18 @@ def test_wrong_export_fails_every_file_with_the_mount_reason(tmp_path: Path) -> 
     assert outcomes(summary) == {"failed": 2}
     assert all("MNT3ERR_NOENT" in r.reason and "--export" in r.reason
                for r in summary.results or [])
+
+
+def test_access_denied_fails_at_once_with_the_reason(tmp_path: Path) -> None:
+    """NFS3ERR_ACCES is final: no retries, the reason names the status; others still flush."""
+    names = dirty_cache(tmp_path, ["open/a.txt", "locked/b.txt", "locked/sub/c.txt"])
+    with emulator(tmp_path, [A1], faults={"denied_paths": ["/NAS_12_exp5/locked"]}) as emu:
+        summary = flush(emu, names, retries=3)
+    got = by_path(summary)
+    assert got[b"open/a.txt"].outcome is Outcome.FLUSHED
+    for denied in (b"locked/b.txt", b"locked/sub/c.txt"):
+        assert got[denied].outcome is Outcome.FAILED
+        assert "permission denied looking up 'locked' (NFS3ERR_ACCES)" in (got[denied].reason or "")
+        assert got[denied].attempts == 0  # failed at the lookup: no flush started, no retry
+    assert summary.exit_code == 1
+    assert_written_back(tmp_path, names[:1])

@@ -41,6 +41,7 @@ are taken relative to the config file. Example (``hpccache emulator run --config
     jukebox_every = 0                    # every Nth flush COMMIT answers NFS3ERR_JUKEBOX
     drop_connection_every = 0            # every Nth NFS call closes the connection instead
     failing_paths = []                   # namespace paths whose write-back never succeeds
+    denied_paths = []                    # namespace paths whose LOOKUP answers NFS3ERR_ACCES
     down_addresses = []                  # mount addresses that refuse connections
 
 The namespace path of a file is ``junction.namespace_path + rest``; its cache copy lives at
@@ -109,6 +110,7 @@ class Faults:
     jukebox_every: int = 0
     drop_connection_every: int = 0
     failing_paths: list[str] = field(default_factory=list)
+    denied_paths: list[str] = field(default_factory=list)
     down_addresses: list[str] = field(default_factory=list)
 
 
@@ -201,6 +203,7 @@ def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
         raise ConfigError("[writeback] parallel must be at least 1")
     faults = _build(Faults, "faults", data.get("faults", {}), base)
     faults.failing_paths = [_norm_ns(p, "failing path") for p in faults.failing_paths]
+    faults.denied_paths = [_norm_ns(p, "denied path") for p in faults.denied_paths]
     targets: list[StorageTarget] = []
     seen_ns: dict[str, str] = {}
     for i, raw in enumerate(data.get("storage_targets", [])):

@@ -19,6 +19,7 @@ from typing import Any
 
 from hpccache_cli.emulator.config import Faults
 from hpccache_cli.emulator.namespace import REAL, Namespace, NfsStatusError, Node, parent_path
+from hpccache_cli.emulator.writeback import path_fails
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 
@@ -71,6 +72,8 @@ class NfsHandlers:
     def lookup(self, a: nfs3.LookupArgs) -> tuple[int, Any]:
         directory = self._node(a.dir)
         node, st = self.ns.lookup(directory, a.name)
+        if self.faults.denied_paths and path_fails(node.path, self.faults.denied_paths):
+            raise NfsStatusError(S.NFS3ERR_ACCES)  # as a back end refusing this client would
         return OK, nfs3.LookupOk(node.handle, self.ns.fattr(node, st), None)
 
     def access(self, a: nfs3.AccessArgs) -> tuple[int, Any]:
