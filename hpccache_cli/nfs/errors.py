@@ -7,6 +7,9 @@ message says what to check next, because these reach users of the flush command 
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import Any
+
 
 class NfsClientError(Exception):
     """Base of every error raised by ``hpccache_cli.nfs``."""
@@ -71,3 +74,25 @@ class MountError(StatusError):
     """A MOUNTv3 status other than MNT3_OK, e.g. ``MNT3ERR_ACCES (13)``."""
 
     kind = "mount"
+
+
+def status_label(statuses: type[IntEnum], status: int, unknown_prefix: str) -> str:
+    """``NFS3ERR_NOENT`` for a known status; ``NFS3ERR_UNKNOWN_12345`` for one we don't know."""
+    try:
+        return statuses(status).name
+    except ValueError:
+        return f"{unknown_prefix}_UNKNOWN_{status}"
+
+
+def checked_body(
+    result: tuple[Any, Any],
+    statuses: type[IntEnum],
+    error: type[StatusError],
+    unknown_prefix: str,
+    context: str = "",
+) -> Any:
+    """The body of a ``(status, body)`` result whose status is 0; otherwise raise ``error``."""
+    status, body = result
+    if int(status) != 0:
+        raise error(int(status), status_label(statuses, int(status), unknown_prefix), context)
+    return body

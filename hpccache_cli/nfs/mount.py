@@ -11,7 +11,7 @@ from enum import IntEnum
 from typing import Any
 
 from hpccache_cli.nfs import xdr
-from hpccache_cli.nfs.errors import MountError
+from hpccache_cli.nfs.errors import MountError, checked_body, status_label
 from hpccache_cli.nfs.nfs3 import FHSIZE, Procedure
 
 PROGRAM = 100005
@@ -34,17 +34,12 @@ class Mountstat3(IntEnum):
 
 
 def status_name(status: int) -> str:
-    try:
-        return Mountstat3(status).name
-    except ValueError:
-        return f"MNT3ERR_UNKNOWN_{status}"
+    return status_label(Mountstat3, status, "MNT3ERR")
 
 
 def ok_body(result: tuple[Any, Any], context: str = "") -> Any:
-    status, body = result
-    if int(status) != Mountstat3.MNT3_OK:
-        raise MountError(int(status), status_name(int(status)), context)
-    return body
+    """The body of an MNT3_OK result; any other status raises MountError."""
+    return checked_body(result, Mountstat3, MountError, "MNT3ERR", context)
 
 
 dirpath = xdr.String(MNTPATHLEN)

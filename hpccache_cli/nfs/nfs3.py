@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from hpccache_cli.nfs import xdr
-from hpccache_cli.nfs.errors import NfsError
+from hpccache_cli.nfs.errors import NfsError, checked_body, status_label
 
 PROGRAM = 100003
 VERSION = 3
@@ -75,18 +75,12 @@ class Ftype3(IntEnum):
 
 
 def status_name(status: int) -> str:
-    try:
-        return Nfsstat3(status).name
-    except ValueError:
-        return f"NFS3ERR_UNKNOWN_{status}"
+    return status_label(Nfsstat3, status, "NFS3ERR")
 
 
 def ok_body(result: tuple[Any, Any], context: str = "") -> Any:
     """The body of an NFS3_OK result; any other status raises NfsError."""
-    status, body = result
-    if int(status) != Nfsstat3.NFS3_OK:
-        raise NfsError(int(status), status_name(int(status)), context)
-    return body
+    return checked_body(result, Nfsstat3, NfsError, "NFS3ERR", context)
 
 
 _status = xdr.Enum(Nfsstat3, lenient=True)
