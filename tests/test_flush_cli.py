@@ -10,10 +10,10 @@ import json
 import os
 import pty
 import subprocess
-import threading
 from pathlib import Path
 
 from emulator_support import free_port
+from pipeline_support import on_terminal
 from test_flush_support import (
     CLI,
     assert_written_back,
@@ -168,34 +168,14 @@ def test_flush_file_is_a_drop_in(tmp_path: Path) -> None:
 
 def test_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     names = dirty_cache(tmp_path, [f"tty/f{i}" for i in range(20)])
-    master, slave = pty.openpty()
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the last writer closed the terminal
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
     with emulator(tmp_path, [A1]) as emu:
         env = dict(cli_env(emu), COLUMNS="120", TERM="xterm")
-        proc = subprocess.Popen(CLI + ["flush", "--ip", A1, *EXPORT, "-v"], env=env,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave)
-        os.close(slave)
-        out, _ = proc.communicate(b"\n".join(names) + b"\n", timeout=60)
-    reader.join(10)
-    os.close(master)
-    screen = b"".join(chunks)
+        proc, screen = on_terminal(CLI + ["flush", "--ip", A1, *EXPORT, "-v"], env,
+                                   b"\n".join(names) + b"\n", "stderr")
     assert proc.returncode == 0, screen
     assert b"20/20" in screen and b"files/s" in screen  # the bar's last frame
     assert b"flushed tty/f3" in screen  # -v lines print above the bar
-    assert b"flushed: 20" in out
+    assert b"flushed: 20" in proc.stdout
 
 
 def test_terminal_stdin_without_paths_is_a_usage_error(tmp_path: Path) -> None:
