@@ -130,6 +130,7 @@ def _decoders() -> list[Any]:
     out += [
         pytest.param(rpc.decode_call, id="rpc.decode_call"),
         pytest.param(rpc.decode_reply, id="rpc.decode_reply"),
+        pytest.param(nfs3.FLUSH_COMMIT.res.decode, id="nfs3.FLUSH_COMMIT.res"),
         pytest.param(lambda b: rpc.AuthSys.from_opaque(rpc.OpaqueAuth(1, b)), id="rpc.AuthSys"),
         pytest.param(lambda b: rpc.RecordDecoder().feed(b), id="rpc.RecordDecoder"),
     ]

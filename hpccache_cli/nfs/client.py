@@ -213,8 +213,7 @@ class NfsClient:
     async def flush(self, fh: bytes, op: FlushOp) -> int:
         """Send an HPC Cache flush COMMIT; return the raw nfsstat3 (never raises for status)."""
         args = nfs3.CommitArgs(fh, nfs3.FLUSH_OFFSET, int(op))
-        status, _ = await self._call_nfs(nfs3.COMMIT, args)
-        return int(status)
+        return await self._call_nfs(nfs3.FLUSH_COMMIT, args)
 
     async def readdirplus(
         self,

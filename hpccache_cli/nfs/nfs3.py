@@ -345,6 +345,30 @@ FSINFO = Procedure("FSINFO", 19, fh3, _res(FsinfoOk.xdr, post_op_attr))
 PATHCONF = Procedure("PATHCONF", 20, fh3, _res(PathconfOk.xdr, post_op_attr))
 COMMIT = Procedure("COMMIT", 21, CommitArgs.xdr, _res(CommitOk.xdr, WccData.xdr))
 
+
+class _StatusOnly(xdr.XdrType[int]):
+    """A result read for its nfsstat3 alone; the rest (wcc_data, verifier) is not decoded.
+
+    The answer to an HPC Cache flush COMMIT *is* its status, and a flush of a million files
+    sends millions of them: decoding attributes nobody reads was measurable client CPU.
+    """
+
+    def pack(self, p: xdr.Packer, value: int) -> None:
+        p.u32(int(value))
+
+    def unpack(self, u: xdr.Unpacker) -> int:
+        status = u.u32()
+        u.rest()
+        return status
+
+    def decode(self, data: bytes) -> int:
+        return self.unpack(xdr.Unpacker(data))
+
+
+#: COMMIT as the client sends flush requests (see :class:`_StatusOnly`); not a server table
+#: entry: the emulator answers every COMMIT through :data:`COMMIT`.
+FLUSH_COMMIT = Procedure("COMMIT", 21, CommitArgs.xdr, _StatusOnly())
+
 PROCEDURES: dict[int, Procedure] = {
     p.number: p
     for p in (NULL, GETATTR, LOOKUP, ACCESS, READ, READDIRPLUS, FSSTAT, FSINFO, PATHCONF, COMMIT)

@@ -7,6 +7,7 @@ back complete records, so the transport stays a thin loop.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
@@ -157,25 +158,35 @@ def encode_call(
     cred: OpaqueAuth = AUTH_NONE,
     verf: OpaqueAuth = AUTH_NONE,
 ) -> bytes:
+    try:
+        head = _CALL_HEAD.pack(xid, MsgType.CALL, RPC_VERSION, prog, vers, proc)
+    except struct.error:
+        fields = (xid, prog, vers, proc)
+        raise xdr.XdrError(f"a call header field does not fit 32 bits: {fields}") from None
+    return head + _auths(cred, verf) + args
+
+
+_CALL_HEAD = struct.Struct(">6I")
+_REPLY_HEAD = struct.Struct(">6I")  # xid, REPLY, MSG_ACCEPTED, verf flavor + length, accept
+
+
+@functools.lru_cache(maxsize=256)
+def _auths(cred: OpaqueAuth, verf: OpaqueAuth) -> bytes:
+    """The encoded credential and verifier: one client sends the same pair on every call."""
     p = xdr.Packer()
-    for v in (xid, MsgType.CALL, RPC_VERSION, prog, vers, proc):
-        p.u32(int(v))
     _opaque_auth.pack(p, cred)
     _opaque_auth.pack(p, verf)
-    p.raw(args)
     return p.bytes()
 
 
 def decode_call(msg: bytes) -> Call:
     """Decode a call header. Raises ProtocolError for anything that is not an RPC v2 call."""
     u = xdr.Unpacker(msg)
-    xid = u.u32()
-    if u.u32() != MsgType.CALL:
+    if len(msg) >= 8 and struct.unpack_from(">I", msg, 4)[0] != MsgType.CALL:
         raise ProtocolError("message is not an RPC call")
-    rpcvers = u.u32()
+    xid, _, rpcvers, prog, vers, proc = u.fields(_CALL_HEAD)
     if rpcvers != RPC_VERSION:
         raise ProtocolError(f"RPC version {rpcvers} is not 2")
-    prog, vers, proc = u.u32(), u.u32(), u.u32()
     cred = _opaque_auth.unpack(u)
     verf = _opaque_auth.unpack(u)
     return Call(xid, prog, vers, proc, cred, verf, u.rest())
@@ -231,6 +242,12 @@ def encode_denied(
 
 
 def decode_reply(msg: bytes) -> Reply:
+    if len(msg) >= _REPLY_HEAD.size:  # the common case in one unpack: accepted, empty verf
+        xid, mtype, stat, flavor, vlen, accept = _REPLY_HEAD.unpack_from(msg)
+        if (mtype, stat, vlen, accept) == (MsgType.REPLY, ReplyStat.MSG_ACCEPTED, 0,
+                                            AcceptStat.SUCCESS):
+            verf = AUTH_NONE if flavor == AuthFlavor.AUTH_NONE else OpaqueAuth(flavor)
+            return Reply(xid, stat, accept_stat=accept, verf=verf, body=msg[_REPLY_HEAD.size:])
     u = xdr.Unpacker(msg)
     xid = u.u32()
     if u.u32() != MsgType.REPLY:

@@ -117,17 +117,25 @@ class Unpacker:
         self._pos += n
         return bytes(self._data[start : self._pos])
 
+    def fields(self, layout: struct.Struct) -> tuple[Any, ...]:
+        """Read a run of fixed-size items in one ``unpack_from`` (no slice is copied)."""
+        pos = self._pos
+        if layout.size > len(self._data) - pos:
+            raise XdrError(f"truncated: needed {layout.size} bytes, {self.remaining} left")
+        self._pos = pos + layout.size
+        return layout.unpack_from(self._data, pos)
+
     def u32(self) -> int:
-        return _U32.unpack(self._take(4))[0]
+        return self.fields(_U32)[0]
 
     def i32(self) -> int:
-        return _I32.unpack(self._take(4))[0]
+        return self.fields(_I32)[0]
 
     def u64(self) -> int:
-        return _U64.unpack(self._take(8))[0]
+        return self.fields(_U64)[0]
 
     def i64(self) -> int:
-        return _I64.unpack(self._take(8))[0]
+        return self.fields(_I64)[0]
 
     def boolean(self) -> bool:
         v = self.u32()
@@ -163,7 +171,14 @@ class Unpacker:
 
 
 class XdrType(Generic[T]):
-    """An XDR type: knows how to pack a Python value and unpack it again."""
+    """An XDR type: knows how to pack a Python value and unpack it again.
+
+    ``code`` is the type's ``struct`` format when its encoding has a fixed size and needs no
+    validation beyond range (integers, enums, structs of those); a :class:`Struct` made only
+    of such fields is then packed and unpacked with one precompiled ``struct.Struct`` call.
+    """
+
+    code: str | None = None
 
     def pack(self, p: Packer, value: T) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -187,6 +202,7 @@ class XdrType(Generic[T]):
 class _Prim(XdrType[Any]):
     def __init__(self, name: str) -> None:
         self.name = name
+        self.code = {"u32": "I", "i32": "i", "u64": "Q", "i64": "q"}.get(name)
 
     def pack(self, p: Packer, value: Any) -> None:
         getattr(p, self.name)(value)
@@ -249,6 +265,8 @@ class Enum(XdrType[Any]):
     know, and the user should see its number rather than a protocol error).
     """
 
+    code = "I"
+
     def __init__(self, cls: type[IntEnum], lenient: bool = False) -> None:
         self.cls = cls
         self.lenient = lenient
@@ -257,7 +275,9 @@ class Enum(XdrType[Any]):
         p.u32(int(value))
 
     def unpack(self, u: Unpacker) -> Any:
-        raw = u.u32()
+        return self.convert(u.u32())
+
+    def convert(self, raw: int) -> Any:
         try:
             return self.cls(raw)
         except ValueError:
@@ -336,13 +356,46 @@ class Struct(XdrType[Any]):
             raise TypeError(f"{cls.__name__}: spec {[n for n, _ in spec]} != fields {names}")
         self.cls = cls
         self.spec = tuple(spec)
+        codes = [t.code for _, t in self.spec]
+        self.code = "".join(codes) if all(codes) else None  # type: ignore[arg-type]
+        self._layout = struct.Struct(">" + self.code) if self.code else None
 
     def pack(self, p: Packer, value: Any) -> None:
-        for name, t in self.spec:
-            t.pack(p, getattr(value, name))
+        if self._layout is None:
+            for name, t in self.spec:
+                t.pack(p, getattr(value, name))
+            return
+        flat: list[int] = []
+        try:
+            self._flatten(value, flat)
+            p.raw(self._layout.pack(*flat))
+        except (struct.error, TypeError, ValueError, AttributeError):
+            raise XdrError(f"a field of {self.cls.__name__} does not fit its XDR type") from None
 
     def unpack(self, u: Unpacker) -> Any:
-        return self.cls(*(t.unpack(u) for _, t in self.spec))
+        if self._layout is None:
+            return self.cls(*[t.unpack(u) for _, t in self.spec])
+        return self._build(u.fields(self._layout), 0)[0]
+
+    def _flatten(self, value: Any, out: list[int]) -> None:
+        for name, t in self.spec:
+            v = getattr(value, name)
+            if isinstance(t, Struct):
+                t._flatten(v, out)
+            else:
+                out.append(int(v))
+
+    def _build(self, flat: tuple[int, ...], i: int) -> tuple[Any, int]:
+        args = []
+        for _, t in self.spec:
+            if isinstance(t, Struct):
+                v, i = t._build(flat, i)
+            else:
+                v, i = flat[i], i + 1
+                if isinstance(t, Enum):
+                    v = t.convert(v)
+            args.append(v)
+        return self.cls(*args), i
 
 
 class StatusUnion(XdrType[Any]):

@@ -1,0 +1,112 @@
+"""The codec's fast paths give exactly what the field-by-field codec gives.
+
+Fixed-layout structs (``Fattr3``, times, ...) are packed and unpacked with one precompiled
+``struct.Struct``; RPC call headers and accepted replies have a one-call path; flush COMMITs
+are decoded for their status alone. Each is checked here against an independent slow path
+(every field through its own type), including the errors out-of-range values must raise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hpccache_cli.nfs import nfs3, rpc, xdr
+from tests.test_nfs_codec import opaque_auth, strategy_for
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FIXED = [nfs3.Fattr3.xdr, nfs3.NfsTime3.xdr, nfs3.WccAttr.xdr]
+
+
+def slow_pack(t: xdr.XdrType[Any], value: Any) -> bytes:
+    """Field by field, as the codec did before the fast path (nested structs too)."""
+    if isinstance(t, xdr.Struct):
+        return b"".join(slow_pack(sub, getattr(value, name)) for name, sub in t.spec)
+    return t.encode(value)
+
+
+def test_the_attribute_structs_take_the_fast_path() -> None:
+    for t in FIXED:
+        assert t.code is not None, t.cls.__name__
+    assert nfs3.Fattr3.xdr.code is not None and len(nfs3.Fattr3.xdr.encode(
+        nfs3.Fattr3(type=nfs3.Ftype3.NF3REG))) == 84  # RFC 1813 fattr3: 84 bytes
+    assert nfs3.LookupOk.xdr.code is None  # has an opaque handle: field by field
+
+
+@pytest.mark.parametrize("t", FIXED, ids=lambda t: t.cls.__name__)
+@FAST
+@given(data=st.data())
+def test_fast_struct_encoding_equals_the_field_by_field_one(
+    t: xdr.Struct, data: st.DataObject
+) -> None:
+    value = data.draw(strategy_for(t))
+    encoded = t.encode(value)
+    assert encoded == slow_pack(t, value)
+    assert t.decode(encoded) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        nfs3.Fattr3(type=nfs3.Ftype3.NF3REG, size=-1),
+        nfs3.Fattr3(type=nfs3.Ftype3.NF3REG, uid=2**32),
+        nfs3.Fattr3(type=nfs3.Ftype3.NF3REG, mtime=nfs3.NfsTime3(2**32, 0)),
+        nfs3.Fattr3(type=nfs3.Ftype3.NF3REG, mode=None),  # type: ignore[arg-type]
+        nfs3.Fattr3(type=nfs3.Ftype3.NF3REG, atime=None),  # type: ignore[arg-type]
+    ],
+    ids=["negative-u64", "u32-overflow", "nested-overflow", "none-field", "none-struct"],
+)
+def test_fast_struct_refuses_what_does_not_fit_with_xdr_error(value: nfs3.Fattr3) -> None:
+    with pytest.raises(xdr.XdrError):
+        nfs3.Fattr3.xdr.encode(value)
+
+
+def test_fast_struct_decodes_unknown_lenient_enum_values_to_their_number() -> None:
+    encoded = bytearray(nfs3.Fattr3.xdr.encode(nfs3.Fattr3(type=nfs3.Ftype3.NF3DIR)))
+    encoded[0:4] = (99).to_bytes(4, "big")
+    assert nfs3.Fattr3.xdr.decode(bytes(encoded)).type == 99
+
+
+@FAST
+@given(
+    xid=st.integers(0, 2**32 - 1), proc=st.integers(0, 2**32 - 1),
+    args=st.binary(max_size=32), cred=opaque_auth, verf=opaque_auth,
+)
+def test_call_header_equals_the_field_by_field_encoding(
+    xid: int, proc: int, args: bytes, cred: rpc.OpaqueAuth, verf: rpc.OpaqueAuth
+) -> None:
+    p = xdr.Packer()
+    for word in (xid, rpc.MsgType.CALL, rpc.RPC_VERSION, 100003, 3, proc):
+        p.u32(int(word))
+    for auth in (cred, verf):
+        p.u32(auth.flavor)
+        p.opaque(auth.body)
+    assert rpc.encode_call(xid, 100003, 3, proc, args, cred, verf) == p.bytes() + args
+
+
+def test_call_header_out_of_range_is_an_xdr_error() -> None:
+    with pytest.raises(xdr.XdrError):
+        rpc.encode_call(2**32, 100003, 3, 0)
+
+
+@FAST
+@given(xid=st.integers(0, 2**32 - 1), flavor=st.integers(0, 2**32 - 1),
+       results=st.binary(max_size=64))
+def test_accepted_reply_fast_path_keeps_the_verifier_flavor_and_body(
+    xid: int, flavor: int, results: bytes
+) -> None:
+    reply = rpc.decode_reply(rpc.encode_reply(xid, results=results,
+                                              verf=rpc.OpaqueAuth(flavor)))
+    assert (reply.xid, reply.verf.flavor, reply.verf.body, reply.body) == (
+        xid, flavor, b"", results)
+    assert reply.check() == results
+
+
+@FAST
+@given(data=st.data())
+def test_flush_commit_reads_the_status_of_every_commit_result(data: st.DataObject) -> None:
+    value = data.draw(strategy_for(nfs3.COMMIT.res))
+    assert nfs3.FLUSH_COMMIT.res.decode(nfs3.COMMIT.res.encode(value)) == int(value[0])
