@@ -62,7 +62,7 @@ class RpcConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.decoder = rpc.RecordDecoder()
         self.tasks: set[asyncio.Task[Any]] = set()
-        self._batch: list[bytes] | None = None  # replies collected while handling a burst
+        self._outbox: list[bytes] = []  # replies of this loop turn, not yet written
         self.loop = asyncio.get_running_loop()
 
     # --- asyncio callbacks ------------------------------------------------------------------
@@ -92,20 +92,10 @@ class RpcConnection(asyncio.Protocol):
             log.info("closing connection: %s", exc)
             self.transport.abort()
             return
-        if len(records) == 1:
-            self.handle(records[0])
-            return
-        # Pipelined calls: answer them with one write (one syscall) instead of one each.
-        self._batch = []
-        try:
-            for record in records:
-                if self.transport.is_closing():
-                    break
-                self.handle(record)
-        finally:
-            batch, self._batch = self._batch, None
-            if batch and not self.transport.is_closing():
-                self.transport.write(b"".join(batch))
+        for record in records:
+            if self.transport.is_closing():
+                break
+            self.handle(record)
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -114,12 +104,20 @@ class RpcConnection(asyncio.Protocol):
     # --- calls ------------------------------------------------------------------------------
 
     def send(self, message: bytes) -> None:
-        if self._batch is not None:
-            self._batch.append(rpc.frame(message))
-            return
+        """Queue a reply; every reply of this loop turn goes out in one write.
+
+        Pipelined calls arrive in bursts and sync flushes finish in bursts (write-backs end
+        together): one ``write`` per reply was the emulator's largest single cost.
+        """
+        self._outbox.append(rpc.frame(message))
+        if len(self._outbox) == 1:
+            self.loop.call_soon(self._flush_outbox)
+
+    def _flush_outbox(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
         transport = self.transport
         if transport is not None and not transport.is_closing():
-            transport.write(rpc.frame(message))
+            transport.write(data)
 
     def handle(self, record: bytes) -> None:
         if len(record) < _HEAD.size:

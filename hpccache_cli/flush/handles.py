@@ -1,4 +1,4 @@
-"""Directory file handles, cached and looked up once.
+"""Directory file handles, cached and looked up once; missing directories remembered briefly.
 
 flush_file.py LOOKUPs every component of every path: for ``a/b/c/file`` that is four round
 trips per file, and the three directory lookups repeat for every file of the directory. Here
@@ -6,15 +6,34 @@ directory handles sit in a bounded LRU keyed by ``(export, directory path)``; co
 files in a directory nobody has looked up yet share *one* in-flight lookup instead of racing
 with identical ones. Roots (one MOUNT per export) are kept apart and never evicted. A STALE
 answer drops a directory and everything below it, so the next file looks it up again.
+
+Directories found missing (the caller decides which failures mean that: NOENT, not a
+directory) are remembered in a second, smaller LRU, so the thousands of files of a deleted
+or never-created tree fail at once instead of each paying a LOOKUP. Those entries live only
+``negative_ttl`` seconds (monotonic clock): input is streamed while jobs may still be
+creating directories, so "missing" is a fact about the last second, not about the run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 Key = tuple[bytes, bytes]
+#: Builds the exception a file under a remembered-missing directory fails with (a fresh one
+#: per file: re-raising one shared instance would chain every raiser's traceback onto it).
+FailureFactory = Callable[[], Exception]
+#: Given a loader's failure: the factory to remember it by, or None to not remember it.
+Remember = Callable[[Exception], FailureFactory | None]
+
+#: How long a directory found missing stays "missing" without asking again (seconds). Short:
+#: a job may create it a moment later; long enough that a burst of files under a missing
+#: directory (streamed input arrives in bursts) costs one LOOKUP, not one per file.
+NEGATIVE_TTL = 1.0
+#: Missing directories remembered at once (LRU beyond that).
+NEGATIVE_CAPACITY = 4096
 
 
 class _LoaderGone(Exception):
@@ -22,15 +41,33 @@ class _LoaderGone(Exception):
 
 
 class HandleCache:
-    """Bounded LRU of directory handles with in-flight lookup sharing."""
+    """Bounded LRU of directory handles with in-flight lookup sharing, plus a short-lived
+    bounded LRU of directories found missing.
 
-    def __init__(self, capacity: int = 16384) -> None:
+    ``clock`` and ``negative_ttl`` are parameters so tests can step time instead of sleeping
+    through it; ``negative_ttl <= 0`` turns the memory of missing directories off.
+    """
+
+    def __init__(
+        self,
+        capacity: int = 16384,
+        *,
+        negative_capacity: int = NEGATIVE_CAPACITY,
+        negative_ttl: float = NEGATIVE_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.capacity = max(1, capacity)
+        self.negative_capacity = max(1, negative_capacity)
+        self.negative_ttl = negative_ttl
+        self._clock = clock
         self._lru: OrderedDict[Key, bytes] = OrderedDict()
         self._roots: dict[bytes, bytes] = {}
         self._inflight: dict[Key, asyncio.Future[bytes]] = {}
+        # key -> (expiry on ``clock``, how to fail a file under it)
+        self._missing: OrderedDict[Key, tuple[float, FailureFactory]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.negative_hits = 0  # files failed from a remembered-missing directory, no LOOKUP
 
     def __len__(self) -> int:
         return len(self._lru)
@@ -49,6 +86,7 @@ class HandleCache:
             self._roots[export] = fh
             return
         key = (export, path)
+        self._missing.pop(key, None)  # found after all: no longer missing
         self._lru[key] = fh
         self._lru.move_to_end(key)
         while len(self._lru) > self.capacity:
@@ -66,13 +104,58 @@ class HandleCache:
         for key in stale:
             del self._lru[key]
 
+    # -- missing directories ------------------------------------------------------------------
+
+    def remember_missing(self, export: bytes, path: bytes, failure: FailureFactory) -> None:
+        """Remember for ``negative_ttl`` s that looking up directory ``path`` failed so."""
+        if self.negative_ttl <= 0 or not path:
+            return
+        key = (export, path)
+        self._missing[key] = (self._clock() + self.negative_ttl, failure)
+        self._missing.move_to_end(key)
+        while len(self._missing) > self.negative_capacity:
+            self._missing.popitem(last=False)
+
+    def _missing_entry(self, key: Key, now: float) -> FailureFactory | None:
+        entry = self._missing.get(key)
+        if entry is None:
+            return None
+        if now >= entry[0]:  # expired: the directory may exist by now, ask again
+            del self._missing[key]
+            return None
+        self._missing.move_to_end(key)  # recency for eviction only; the expiry stays
+        return entry[1]
+
+    def missing(self, export: bytes, path: bytes) -> FailureFactory | None:
+        """How to fail a file in ``path`` if ``path`` or a directory above it was found
+        missing within the TTL, else None. Checking the ancestors too matters: a directory
+        below a missing one may still sit in the handle LRU from before it went away."""
+        if not self._missing or not path:
+            return None
+        now = self._clock()
+        end = path.find(b"/")
+        while True:
+            prefix = path if end < 0 else path[:end]
+            failure = self._missing_entry((export, prefix), now)
+            if failure is not None:
+                self.negative_hits += 1
+                return failure
+            if end < 0:
+                return None
+            end = path.find(b"/", end + 1)
+
+    # -- lookups ------------------------------------------------------------------------------
+
     async def get_or_load(
-        self, export: bytes, path: bytes, loader: Callable[[], Awaitable[bytes]]
+        self, export: bytes, path: bytes, loader: Callable[[], Awaitable[bytes]],
+        remember: Remember | None = None,
     ) -> bytes:
         """The cached handle, or the result of ``loader()``, run once for concurrent askers.
 
         Errors of the loader reach every waiter (they all asked the same question). If the
-        loading task is cancelled (its file timed out), one waiter takes over.
+        loading task is cancelled (its file timed out), one waiter takes over. A failure that
+        ``remember`` turns into a factory is also remembered for ``negative_ttl`` s: askers
+        in that time fail at once with the factory's exception, without a lookup.
         """
         key = (export, path)
         while True:
@@ -80,6 +163,11 @@ class HandleCache:
             if fh is not None:
                 self.hits += 1
                 return fh
+            if self._missing:
+                failure = self._missing_entry(key, self._clock())
+                if failure is not None:
+                    self.negative_hits += 1
+                    raise failure()
             fut = self._inflight.get(key)
             if fut is None:
                 break
@@ -93,6 +181,9 @@ class HandleCache:
         try:
             fh = await loader()
         except Exception as exc:
+            factory = remember(exc) if remember is not None else None
+            if factory is not None:
+                self.remember_missing(export, path, factory)
             fut.set_exception(exc)
             fut.exception()  # retrieved: no "never retrieved" warning without waiters
             raise

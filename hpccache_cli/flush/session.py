@@ -75,6 +75,20 @@ def lookup_failure(exc: NfsError, path: bytes, parent: bytes, leaf: bool) -> Fil
     return FileFailure(f"lookup of {q(path)} failed: {code}", "lookup")
 
 
+#: Failure kinds that say a directory is not there (rather than "not now" or "not you"):
+#: only these are remembered by the handle cache. STALE, JUKEBOX, timeouts, transport errors
+#: and permission answers are never remembered.
+ABSENT_KINDS = frozenset({"noent", "notdir"})
+
+
+def _absent_dir(exc: Exception) -> Callable[[], Exception] | None:
+    """For the handle cache: how to fail the next files under a directory whose LOOKUP
+    said it is not there (same sentence, same kind), or None for any other failure."""
+    if isinstance(exc, FileFailure) and exc.kind in ABSENT_KINDS:
+        return partial(FileFailure, exc.reason, exc.kind)
+    return None
+
+
 class CacheSession:
     """Pool + handle cache for one set of mount addresses (one cache)."""
 
@@ -179,9 +193,16 @@ class CacheSession:
 
     async def dir_handle(self, export: bytes, dirpath: bytes, deadline: float | None) -> bytes:
         """Handle of directory ``dirpath`` (b"" = root): from the cache, else LOOKUP the
-        components below the deepest cached ancestor, each shared with concurrent askers."""
+        components below the deepest cached ancestor, each shared with concurrent askers.
+
+        A directory (or one above it) found missing within the last ``negative_ttl`` s fails
+        the file at once with the very sentence its LOOKUP gave: a file list naming a deleted
+        tree costs one LOOKUP per second, not one per file."""
         if not dirpath:
             return await self.root(export, deadline)
+        missing = self.handles.missing(export, dirpath)
+        if missing is not None:
+            raise missing()
         cached = self.handles.get(export, dirpath)
         if cached is not None:
             self.handles.hits += 1
@@ -200,7 +221,7 @@ class CacheSession:
             parent = b"/".join(parts[:i])
             path = b"/".join(parts[: i + 1])
             loader = partial(self._lookup_dir, export, fh, parent, parts[i], path, deadline)
-            fh = await self.handles.get_or_load(export, path, loader)
+            fh = await self.handles.get_or_load(export, path, loader, _absent_dir)
         return fh
 
     async def _lookup_dir(
