@@ -150,13 +150,16 @@ class NfsClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _call_nfs(self, proc: nfs3.Procedure, args: Any = None) -> Any:
+    async def _call_nfs(
+        self, proc: nfs3.Procedure, args: Any = None, timeout: float | None = None
+    ) -> Any:
         if self._next is None:
             await self.connect()
         assert self._next is not None
         conn = next(self._next)
         return await conn.call(
-            proc, nfs3.PROGRAM, nfs3.VERSION, args, self._cred, self.options.timeout
+            proc, nfs3.PROGRAM, nfs3.VERSION, args, self._cred,
+            self.options.timeout if timeout is None else timeout,
         )
 
     async def _call_mount(self, proc: nfs3.Procedure, args: Any = None) -> Any:
@@ -210,10 +213,15 @@ class NfsClient:
         res = await self._call_nfs(nfs3.COMMIT, nfs3.CommitArgs(fh, offset, count))
         return nfs3.ok_body(res, "COMMIT")
 
-    async def flush(self, fh: bytes, op: FlushOp) -> int:
-        """Send an HPC Cache flush COMMIT; return the raw nfsstat3 (never raises for status)."""
+    async def flush(self, fh: bytes, op: FlushOp, timeout: float | None = None) -> int:
+        """Send an HPC Cache flush COMMIT; return the raw nfsstat3 (never raises for status).
+
+        ``timeout`` replaces the client's per-call timeout for this call alone: a SYNC flush
+        is answered only when the file's write-back ends, which may take far longer than any
+        other call should, so it gets its own limit and the others keep theirs.
+        """
         args = nfs3.CommitArgs(fh, nfs3.FLUSH_OFFSET, int(op))
-        return await self._call_nfs(nfs3.FLUSH_COMMIT, args)
+        return await self._call_nfs(nfs3.FLUSH_COMMIT, args, timeout)
 
     async def readdirplus(
         self,
@@ -326,8 +334,8 @@ class SyncNfsClient:
     def commit(self, fh: bytes, offset: int = 0, count: int = 0) -> nfs3.CommitOk:
         return self._run(self.client.commit(fh, offset, count))
 
-    def flush(self, fh: bytes, op: FlushOp) -> int:
-        return self._run(self.client.flush(fh, op))
+    def flush(self, fh: bytes, op: FlushOp, timeout: float | None = None) -> int:
+        return self._run(self.client.flush(fh, op, timeout))
 
     def readdirplus(
         self,
