@@ -13,10 +13,12 @@ import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.nfs_options import PANEL as CONN
+from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
-INPUT, WHERE, HOW, CONN, OUT = "Input", "Where", "How", "Connection", "Output"
+INPUT, WHERE, HOW, OUT = "Input", "Where", "How", "Output"
 PIPE = "Pipelines and scripts"
 
 HELP = (
@@ -47,7 +49,8 @@ HELP = (
     "found by its mount address). Only on request: it writes back everything dirty on those "
     "targets, makes other clients see errors on their namespace paths until it ends, and needs "
     "Contributor rights on the cache. Giving the option is the confirmation: there is no "
-    "prompt.\n\n"
+    "prompt. A failed file whose storage target it then flushed is reported as flushed (kind "
+    "target-flush: --report, --junit and the summary) and left out of --failed-to.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
     "reason), skipped (duplicate, directory without --recursive, ...) or unfinished "
     "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
@@ -103,38 +106,11 @@ def verbosity(verbose: bool, quiet: bool) -> int:
     return VERBOSE if verbose else QUIET if quiet else NORMAL
 
 
-def connection_options() -> dict[str, object]:
-    """Port/auth options shared with ``flush-file`` (each has an environment variable)."""
-    return {
-        "portmap_port": typer.Option(
-            None, "--portmap-port", envvar="HPCCACHE_PORTMAP_PORT", rich_help_panel=CONN,
-            help="Portmapper port on the cache addresses (default 111)."),
-        "mount_port": typer.Option(
-            None, "--mount-port", envvar="HPCCACHE_MOUNT_PORT", rich_help_panel=CONN,
-            help="MOUNT port (skips the portmapper for MOUNT)."),
-        "nfs_port": typer.Option(
-            None, "--nfs-port", envvar="HPCCACHE_NFS_PORT", rich_help_panel=CONN,
-            help="NFS port (skips the portmapper for NFS; usually 2049)."),
-        "uid": typer.Option(
-            None, "--uid", envvar="HPCCACHE_UID", rich_help_panel=CONN,
-            help="AUTH_SYS user id (default: yours)."),
-        "gid": typer.Option(
-            None, "--gid", envvar="HPCCACHE_GID", rich_help_panel=CONN,
-            help="AUTH_SYS group id (default: yours)."),
-        "privileged_port": typer.Option(
-            False, "--privileged-port", envvar="HPCCACHE_PRIVILEGED_PORT",
-            rich_help_panel=CONN,
-            help="Connect from a port below 1024 (needs root; for caches that require it)."),
-    }
-
-
-_C = connection_options()
-
-
 def register(app: typer.Typer) -> None:
     @app.command("flush", help=HELP, no_args_is_help=False)
     @reports_errors
     @azure_command(refresh=True)
+    @connection_command
     def flush(
         paths: Optional[list[str]] = typer.Argument(  # noqa: UP045 - typer needs Optional
             None, help="Paths to flush (default: read them from stdin).", show_default=False),
@@ -201,12 +177,6 @@ def register(app: typer.Typer) -> None:
         connections: int = typer.Option(
             2, "--connections", min=1, rich_help_panel=CONN,
             help="TCP connections per mount address."),
-        portmap_port: Optional[int] = _C["portmap_port"],  # noqa: UP045
-        mount_port: Optional[int] = _C["mount_port"],  # noqa: UP045
-        nfs_port: Optional[int] = _C["nfs_port"],  # noqa: UP045
-        uid: Optional[int] = _C["uid"],  # noqa: UP045
-        gid: Optional[int] = _C["gid"],  # noqa: UP045
-        privileged_port: bool = _C["privileged_port"],
         output: OutputChoice = typer.Option(
             OutputChoice.text, "--output", "-o", rich_help_panel=OUT,
             help="Summary format on stdout: text, or json for scripts."),
@@ -235,12 +205,13 @@ def register(app: typer.Typer) -> None:
             help="No ##vso[...] logging commands, even with TF_BUILD=True."),
         *,
         az: AzureArgs,
+        conn: ConnectionArgs,
     ) -> None:
         import os
 
         from hpccache_cli.flush.options import FlushOptions
         from hpccache_cli.flush.pipeline_run import PipelineRun
-        from hpccache_cli.flush.runner import FlushRequest, client_options, execute
+        from hpccache_cli.flush.runner import FlushRequest, execute
 
         pipeline = PipelineRun.from_options(
             junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
@@ -251,9 +222,7 @@ def register(app: typer.Typer) -> None:
             mode=mode.value, wait=not no_wait, status_only=status_only, recursive=recursive,
             concurrency=concurrency, timeout=timeout, retries=retries,
             connections=connections,
-            client=client_options(portmap_port=portmap_port, mount_port=mount_port,
-                                  nfs_port=nfs_port, uid=uid, gid=gid,
-                                  privileged_port=privileged_port),
+            client=conn.client_options(),
         )
         request = FlushRequest(
             paths=paths or [], from_file=from_file, null=null, ips=ip, export=export,

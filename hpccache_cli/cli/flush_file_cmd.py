@@ -11,12 +11,10 @@ several mount addresses separated by commas; the exit code on failures is 1 (not
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from hpccache_cli.cli.common import reports_errors
-from hpccache_cli.cli.flush_cmd import _C
+from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
 HELP = (
@@ -35,6 +33,7 @@ HELP = (
 def register(app: typer.Typer) -> None:
     @app.command("flush-file", help=HELP)
     @reports_errors
+    @connection_command
     def flush_file(
         export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
         server: str = typer.Argument(..., help="Server IP addr (commas: several)."),
@@ -46,22 +45,16 @@ def register(app: typer.Typer) -> None:
         sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),
         verbose: bool = typer.Option(
             False, "--verbose", help="Log retries and address changes too."),
-        portmap_port: Optional[int] = _C["portmap_port"],  # noqa: UP045
-        mount_port: Optional[int] = _C["mount_port"],  # noqa: UP045
-        nfs_port: Optional[int] = _C["nfs_port"],  # noqa: UP045
-        uid: Optional[int] = _C["uid"],  # noqa: UP045
-        gid: Optional[int] = _C["gid"],  # noqa: UP045
-        privileged_port: bool = _C["privileged_port"],
+        *,
+        conn: ConnectionArgs,
     ) -> None:
         from hpccache_cli.flush.options import FlushOptions
         from hpccache_cli.flush.progress import FlushFileLog
-        from hpccache_cli.flush.runner import FlushRequest, client_options, execute
+        from hpccache_cli.flush.runner import FlushRequest, execute
 
         options = FlushOptions(
             mode="sync" if sync else "async", concurrency=threads, timeout=timeout,
-            client=client_options(portmap_port=portmap_port, mount_port=mount_port,
-                                  nfs_port=nfs_port, uid=uid, gid=gid,
-                                  privileged_port=privileged_port),
+            client=conn.client_options(),
         )
         request = FlushRequest(from_file="-", ips=[server], export=export, options=options,
                                strip=True)

@@ -11,6 +11,15 @@ counter per *site*: the storage target when the cache layout is known (``--cache
 cache address and namespace directory, whose cache and target are found in Azure by address
 after the run. That bounds memory by targets (or directories, capped), not by files.
 
+Telling the truth afterwards: a failed file whose target flush succeeded *was* written back.
+The per-file records (``--report``, ``--failed-to``, ``--junit``) hold back exactly the failures
+a target flush may cover (spilled to disk, see :mod:`hpccache_cli.flush.fallback_outputs`) and
+write them once the fallback has run: as ``flushed`` ("written back by the flush of storage
+target ...") when their target's flush succeeded, else as they were. :meth:`FallbackReport.settle`
+moves the same files from ``failed`` to ``flushed`` in the summary (``-o json``, the text
+summary, pipeline output variables), so the report, the failed list and the summary agree;
+``fallback.failed_files_covered`` says how many of the flushed files the fallback wrote back.
+
 Failures a target flush cannot cure (the file does not exist, a bad name, no storage target)
 are not covered. Exit code after a fallback: 0 when every failed file's target was flushed;
 otherwise what the per-file run gave (1, or 4 when no mount address answered); 130 when
@@ -102,10 +111,35 @@ class FallbackReport:
     problems: list[str] = field(default_factory=list)
     interrupted: bool = False
     skipped: str = ""  # why nothing ran at all
+    covered_kinds: Counter[str] = field(default_factory=Counter)  # per-file failure kinds
+    settled_code: int | None = None  # settle() moved covered files to "flushed": the code
 
     @property
     def covered(self) -> int:
         return sum(f.files for f in self.flushes if f.status == "succeeded")
+
+    @property
+    def settled(self) -> bool:
+        return self.settled_code is not None
+
+    def _left(self, summary: FlushSummary) -> int:
+        """Failed files no target flush covered (the summary already says so once settled)."""
+        return summary.failed if self.settled else max(0, summary.failed - self.covered)
+
+    def settle(self, summary: FlushSummary) -> int:
+        """The run's exit code (decided on the per-file counts), then count the covered files
+        as flushed in ``summary``, as the report and failed list do (once: later calls only
+        return that code)."""
+        if self.settled_code is not None:
+            return self.settled_code
+        self.settled_code = self.exit_code(summary)
+        for kind, n in self.covered_kinds.items():
+            summary.counts[Outcome.FAILED.value] -= n
+            summary.counts[Outcome.FLUSHED.value] += n
+            summary.reasons[kind] -= n
+            if summary.reasons[kind] <= 0:
+                del summary.reasons[kind]
+        return self.settled_code
 
     def exit_code(self, summary: FlushSummary) -> int:
         code = summary.exit_code
@@ -122,7 +156,7 @@ class FallbackReport:
             "action": "target-flush",
             "targets": [f.to_dict() for f in self.flushes],
             "failed_files_covered": self.covered,
-            "failed_files_not_covered": max(0, summary.failed - self.covered),
+            "failed_files_not_covered": self._left(summary),
         }
         if self.problems:
             data["problems"] = list(self.problems)
@@ -135,7 +169,10 @@ class FallbackReport:
         out += [f"fallback: {p}" for p in self.problems]
         if self.skipped:
             out.append(f"fallback: {self.skipped}")
-        left = summary.failed - self.covered
+        if self.settled and self.covered:
+            out.append(f"fallback: {self.covered:,} file(s) that failed per file were written "
+                       "back by a target flush (counted as flushed)")
+        left = self._left(summary)
         if self.flushes and left > 0:
             out.append(f"fallback: {left:,} failed file(s) not covered by a target flush")
         return out
@@ -153,19 +190,39 @@ class TargetFallback(Sink):
         self.azure = azure or EnvironmentAzure()
         self.quiet = quiet
         self.stream = stream
-        self.sites: Counter[Site] = Counter()
+        self.sites: dict[Site, int] = {}  # site -> its id: the index in self.kinds
+        self.kinds: list[Counter[str]] = []  # per site id: failure kind -> failed files
         self.not_coverable = 0
         self._settings: Any = None
         self._found: dict[str, ArmContext | None] = {}
+        self._flush_of: dict[int, TargetFlush] = {}  # site id -> its target's flush
 
     def emit(self, result: FileResult) -> None:
+        self.take(result)
+
+    def take(self, result: FileResult) -> int | None:
+        """Count a failed result on its site; the site's id when a target flush may cover
+        it (the held-back records keep that id, not the site), else None."""
         if result.outcome is not Outcome.FAILED:
-            return
+            return None
         site = None if result.kind in NOT_COVERABLE else self.locator.site(result.path)
-        if site is None or (site not in self.sites and len(self.sites) >= MAX_SITES):
+        if site is None:
             self.not_coverable += 1
-            return
-        self.sites[site] += 1
+            return None
+        site_id = self.sites.get(site)
+        if site_id is None:
+            if len(self.sites) >= MAX_SITES:
+                self.not_coverable += 1
+                return None
+            site_id = self.sites[site] = len(self.kinds)
+            self.kinds.append(Counter())
+        self.kinds[site_id][result.kind or "failed"] += 1
+        return site_id
+
+    def covering(self, site_id: int) -> TargetFlush | None:
+        """The target flush that wrote back the files of site ``site_id``, if it succeeded."""
+        flush = self._flush_of.get(site_id)
+        return flush if flush is not None and flush.status == "succeeded" else None
 
     # -- after the run --------------------------------------------------------------------
 
@@ -176,7 +233,8 @@ class TargetFallback(Sink):
             return report
         plan: dict[tuple[str, str, str], tuple[ArmContext, TargetFlush]] = {}
         try:
-            for site, count in self.sites.items():
+            for site, site_id in self.sites.items():
+                count = sum(self.kinds[site_id].values())
                 context, target = self._place(site, report)
                 if context is None or target is None:
                     report.not_coverable += count
@@ -187,6 +245,7 @@ class TargetFallback(Sink):
                     plan[key] = (context, flush)
                     report.flushes.append(flush)
                 plan[key][1].files += count
+                self._flush_of[site_id] = plan[key][1]
         except KeyboardInterrupt:  # while finding caches in Azure: nothing was flushed yet
             report.interrupted, report.skipped = True, "interrupted before any target flush"
             return report
@@ -194,6 +253,9 @@ class TargetFallback(Sink):
             if report.interrupted:
                 break
             self._flush(context, flush, report)
+        for site_id in self._flush_of:
+            if self.covering(site_id) is not None:
+                report.covered_kinds.update(self.kinds[site_id])
         return report
 
     def _place(self, site: Site, report: FallbackReport) -> tuple[ArmContext | None, str | None]:

@@ -59,6 +59,8 @@ class JUnitSink(Sink):
     """``--junit FILE``: one test case per result; the file is written when the run closes
     its sinks, also after a failure or an interrupt (what did finish is worth publishing)."""
 
+    record = True
+
     def __init__(self, report: JUnitReport) -> None:
         self.report = report
         self.summary: FlushSummary | None = None

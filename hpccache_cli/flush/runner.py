@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
-from hpccache_cli.flush.fallback import FallbackReport, fallback_for
+from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
+from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
 from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
 from hpccache_cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
 from hpccache_cli.flush.options import FlushOptions
@@ -31,15 +32,6 @@ from hpccache_cli.nfs.client import ClientOptions
 
 if TYPE_CHECKING:
     from hpccache_cli.flush.pipeline_run import PipelineRun
-
-ENV = {
-    "portmap_port": "HPCCACHE_PORTMAP_PORT",
-    "mount_port": "HPCCACHE_MOUNT_PORT",
-    "nfs_port": "HPCCACHE_NFS_PORT",
-    "uid": "HPCCACHE_UID",
-    "gid": "HPCCACHE_GID",
-    "privileged_port": "HPCCACHE_PRIVILEGED_PORT",
-}
 
 
 @dataclass
@@ -181,6 +173,31 @@ async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
         source.close()
 
 
+def _run(
+    engine: FlushEngine, source: PathSource, fallback: TargetFallback | None,
+    held: HeldOutputs | None,
+) -> tuple[FlushSummary, FallbackReport | None]:
+    """Run the engine, close the live sinks, run the fallback; then, whatever happened, write
+    the held-back records (a failure to write them is the run's output error, exit 2)."""
+    summary: FlushSummary | None = None
+    report = None
+    try:
+        try:
+            summary = asyncio.run(run_engine(engine, source))
+        finally:
+            engine.sink.close()
+        report = fallback.run(summary) if fallback is not None else None
+    finally:
+        if held is not None:
+            try:
+                held.release()
+            except OSError as exc:  # (if the run itself failed, its error is the one to see)
+                if summary is not None and not summary.output_error:
+                    summary.output_error = f"cannot write results: {exc}"
+    assert summary is not None  # asyncio.run returned
+    return summary, report
+
+
 def execute(
     request: FlushRequest,
     *,
@@ -203,15 +220,17 @@ def execute(
         raise
     if console is None:
         console = make_console_sink(request.verbosity)
-    sinks = extra + _open_sinks(request, console) + ([fallback] if fallback is not None else [])
-    sink = MultiSink(sinks)
-    engine = FlushEngine(resolver, request.options, sink)
-    try:
-        summary = asyncio.run(run_engine(engine, source))
-    finally:
-        sink.close()
-    report = fallback.run(summary) if fallback is not None else None
-    code = summary.exit_code if report is None else report.exit_code(summary)
+    sinks = extra + _open_sinks(request, console)
+    held = None
+    if fallback is not None:  # the records wait for it: hpccache_cli.flush.fallback_outputs
+        junit = pipeline.junit if pipeline is not None else None
+        held = HeldOutputs([s for s in sinks if s.record], fallback,
+                           spill_dir_for([request.report, request.failed_to, junit]))
+        sinks = [s for s in sinks if not s.record] + [held]
+    engine = FlushEngine(resolver, request.options, MultiSink(sinks))
+    summary, report = _run(engine, source, fallback, held)
+    # After a fallback, the files it wrote back count as flushed (as the records say them).
+    code = summary.exit_code if report is None else report.settle(summary)
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
         code = pipeline.finish(summary, code)
     if finish is not None:

@@ -16,6 +16,12 @@ from hpccache_cli.flush.results import RETRY_OUTCOMES, FileResult, FlushSummary
 class Sink:
     """Base sink: every hook is optional."""
 
+    #: True for a sink that records each path's final outcome in a file (``--report``,
+    #: ``--failed-to``, ``--junit``): under ``--fallback`` the runner holds back the failures a
+    #: target flush may cover and gives them to it after the fallback, with what it did (see
+    #: ``hpccache_cli.flush.fallback_outputs``). Consoles and log commands are live: not records.
+    record = False
+
     def attach(self, summary: FlushSummary) -> None:
         """Called once before the run with the live summary (progress reads counters)."""
 
@@ -69,6 +75,8 @@ class CallbackSink(Sink):
 class JsonlReport(Sink):
     """``--report FILE``: one JSON object per path (path, outcome, reason, seconds, attempts)."""
 
+    record = True
+
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
@@ -83,6 +91,8 @@ class JsonlReport(Sink):
 class FailedList(Sink):
     """``--failed-to FILE``: failed and unfinished paths, raw bytes, in the input's format,
     so ``hpccache flush --from-file FILE`` (with the same ``-0``) retries exactly them."""
+
+    record = True
 
     def __init__(self, stream: IO[bytes], separator: bytes) -> None:
         self.stream = stream

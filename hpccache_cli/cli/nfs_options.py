@@ -1,0 +1,95 @@
+"""The NFS connection options, declared once for every command that talks NFS to a cache.
+
+``--portmap-port --mount-port --nfs-port --uid --gid --privileged-port`` must read the same in
+``hpccache flush`` and ``hpccache flush-file`` (names, environment variables, help, panel): a
+script that sets ``HPCCACHE_NFS_PORT`` for one works for the other. So they live here, and
+:func:`connection_command` adds them to a Typer command and hands the function one
+:class:`ConnectionArgs`, the way :func:`hpccache_cli.cli.azure_options.azure_command` shares
+the Azure options (hatch's model: shared options in one place, no command re-declares them).
+
+Nothing heavy is imported here: building the NFS client options happens when a command runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from hpccache_cli.nfs.client import ClientOptions
+
+#: The help panel the options are shown in.
+PANEL = "Connection"
+
+
+@dataclass
+class ConnectionArgs:
+    """The shared options as one value (None: the default, the portmapper / your ids)."""
+
+    portmap_port: int | None = None
+    mount_port: int | None = None
+    nfs_port: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    privileged_port: bool = False
+
+    def client_options(self) -> ClientOptions:
+        """The NFS client's options; an out-of-range value is a UsageError (exit 2)."""
+        from hpccache_cli.flush.runner import client_options
+
+        return client_options(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+_OptionalInt = typing.Optional[int]  # noqa: UP045 - Typer needs a real type object on 3.10
+
+#: (parameter name, type, typer.Option), in the order they are shown.
+OPTIONS: list[tuple[str, Any, Any]] = [
+    ("portmap_port", _OptionalInt, typer.Option(
+        None, "--portmap-port", envvar="HPCCACHE_PORTMAP_PORT", rich_help_panel=PANEL,
+        help="Portmapper port on the cache addresses (default 111).")),
+    ("mount_port", _OptionalInt, typer.Option(
+        None, "--mount-port", envvar="HPCCACHE_MOUNT_PORT", rich_help_panel=PANEL,
+        help="MOUNT port (skips the portmapper for MOUNT).")),
+    ("nfs_port", _OptionalInt, typer.Option(
+        None, "--nfs-port", envvar="HPCCACHE_NFS_PORT", rich_help_panel=PANEL,
+        help="NFS port (skips the portmapper for NFS; usually 2049).")),
+    ("uid", _OptionalInt, typer.Option(
+        None, "--uid", envvar="HPCCACHE_UID", rich_help_panel=PANEL,
+        help="AUTH_SYS user id (default: yours).")),
+    ("gid", _OptionalInt, typer.Option(
+        None, "--gid", envvar="HPCCACHE_GID", rich_help_panel=PANEL,
+        help="AUTH_SYS group id (default: yours).")),
+    ("privileged_port", bool, typer.Option(
+        False, "--privileged-port", envvar="HPCCACHE_PRIVILEGED_PORT", rich_help_panel=PANEL,
+        help="Connect from a port below 1024 (needs root; for caches that require it).")),
+]
+
+
+def connection_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a command taking ``conn: ConnectionArgs`` so Typer sees the shared options
+    instead (appended after the command's own; the panel keeps them together in --help)."""
+    names = [name for name, _, _ in OPTIONS]
+    sig = inspect.signature(func)
+    hints = typing.get_type_hints(func)
+    own = [p.replace(annotation=hints.get(p.name, p.annotation))
+           for p in sig.parameters.values() if p.name != "conn"]
+    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+             for n, a, d in OPTIONS]
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        conn = ConnectionArgs(**{n: kwargs.pop(n) for n in names if n in kwargs})
+        return func(*args, conn=conn, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__qualname__ = func.__qualname__
+    wrapper.__doc__ = func.__doc__
+    wrapper.__module__ = func.__module__
+    wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=own + added, return_annotation=inspect.Signature.empty)
+    wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
+    return wrapper
