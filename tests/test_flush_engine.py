@@ -7,8 +7,10 @@ flush that reports success but lost data would be worse than one that fails.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from peers import wait_until
 from test_flush_support import (
     assert_written_back,
     backend_file,
@@ -60,11 +62,18 @@ def test_each_outcome_with_its_reason(tmp_path: Path) -> None:
 
 def test_sync_mode_keeps_many_commits_in_flight(tmp_path: Path) -> None:
     names = dirty_cache(tmp_path, [f"s/f{i}" for i in range(64)])
-    with emulator(tmp_path, [A1], writeback={"per_file_seconds": 0.2, "parallel": 64}) as emu:
-        summary = flush(emu, names, mode="sync", concurrency=64)
+    with emulator(tmp_path, [A1], writeback={"parallel": 64}) as emu:
+        wb = emu.namespace.writeback
+        emu.run(wb.pause)  # write-backs hold until every SYNC has arrived
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(flush, emu, names, mode="sync", concurrency=64)
+            # All 64 SYNC COMMITs are waiting at the emulator at the same time: not one
+            # write-back after another. (A sequential engine would stop at 1 and time out.)
+            wait_until(lambda: emu.run(wb.running_count) == 64, timeout=30,
+                       message="64 sync flushes in flight at once")
+            emu.run(wb.resume)
+            summary = run.result(timeout=60)
     assert outcomes(summary) == {"flushed": 64}
-    # One write-back round, not 64 in a row: every SYNC was in flight at once.
-    assert summary.seconds < 64 * 0.2 / 2
     assert_written_back(tmp_path, names)
 
 
