@@ -1,34 +1,62 @@
 """The engine under the emulator's faults: dead addresses, dropped connections, JUKEBOX
 storms, write-backs that fail (NOTEMPTY / I/O error), stale handles and per-file timeouts.
 
-Readiness is observed (results arriving, write-backs running), never slept for.
+Readiness is observed (results arriving, write-backs running), never slept for. Every run
+here goes through :func:`bounded_support.run_bounded`: a run that never ends (a lost
+wake-up) fails with the await chain of each of its tasks instead of holding the suite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
+import pytest
+from bounded_support import run_bounded
 from emulator_support import JUNCTION
 from test_flush_support import (
     FAST,
+    Recorder,
     assert_written_back,
     by_path,
     dirty_cache,
     emulator,
-    flush,
-    flush_logged,
     outcomes,
 )
 
-from hpccache_cli.flush.api import make_options
+from hpccache_cli.emulator.server import EmulatorThread
+from hpccache_cli.flush.api import flush_paths_async, make_options
 from hpccache_cli.flush.engine import FlushEngine
+from hpccache_cli.flush.inputs import IterableSource
 from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 
 A1, A2, A3 = "127.0.0.33", "127.0.0.34", "127.0.0.35"
+
+
+def flush(emu: EmulatorThread, paths: Iterable[str | bytes], ips: list[str] | None = None,
+          **kwargs: Any) -> FlushSummary:
+    """test_flush_support.flush, run bounded."""
+    kwargs.setdefault("policies", FAST)
+    return run_bounded(flush_paths_async(
+        paths, ips=ips or list(emu.config.cache.mount_addresses), export=JUNCTION,
+        mount_port=emu.ports.mount, nfs_port=emu.ports.nfs, **kwargs,
+    ))
+
+
+def flush_logged(emu: EmulatorThread, paths: Iterable[str | bytes], ips: list[str],
+                 on_result: Callable[[FileResult], None] | None = None,
+                 **kwargs: Any) -> tuple[FlushSummary, list[str]]:
+    """test_flush_support.flush_logged, run bounded."""
+    kwargs.setdefault("policies", FAST)
+    options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs, **kwargs)
+    recorder = Recorder(on_result)
+    engine = FlushEngine(ExportResolver(ips, JUNCTION), options, recorder, collect=True)
+    summary = run_bounded(engine.run(IterableSource(paths)))
+    return summary, recorder.logs
 
 
 def test_address_down_at_start_work_goes_to_the_others(tmp_path: Path) -> None:
@@ -120,7 +148,7 @@ def test_stale_handles_are_looked_up_again(tmp_path: Path) -> None:
         options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs,
                                policies=FAST)
         engine = FlushEngine(ExportResolver([A1], JUNCTION), options, collect=True)
-        summary = asyncio.run(engine.run(TwoBatches()))
+        summary = run_bounded(engine.run(TwoBatches()))
     assert outcomes(summary) == {"flushed": 60}
     assert_written_back(tmp_path, first + second)
 
@@ -180,3 +208,13 @@ def test_all_addresses_down_mid_run(tmp_path: Path) -> None:
     assert not summary.unreachable and summary.exit_code == 1  # it was reached: exit 1
     assert {r.kind for r in summary.results or [] if r.outcome is Outcome.FAILED} == {
         "unreachable"}
+
+
+def test_a_run_that_never_ends_fails_with_its_await_chain() -> None:
+    """The safety net of these tests: a lost wake-up fails, showing where each task waits."""
+
+    async def forgotten() -> None:
+        await asyncio.Event().wait()  # nobody will ever set it
+
+    with pytest.raises(AssertionError, match=r"still going after 0.2 s(.|\n)* in forgotten"):
+        run_bounded(forgotten(), limit=0.2)

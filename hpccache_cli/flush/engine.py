@@ -30,7 +30,7 @@ from hpccache_cli.flush.dedup import DigestSet, digest
 from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
 from hpccache_cli.flush.inputs import PathSource
 from hpccache_cli.flush.options import FlushOptions
-from hpccache_cli.flush.pool import CacheUnreachable
+from hpccache_cli.flush.pool import CacheUnreachable, cancel_and_wait
 from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.session import CacheSession, FileFailure, q
@@ -118,10 +118,7 @@ class FlushEngine:
             await self._interrupt(workers)
             raise
         finally:
-            stop_wait.cancel()
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, finisher, stop_wait, return_exceptions=True)
+            await cancel_and_wait([*workers, finisher, stop_wait])
             await self._close_sessions()
             self.summary.seconds = time.monotonic() - started
             self._settle_unreachable()
@@ -327,9 +324,7 @@ class FlushEngine:
         self.summary.interrupted = True
         if self._stop_event is not None:
             self._stop_event.set()
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await cancel_and_wait(workers)  # a worker may lose one cancel (see cancel_and_wait)
         feeder = self._feeder
         while feeder is not None and not feeder.done():
             self._drain_queues()
@@ -359,7 +354,11 @@ class FlushEngine:
 
     @staticmethod
     async def _start(session: CacheSession) -> CacheSession:
-        await session.start()
+        try:
+            await session.start()
+        except BaseException:  # cancelled (stopped while connecting): end its connects too,
+            await session.close()  # _close_sessions never sees this session
+            raise
         return session
 
     async def _flow(self, addresses: tuple[str, ...]) -> FileFlow:

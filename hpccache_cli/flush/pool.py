@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
 T = TypeVar("T")
+_RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)
 ClientFactory = Callable[[str, ClientOptions], Any]
 
 
@@ -34,6 +35,27 @@ class CacheUnreachable(Exception):
 
 class DeadlineExceeded(Exception):
     """The file's time ran out while a call was in flight or waiting for an address."""
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
+    """Cancel ``tasks`` and wait until they have all ended, cancelling again every
+    ``_RECANCEL`` s while any is left.
+
+    Why not ``cancel()`` once and ``gather``: before Python 3.12, ``asyncio.wait_for`` loses a
+    cancellation that arrives in the loop turn its awaited operation ends (CPython
+    gh-86296): the operation's own result or error comes out instead. A task that loops on
+    errors (a probe reconnecting a dead address) then never ends, and a ``gather`` on it
+    never returns. A lost cancel needs that exact timing, so the next one lands.
+    """
+    tasks = [t for t in tasks if t is not None]
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=_RECANCEL)
+    for task in tasks:  # retrieved, as gather(return_exceptions=True) would
+        if not task.cancelled():
+            task.exception()
 
 
 def describe(exc: BaseException) -> str:
@@ -110,15 +132,11 @@ class AddressPool:
         self._set_up(ep)
 
     async def close(self) -> None:
+        """Stop connecting and probing, then close every client. Probes also stop by
+        themselves once ``_closed`` is set: see :func:`cancel_and_wait` for why."""
         self._closed = True
-        for task in self._connects:
-            task.cancel()
-        await asyncio.gather(*self._connects, return_exceptions=True)
-        for ep in self.endpoints:
-            if ep.probe is not None:
-                ep.probe.cancel()
-        probes = [ep.probe for ep in self.endpoints if ep.probe is not None]
-        await asyncio.gather(*probes, return_exceptions=True)
+        await cancel_and_wait(self._connects)
+        await cancel_and_wait([ep.probe for ep in self.endpoints if ep.probe is not None])
         await asyncio.gather(
             *(self._close_client(ep) for ep in self.endpoints), return_exceptions=True
         )
@@ -163,15 +181,20 @@ class AddressPool:
         self._start_probe(ep, immediate=True)
 
     def _start_probe(self, ep: Endpoint, *, immediate: bool) -> None:
+        if self._closed:  # a connect that outlived close() (its cancel was lost)
+            return
         if ep.probe is None or ep.probe.done():
             ep.probe = asyncio.create_task(self._probe(ep, immediate))
 
     async def _probe(self, ep: Endpoint, immediate: bool) -> None:
         """Reconnect ``ep``: at once after a drop (most drops are one connection), then
-        with back-off, until it answers or the pool closes."""
+        with back-off, until it answers or the pool closes. The loop checks ``_closed``
+        itself rather than trusting cancellation alone to end it (see cancel_and_wait)."""
         delays = self.policies.reconnect.delays()
         first = itertools.chain([0.0] if immediate else [], delays)
         for delay in first:
+            if self._closed:
+                return
             if delay:
                 await asyncio.sleep(delay)
             try:
