@@ -240,11 +240,12 @@ class AddressPool:
 
     async def call(
         self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None,
-        on_retry: Callable[[], None] | None = None,
+        on_retry: Callable[[], None] | None = None, *, call_timeout: float | None = None,
     ) -> T:
         """``await fn(client)`` on the least-loaded healthy address, failing over on transport
         errors until it gets an answer, the deadline passes or the cache is unreachable.
-        ``on_retry`` is told when a call is re-issued (its first try may have been done)."""
+        ``on_retry`` is told when a call is re-issued (its first try may have been done).
+        ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's."""
         while True:
             ep = self._pick()
             if ep is None:
@@ -252,7 +253,7 @@ class AddressPool:
                 continue
             ep.inflight += 1
             try:
-                return await self._bounded(fn(ep.client), deadline)
+                return await self._bounded(fn(ep.client), deadline, call_timeout)
             except StatusError:
                 self.answered += 1
                 raise
@@ -263,8 +264,10 @@ class AddressPool:
             finally:
                 ep.inflight -= 1
 
-    async def _bounded(self, aw: Awaitable[T], deadline: float | None) -> T:
-        """Apply the file's deadline only when it is nearer than the client's own timeout:
+    async def _bounded(
+        self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None
+    ) -> T:
+        """Apply the file's deadline only when it is nearer than the call's own timeout:
         a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
         if deadline is not None:
             remaining = deadline - time.monotonic()
@@ -272,7 +275,7 @@ class AddressPool:
                 if asyncio.iscoroutine(aw):
                     aw.close()
                 raise DeadlineExceeded("time ran out")
-            if remaining < self.options.timeout:
+            if remaining < (self.options.timeout if call_timeout is None else call_timeout):
                 try:
                     result = await asyncio.wait_for(aw, remaining)
                 except asyncio.TimeoutError:

@@ -20,6 +20,7 @@ from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded
 from hpccache_cli.flush.results import display_path
 from hpccache_cli.nfs import nfs3
+from hpccache_cli.nfs.client import FlushOp
 from hpccache_cli.nfs.errors import MountError, NfsError
 from hpccache_cli.nfs.mount import Mountstat3
 
@@ -89,6 +90,19 @@ def _absent_dir(exc: Exception) -> Callable[[], Exception] | None:
     return None
 
 
+def _sync_limit(deadline: float | None) -> float:
+    """The per-call timeout of a SYNC flush: it is answered only when the write-back ends, so
+    the client's usual per-call timeout would cut it short. It gets the file's remaining
+    time (plus a margin: the file's own deadline ends it first) and every other call keeps
+    the client's timeout, so an address that stops answering is still noticed quickly."""
+    if deadline is None:
+        return _NO_DEADLINE_SYNC
+    return max(0.0, deadline - time.monotonic()) + 30.0
+
+
+_NO_DEADLINE_SYNC = 7 * 24 * 3600.0  # --timeout 0: a week stands in for "no limit"
+
+
 class CacheSession:
     """Pool + handle cache for one set of mount addresses (one cache)."""
 
@@ -101,11 +115,6 @@ class CacheSession:
         log: Callable[[str], None] | None = None,
     ) -> None:
         client = replace(options.client, connections=options.connections)
-        if options.mode == "sync" and not options.status_only:
-            # A sync COMMIT is answered only when the write-back ends: the client's per-call
-            # timeout must not cut it short; the file's own deadline still applies.
-            limit = options.timeout + 30 if options.timeout else 7 * 24 * 3600.0
-            client.timeout = max(client.timeout, limit)
         kwargs: dict[str, Any] = {"log": log}
         if client_factory is not None:
             kwargs["client_factory"] = client_factory
@@ -160,7 +169,10 @@ class CacheSession:
         ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run)."""
         delays = self.policies.jukebox.delays()
         while True:
-            status = await self.pool.call(lambda c: c.flush(fh, op), deadline, on_retry)
+            limit = _sync_limit(deadline) if op == FlushOp.SYNC else None
+            status = await self.pool.call(
+                lambda c, t=limit: c.flush(fh, op, t), deadline, on_retry, call_timeout=limit
+            )
             if status == S.NFS3ERR_JUKEBOX:
                 await sleep_within(next(delays), deadline)
                 continue
