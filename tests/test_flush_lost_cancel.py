@@ -71,8 +71,8 @@ class CancelLosingClient(NfsClient):
         finally:
             self.connecting = False
 
-    async def flush(self, fh: bytes, op: FlushOp) -> int:
-        return await self._losing("flush", super().flush(fh, op))
+    async def flush(self, fh: bytes, op: FlushOp, timeout: float | None = None) -> int:
+        return await self._losing("flush", super().flush(fh, op, timeout))
 
 
 async def until(predicate: Callable[[], Any], what: str, limit: float = PATIENCE) -> None:
