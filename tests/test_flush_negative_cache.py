@@ -226,3 +226,36 @@ def test_only_absence_is_remembered(tmp_path: Path) -> None:
 
         run_session(emu, handles, scenario)
     assert handles.negative_hits == 0
+
+
+def test_a_lookup_that_outlives_its_file_deadline_is_taken_over_by_a_waiter() -> None:
+    """The file that started a shared lookup ran out of time; a waiter whose own deadline is
+    later must not fail with "timed out": it does the lookup itself."""
+
+    async def main() -> tuple[BaseException | None, bytes, int]:
+        handles = HandleCache(clock=FakeClock())
+        release = asyncio.Event()
+        calls = 0
+
+        async def expiring() -> bytes:
+            nonlocal calls
+            calls += 1
+            await release.wait()
+            raise DeadlineExceeded("time ran out")
+
+        async def answering() -> bytes:
+            nonlocal calls
+            calls += 1
+            return b"fh-of-d"
+
+        first = asyncio.ensure_future(handles.get_or_load(b"/e", b"d", expiring))
+        await asyncio.sleep(0)  # the first asker's lookup is in flight
+        second = asyncio.ensure_future(handles.get_or_load(b"/e", b"d", answering))
+        await asyncio.sleep(0)  # the second waits on it
+        release.set()
+        got = await second
+        return first.exception(), got, calls
+
+    first_error, got, calls = asyncio.run(main())
+    assert isinstance(first_error, DeadlineExceeded)  # the first file's own failure
+    assert got == b"fh-of-d" and calls == 2

@@ -21,6 +21,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+from hpccache_cli.flush.pool import DeadlineExceeded
+
 Key = tuple[bytes, bytes]
 #: Builds the exception a file under a remembered-missing directory fails with (a fresh one
 #: per file: re-raising one shared instance would chain every raiser's traceback onto it).
@@ -153,7 +155,8 @@ class HandleCache:
         """The cached handle, or the result of ``loader()``, run once for concurrent askers.
 
         Errors of the loader reach every waiter (they all asked the same question). If the
-        loading task is cancelled (its file timed out), one waiter takes over. A failure that
+        loading task is cancelled or its own file's deadline passes, one waiter takes over
+        with its own deadline. A failure that
         ``remember`` turns into a factory is also remembered for ``negative_ttl`` s: askers
         in that time fail at once with the factory's exception, without a lookup.
         """
@@ -180,6 +183,10 @@ class HandleCache:
         self._inflight[key] = fut
         try:
             fh = await loader()
+        except DeadlineExceeded:  # the loading file's own time ran out: not the waiters'
+            fut.set_exception(_LoaderGone())
+            fut.exception()
+            raise
         except Exception as exc:
             factory = remember(exc) if remember is not None else None
             if factory is not None:
