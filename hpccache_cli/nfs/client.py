@@ -130,10 +130,22 @@ class NfsClient:
                 self._conn(self.nfs_port, "NFS", "--nfs-port")
                 for _ in range(max(1, o.connections))
             ]
+            tasks = [asyncio.ensure_future(c.connect()) for c in conns]
             try:
-                await asyncio.gather(*(c.connect() for c in conns))
+                await asyncio.gather(*tasks)
             except BaseException:
-                await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+                # Wait for every connect to end before closing: before Python 3.12 one may
+                # miss its cancel (CPython gh-86296) and would otherwise open a connection
+                # after the close, owned by nobody. Connects are bounded by their attempts.
+                for task in tasks:
+                    task.cancel()
+                try:
+                    await asyncio.wait(tasks)
+                    for task in tasks:  # retrieved: no "never retrieved" warnings
+                        if not task.cancelled():
+                            task.exception()
+                finally:
+                    await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
                 raise
             self._nfs = conns
             self._next = itertools.cycle(conns)
