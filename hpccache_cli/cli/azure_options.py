@@ -11,7 +11,6 @@ Nothing here imports the Azure SDK; commands do that when they run.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import typing
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hpccache_cli.cli.common import OutputFormat, default_format
+from hpccache_cli.cli.common import OutputFormat, default_format, grouped_options
 from hpccache_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -176,31 +175,9 @@ def azure_command(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a command taking ``az: AzureArgs`` so Typer sees the shared options instead."""
     extra = list(_AZURE) + (list(_OUTPUT) if output else []) + ([_REFRESH] if refresh else [])
-    names = [name for name, _, _ in extra]
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(func)
-        hints = typing.get_type_hints(func)
-        own = [p for p in sig.parameters.values() if p.name != "az"]
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
-        added = [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
-            for n, a, d in extra
-        ]
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            az = AzureArgs(**{n: kwargs.pop(n) for n in names if n in kwargs})
-            return func(*args, az=az, **kwargs)
-
-        wrapper.__name__ = func.__name__
-        wrapper.__qualname__ = func.__qualname__
-        wrapper.__doc__ = func.__doc__
-        wrapper.__module__ = func.__module__
-        wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
-            parameters=own + added, return_annotation=inspect.Signature.empty
-        )
-        wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
-        return wrapper
+        return grouped_options(func, "az", extra, AzureArgs)
 
     return decorate
 

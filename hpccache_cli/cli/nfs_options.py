@@ -12,13 +12,14 @@ Nothing heavy is imported here: building the NFS client options happens when a c
 
 from __future__ import annotations
 
-import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import typer
+
+from hpccache_cli.cli.common import OptionSpec, grouped_options
 
 if TYPE_CHECKING:
     from hpccache_cli.nfs.client import ClientOptions
@@ -48,7 +49,7 @@ class ConnectionArgs:
 _OptionalInt = typing.Optional[int]  # noqa: UP045 - Typer needs a real type object on 3.10
 
 #: (parameter name, type, typer.Option), in the order they are shown.
-OPTIONS: list[tuple[str, Any, Any]] = [
+OPTIONS: list[OptionSpec] = [
     ("portmap_port", _OptionalInt, typer.Option(
         None, "--portmap-port", envvar="HPCCACHE_PORTMAP_PORT", rich_help_panel=PANEL,
         help="Portmapper port on the cache addresses (default 111).")),
@@ -73,23 +74,4 @@ OPTIONS: list[tuple[str, Any, Any]] = [
 def connection_command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a command taking ``conn: ConnectionArgs`` so Typer sees the shared options
     instead (appended after the command's own; the panel keeps them together in --help)."""
-    names = [name for name, _, _ in OPTIONS]
-    sig = inspect.signature(func)
-    hints = typing.get_type_hints(func)
-    own = [p.replace(annotation=hints.get(p.name, p.annotation))
-           for p in sig.parameters.values() if p.name != "conn"]
-    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
-             for n, a, d in OPTIONS]
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        conn = ConnectionArgs(**{n: kwargs.pop(n) for n in names if n in kwargs})
-        return func(*args, conn=conn, **kwargs)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__qualname__ = func.__qualname__
-    wrapper.__doc__ = func.__doc__
-    wrapper.__module__ = func.__module__
-    wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
-        parameters=own + added, return_annotation=inspect.Signature.empty)
-    wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
-    return wrapper
+    return grouped_options(func, "conn", OPTIONS, ConnectionArgs)
