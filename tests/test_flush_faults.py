@@ -10,53 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bounded_support import run_bounded
 from emulator_support import JUNCTION
 from test_flush_support import (
     FAST,
-    Recorder,
     assert_written_back,
     by_path,
     dirty_cache,
     emulator,
+    flush,
+    flush_logged,
     outcomes,
 )
 
-from hpccache_cli.emulator.server import EmulatorThread
-from hpccache_cli.flush.api import flush_paths_async, make_options
+from hpccache_cli.flush.api import make_options
 from hpccache_cli.flush.engine import FlushEngine
-from hpccache_cli.flush.inputs import IterableSource
 from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 
 A1, A2, A3 = "127.0.0.33", "127.0.0.34", "127.0.0.35"
-
-
-def flush(emu: EmulatorThread, paths: Iterable[str | bytes], ips: list[str] | None = None,
-          **kwargs: Any) -> FlushSummary:
-    """test_flush_support.flush, run bounded."""
-    kwargs.setdefault("policies", FAST)
-    return run_bounded(flush_paths_async(
-        paths, ips=ips or list(emu.config.cache.mount_addresses), export=JUNCTION,
-        mount_port=emu.ports.mount, nfs_port=emu.ports.nfs, **kwargs,
-    ))
-
-
-def flush_logged(emu: EmulatorThread, paths: Iterable[str | bytes], ips: list[str],
-                 on_result: Callable[[FileResult], None] | None = None,
-                 **kwargs: Any) -> tuple[FlushSummary, list[str]]:
-    """test_flush_support.flush_logged, run bounded."""
-    kwargs.setdefault("policies", FAST)
-    options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs, **kwargs)
-    recorder = Recorder(on_result)
-    engine = FlushEngine(ExportResolver(ips, JUNCTION), options, recorder, collect=True)
-    summary = run_bounded(engine.run(IterableSource(paths)))
-    return summary, recorder.logs
 
 
 def test_address_down_at_start_work_goes_to_the_others(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ checks the back end now holds the very same bytes, which is the point of a flush
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -15,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bounded_support import run_bounded
 from emulator_support import JUNCTION, make_config
 
 from hpccache_cli.emulator.server import EmulatorThread
-from hpccache_cli.flush.api import flush_paths, make_options
+from hpccache_cli.flush.api import flush_paths_async, make_options
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.inputs import IterableSource
 from hpccache_cli.flush.options import Backoff, Policies
@@ -75,12 +75,13 @@ def emulator(base: Path, addresses: list[str], **kwargs: Any) -> Iterator[Emulat
 
 def flush(emu: EmulatorThread, paths: Iterable[str | bytes], ips: list[str] | None = None,
           **kwargs: Any) -> FlushSummary:
-    """flush_paths against ``emu`` with quick test timings."""
+    """flush_paths against ``emu`` with quick test timings; a run that never ends fails the
+    test with its tasks' await chains (:func:`bounded_support.run_bounded`)."""
     kwargs.setdefault("policies", FAST)
-    return flush_paths(
+    return run_bounded(flush_paths_async(
         paths, ips=ips or list(emu.config.cache.mount_addresses), export=JUNCTION,
         mount_port=emu.ports.mount, nfs_port=emu.ports.nfs, **kwargs,
-    )
+    ))
 
 
 class Recorder(Sink):
@@ -106,7 +107,7 @@ def flush_logged(emu: EmulatorThread, paths: Iterable[str | bytes], ips: list[st
     options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs, **kwargs)
     recorder = Recorder(on_result)
     engine = FlushEngine(ExportResolver(ips, JUNCTION), options, recorder, collect=True)
-    summary = asyncio.run(engine.run(IterableSource(paths)))
+    summary = run_bounded(engine.run(IterableSource(paths)))
     return summary, recorder.logs
 
 
