@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,11 +129,7 @@ class ArmWorld:
         return Path(t.backend_dir) / rest.lstrip("/")
 
     def settings(self, **kw: Any) -> ArmSettings:
-        env = {
-            **self.arm.client_env(),
-            "HPCCACHE_ARM_RETRIES": "1",
-            "HPCCACHE_POLL_INTERVAL": "0.05",
-        }
+        env = self.env()
         env.pop("HPCCACHE_ARM_TOKEN")
         kw.setdefault("credential", StaticTokenCredential(TOKEN))
         return ArmSettings.resolve(env=env, **kw)
@@ -155,6 +153,16 @@ def start_world(base: Path, page_size: int = 100, **writeback: Any) -> ArmWorld:
     arm.add_cache(body, targets)
     arm.start()
     return ArmWorld(arm, ns, ops, config, base)
+
+
+@contextmanager
+def running_world(base: Path, page_size: int = 100, **writeback: Any) -> Iterator[ArmWorld]:
+    """:func:`start_world`, stopped on the way out (what each test module's fixture needs)."""
+    world = start_world(base, page_size, **writeback)
+    try:
+        yield world
+    finally:
+        world.arm.stop()
 
 
 def cli_app() -> typer.Typer:

@@ -9,16 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arm_support import SUB, ArmWorld, run_cli, start_world
+from arm_support import SUB, ArmWorld, run_cli, running_world
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    w = start_world(tmp_path / "emu")
-    try:
+    with running_world(tmp_path / "emu") as w:
         yield w
-    finally:
-        w.arm.stop()
 
 
 @pytest.fixture

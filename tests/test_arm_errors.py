@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arm_support import ArmWorld, run_cli, start_world
+from arm_support import ArmWorld, run_cli, running_world
 
 from hpccache_cli.errors import EXIT_AZURE
 
@@ -17,11 +17,8 @@ FLUSH = ("target", "flush", "emu", "-g", "emu-rg", "-t", "nas1", "--yes")
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    w = start_world(tmp_path / "emu")
-    try:
+    with running_world(tmp_path / "emu") as w:
         yield w
-    finally:
-        w.arm.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arm_support import SUB, TOKEN, ArmWorld, start_world
+from arm_support import SUB, TOKEN, ArmWorld, running_world
 
 from hpccache_cli.control.client import make_client
 from hpccache_cli.control.credentials import StaticTokenCredential
@@ -20,11 +20,8 @@ from hpccache_cli.errors import AzureError
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmWorld]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    w = start_world(tmp_path / "emu", page_size=1)
-    try:
+    with running_world(tmp_path / "emu", page_size=1) as w:
         yield w
-    finally:
-        w.arm.stop()
 
 
 def test_serves_the_emulator_config_through_the_sdk(world: ArmWorld) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arm_support import SUB, TOKEN, ArmWorld, start_world
+from arm_support import SUB, TOKEN, ArmWorld, running_world
 
 from hpccache_cli.control.resolve import (
     cache_dir,
@@ -30,11 +30,8 @@ class ExplodingCredential:
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmWorld]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("HPCCACHE_LAYOUT_TTL", raising=False)
-    w = start_world(tmp_path / "emu")
-    try:
+    with running_world(tmp_path / "emu") as w:
         yield w
-    finally:
-        w.arm.stop()
 
 
 def test_second_lookup_is_served_from_disk(world: ArmWorld, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from arm_support import ArmWorld, start_world
+from arm_support import ArmWorld, running_world
 from typer.testing import CliRunner
 
 from hpccache_cli.cli import path_cmd
@@ -24,11 +24,8 @@ MOUNTS = b"""1 0 8:1 / / rw - ext4 /dev/sda1 rw
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmWorld]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    w = start_world(tmp_path / "emu")
-    try:
+    with running_world(tmp_path / "emu") as w:
         yield w
-    finally:
-        w.arm.stop()
 
 
 def run(world: ArmWorld, tmp_path: Path, *args: str) -> tuple[int, str, str]:
