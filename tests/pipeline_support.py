@@ -11,13 +11,19 @@ import pty
 import re
 import subprocess
 import threading
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+from junit_schema import validate_junit
 
 from hpccache_cli.pipelines.text import display_name
 
 _VSO = re.compile(r"##vso\[(?P<cmd>[a-z]+\.[a-z]+)(?: (?P<props>[^\]]*))?\](?P<msg>.*)")
+# The agent's prefix, also with invisible format characters between its letters (a
+# culture-aware IndexOf may skip them); and the log viewer's "##[" formatting commands.
+_INVISIBLE = "[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]*"
+_LOOSE_PREFIX = re.compile(f"#{_INVISIBLE}#{_INVISIBLE}v{_INVISIBLE}s{_INVISIBLE}o{_INVISIBLE}\\[")
+_LOOSE_FORMAT = re.compile(f"#{_INVISIBLE}#{_INVISIBLE}\\[")
 
 
 def _unescape(text: str, prop: bool) -> str:
@@ -28,19 +34,38 @@ def _unescape(text: str, prop: bool) -> str:
     return text.replace("%AZP25", "%")
 
 
+#: The commands hpccache writes; any other one in its output would be forged.
+OUR_COMMANDS = frozenset({"task.logissue", "task.setprogress", "task.setvariable",
+                          "task.complete"})
+
+
+def agent_lines(text: str) -> list[str]:
+    """Lines as the agent reads them: it splits at LF, CRLF and a bare CR."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
 def commands(text: str) -> list[tuple[str, dict[str, str], str]]:
-    """Every logging command in ``text`` (lines starting ``##vso[``), decoded as the agent
-    does: (area.action, properties, message)."""
+    """Every logging command in ``text``, found by the agent's rule (``##vso[`` ANYWHERE in
+    a line, Command.TryParse), decoded as the agent does: (area.action, properties, message).
+
+    Fails unless each command is one of ours, alone at the start of its line, and no line
+    holds a second prefix (also one hidden by invisible characters) or a ``##[`` formatting
+    command: anything else would come from a file name or a message.
+    """
     out = []
-    for line in text.splitlines():
-        if not line.startswith("##vso["):
+    for line in agent_lines(text):
+        assert not _LOOSE_FORMAT.search(line), f"formatting command in output: {line!r}"
+        found = [m.start() for m in _LOOSE_PREFIX.finditer(line)]
+        if not found:
             continue
+        assert found == [0] and line.startswith("##vso["), f"forged command: {line!r}"
         m = _VSO.fullmatch(line)
         assert m, f"malformed logging command: {line!r}"
         props = {}
         for part in filter(None, (m["props"] or "").split(";")):
             key, _, value = part.partition("=")
             props[key] = _unescape(value, prop=True)
+        assert m["cmd"] in OUR_COMMANDS, f"not one of our commands: {line!r}"
         out.append((m["cmd"], props, _unescape(m["msg"], prop=False)))
     return out
 
@@ -65,7 +90,7 @@ def read_report(path: Path) -> list[dict[str, Any]]:
 def check_junit(path: Path, report: list[dict[str, Any]]) -> None:
     """The JUnit file against the --report of the same run: the documented structure, one
     test case per input path, failures with the reason, skips as skipped."""
-    root = ET.parse(path).getroot()
+    root = validate_junit(path)  # the common Jenkins JUnit schema's constraints first
     assert root.tag == "testsuites"
     [suite] = root.findall("testsuite")
     cases = suite.findall("testcase")
@@ -87,9 +112,10 @@ def check_junit(path: Path, report: list[dict[str, Any]]) -> None:
             assert skip is not None and failure is None and skip.get("message") == rec["reason"]
         else:
             assert failure is None and skip is None, rec
-    for element in (root, suite):
-        assert (element.get("tests"), element.get("failures"), element.get("skipped"),
-                element.get("errors")) == (str(len(cases)), str(failures), str(skipped), "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped"),
+            suite.get("errors")) == (str(len(cases)), str(failures), str(skipped), "0")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
+        str(len(cases)), str(failures), "0")
 
 
 def colours(screen: bytes) -> set[int]:

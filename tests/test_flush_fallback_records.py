@@ -13,11 +13,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from flush_cache_support import A_JUNCTION, A_ROOT, BY_NAME, CACHE, mountinfo, run, world
+from junit_schema import validate_junit
 
 DOWN = {"down_addresses": [A_ROOT, A_JUNCTION]}
 
@@ -36,7 +36,7 @@ def report_lines(path: Path) -> dict[bytes, dict[str, Any]]:
 
 def junit_cases(path: Path) -> dict[str, str]:
     """JUnit test case name -> "failure", "skipped" or "pass"."""
-    cases = ET.parse(path).getroot().iter("testcase")
+    cases = validate_junit(path).iter("testcase")
     return {c.get("name", ""): ("failure" if c.find("failure") is not None else
                                 "skipped" if c.find("skipped") is not None else "pass")
             for c in cases}

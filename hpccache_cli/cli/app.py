@@ -51,8 +51,17 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Also show the log messages of the libraries used (Azure SDK, "
+        "...), e.g. why a sign-in failed. Give it before the command: hpccache --debug ..."),
 ) -> None:
     """Flush files from Azure HPC Cache to their storage targets."""
+    if debug:
+        import logging
+
+        from hpccache_cli.cli.runtime import show_library_logs
+
+        show_library_logs(logging.DEBUG)
 
 
 for _name in COMMAND_MODULES:
@@ -60,5 +69,8 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: one-line usage errors, quiet library logs, and under
+    TF_BUILD the logging-command guard (``hpccache_cli.cli.runtime``)."""
+    from hpccache_cli.cli.runtime import run
+
+    run(app)

@@ -232,5 +232,11 @@ def register(app: typer.Typer) -> None:
             mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
             azure=az, pipeline=pipeline,
         )
+        if verbose:  # -v: library warnings too (an Azure sign-in problem, ...)
+            import logging
+
+            from hpccache_cli.cli.runtime import show_library_logs
+
+            show_library_logs(logging.WARNING)
         code = execute(request)
         raise typer.Exit(code)

@@ -59,5 +59,11 @@ def register(app: typer.Typer) -> None:
         request = FlushRequest(from_file="-", ips=[server], export=export, options=options,
                                strip=True)
         log = FlushFileLog(verbose=verbose)
+        if verbose:  # library warnings too
+            import logging
+
+            from hpccache_cli.cli.runtime import show_library_logs
+
+            show_library_logs(logging.WARNING)
         code = execute(request, console=log, finish=log.finish)
         raise typer.Exit(code)

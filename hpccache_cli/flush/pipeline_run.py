@@ -28,6 +28,7 @@ from hpccache_cli.flush.resolve import Resolver
 from hpccache_cli.flush.results import FlushSummary
 from hpccache_cli.flush.shard_resolve import ShardResolver
 from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.pipelines.guard import command_stream
 from hpccache_cli.pipelines.junit import JUnitReport
 from hpccache_cli.pipelines.shard import parse_shard
 from hpccache_cli.pipelines.vso import PipelineLog, detect
@@ -84,7 +85,8 @@ class PipelineRun:
             sinks.append(JUnitSink(JUnitReport(self.junit)))
         if self.log_commands:
             stream = sys.stderr if self.commands_to_stderr else sys.stdout
-            self._log = PipelineLogSink(PipelineLog(stream))
+            # Past the TF_BUILD guard that neutralises every other "##vso[" (pipelines.guard).
+            self._log = PipelineLogSink(PipelineLog(command_stream(stream)))
             sinks.append(self._log)
         return sinks
 

@@ -155,6 +155,12 @@ class JUnitReport:
             self._closed = True
         if elapsed is None:
             elapsed = self._clock() - self._started
+        # <testsuites> takes name, time, tests, failures and errors only (the common Jenkins
+        # JUnit schema, junit-10.xsd); "skipped" belongs on <testsuite>.
+        totals = (
+            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
+            f'time="{_seconds(elapsed)}"'
+        )
         counts = (
             f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
             f'skipped="{self.skipped}" time="{_seconds(elapsed)}"'
@@ -165,7 +171,7 @@ class JUnitReport:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             with open(fd, "w", encoding="utf-8") as out:
                 out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-                out.write(f"<testsuites name={self._suite_name} {counts}>\n")
+                out.write(f"<testsuites name={self._suite_name} {totals}>\n")
                 out.write(
                     f"  <testsuite name={self._suite_name} {counts}"
                     f' timestamp="{self._timestamp}"'

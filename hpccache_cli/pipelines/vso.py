@@ -32,6 +32,7 @@ from hpccache_cli.pipelines import (
     outcome_of,
     path_text,
 )
+from hpccache_cli.pipelines.guard import neutralise
 from hpccache_cli.pipelines.text import display_name, safe_text
 
 DEFAULT_MAX_ERRORS = 50
@@ -50,8 +51,13 @@ _FAILURE_WORDS = {
 
 
 def escape_data(text: str) -> str:
-    """Escape the message part of a logging command (after the closing ``]``)."""
-    return text.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape the message part of a logging command (after the closing ``]``).
+
+    A ``##vso[`` inside the data (a file name) is neutralised too: the agent would not run a
+    second command from one line, but the message is shown and may be copied into logs.
+    """
+    text = text.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
+    return neutralise(text)
 
 
 def escape_property(text: str) -> str:
