@@ -165,7 +165,7 @@ def test_allow_partial_exits_0_with_succeeded_with_issues(tmp_path: Path) -> Non
     assert (summary["failed"], summary["exit_code"]) == (1, 0)
     cmds = commands(proc.stderr.decode())
     assert cmds[-1] == ("task.complete", {"result": "SucceededWithIssues"},
-                        "1 of 3 files were not flushed (--allow-partial)")
+                        "1 of 3 files was not flushed (--allow-partial)")
     assert variables(cmds)["failed"] == 1
     assert plain.returncode == 0 and b"##vso" not in plain.stdout + plain.stderr
     assert json.loads(plain.stdout)["failed"] == 1

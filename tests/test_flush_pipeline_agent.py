@@ -127,3 +127,25 @@ def test_no_file_name_forges_a_command(tmp_path: Path) -> None:
     records = read_report(report)
     assert sorted(r["path"] for r in records) == sorted(map(os.fsdecode, present + missing))
     assert_written_back(tmp_path, present)
+
+
+def test_progress_knows_the_total_of_a_from_file_list_from_the_start(tmp_path: Path) -> None:
+    """More paths than the engine queues at once: before, the first task.setprogress came
+    when the input was read to its end (~90 %). Now the records are counted up front, so the
+    percentage starts near 0 and never jumps more than 5 points."""
+    real = dirty_cache(tmp_path, [f"p/f{i}" for i in range(4)])
+    names = real + [f"p/missing{i:04d}".encode() for i in range(1200)]  # fail fast: NOENT
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(b"\n\n".join(names) + b"\n")  # empty lines are not records
+    with emulator(tmp_path, [A1]) as emu:
+        proc = run(["flush", "--ip", A1, "--export", JUNCTION, "-j", "4", "--from-file",
+                    str(listing)], env_for(emu, **TF))
+    assert proc.returncode == 1, proc.stderr
+    cmds = commands(proc.stdout.decode())
+    steps = [(int(p["value"]), msg) for c, p, msg in cmds if c == "task.setprogress"]
+    values = [v for v, _ in steps]
+    assert values[0] <= 5 and values[-1] == 100, values
+    assert all(0 <= b - a <= 5 for a, b in zip(values, values[1:], strict=False)), values
+    assert all(msg.endswith(f"/{len(names)}") for _, msg in steps), steps[:3]
+    assert variables(cmds)["total"] == len(names)
+    assert_written_back(tmp_path, real)

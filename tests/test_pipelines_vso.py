@@ -182,7 +182,8 @@ def test_errors_and_warnings_are_capped_and_the_rest_counted() -> None:
         "Flush failed: /f0: io",
         "Flush failed: /f1: io",
         "Flush failed: /f2: io",
-        "3 more failed files not listed (see the JUnit report or -o json output for all of them)",
+        "3 more failed files not listed (run with --report FILE or --junit FILE to list all of "
+        "them)",
     ]
     assert warnings == [
         "Skipped: /s0: not in cache",
@@ -268,7 +269,7 @@ def test_allow_partial_with_failures_succeeds_with_issues() -> None:
     assert code == 0
     lines = out.getvalue().splitlines()
     assert lines[-1] == (
-        "##vso[task.complete result=SucceededWithIssues;]1 of 4 files were not flushed "
+        "##vso[task.complete result=SucceededWithIssues;]1 of 4 files was not flushed "
         "(--allow-partial)"
     )
     assert _variables(parse_output(out.getvalue()))["failed"] == "1"
@@ -340,3 +341,41 @@ def test_the_engines_own_file_result_fits() -> None:
         ("error", "Flush failed: /mnt/\\xff;x: NFS3ERR_IO"),
         ("warning", "Flush retried 6 times: /mnt/\\xff;x"),
     ]
+
+
+def test_unlisted_failures_point_to_what_lists_them_and_counts_are_plural() -> None:
+    """The line that counts failures over the cap names the outputs that hold every one of
+    them (-o json has counts only); a count of one is singular."""
+    out = io.StringIO()
+    log = PipelineLog(out, max_errors=1, max_warnings=0,
+                      listed_in="--report r.jsonl, --junit j.xml")
+    for i in range(2):
+        log.on_result(R(f"/f{i}", "failed", "io"))
+    log.on_result(R("/s", "skipped", "dir"))
+    log.finish({"failed": 2, "skipped": 1}, allow_partial=True)
+    data = [c.data for c in parse_output(out.getvalue())]
+    assert ("1 more failed file not listed (all of them are in --report r.jsonl, --junit "
+            "j.xml)") in data
+    assert "1 more warning not listed" in data
+    assert "2 of 3 files were not flushed (--allow-partial)" in data
+
+
+def test_progress_moves_every_percent_and_at_least_every_10_seconds() -> None:
+    """A huge list moves less than 1 % in minutes: the step's progress is still written every
+    10 s while files finish (the count in the message moves), never going backwards."""
+    out, now = io.StringIO(), [0.0]
+    log = PipelineLog(out, clock=lambda: now[0])
+    log.progress(1, 10_000)  # 0 %: the first one is written
+    log.progress(2, 10_000)  # same percent, 0 s later: not
+    now[0] = 10.0
+    log.progress(3, 10_000)  # same percent, 10 s later: written
+    log.progress(3, 10_000)
+    now[0] = 30.0
+    log.progress(3, 10_000)  # nothing finished meanwhile: nothing new to say
+    log.progress(150, 10_000)  # 1 %
+    log.progress(150, 20_000)  # the estimated total grew: stays at 1 %, not 0
+    now[0] = 45.0
+    log.progress(151, 20_000)
+    got = [(c.properties["value"], c.data) for c in parse_output(out.getvalue())]
+    assert got == [("0", "hpccache flush: 1/10000"), ("0", "hpccache flush: 3/10000"),
+                   ("1", "hpccache flush: 150/10000"), ("1", "hpccache flush: 151/20000")]

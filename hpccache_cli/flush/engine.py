@@ -91,6 +91,9 @@ class FlushEngine:
     async def run(self, source: PathSource) -> FlushSummary:
         """Flush every path of ``source``; returns the summary (results went to the sink)."""
         opts = self.options
+        # Records in the input, when it could count them up front (a regular file): progress
+        # then has a percentage and an ETA from the start (FlushSummary.total_estimate).
+        self.summary.expected_input = getattr(source, "expected", None)
         self.sink.attach(self.summary)
         self._stop_event = asyncio.Event()
         if self._stop_requests:
@@ -166,6 +169,7 @@ class FlushEngine:
                     self.summary.input_complete = True
                     return
                 self.summary.total += len(batch)
+                self.summary.input_read += len(batch)
                 await self._feed_batch(batch)
         finally:
             stop.cancel()

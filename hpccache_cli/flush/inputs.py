@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 import threading
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Protocol
@@ -24,7 +25,11 @@ BATCH = 1024
 
 
 class PathSource(Protocol):
-    """Batches of raw names; ``None`` at the end. ``next_batch`` must be safe to cancel."""
+    """Batches of raw names; ``None`` at the end. ``next_batch`` must be safe to cancel.
+
+    A source may also have ``expected``: how many records it holds, when known up front
+    (progress percentage and ETA from the start); the engine reads it with ``getattr``.
+    """
 
     separator: bytes
 
@@ -48,6 +53,25 @@ def split_records(chunks: Iterable[bytes], sep: bytes = NEWLINE) -> Iterator[lis
         yield [tail]
 
 
+def count_records(fd: int, sep: bytes = NEWLINE, chunk: int = 1 << 20) -> int | None:
+    """The non-empty records from ``fd``'s current offset to its end, if ``fd`` is a regular
+    file (else None: a pipe cannot be read twice). Uses ``pread``, so the offset the reader
+    starts from does not move. Cheap: a million paths take well under a second."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        offset = os.lseek(fd, 0, os.SEEK_CUR)
+        count, tail = 0, b""
+        while data := os.pread(fd, chunk, offset):
+            offset += len(data)
+            parts = (tail + data).split(sep)
+            tail = parts.pop()
+            count += len(parts) - parts.count(b"")
+    except OSError:
+        return None
+    return count + (1 if tail else 0)
+
+
 def to_raw(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
     """A path argument as the exact bytes the OS gave us (``os.fsencode``: surrogateescape)."""
     return os.fsencode(path)
@@ -64,6 +88,7 @@ class IterableSource:
         self.separator = separator
         self._it = iter(paths)
         self._done = False
+        self.expected: int | None = len(paths) if isinstance(paths, (list, tuple)) else None
 
     async def next_batch(self) -> list[bytes] | None:
         if self._done:
@@ -110,6 +135,7 @@ class ThreadedReader:
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._eof = False
+        self.expected = count_records(self._fd, separator)  # None unless a regular file
 
     def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -176,6 +202,8 @@ class StrippedSource:
     def __init__(self, inner: PathSource) -> None:
         self.inner = inner
         self.separator = inner.separator
+        # An estimate: lines of only whitespace, dropped here, are still counted.
+        self.expected: int | None = getattr(inner, "expected", None)
 
     async def next_batch(self) -> list[bytes] | None:
         while True:

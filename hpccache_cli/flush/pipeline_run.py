@@ -31,6 +31,7 @@ from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines.guard import command_stream
 from hpccache_cli.pipelines.junit import JUnitReport
 from hpccache_cli.pipelines.shard import parse_shard
+from hpccache_cli.pipelines.text import display_name
 from hpccache_cli.pipelines.vso import PipelineLog, detect
 
 
@@ -75,9 +76,13 @@ class PipelineRun:
             return resolver
         return ShardResolver(resolver, *self.shard)
 
-    def open_sinks(self) -> list[Sink]:
+    def open_sinks(self, report: str | None = None, failed_to: str | None = None) -> list[Sink]:
         """The sinks for this run. Opening the JUnit report fails at once (UsageError, exit 2)
-        when its directory cannot be written, so a typo costs seconds, not a whole run."""
+        when its directory cannot be written, so a typo costs seconds, not a whole run.
+
+        ``report`` and ``failed_to`` (--report, --failed-to) are only named in the line that
+        counts the failures over the cap of listed issues: they, and --junit, hold them all.
+        """
         sinks: list[Sink] = []
         if self.shard is not None:
             sinks.append(ShardMark(*self.shard))
@@ -86,7 +91,12 @@ class PipelineRun:
         if self.log_commands:
             stream = sys.stderr if self.commands_to_stderr else sys.stdout
             # Past the TF_BUILD guard that neutralises every other "##vso[" (pipelines.guard).
-            self._log = PipelineLogSink(PipelineLog(command_stream(stream)))
+            outputs = [(opt, name) for opt, name in (
+                ("--report", report), ("--junit", self.junit), ("--failed-to", failed_to))
+                if name]
+            listed_in = ", ".join(f"{opt} {display_name(name)}" for opt, name in outputs)
+            self._log = PipelineLogSink(
+                PipelineLog(command_stream(stream), listed_in=listed_in))
             sinks.append(self._log)
         return sinks
 

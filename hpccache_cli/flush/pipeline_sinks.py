@@ -24,8 +24,10 @@ class PipelineLogSink(Sink):
     """``##vso[...]`` logging commands: an issue per failed or skipped file (capped, see
     :class:`PipelineLog`), a warning per retry storm, and the progress percentage.
 
-    Progress is written only once the whole input has been read: a percentage of the paths
-    known so far would run backwards as more arrive (``find | hpccache flush``).
+    Progress needs the total: from the start when the input's records were counted (a
+    regular ``--from-file``), else only once the whole input has been read, because a
+    percentage of the paths known so far would run backwards as more arrive
+    (``find | hpccache flush``).
     """
 
     def __init__(self, log: PipelineLog, *, storm_attempts: int = RETRY_STORM_ATTEMPTS) -> None:
@@ -44,8 +46,8 @@ class PipelineLogSink(Sink):
         if result.attempts >= self.storm_attempts and not is_failure(outcome_of(result)):
             self.pipeline_log.retry_storm(result.path, result.attempts)
         s = self.summary
-        if s is not None and s.input_complete:
-            self.pipeline_log.progress(s.done, s.total)
+        if s is not None:
+            self.pipeline_log.progress(s.done, s.total_estimate)
 
     def finish(self, summary: FlushSummary, allow_partial: bool) -> int:
         """The last progress, unlisted-issue counts, output variables and, with

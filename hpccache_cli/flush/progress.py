@@ -24,6 +24,7 @@ from hpccache_cli.flush.results import (
 )
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines.term import is_interactive
+from hpccache_cli.pipelines.text import plural
 from hpccache_cli.pipelines.vso import detect
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
@@ -50,6 +51,18 @@ def _line(result: FileResult) -> str:
     if result.outcome in (Outcome.FLUSHED, Outcome.FAILED):
         text += f" ({result.seconds:.3f} s)"
     return one_line(text)
+
+
+def progress_line(s: FlushSummary) -> str:
+    """``progress: 1,200 of 10,817 done (11%), 3 failed``; "of 1,200+" while the input is
+    still arriving from a pipe and its length is unknown."""
+    total = s.total_estimate
+    if total is None:
+        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed"
+    approx = "" if s.input_complete else "~"
+    percent = s.done * 100 // total if total else 100
+    return (f"progress: {s.done:,} of {approx}{total:,} done ({percent}%), "
+            f"{s.failed:,} failed")
 
 
 def _is_problem(result: FileResult) -> bool:
@@ -81,8 +94,7 @@ class PlainProgress(Sink):
             if now >= self._next:
                 self._next = now + self.every
                 s = self.summary
-                self._write(f"progress: {s.done} of {s.total}{'' if s.input_complete else '+'}"
-                            f" done, {s.failed} failed")
+                self._write(progress_line(s))
 
     def log(self, message: str) -> None:
         if self.verbosity >= VERBOSE:
@@ -142,7 +154,7 @@ class RichProgress(Sink):
         self.progress.update(
             self.task,
             completed=s.done,
-            total=s.total if s.input_complete else None,
+            total=s.total_estimate,  # known from the start for a regular --from-file
             rate=f"{s.done / elapsed:,.0f} files/s",
             failed=failed,
         )
@@ -221,7 +233,7 @@ def summary_text(summary: FlushSummary, extras: dict[str, Any] | None = None) ->
     """The human summary printed at the end of a run."""
     s = summary
     what = "status of" if s.status_only else "flush of"
-    lines = [f"{what} {s.total:,} paths in {s.seconds:.2f} s ({s.rate:,.0f} files/s)"]
+    lines = [f"{what} {plural(s.total, 'path')} in {s.seconds:.2f} s ({s.rate:,.0f} files/s)"]
     parts = [f"{o.value}: {s.count(o):,}" for o in Outcome
              if s.count(o) or o in (Outcome.FLUSHED, Outcome.CLEAN, Outcome.FAILED)]
     lines.append("  " + "   ".join(parts))
@@ -236,8 +248,10 @@ def summary_text(summary: FlushSummary, extras: dict[str, Any] | None = None) ->
     if s.unreachable:
         lines.append(f"  cache unreachable: {s.unreachable_reason}")
     if s.shard is not None:
-        lines.append(f"  shard {s.shard[0]}/{s.shard[1]}: {s.outside_shard:,} more input paths "
-                     "belong to the other shards (not flushed or counted here)")
+        lines.append(f"  shard {s.shard[0]}/{s.shard[1]}: "
+                     f"{plural(s.outside_shard, 'more input path')} "
+                     f"{'belongs' if s.outside_shard == 1 else 'belong'} to the other shards "
+                     "(not flushed or counted here)")
     for key, value in (extras or {}).items():
         lines.append(f"  {key}: {value}")
     return "\n".join(lines)

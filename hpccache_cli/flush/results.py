@@ -100,6 +100,10 @@ class FlushSummary:
     shard: tuple[int, int] | None = None
     outside_shard: int = 0
     results: list[FileResult] | None = None
+    # Progress before the input is read to its end: the records the input holds, counted at
+    # the start when it can be (a regular file; None for a pipe), and the records read so far.
+    expected_input: int | None = None
+    input_read: int = 0
 
     def add(self, result: FileResult) -> None:
         self.counts[result.outcome.value] += 1
@@ -120,8 +124,29 @@ class FlushSummary:
         return self.count(Outcome.FAILED)
 
     @property
+    def total_estimate(self) -> int | None:
+        """The run's total for a progress bar: exact once the input was read to its end;
+        before that, from the record count of the input (paths not read yet, scaled by how
+        many each read one became: 1 for a plain list, less with --shard, more with
+        --recursive); None when the input could not be counted (a pipe)."""
+        if self.input_complete:
+            return self.total
+        if self.expected_input is None:
+            return None
+        unread = max(0, self.expected_input - self.input_read)
+        if self.input_read:
+            unread = round(unread * self.total / self.input_read)
+        return max(self.total + unread, self.done)
+
+    @property
+    def finished(self) -> int:
+        """Paths that reached an end (not ``unfinished``: a Ctrl-C stopped those)."""
+        return self.done - self.count(Outcome.UNFINISHED)
+
+    @property
     def rate(self) -> float:
-        return self.done / self.seconds if self.seconds > 0 else 0.0
+        """Finished paths per second: paths cut short by Ctrl-C did no work to count."""
+        return self.finished / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def exit_code(self) -> int:
@@ -147,23 +172,17 @@ class FlushSummary:
             "seconds": round(self.seconds, 3),
             "files_per_second": round(self.rate, 1),
         }
+        # Every key always (0, false or null when it does not apply): scripts index them.
         for outcome in Outcome:
-            if outcome.value in self.counts or outcome in _ALWAYS_SHOWN:
-                data[outcome.value] = self.counts.get(outcome.value, 0)
+            data[outcome.value] = self.counts.get(outcome.value, 0)
         data["failure_kinds"] = dict(self.reasons.most_common())
         data["interrupted"] = self.interrupted
         data["input_complete"] = self.input_complete
         data["unreachable"] = self.unreachable
-        for key in ("input_error", "output_error"):
-            if getattr(self, key):
-                data[key] = getattr(self, key)
-        if self.unreachable_reason:
-            data["unreachable_reason"] = self.unreachable_reason
-        if self.shard is not None:
-            data["shard"] = {"k": self.shard[0], "n": self.shard[1],
-                             "outside": self.outside_shard}
+        for key in ("input_error", "output_error", "unreachable_reason"):
+            data[key] = getattr(self, key) or None
+        data["shard"] = None if self.shard is None else {
+            "k": self.shard[0], "n": self.shard[1], "outside": self.outside_shard}
         data["exit_code"] = self.exit_code
         return data
 
-
-_ALWAYS_SHOWN = frozenset({Outcome.FLUSHED, Outcome.CLEAN, Outcome.FAILED, Outcome.SKIPPED})

@@ -29,6 +29,7 @@ from hpccache_cli.flush.resolve import ExportResolver, Resolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
 from hpccache_cli.nfs.client import ClientOptions
+from hpccache_cli.pipelines.text import plural
 
 if TYPE_CHECKING:
     from hpccache_cli.flush.pipeline_run import PipelineRun
@@ -212,7 +213,8 @@ def execute(
         resolver = resolver or build_resolver(request)
         fallback = fallback_for(request, resolver)  # None unless --fallback
         pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
-        extra = pipeline.open_sinks() if pipeline is not None else []
+        extra = (pipeline.open_sinks(request.report, request.failed_to)
+                 if pipeline is not None else [])
         if pipeline is not None:
             resolver = pipeline.wrap(resolver)  # after fallback_for: it needs the plain one
     except BaseException:
@@ -245,7 +247,8 @@ def execute(
         print(f"hpccache: error: {summary.output_error or summary.input_error}",
               file=sys.stderr)
     elif summary.interrupted:
-        print(f"hpccache: interrupted: {summary.count(Outcome.UNFINISHED):,} paths unfinished"
+        print(f"hpccache: interrupted: {plural(summary.count(Outcome.UNFINISHED), 'path')} "
+              "unfinished"
               + (f" (listed in {request.failed_to})" if request.failed_to else ""),
               file=sys.stderr)
     return code
@@ -259,10 +262,11 @@ def print_summary(request: FlushRequest, summary: FlushSummary,
     if request.failed_to:
         extras["failed list"] = request.failed_to
     if request.output == "json":
+        # A fixed key set (README, "-o json"): absent things are null, not missing keys.
         data = summary.to_dict()
-        data.update({k.replace(" ", "_"): v for k, v in extras.items()})
-        if fallback is not None:
-            data["fallback"] = fallback.to_dict(summary)
+        data["report"] = request.report
+        data["failed_list"] = request.failed_to
+        data["fallback"] = fallback.to_dict(summary) if fallback is not None else None
         if code is not None:
             data["exit_code"] = code
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -54,3 +54,9 @@ def safe_text(text: str) -> str:
     if not _NEEDS_ESCAPE_TEXT.search(text):
         return text
     return _NEEDS_ESCAPE_TEXT.sub(lambda m: _escape_char(m.group()), text)
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``"1 path"``, ``"2 paths"``, ``"1,000 paths"``: the count with its noun in the right
+    form (``nouns`` when adding "s" is wrong)."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"

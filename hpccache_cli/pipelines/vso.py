@@ -15,8 +15,10 @@ before that, so a file name cannot hold a terminal control sequence or an unenco
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED
@@ -33,10 +35,12 @@ from hpccache_cli.pipelines import (
     path_text,
 )
 from hpccache_cli.pipelines.guard import neutralise
-from hpccache_cli.pipelines.text import display_name, safe_text
+from hpccache_cli.pipelines.text import display_name, plural, safe_text
 
 DEFAULT_MAX_ERRORS = 50
 DEFAULT_MAX_WARNINGS = 50
+#: Seconds after which task.setprogress is written again even if the percentage did not move.
+PROGRESS_EVERY = 10.0
 
 # Output variables always set, in this order (0 when absent), so a later step's condition never
 # meets an undefined variable. Other outcomes with a count (started, written_back, ...) follow.
@@ -111,6 +115,8 @@ class PipelineLog:
         max_errors: int = DEFAULT_MAX_ERRORS,
         max_warnings: int = DEFAULT_MAX_WARNINGS,
         retry_storm_attempts: int | None = None,
+        listed_in: str = "",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_errors < 0 or max_warnings < 0:
             raise ValueError("caps must be >= 0")
@@ -118,12 +124,18 @@ class PipelineLog:
         self._max_errors = max_errors
         self._max_warnings = max_warnings
         self._storm = retry_storm_attempts
+        # Where every failed file is listed (e.g. "--report r.jsonl, --junit j.xml"), for the
+        # line that counts those over the cap; empty: none was asked for.
+        self._listed_in = listed_in
         self._lock = threading.Lock()
         self._errors = 0  # issues written
         self._warnings = 0
         self._errors_unlisted = 0  # issues over the cap, reported by finish()
         self._warnings_unlisted = 0
         self._last_percent: int | None = None
+        self._last_done = -1
+        self._last_time = -math.inf
+        self._clock = clock
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -177,19 +189,28 @@ class PipelineLog:
             )
 
     def progress(self, done: int, total: int | None) -> None:
-        """Set the step's progress percentage; written only when the whole percent changes.
+        """Set the step's progress percentage: written when the whole percent changes, and
+        at least every :data:`PROGRESS_EVERY` seconds while files finish (a long file list
+        moves less than 1 % in minutes; the message then still shows DONE/TOTAL moving).
 
         ``total`` is None while the input list is still being read (paths streamed from stdin
         or ``find``): no percentage is written then, because one computed over the paths known
-        so far would run backwards as more arrive. Call again once the total is known.
+        so far would run backwards as more arrive. Call again once the total is known. An
+        estimated total that grows never makes the percentage go back.
         """
         if total is None or total <= 0:
             return
         percent = max(0, min(100, done * 100 // total))
+        now = self._clock()
         with self._lock:
-            if percent == self._last_percent:
+            if self._last_percent is not None:
+                percent = max(percent, self._last_percent)
+            due = now - self._last_time >= PROGRESS_EVERY and done != self._last_done
+            if percent == self._last_percent and not due:
                 return
             self._last_percent = percent
+            self._last_done = done
+            self._last_time = now
             self._write(
                 format_command(
                     "task.setprogress",
@@ -226,8 +247,10 @@ class PipelineLog:
                     format_command(
                         "task.logissue",
                         {"type": "error"},
-                        f"{self._errors_unlisted} more failed files not listed "
-                        "(see the JUnit report or -o json output for all of them)",
+                        f"{plural(self._errors_unlisted, 'more failed file')} not listed "
+                        + (f"(all of them are in {self._listed_in})" if self._listed_in
+                           else "(run with --report FILE or --junit FILE to list all of "
+                           "them)"),
                     )
                 )
             if self._warnings_unlisted:
@@ -235,7 +258,7 @@ class PipelineLog:
                     format_command(
                         "task.logissue",
                         {"type": "warning"},
-                        f"{self._warnings_unlisted} more warnings not listed",
+                        f"{plural(self._warnings_unlisted, 'more warning')} not listed",
                     )
                 )
             for name in variables:
@@ -255,7 +278,8 @@ class PipelineLog:
                 format_command(
                     "task.complete",
                     {"result": "SucceededWithIssues"},
-                    f"{failures} of {counts['total']} files were not flushed (--allow-partial)",
+                    f"{failures} of {plural(counts['total'], 'file')} "
+                    f"{'was' if failures == 1 else 'were'} not flushed (--allow-partial)",
                     terminate=True,
                 )
             )
