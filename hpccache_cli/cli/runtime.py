@@ -36,7 +36,7 @@ def usage_line(exc: Any) -> str:
     """One line for a Click error: its message, Click's "did you mean", where to look."""
     possibilities = getattr(exc, "possibilities", None)
     if possibilities and exc.__class__.__name__ == "NoSuchOption":
-        names = sorted(possibilities)
+        names = list(possibilities)  # closest first (difflib), as Click computed them
         choice = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
         message = f"{exc.message}; did you mean {choice}?"
     else:
