@@ -65,7 +65,8 @@ HELP = (
     "--no-pipeline-log: not at all). --junit FILE writes a JUnit report for "
     "PublishTestResults@2; --shard K/N (or auto) splits one list over N parallel jobs; "
     "--allow-partial makes failed files exit 0 (a pipeline step: succeeded with issues). "
-    "See docs/pipelines.md.\n\n"
+    "No file name can forge a logging command there: the [ of any other ##vso[ or ##[ in "
+    "the output is written \\u005b. See docs/pipelines.md.\n\n"
     "In a pipeline: hpccache flush --cache mycache -g myrg --from-file outputs.txt "
     "--shard auto --junit flush-results.xml --allow-partial\n\n"
     "Example: find /mnt/cache/NAS_12_exp5/run42 -type f -printf 'run42/%P\\0' | hpccache "
@@ -179,7 +180,8 @@ def register(app: typer.Typer) -> None:
             help="TCP connections per mount address."),
         output: OutputChoice = typer.Option(
             OutputChoice.text, "--output", "-o", rich_help_panel=OUT,
-            help="Summary format on stdout: text, or json for scripts."),
+            help="Summary format on stdout: text, or json for scripts (one object with the "
+            "same keys in every run, 0 or null when they do not apply; listed in README)."),
         report: Optional[str] = typer.Option(  # noqa: UP045
             None, "--report", metavar="FILE", rich_help_panel=OUT,
             help="Write one JSON line per path: path, outcome, reason, seconds, attempts."),
