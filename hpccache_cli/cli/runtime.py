@@ -81,9 +81,8 @@ def show_library_logs(level: int) -> None:
 
 def run(app: Any, args: list[str] | None = None) -> None:
     """Run ``app`` as the ``hpccache`` process does, and exit with its code."""
-    from hpccache_cli.pipelines.vso import detect
-
-    if detect(os.environ):
+    # (pipelines.vso.detect, inlined: --version and --help need not import the vso module)
+    if os.environ.get("TF_BUILD", "").strip().lower() == "true":
         from hpccache_cli.pipelines import guard
 
         guard.install(sys)
