@@ -103,6 +103,8 @@ class ThreadedReader:
     ) -> None:
         self.separator = separator
         self._fd = stream if isinstance(stream, int) else stream.fileno()
+        #: The descriptor read (the runner checks no output is this same file).
+        self.fd: int | None = self._fd
         self._owns_fd = owns_fd
         self._max = max_batches
         self._queue: asyncio.Queue[list[bytes] | BaseException | None] | None = None
@@ -176,6 +178,7 @@ class StrippedSource:
     def __init__(self, inner: PathSource) -> None:
         self.inner = inner
         self.separator = inner.separator
+        self.fd: int | None = getattr(inner, "fd", None)
 
     async def next_batch(self) -> list[bytes] | None:
         while True:
