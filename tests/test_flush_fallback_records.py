@@ -128,9 +128,9 @@ def test_held_back_failures_are_written_as_they_were_when_no_fallback_ran(
     still writes every held-back failure, byte-exact, and closes the files."""
     from hpccache_cli.flush.fallback import TargetFallback, make_fallback
     from hpccache_cli.flush.fallback_outputs import HeldOutputs
+    from hpccache_cli.flush.outputs import OutputFile
     from hpccache_cli.flush.resolve import ExportResolver
     from hpccache_cli.flush.results import FileResult, Outcome
-    from hpccache_cli.flush.outputs import OutputFile
     from hpccache_cli.flush.sinks import FailedList, JsonlReport
 
     fallback = make_fallback(ExportResolver([A_ROOT], "/NAS_12_exp5"), None, None, quiet=True)
