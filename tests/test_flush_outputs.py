@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 from test_flush_support import CLI, assert_written_back, cli_env, dirty_cache, emulator
 
@@ -217,3 +220,39 @@ def test_found_name_with_a_newline_is_not_split_in_the_failed_list(tmp_path: Pat
     [line] = error_lines(bare.stderr)
     assert "cannot be listed in --failed-to" in line and "add --report FILE" in line
     assert failed.read_bytes() == b"nl/stuck\n"
+
+
+def test_summary_to_a_full_stdout_with_stderr_closed_still_flushes(tmp_path: Path) -> None:
+    """``> /dev/full 2>&-``: the console is gone, the run is not; its own exit code."""
+    names = dirty_cache(tmp_path, [f"fo/f{i:02d}" for i in range(30)])
+    report = tmp_path / "report.jsonl"
+    with emulator(tmp_path, [A1]) as emu, open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            ["sh", "-c", 'exec "$@" 2>&-', "sh", *CLI, *FLUSH, "-v", "-o", "json",
+             "--report", str(report)],
+            input=b"\n".join(names) + b"\n", stdout=full, env=cli_env(emu), timeout=60,
+            check=False)
+    assert proc.returncode == 0
+    assert sorted(report_paths(report)) == sorted(n.decode() for n in names)
+    assert_written_back(tmp_path, names)
+
+
+def test_junit_to_a_fifo_is_written_into_it_not_renamed_over_it(tmp_path: Path) -> None:
+    names = dirty_cache(tmp_path, ["j/a", "j/b"])
+    fifo = tmp_path / "junit.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    with emulator(tmp_path, [A1]) as emu:
+        proc = run([*FLUSH, "--junit", str(fifo)], cli_env(emu), b"j/a\nj/b\nj/missing\n")
+    reader.join(timeout=30)
+    if reader.is_alive():  # nothing was written into the FIFO: unblock the reader, then fail
+        with open(fifo, "wb"):
+            pass
+        reader.join(timeout=30)
+    assert proc.returncode == EXIT_SOME_FAILED, proc.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the FIFO, not a regular file
+    suite = ElementTree.fromstring(got[0]).find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    assert_written_back(tmp_path, names)

@@ -21,6 +21,7 @@ Two promises, kept here once for every record file:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -94,8 +95,13 @@ class OutputFile:
         self._done = False
 
     @classmethod
-    def open(cls, path: str, option: str) -> OutputFile:
-        """Open for the run; an OSError here is the caller's usage error (nothing started)."""
+    def open(cls, path: str, option: str, *, in_place_ok: bool = True) -> OutputFile:
+        """Open for the run; an OSError here is the caller's usage error (nothing started).
+
+        When no file can be made beside an existing target that can be written (a directory
+        the user may not write to, holding a file they own), the target is written in place
+        as before, unless ``in_place_ok`` is false (it is the input: truncating it would
+        lose the list)."""
         label = f"{option} {path}"
         try:
             st: os.stat_result | None = os.stat(path)
@@ -108,7 +114,13 @@ class OutputFile:
                             f"{os.getpid()}.{secrets.token_hex(4)}.hpccache-tmp")
         # 0o666: the umask decides a new file's mode, as for any output; an old file's mode
         # is kept (set at commit).
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as exc:
+            if st is None or not in_place_ok or not os.access(path, os.W_OK) or \
+                    exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            return cls(open(path, "wb"), label)  # noqa: SIM115 - closed by commit/abandon
         mode = stat.S_IMODE(st.st_mode) if st is not None else None
         return cls(os.fdopen(fd, "wb"), label, final=final, temp=temp, mode=mode)
 

@@ -162,18 +162,20 @@ def _check_outputs(request: FlushRequest, source: PathSource) -> set[str]:
     return on_input
 
 
-def _open_records(request: FlushRequest) -> list[RecordFile]:
+def _open_records(request: FlushRequest, on_input: set[str]) -> list[RecordFile]:
     """The report and failed list, each written beside its target and renamed at the end."""
     sinks: list[RecordFile] = []
     current = ""
     try:
         if request.report:
             current = request.report
-            sinks.append(JsonlReport(OutputFile.open(request.report, "--report")))
+            sinks.append(JsonlReport(OutputFile.open(
+                request.report, "--report", in_place_ok="--report" not in on_input)))
         if request.failed_to:
             current = request.failed_to
-            sinks.append(FailedList(OutputFile.open(request.failed_to, "--failed-to"),
-                                    request.separator))
+            sinks.append(FailedList(OutputFile.open(
+                request.failed_to, "--failed-to", in_place_ok="--failed-to" not in on_input),
+                request.separator))
     except OSError as exc:
         for sink in sinks:
             sink.abandon()
@@ -254,7 +256,7 @@ def execute(
     if console is None:
         console = make_console_sink(request.verbosity)
     try:
-        records = _open_records(request)
+        records = _open_records(request, on_input)
     except BaseException:
         source.close()
         MultiSink(extra).abandon()

@@ -69,13 +69,13 @@ class MultiSink(Sink):
     def __init__(self, sinks: Sequence[Sink]) -> None:
         self.sinks = list(sinks)
         self._failed: list[str] = []
-        self._broken: set[int] = set()
+        self._active = list(self.sinks)  # those not failed (a copy: emit may remove)
 
     def _live(self) -> list[Sink]:
-        return [s for s in self.sinks if id(s) not in self._broken]
+        return self._active
 
     def _broke(self, sink: Sink, exc: Exception) -> None:
-        self._broken.add(id(sink))
+        self._active = [s for s in self._active if s is not sink]
         if isinstance(exc, UserError):
             self._failed.append(str(exc))
         else:

@@ -83,7 +83,9 @@ class JUnitReport:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = os.fspath(path)
-        self._dir = os.path.dirname(os.path.abspath(self.path))
+        self._dir: str | None = os.path.dirname(os.path.realpath(self.path))
+        if os.path.exists(self.path) and not os.path.isfile(self.path):
+            self._dir = None  # /dev/stdout, a pipe: written directly; the body waits in TMPDIR
         self._suite_name = quoteattr(safe_text(suite_name))
         self._lock = threading.Lock()
         self._classname = quoteattr(safe_text(classname))
