@@ -139,6 +139,80 @@ def test_records_replace_the_old_files_only_at_the_end(
     assert [p.name for p in tmp_path.iterdir() if "hpccache-tmp" in p.name] == []
 
 
+def test_retry_loop_stopped_twice_keeps_every_path_in_the_list(
+    tmp_path: Path, wait_until: Callable[..., object]
+) -> None:
+    """Two Ctrl-Cs may stop reading the list before its end: then the list is not replaced
+    (the paths not read would go with it); if it was read to the end, the new list holds
+    every path, none being done. Either way no path leaves the list."""
+    names = dirty_cache(tmp_path, [f"x/f{i}" for i in range(8)])
+    names += [f"x/later{i:05d}".encode() for i in range(20000)]
+    retry = tmp_path / "retry.lst"
+    retry.write_bytes(b"\n".join(names) + b"\n")
+    with emulator(tmp_path, [A1]) as emu:
+        wb = emu.namespace.writeback
+        emu.run(wb.pause)
+        proc = subprocess.Popen(
+            CLI + [*FLUSH, "--concurrency", "8", "--from-file", str(retry), "--failed-to",
+                   str(retry)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=cli_env(emu))
+        wait_until(lambda: emu.run(wb.running_count) == 8, message="flushes not in flight")
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        emu.run(wb.resume)
+    assert proc.stderr is not None
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.returncode in (130, EXIT_USAGE), err
+    assert sorted(retry.read_bytes().split(b"\n")[:-1]) == sorted(names)
+    if proc.returncode == EXIT_USAGE:
+        [line] = error_lines(err)
+        assert "is also the input, which was not read to the end: left as it was" in line
+    assert [p.name for p in tmp_path.iterdir() if "hpccache-tmp" in p.name] == []
+
+
+def test_a_list_that_is_the_input_is_kept_when_the_input_was_not_read_to_the_end(
+    tmp_path: Path,
+) -> None:
+    """In process, made certain: the input (a pipe whose writer stays open) never ends, the
+    run is stopped; the failed list standing for the input file must not replace it."""
+    from test_flush_support import FAST, Recorder
+
+    from hpccache_cli.flush.api import make_options
+    from hpccache_cli.flush.engine import FlushEngine
+    from hpccache_cli.flush.inputs import ThreadedReader
+    from hpccache_cli.flush.outputs import OutputFile
+    from hpccache_cli.flush.resolve import ExportResolver
+    from hpccache_cli.flush.runner import _run
+    from hpccache_cli.flush.sinks import FailedList, MultiSink
+
+    names = dirty_cache(tmp_path, ["k/a", "k/b"])
+    retry = tmp_path / "retry.lst"
+    retry.write_bytes(b"k/a\nk/b\nk/never-read\n")
+    failed = FailedList(OutputFile.open(str(retry), "--failed-to"), b"\n")
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"\n".join(names) + b"\n")  # the rest is never written
+    engines: list[FlushEngine] = []
+    stop = Recorder(lambda _result: engines[0].request_stop())
+    try:
+        with emulator(tmp_path, [A1]) as emu:
+            options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs,
+                                   policies=FAST)
+            engines.append(FlushEngine(ExportResolver([A1], "/NAS_12_exp5"), options,
+                                       MultiSink([failed, stop])))
+            summary, _ = _run(engines[0], ThreadedReader(read_end, b"\n"), None, None,
+                              [failed])
+    finally:
+        os.close(write_end)
+        os.close(read_end)
+    assert summary.interrupted and not summary.input_complete
+    assert retry.read_bytes() == b"k/a\nk/b\nk/never-read\n"
+    [problem] = failed.problems()
+    assert "is also the input, which was not read to the end: left as it was" in problem
+    assert [p.name for p in tmp_path.iterdir() if "hpccache-tmp" in p.name] == []
+
+
 # -- 2. an output that cannot be written loses nothing silently ---------------------------------
 
 def test_full_disk_report_leaves_the_failed_list_whole(tmp_path: Path) -> None:

@@ -128,10 +128,15 @@ class ThreadedReader:
 
     def _put(self, item: list[bytes] | BaseException | None) -> bool:
         assert self._loop is not None and self._queue is not None
+        put = self._queue.put(item)
         try:
-            fut = asyncio.run_coroutine_threadsafe(self._queue.put(item), self._loop)
+            fut = asyncio.run_coroutine_threadsafe(put, self._loop)
+        except BaseException:  # the loop is closed: the put never ran
+            put.close()
+            return False
+        try:
             fut.result()
-        except BaseException:  # loop closed or the put was cancelled at shutdown
+        except BaseException:  # the put was cancelled at shutdown
             return False
         return True
 

@@ -272,7 +272,7 @@ def execute(
     engine = FlushEngine(resolver, request.options, outputs)
     summary, report = _run(engine, source, fallback, held,
                            [s for s in records if s.label.split(" ", 1)[0] in on_input])
-    problems = _settle_outputs(request, outputs, summary)
+    problems = _settle_outputs(request, outputs, records, summary)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
@@ -301,13 +301,12 @@ def execute(
     return code
 
 
-def _settle_outputs(request: FlushRequest, outputs: MultiSink,
+def _settle_outputs(request: FlushRequest, outputs: MultiSink, records: Sequence[RecordFile],
                     summary: FlushSummary) -> list[str]:
     """The outputs' write errors (one line each) and notes, after the run: any write error,
     or a failed path no record holds, makes the run's exit code 2 ("results unwritable")."""
     problems = outputs.problems()
-    report_ok = bool(request.report) and not any(
-        p.startswith(f"cannot write --report {request.report}") for p in problems)
+    report_ok = any(isinstance(s, JsonlReport) and not s.error for s in records)
     for note in outputs.notes():  # names the failed list cannot hold
         if report_ok:
             say(f"hpccache: warning: {note}; they are in --report {request.report} (with "
