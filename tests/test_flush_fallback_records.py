@@ -128,6 +128,7 @@ def test_held_back_failures_are_written_as_they_were_when_no_fallback_ran(
     still writes every held-back failure, byte-exact, and closes the files."""
     from hpccache_cli.flush.fallback import TargetFallback, make_fallback
     from hpccache_cli.flush.fallback_outputs import HeldOutputs
+    from hpccache_cli.flush.outputs import OutputFile
     from hpccache_cli.flush.resolve import ExportResolver
     from hpccache_cli.flush.results import FileResult, Outcome
     from hpccache_cli.flush.sinks import FailedList, JsonlReport
@@ -135,8 +136,8 @@ def test_held_back_failures_are_written_as_they_were_when_no_fallback_ran(
     fallback = make_fallback(ExportResolver([A_ROOT], "/NAS_12_exp5"), None, None, quiet=True)
     assert isinstance(fallback, TargetFallback)
     report, failed = tmp_path / "r.jsonl", tmp_path / "f.lst"
-    records = [JsonlReport(report.open("w", encoding="utf-8")),
-               FailedList(failed.open("wb"), b"\0")]
+    records = [JsonlReport(OutputFile.open(str(report), "--report")),
+               FailedList(OutputFile.open(str(failed), "--failed-to"), b"\0")]
     held = HeldOutputs(records, fallback, str(tmp_path))
     results = [FileResult(b"d/\xff a", Outcome.FAILED, "unreachable", 1.5, 2, "unreachable"),
                FileResult(b"d/gone", Outcome.FAILED, "no such file", kind="noent"),
@@ -145,7 +146,7 @@ def test_held_back_failures_are_written_as_they_were_when_no_fallback_ran(
     for result in results:
         held.emit(result)
     held.close()  # the run's end: the records stay open for the fallback
-    assert held.held == 2 and not records[0].stream.closed  # type: ignore[attr-defined]
+    assert held.held == 2 and not report.exists()  # written (renamed into place) at release
     held.release()
     lines = report_lines(report)
     assert [x["outcome"] for x in lines.values()] == ["failed", "flushed", "failed", "failed"]

@@ -57,7 +57,8 @@ HELP = (
     "dirty.\n\n"
     "Exit codes: 0 every file flushed or already clean (--no-wait: started; --status-only: "
     "all written back; --fallback: the storage target of every failed file was flushed); 1 "
-    "some files failed or were not finished; 2 bad usage or unreadable input; 3 Azure error "
+    "some files failed or were not finished; 2 bad usage, unreadable input or results "
+    "unwritable (a --report, --failed-to or --junit file could not be written); 3 Azure error "
     "(sign-in, permissions, cache not found); 4 cache unreachable (no mount address "
     "answered); 130 interrupted (Ctrl-C; the report and failed list are still written).\n\n"
     "In Azure Pipelines (TF_BUILD=True) failed and skipped files, progress and the counts "
@@ -184,10 +185,12 @@ def register(app: typer.Typer) -> None:
             "same keys in every run, 0 or null when they do not apply; listed in README)."),
         report: Optional[str] = typer.Option(  # noqa: UP045
             None, "--report", metavar="FILE", rich_help_panel=OUT,
-            help="Write one JSON line per path: path, outcome, reason, seconds, attempts."),
+            help="Write one JSON line per path: path, outcome, reason, seconds, attempts "
+                 "(path_b64 too for a name that is not UTF-8 or holds a newline)."),
         failed_to: Optional[str] = typer.Option(  # noqa: UP045
             None, "--failed-to", metavar="FILE", rich_help_panel=OUT,
-            help="Write failed and unfinished paths, in the input's format, to feed back."),
+            help="Write failed and unfinished paths, in the input's format, to feed back "
+                 "(it may be the --from-file list itself: that is read first, then replaced)."),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", rich_help_panel=OUT, help="Show every path's outcome."),
         quiet: bool = typer.Option(

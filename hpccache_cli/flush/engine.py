@@ -307,8 +307,12 @@ class FlushEngine:
                         sub = Target(target.addresses, target.export, child)
                         if self._first_time(sub):
                             files += 1
-                            self.summary.total += 1
-                            await self._work.put(WorkItem(child_raw, sub, handle))
+                            self.summary.total += 1  # counted: it must get an outcome
+                            try:
+                                await self._work.put(WorkItem(child_raw, sub, handle))
+                            except asyncio.CancelledError:  # stopped while the queue was full
+                                self._emit(_unfinished(child_raw, NOT_STARTED))
+                                raise
             except (FileFailure, NfsClientError, CacheUnreachable) as exc:
                 problems.append(f"{q(rel or b'/')}: {getattr(exc, 'reason', exc)}")
         seconds = time.monotonic() - started

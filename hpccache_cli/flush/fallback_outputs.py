@@ -48,6 +48,7 @@ class HeldOutputs(Sink):
         self, records: Sequence[Sink], fallback: TargetFallback, spill_dir: str | None = None,
     ) -> None:
         self.records = list(records)
+        self._out = MultiSink(self.records)  # each record file fails on its own
         self.fallback = fallback
         self.spill_dir = spill_dir
         self.held = 0
@@ -55,8 +56,7 @@ class HeldOutputs(Sink):
         self._released = False
 
     def attach(self, summary: FlushSummary) -> None:
-        for sink in self.records:
-            sink.attach(summary)
+        self._out.attach(summary)
 
     def emit(self, result: FileResult) -> None:
         site_id = self.fallback.take(result)
@@ -66,12 +66,16 @@ class HeldOutputs(Sink):
             self._spill_file().write(json.dumps(line, separators=(",", ":")) + "\n")
             self.held += 1
             return
-        for sink in self.records:
-            sink.emit(result)
+        self._out.emit(result)
 
     def log(self, message: str) -> None:
-        for sink in self.records:
-            sink.log(message)
+        self._out.log(message)
+
+    def problems(self) -> list[str]:
+        return self._out.problems()
+
+    def notes(self) -> list[str]:
+        return self._out.notes()
 
     def close(self) -> None:
         """Nothing yet: the records stay open until :meth:`release`."""
@@ -95,14 +99,13 @@ class HeldOutputs(Sink):
                             f"cache {flush.cache} (--fallback target-flush); the per-file "
                             f"flush had failed: {result.reason}",
                             result.seconds, result.attempts, kind="target-flush")
-                    for sink in self.records:
-                        sink.emit(result)
+                    self._out.emit(result)
         finally:
             try:
                 if self._spill is not None:
                     self._spill.close()
             finally:
-                MultiSink(self.records).close()
+                self._out.close()
 
     def _spill_file(self) -> IO[str]:
         if self._spill is None:

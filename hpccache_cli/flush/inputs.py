@@ -128,6 +128,8 @@ class ThreadedReader:
     ) -> None:
         self.separator = separator
         self._fd = stream if isinstance(stream, int) else stream.fileno()
+        #: The descriptor read (the runner checks no output is this same file).
+        self.fd: int | None = self._fd
         self._owns_fd = owns_fd
         self._max = max_batches
         self._queue: asyncio.Queue[list[bytes] | BaseException | None] | None = None
@@ -152,10 +154,15 @@ class ThreadedReader:
 
     def _put(self, item: list[bytes] | BaseException | None) -> bool:
         assert self._loop is not None and self._queue is not None
+        put = self._queue.put(item)
         try:
-            fut = asyncio.run_coroutine_threadsafe(self._queue.put(item), self._loop)
+            fut = asyncio.run_coroutine_threadsafe(put, self._loop)
+        except BaseException:  # the loop is closed: the put never ran
+            put.close()
+            return False
+        try:
             fut.result()
-        except BaseException:  # loop closed or the put was cancelled at shutdown
+        except BaseException:  # the put was cancelled at shutdown
             return False
         return True
 
@@ -204,6 +211,7 @@ class StrippedSource:
         self.separator = inner.separator
         # An estimate: lines of only whitespace, dropped here, are still counted.
         self.expected: int | None = getattr(inner, "expected", None)
+        self.fd: int | None = getattr(inner, "fd", None)
 
     async def next_batch(self) -> list[bytes] | None:
         while True:

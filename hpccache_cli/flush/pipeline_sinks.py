@@ -67,6 +67,7 @@ class JUnitSink(Sink):
 
     def __init__(self, report: JUnitReport) -> None:
         self.report = report
+        self.label = f"--junit {report.path}"
         self.summary: FlushSummary | None = None
 
     def attach(self, summary: FlushSummary) -> None:

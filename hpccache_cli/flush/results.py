@@ -50,6 +50,14 @@ def display_path(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class FileResult:
     """One path's outcome. ``kind`` is a short stable code for grouping (``noent``, ...)."""
@@ -62,7 +70,8 @@ class FileResult:
     kind: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """The report line: ``path`` keeps every byte (surrogateescape), plus base64 if needed."""
+        """The report line: ``path`` keeps every byte (surrogateescape), plus ``path_b64`` for
+        a name that is not UTF-8 or holds a newline."""
         data: dict[str, Any] = {
             "path": os.fsdecode(self.path),
             "outcome": self.outcome.value,
@@ -72,9 +81,8 @@ class FileResult:
         }
         if self.kind:
             data["kind"] = self.kind
-        try:
-            self.path.decode("utf-8")
-        except UnicodeDecodeError:
+        # base64 too for names a line-based tool would split (a newline: not in --failed-to)
+        if b"\n" in self.path or not _is_utf8(self.path):
             data["path_b64"] = base64.b64encode(self.path).decode("ascii")
         return data
 

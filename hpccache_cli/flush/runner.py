@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -24,10 +25,18 @@ from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
 from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
 from hpccache_cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
 from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.outputs import OutputFile, check_outputs
 from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
 from hpccache_cli.flush.resolve import ExportResolver, Resolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
-from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
+from hpccache_cli.flush.sinks import (
+    FailedList,
+    JsonlReport,
+    LiveOutput,
+    MultiSink,
+    RecordFile,
+    Sink,
+)
 from hpccache_cli.nfs.client import ClientOptions
 from hpccache_cli.pipelines.text import plural
 
@@ -141,19 +150,37 @@ def _open_source(request: FlushRequest) -> PathSource:
     return StrippedSource(source) if request.strip else source
 
 
-def _open_sinks(request: FlushRequest, console: Sink | None) -> list[Sink]:
-    sinks: list[Sink] = []
+def _check_outputs(request: FlushRequest, source: PathSource) -> set[str]:
+    """Before anything is opened: no two outputs on one file, no output destroying the input
+    (``hpccache_cli.flush.outputs``). Returns the options whose file is the input file."""
+    junit = request.pipeline.junit if request.pipeline is not None else None
+    outputs = [(opt, path) for opt, path in (("--report", request.report),
+                                             ("--failed-to", request.failed_to),
+                                             ("--junit", junit)) if path]
+    on_input = check_outputs(outputs, getattr(source, "fd", None))
+    if "--junit" in on_input:
+        raise UsageError(f"--junit {junit} is the input being read: give another file")
+    return on_input
+
+
+def _open_records(request: FlushRequest, on_input: set[str]) -> list[RecordFile]:
+    """The report and failed list, each written beside its target and renamed at the end."""
+    sinks: list[RecordFile] = []
+    current = ""
     try:
         if request.report:
-            sinks.append(JsonlReport(open(request.report, "w", encoding="utf-8")))  # noqa: SIM115
+            current = request.report
+            sinks.append(JsonlReport(OutputFile.open(
+                request.report, "--report", in_place_ok="--report" not in on_input)))
         if request.failed_to:
-            sinks.append(FailedList(open(request.failed_to, "wb"), request.separator))  # noqa: SIM115
+            current = request.failed_to
+            sinks.append(FailedList(OutputFile.open(
+                request.failed_to, "--failed-to", in_place_ok="--failed-to" not in on_input),
+                request.separator))
     except OSError as exc:
         for sink in sinks:
-            sink.close()
-        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
-    if console is not None:
-        sinks.append(console)
+            sink.abandon()
+        raise UsageError(f"cannot write {current}: {exc.strerror or exc}") from None
     return sinks
 
 
@@ -176,16 +203,23 @@ async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
 
 def _run(
     engine: FlushEngine, source: PathSource, fallback: TargetFallback | None,
-    held: HeldOutputs | None,
+    held: HeldOutputs | None, on_input: Sequence[RecordFile] = (),
 ) -> tuple[FlushSummary, FallbackReport | None]:
     """Run the engine, close the live sinks, run the fallback; then, whatever happened, write
-    the held-back records (a failure to write them is the run's output error, exit 2)."""
+    the held-back records (a failure to write them is the run's output error, exit 2).
+
+    A record file that is also the input replaces it only if the input was read to the end:
+    otherwise the paths not read would be lost with the old list, which still holds them."""
     summary: FlushSummary | None = None
     report = None
     try:
         try:
             summary = asyncio.run(run_engine(engine, source))
         finally:
+            if summary is None or not summary.input_complete:
+                for sink in on_input:
+                    sink.keep_old("is also the input, which was not read to the end: left "
+                                  "as it was (it still lists every path not done)")
             engine.sink.close()
         report = fallback.run(summary) if fallback is not None else None
     finally:
@@ -210,6 +244,7 @@ def execute(
     request.options.validate()
     source = _open_source(request)  # bad input is reported before any Azure call
     try:
+        on_input = _check_outputs(request, source)  # before any output is opened
         resolver = resolver or build_resolver(request)
         fallback = fallback_for(request, resolver)  # None unless --fallback
         pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
@@ -222,36 +257,92 @@ def execute(
         raise
     if console is None:
         console = make_console_sink(request.verbosity)
-    sinks = extra + _open_sinks(request, console)
+    try:
+        records = _open_records(request, on_input)
+    except BaseException:
+        source.close()
+        MultiSink(extra).abandon()
+        raise
+    sinks = [s if s.record else LiveOutput(s) for s in extra] + records + [LiveOutput(console)]
     held = None
     if fallback is not None:  # the records wait for it: hpccache_cli.flush.fallback_outputs
         junit = pipeline.junit if pipeline is not None else None
         held = HeldOutputs([s for s in sinks if s.record], fallback,
                            spill_dir_for([request.report, request.failed_to, junit]))
         sinks = [s for s in sinks if not s.record] + [held]
-    engine = FlushEngine(resolver, request.options, MultiSink(sinks))
-    summary, report = _run(engine, source, fallback, held)
+    outputs = MultiSink(sinks)
+    engine = FlushEngine(resolver, request.options, outputs)
+    summary, report = _run(engine, source, fallback, held,
+                           [s for s in records if s.label.split(" ", 1)[0] in on_input])
+    problems = _settle_outputs(request, outputs, records, summary)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
-        code = pipeline.finish(summary, code)
+        try:
+            code = pipeline.finish(summary, code)
+        except (OSError, ValueError):  # its logging commands' stream is gone: not the run
+            quiet_stream(sys.stderr if pipeline.commands_to_stderr else sys.stdout)
     if finish is not None:
-        finish(summary)
+        try:
+            finish(summary)
+        except (OSError, ValueError, AttributeError):  # its console is gone: the run is not
+            quiet_stream(sys.stderr)
     else:
         print_summary(request, summary, report, code)
     if summary.unreachable and code == EXIT_UNREACHABLE:
-        print(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
-              f"{_unreachable_hint(request)}", file=sys.stderr)
+        say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
+            f"{_unreachable_hint(request)}", err=True)
         return EXIT_UNREACHABLE
-    if summary.output_error or summary.input_error:
-        print(f"hpccache: error: {summary.output_error or summary.input_error}",
-              file=sys.stderr)
-    elif summary.interrupted:
-        print(f"hpccache: interrupted: {plural(summary.count(Outcome.UNFINISHED), 'path')} "
-              "unfinished"
-              + (f" (listed in {request.failed_to})" if request.failed_to else ""),
-              file=sys.stderr)
+    for line in problems:
+        say(f"hpccache: error: {line}", err=True)
+    if summary.input_error:
+        say(f"hpccache: error: {summary.input_error}", err=True)
+    if not problems and not summary.input_error and summary.interrupted:
+        say(f"hpccache: interrupted: {plural(summary.count(Outcome.UNFINISHED), 'path')} "
+            "unfinished"
+            + (f" (listed in {request.failed_to})" if request.failed_to else ""), err=True)
     return code
+
+
+def _settle_outputs(request: FlushRequest, outputs: MultiSink, records: Sequence[RecordFile],
+                    summary: FlushSummary) -> list[str]:
+    """The outputs' write errors (one line each) and notes, after the run: any write error,
+    or a failed path no record holds, makes the run's exit code 2 ("results unwritable")."""
+    problems = outputs.problems()
+    report_ok = any(isinstance(s, JsonlReport) and not s.error for s in records)
+    for note in outputs.notes():  # names the failed list cannot hold
+        if report_ok:
+            say(f"hpccache: warning: {note}; they are in --report {request.report} (with "
+                "path_b64)", err=True)
+        else:
+            problems.append(f"{note}, and no --report holds them: add --report FILE (its "
+                            "lines carry such names, with path_b64)")
+    if summary.output_error:
+        problems.insert(0, summary.output_error)
+    if problems:
+        summary.output_error = "; ".join(problems)
+    return problems
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print a line to stdout or stderr; a closed or broken stream is silenced (no traceback,
+    no 'Exception ignored' at exit) and the run's exit code stays what it was."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        quiet_stream(stream)
+
+
+def quiet_stream(stream: object) -> None:
+    """Point a broken stream's descriptor at /dev/null, so the interpreter's last flush of it
+    succeeds (a failed flush at exit prints a traceback and changes the exit code to 120)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 def print_summary(request: FlushRequest, summary: FlushSummary,
@@ -269,9 +360,7 @@ def print_summary(request: FlushRequest, summary: FlushSummary,
         data["fallback"] = fallback.to_dict(summary) if fallback is not None else None
         if code is not None:
             data["exit_code"] = code
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        say(json.dumps(data, indent=2))
     elif request.verbosity > QUIET:
         lines = [] if fallback is None else fallback.lines(summary)
-        sys.stdout.write(summary_text(summary, extras) + "".join(f"\n  {x}" for x in lines)
-                         + "\n")
-    sys.stdout.flush()
+        say(summary_text(summary, extras) + "".join(f"\n  {x}" for x in lines))

@@ -83,7 +83,9 @@ class JUnitReport:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = os.fspath(path)
-        self._dir = os.path.dirname(os.path.abspath(self.path))
+        self._dir: str | None = os.path.dirname(os.path.realpath(self.path))
+        if os.path.exists(self.path) and not os.path.isfile(self.path):
+            self._dir = None  # /dev/stdout, a pipe: written directly; the body waits in TMPDIR
         self._suite_name = quoteattr(safe_text(suite_name))
         self._lock = threading.Lock()
         self._classname = quoteattr(safe_text(classname))
@@ -165,10 +167,15 @@ class JUnitReport:
             f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
             f'skipped="{self.skipped}" time="{_seconds(elapsed)}"'
         )
-        tmp = os.path.join(self._dir, f".{os.path.basename(self.path)}.{os.getpid()}.tmp")
+        # A link is followed (the file it names is replaced, not the link); a target that is
+        # not a regular file (/dev/stdout, a pipe) cannot be renamed over: written directly.
+        direct = os.path.exists(self.path) and not os.path.isfile(self.path)
+        final = self.path if direct else os.path.realpath(self.path)
+        tmp = final if direct else os.path.join(
+            os.path.dirname(final), f".{os.path.basename(final)}.{os.getpid()}.tmp")
         try:
             # os.open with 0o666 lets the umask decide the report's mode, like any output file.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | (0 if direct else os.O_TRUNC), 0o666)
             with open(fd, "w", encoding="utf-8") as out:
                 out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
                 out.write(f"<testsuites name={self._suite_name} {totals}>\n")
@@ -181,10 +188,12 @@ class JUnitReport:
                 self._body.seek(0)
                 shutil.copyfileobj(self._body, out)
                 out.write("  </testsuite>\n</testsuites>\n")
-            os.replace(tmp, self.path)
+            if not direct:
+                os.replace(tmp, final)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            if not direct:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             raise UsageError(
                 f"cannot write the JUnit report {self.path}: {exc.strerror or exc}"
             ) from None
