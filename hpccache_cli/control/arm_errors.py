@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _AUTHZ = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 
 
-def _error_parts(exc: Any) -> tuple[str | None, str]:
+def error_parts(exc: Any) -> tuple[str | None, str]:
     """(code, message) from an HttpResponseError, from its parsed model or the raw body."""
     err = getattr(exc, "error", None)
     code = getattr(err, "code", None)
@@ -99,7 +99,7 @@ def translate(
         return _auth_failure(settings, "")
     if isinstance(exc, HttpResponseError):
         status = exc.status_code
-        code, message = _error_parts(exc)
+        code, message = error_parts(exc)
         failed_op = lro_failure(exc)
         if failed_op:
             return AzureError(f"{what} failed in Azure: {failed_op}")
