@@ -54,6 +54,17 @@ class AzureArgs:
     query: str | None = None
     refresh: bool = False
 
+    def __post_init__(self) -> None:
+        """Compile --query before any request: a bad expression is exit 2 with no ARM call."""
+        if self.query:
+            import jmespath
+            from jmespath.exceptions import JMESPathError
+
+            try:
+                jmespath.compile(self.query)
+            except JMESPathError as exc:
+                raise UsageError(f"--query {self.query!r} is not valid JMESPath: {exc}") from None
+
     def settings(self, subscription: str | None = None) -> ArmSettings:
         from hpccache_cli.control.client import ArmSettings
 

@@ -4,11 +4,12 @@ bearer token that only ever goes to the Resource Manager host it was meant for.
 Both are azure-core policies handed to the client through its documented keywords
 (``retry_policy``, ``authentication_policy``); nothing of the SDK is patched.
 
-* :class:`ArmRetryPolicy`: ``HPCCACHE_ARM_RETRIES`` is the limit for every kind of retry
-  (429/5xx, connection and read failures), not only the SDK's total, whose status limit would
-  otherwise stay at 3. It counts the attempts really made (error messages quote that number)
-  and announces on stderr any wait of :data:`ANNOUNCE_WAIT_S` or more before a retry, so a
-  throttled command is not mistaken for a hung one.
+* :class:`ArmRetryPolicy`: ``HPCCACHE_ARM_RETRIES`` is the limit for retries on 408/429/5xx
+  (the SDK's status limit, which would otherwise stay at 3, as well as its total); connection
+  and read failures are retried at most :data:`TIMEOUT_RETRIES` times within that limit. It
+  counts the attempts really made (error messages quote that number) and announces on stderr
+  any wait of :data:`ANNOUNCE_WAIT_S` or more before a retry, so a throttled command is not
+  mistaken for a hung one.
 * :class:`EndpointBoundAuthPolicy`: refuses any request to another origin (scheme, host, port)
   than the ARM endpoint before a token is attached: a paging link or operation URL pointing
   elsewhere must not collect the user's token.
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 ANNOUNCE_WAIT_S = 2.0
 #: Longest exponential back-off between two attempts (azure-core's default is 120 s).
 BACKOFF_MAX_S = 30
+#: Retries after a connect or read timeout (or a dropped connection), at most: a server that
+#: does not answer in 10 or 20 s is unlikely to answer on the fourth try.
+TIMEOUT_RETRIES = 2
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -69,8 +73,8 @@ class ArmRetryPolicy(RetryPolicy):
         super().__init__(
             retry_total=retries,
             retry_status=retries,
-            retry_connect=retries,
-            retry_read=retries,
+            retry_connect=min(retries, TIMEOUT_RETRIES),
+            retry_read=min(retries, TIMEOUT_RETRIES),
             retry_backoff_max=BACKOFF_MAX_S,
             **kwargs,
         )
