@@ -63,7 +63,13 @@ class AzureArgs:
             try:
                 jmespath.compile(self.query)
             except JMESPathError as exc:
-                raise UsageError(f"--query {self.query!r} is not valid JMESPath: {exc}") from None
+                why = str(exc).splitlines()[0].rstrip(": ")
+                pos = getattr(exc, "lex_position", None)
+                at = f" at character {pos + 1}" if isinstance(pos, int) else ""
+                raise UsageError(
+                    f"--query {self.query!r} is not valid JMESPath ({why}{at}); see "
+                    "https://jmespath.org"
+                ) from None
 
     def settings(self, subscription: str | None = None) -> ArmSettings:
         from hpccache_cli.control.client import ArmSettings

@@ -9,6 +9,7 @@ Faults are queued and consumed by the next matching request(s)::
     arm.faults.hold_next_lro()                                 # operation stays InProgress
     arm.faults.next_lro_urls(scheme="http")                    # status URLs in plain HTTP
     arm.faults.next_lro_urls(host="127.0.0.2:9")               # status URLs on another host
+    arm.faults.next_link_host("127.0.0.2:9")                   # next page on another host
     arm.faults.next_body(b"<html>", path_contains="/caches/")  # a 200 that is not JSON
     arm.faults.next_hang(path_contains="/caches/emu")          # never answer (until stop)
 
@@ -112,6 +113,7 @@ class ArmFaults:
         self._lro: list[LroFault] = []
         self._urls: list[UrlFault] = []
         self._bodies: list[BodyFault] = []
+        self._link_hosts: list[str] = []
         #: Set when the fake stops: hanging requests and held operations end then.
         self.released = threading.Event()
 
@@ -185,6 +187,7 @@ class ArmFaults:
             self._lro.clear()
             self._urls.clear()
             self._bodies.clear()
+            self._link_hosts.clear()
 
     def take_body(self, method: str, path: str) -> BodyFault | None:
         with self._lock:
@@ -195,6 +198,15 @@ class ArmFaults:
                         self._bodies.remove(fault)
                     return fault
         return None
+
+    def next_link_host(self, host: str) -> None:
+        """Put the next list page's ``nextLink`` on ``host`` (host:port)."""
+        with self._lock:
+            self._link_hosts.append(host)
+
+    def take_link_host(self) -> str | None:
+        with self._lock:
+            return self._link_hosts.pop(0) if self._link_hosts else None
 
     def take_urls(self) -> UrlFault | None:
         with self._lock:

@@ -172,8 +172,10 @@ class ArmRoutes:
             return _err(400, "InvalidSkipToken", "The $skipToken is not valid.")
         body: dict[str, Any] = {"value": items[skip : skip + size]}
         if skip + size < len(items):
+            host = self.arm.faults.take_link_host()
+            origin = f"https://{host}" if host else self.arm.url
             body["nextLink"] = (
-                f"{self.arm.url}{path}?api-version={query['api-version']}&$skipToken={skip + size}"
+                f"{origin}{path}?api-version={query['api-version']}&$skipToken={skip + size}"
             )
         return Reply(200, body)
 
