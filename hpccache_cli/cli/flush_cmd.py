@@ -50,7 +50,9 @@ HELP = (
     "targets, makes other clients see errors on their namespace paths until it ends, and needs "
     "Contributor rights on the cache. Giving the option is the confirmation: there is no "
     "prompt. A failed file whose storage target it then flushed is reported as flushed (kind "
-    "target-flush: --report, --junit and the summary) and left out of --failed-to.\n\n"
+    "target-flush: --report, --junit and the summary) and left out of --failed-to. Each target "
+    "flush is waited for --fallback-timeout seconds (default 3600); one still running then is "
+    "reported failed, with the command that shows its state.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
     "reason), skipped (duplicate, directory without --recursive, ...) or unfinished "
     "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
@@ -155,6 +157,10 @@ def register(app: typer.Typer) -> None:
             help="target-flush: afterwards, flush the whole storage target of each file that "
                  "failed, through Azure. Disrupts other clients of those targets until done "
                  "and needs Contributor rights; no prompt."),
+        fallback_timeout: float = typer.Option(
+            3600.0, "--fallback-timeout", metavar="SECONDS", rich_help_panel=HOW,
+            help="How long each target flush of --fallback is waited for; then it is reported "
+                 "failed (still running in Azure, with the command to check on it)."),
         mode: ModeChoice = typer.Option(
             ModeChoice.async_, "--mode", rich_help_panel=HOW,
             help="async: start each write-back and poll it; sync: one COMMIT that returns "
@@ -213,6 +219,8 @@ def register(app: typer.Typer) -> None:
         from hpccache_cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.flush.runner import FlushRequest, execute
 
+        if not fallback_timeout > 0:
+            raise UsageError("--fallback-timeout must be a positive number of seconds")
         pipeline = PipelineRun.from_options(
             junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
             allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,
@@ -230,7 +238,7 @@ def register(app: typer.Typer) -> None:
             verbosity=verbosity(verbose, quiet), cache=cache, resource_group=resource_group,
             cache_id=cache_id, path_kind=path_kind.value if path_kind else None,
             mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
-            azure=az, pipeline=pipeline,
+            fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
         )
         code = execute(request)
         raise typer.Exit(code)

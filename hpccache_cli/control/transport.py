@@ -129,7 +129,7 @@ class EndpointBoundAuthPolicy(ARMChallengeAuthenticationPolicy):
         url = request.http_request.url
         if not same_origin(url, self._endpoint):
             raise TokenRefusedError(
-                f"refused to send the Azure token to {shown_origin(url)}: it is not the Resource "
+                f"refused to send the bearer token to {shown_origin(url)}: it is not the Resource "
                 f"Manager endpoint {self._endpoint} (tokens go only there)"
             )
         super().on_request(request)

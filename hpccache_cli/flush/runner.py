@@ -57,6 +57,7 @@ class FlushRequest:
     mountinfo: str | None = None  # mount table for client paths (default: /proc/self/mountinfo)
     force: bool = False  # also flush files of targets whose usage model does not cache writes
     fallback: str | None = None  # "target-flush": flush the targets of failed files via ARM
+    fallback_timeout: float = 3600.0  # seconds each target flush of the fallback is followed
     azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
     pipeline: PipelineRun | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
 
