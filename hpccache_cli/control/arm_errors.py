@@ -151,9 +151,10 @@ def translate(
     if isinstance(exc, (DecodeError, json.JSONDecodeError)) or (
         isinstance(exc, HttpResponseError) and 200 <= (exc.status_code or 0) < 300
     ):
-        status = f"HTTP {exc.status_code}" if getattr(exc, "status_code", None) else "the reply"
+        code_seen = getattr(exc, "status_code", None)
+        reply = f"HTTP {code_seen}" if code_seen else "the reply"
         return AzureError(
-            f"Azure Resource Manager sent a response that could not be read ({status} to "
+            f"Azure Resource Manager sent a response that could not be read ({reply} to "
             f"{what} is not valid JSON: {' '.join(str(exc).split())[:120]}); try again, and if "
             f"it persists check for a proxy between here and {settings.endpoint}"
         )
