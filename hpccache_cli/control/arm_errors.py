@@ -149,7 +149,9 @@ def translate(
     if isinstance(exc, UserError):
         return exc
     if isinstance(exc, (DecodeError, json.JSONDecodeError)) or (
-        isinstance(exc, HttpResponseError) and 200 <= (exc.status_code or 0) < 300
+        isinstance(exc, HttpResponseError)
+        and 200 <= (exc.status_code or 0) < 300
+        and lro_failure(exc) is None
     ):
         code_seen = getattr(exc, "status_code", None)
         reply = f"HTTP {code_seen}" if code_seen else "the reply"
