@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from arm_support import ArmWorld, error_line, run_hpccache, running_world
 
+from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT
+from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.control.operations import flush_cache, run_target_operation
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE, AzureError
 
@@ -96,3 +98,8 @@ def test_an_operation_that_stays_in_progress_ends_at_the_timeout(
     line = error_line(run_hpccache(env, *FLUSH, "--timeout", "0"), EXIT_USAGE)
     assert "--timeout must be a positive number of seconds" in line
     assert world.arm.request_count("POST") == posts
+
+
+def test_the_documented_default_is_the_librarys() -> None:
+    """--timeout's default (declared without importing Azure code) is the library's."""
+    assert DEFAULT_TIMEOUT == DEFAULT_OPERATION_TIMEOUT == 3600

@@ -15,6 +15,7 @@ from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.nfs_options import PANEL as CONN
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
+from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
@@ -158,7 +159,7 @@ def register(app: typer.Typer) -> None:
                  "failed, through Azure. Disrupts other clients of those targets until done "
                  "and needs Contributor rights; no prompt."),
         fallback_timeout: float = typer.Option(
-            3600.0, "--fallback-timeout", metavar="SECONDS", rich_help_panel=HOW,
+            DEFAULT_TIMEOUT, "--fallback-timeout", metavar="SECONDS", rich_help_panel=HOW,
             help="How long each target flush of --fallback is waited for; then it is reported "
                  "failed (still running in Azure, with the command to check on it)."),
         mode: ModeChoice = typer.Option(

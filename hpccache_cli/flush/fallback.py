@@ -34,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, UserError
 from hpccache_cli.flush.naming import ArmContext, AzureOptions, EnvironmentAzure
 from hpccache_cli.flush.resolve import ExportResolver, PathRejected
@@ -183,7 +184,8 @@ class TargetFallback(Sink):
 
     def __init__(
         self, locator: Locator, arm: ArmContext | None, azure: AzureOptions | None = None,
-        *, quiet: bool = False, stream: IO[str] | None = None, timeout: float = 3600.0,
+        *, quiet: bool = False, stream: IO[str] | None = None,
+        timeout: float = DEFAULT_OPERATION_TIMEOUT,
     ) -> None:
         self.locator = locator
         self.timeout = timeout  # --fallback-timeout: each target flush, then "still running"
@@ -330,7 +332,7 @@ def _progress(label: str) -> Any:
 
 def make_fallback(
     resolver: object, arm: ArmContext | None, azure: AzureOptions | None, *, quiet: bool,
-    timeout: float = 3600.0,
+    timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> TargetFallback:
     """The fallback sink for ``resolver`` (anything with ``site()``, or an ExportResolver)."""
     locator: Locator | None = None
@@ -350,4 +352,4 @@ def fallback_for(request: Any, resolver: object) -> TargetFallback | None:
         return None
     return make_fallback(resolver, getattr(resolver, "arm", None), request.azure,
                          quiet=request.verbosity < 0,
-                         timeout=getattr(request, "fallback_timeout", 3600.0))
+                         timeout=getattr(request, "fallback_timeout", DEFAULT_OPERATION_TIMEOUT))
