@@ -185,3 +185,31 @@ def run_cli(env: dict[str, str], *args: str) -> Any:
     from typer.testing import CliRunner
 
     return CliRunner().invoke(cli_app(), list(args), env=env)
+
+
+def run_hpccache(env: dict[str, str | None], *args: str, timeout: float = 60) -> Any:
+    """``python -m hpccache_cli ARGS`` in a subprocess, as a user runs it (``None`` in ``env``
+    unsets a variable); returns the CompletedProcess (text stdout/stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, **env}
+    full["PYTHONPATH"] = str(Path(__file__).parent.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "hpccache_cli", *args],
+        env={k: v for k, v in full.items() if v is not None},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def error_line(proc: Any, code: int) -> str:
+    """The single ``hpccache: error:`` line of a failed run with exit ``code`` (asserted)."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == code, out
+    assert "Traceback" not in out, out
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hpccache: error: "), proc.stderr
+    return lines[0]

@@ -114,6 +114,7 @@ def test_default_credential_failure_is_one_line(env: dict, tmp_path: Path) -> No
         "HPCCACHE_AUTH": None,
         "PATH": str(empty),
         "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+        "HPCCACHE_ARM_ENDPOINT_TRUSTED": "1",  # a real identity, aimed at the fake ARM
     }
     line = azure_error(base, *SHOW, "--auth", "default")
     assert (
@@ -125,7 +126,8 @@ def test_default_credential_failure_is_one_line(env: dict, tmp_path: Path) -> No
 
 
 def test_pipeline_and_subscription_problems(env: dict, tmp_path: Path) -> None:
-    line = azure_error({**env, "HPCCACHE_AUTH": "pipelines", "SYSTEM_ACCESSTOKEN": None}, *SHOW)
+    pipelines = {**env, "HPCCACHE_AUTH": "pipelines", "HPCCACHE_ARM_ENDPOINT_TRUSTED": "1"}
+    line = azure_error({**pipelines, "SYSTEM_ACCESSTOKEN": None}, *SHOW)
     assert "AzurePipelinesCredential" in line and "SYSTEM_ACCESSTOKEN" in line
     assert "AzureCLI@2" in line
     no_sub = {**env, "AZURE_SUBSCRIPTION_ID": None, "AZURE_CONFIG_DIR": str(tmp_path)}

@@ -14,6 +14,7 @@ from hpccache_cli.control.credentials import (
     resolve_auth_mode,
 )
 from hpccache_cli.control.subscription import resolve_subscription
+from hpccache_cli.emulator.arm.certs import generate
 from hpccache_cli.errors import AzureError, UsageError
 
 SUB_A = "11111111-2222-3333-4444-555555555555"
@@ -96,8 +97,7 @@ def test_profile_under_home_when_no_config_dir(tmp_path: Path) -> None:
 
 
 def test_settings_resolution(tmp_path: Path) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("x")
+    ca = generate(tmp_path / "certs").ca_file  # a real PEM CA file
     s = ArmSettings.resolve(
         env={
             "AZURE_SUBSCRIPTION_ID": SUB_A,

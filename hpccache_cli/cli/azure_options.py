@@ -54,6 +54,23 @@ class AzureArgs:
     query: str | None = None
     refresh: bool = False
 
+    def __post_init__(self) -> None:
+        """Compile --query before any request: a bad expression is exit 2 with no ARM call."""
+        if self.query:
+            import jmespath
+            from jmespath.exceptions import JMESPathError
+
+            try:
+                jmespath.compile(self.query)
+            except JMESPathError as exc:
+                why = str(exc).splitlines()[0].rstrip(": ")
+                pos = getattr(exc, "lex_position", None)
+                at = f" at character {pos + 1}" if isinstance(pos, int) else ""
+                raise UsageError(
+                    f"--query {self.query!r} is not valid JMESPath ({why}{at}); see "
+                    "https://jmespath.org"
+                ) from None
+
     def settings(self, subscription: str | None = None) -> ArmSettings:
         from hpccache_cli.control.client import ArmSettings
 

@@ -20,6 +20,7 @@ from hpccache_cli.cli.azure_options import (
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.target_cmd import TIMEOUT_OPTION
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 cache_app = typer.Typer(
@@ -140,6 +141,7 @@ def flush_cache(
     resource_group: str | None = RG_OPTION,
     no_wait: bool = typer.Option(False, "--no-wait", help="Start the flush and return."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    timeout: float = TIMEOUT_OPTION,
     *,
     az: AzureArgs,
 ) -> None:
@@ -151,6 +153,7 @@ def flush_cache(
     """
     from hpccache_cli.control import operations
 
+    operations.check_timeout(timeout)
     ref = cache_ref(name, resource_group)
     settings = az.settings(ref.subscription_id)
     confirm(
@@ -162,7 +165,8 @@ def flush_cache(
     try:
         with progress(f"Flushing cache {ref.name}") as report:
             result = operations.flush_cache(
-                settings, ref.resource_group, ref.name, wait=not no_wait, on_progress=report
+                settings, ref.resource_group, ref.name, wait=not no_wait, on_progress=report,
+                timeout=timeout,
             )
     except KeyboardInterrupt:
         raise UserError(

@@ -15,6 +15,7 @@ from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.nfs_options import PANEL as CONN
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
+from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
@@ -50,7 +51,9 @@ HELP = (
     "targets, makes other clients see errors on their namespace paths until it ends, and needs "
     "Contributor rights on the cache. Giving the option is the confirmation: there is no "
     "prompt. A failed file whose storage target it then flushed is reported as flushed (kind "
-    "target-flush: --report, --junit and the summary) and left out of --failed-to.\n\n"
+    "target-flush: --report, --junit and the summary) and left out of --failed-to. Each target "
+    "flush is waited for --fallback-timeout seconds (default 3600); one still running then is "
+    "reported failed, with the command that shows its state.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
     "reason), skipped (duplicate, directory without --recursive, ...) or unfinished "
     "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
@@ -157,6 +160,10 @@ def register(app: typer.Typer) -> None:
             help="target-flush: afterwards, flush the whole storage target of each file that "
                  "failed, through Azure. Disrupts other clients of those targets until done "
                  "and needs Contributor rights; no prompt."),
+        fallback_timeout: float = typer.Option(
+            DEFAULT_TIMEOUT, "--fallback-timeout", metavar="SECONDS", rich_help_panel=HOW,
+            help="How long each target flush of --fallback is waited for; then it is reported "
+                 "failed (still running in Azure, with the command to check on it)."),
         mode: ModeChoice = typer.Option(
             ModeChoice.async_, "--mode", rich_help_panel=HOW,
             help="async: start each write-back and poll it; sync: one COMMIT that returns "
@@ -218,6 +225,8 @@ def register(app: typer.Typer) -> None:
         from hpccache_cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.flush.runner import FlushRequest, execute
 
+        if not fallback_timeout > 0:
+            raise UsageError("--fallback-timeout must be a positive number of seconds")
         pipeline = PipelineRun.from_options(
             junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
             allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,
@@ -235,7 +244,7 @@ def register(app: typer.Typer) -> None:
             verbosity=verbosity(verbose, quiet), cache=cache, resource_group=resource_group,
             cache_id=cache_id, path_kind=path_kind.value if path_kind else None,
             mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
-            azure=az, pipeline=pipeline,
+            fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
         )
         if verbose:  # -v: library warnings too (an Azure sign-in problem, ...)
             import logging

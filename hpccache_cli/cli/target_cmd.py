@@ -33,6 +33,16 @@ target_app = typer.Typer(
 CACHE_ARG = typer.Argument(..., help="Cache name, or its full resource id.")
 RG_OPTION = typer.Option(None, "--resource-group", "-g", help="Resource group of the cache.")
 TARGET_OPTION = typer.Option(..., "--target", "-t", help="Storage target name.")
+#: 1 hour, as control.client.DEFAULT_OPERATION_TIMEOUT (not imported: no Azure code at start-up)
+DEFAULT_TIMEOUT = 3600.0
+#: --timeout of every command that starts an operation and waits for it (cache flush too).
+TIMEOUT_OPTION = typer.Option(
+    DEFAULT_TIMEOUT,
+    "--timeout",
+    metavar="SECONDS",
+    help="Give up waiting after this long: the operation goes on in Azure, the command exits 3 "
+    "saying how to check on it.",
+)
 
 # action -> (consequence shown before asking, or None when harmless; progress label)
 ACTIONS: dict[str, tuple[str | None, str]] = {
@@ -170,11 +180,13 @@ def _make_action(action: str) -> None:
         target: str = TARGET_OPTION,
         no_wait: bool = typer.Option(False, "--no-wait", help="Start the operation and return."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+        timeout: float = TIMEOUT_OPTION,
         *,
         az: AzureArgs,
     ) -> None:
-        from hpccache_cli.control.operations import run_target_operation
+        from hpccache_cli.control.operations import check_timeout, run_target_operation
 
+        check_timeout(timeout)
         ref = cache_ref(cache, resource_group)
         settings = az.settings(ref.subscription_id)
         if consequence:
@@ -193,6 +205,7 @@ def _make_action(action: str) -> None:
                     action,
                     wait=not no_wait,
                     on_progress=report,
+                    timeout=timeout,
                 )
         except KeyboardInterrupt:
             raise UserError(

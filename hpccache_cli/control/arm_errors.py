@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _AUTHZ = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 
 
-def _error_parts(exc: Any) -> tuple[str | None, str]:
+def error_parts(exc: Any) -> tuple[str | None, str]:
     """(code, message) from an HttpResponseError, from its parsed model or the raw body."""
     err = getattr(exc, "error", None)
     code = getattr(err, "code", None)
@@ -60,10 +60,63 @@ def lro_failure(exc: Any) -> str | None:
 
 
 def _role_hint(action: str) -> str:
+    """The built-in role that has ``action``, and the action itself for a custom role."""
     if action.lower().endswith("/read"):
-        return "Reader (or any role with Microsoft.StorageCache/caches/read)"
-    return (
-        "Contributor (or a custom role with Microsoft.StorageCache/caches/storageTargets/*/action)"
+        return f"Reader (or any role with {action})"
+    return f"Contributor (or a custom role with {action})"
+
+
+def _attempts(settings: ArmSettings) -> str:
+    """" after N attempts" when the last request was tried more than once, else ""."""
+    n = settings.attempts.attempts
+    return f" after {n} attempts" if n > 1 else ""
+
+
+def _transport_failure(exc: BaseException, settings: ArmSettings, what: str) -> AzureError:
+    """No HTTP answer: a timeout, TLS trouble or no connection, each named for what it is."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseTimeoutError
+
+    reason = " ".join(str(exc).split())
+    where = settings.endpoint
+    after = _attempts(settings)
+    if "mismatch" in reason and ("certificate" in reason.lower() or "CERTIFICATE" in reason):
+        detail = re.search(r"((?:IP address|Hostname) mismatch[^'\")(]*'[^']*')", reason)
+        return AzureError(
+            f"the TLS certificate of {where} is not issued for that address "
+            f"({detail.group(1) if detail else 'name mismatch'}): use the host name the "
+            "certificate names in --arm-endpoint (a different CA file will not help)"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
+        return AzureError(
+            f"the TLS certificate of {where} is not trusted; pass --ca-bundle "
+            "(or HPCCACHE_CA_BUNDLE) with the CA file that signs it"
+        )
+    if "NO_CERTIFICATE_OR_CRL_FOUND" in reason or "PEM lib" in reason:
+        return AzureError(
+            f"the CA file for {where} is not a PEM certificate bundle ({reason[:120]}); pass "
+            "the CA certificate(s) in PEM format with --ca-bundle / HPCCACHE_CA_BUNDLE"
+        )
+    if isinstance(exc, ServiceResponseTimeoutError) or (
+        isinstance(exc, ServiceRequestError) and "timed out" in reason.lower()
+    ):
+        # urllib3 names the socket timeout in force: the connect one covers the TLS handshake.
+        m = re.search(r"timeout=([0-9.]+)", reason)
+        used = float(m.group(1)) if m else None
+        if isinstance(exc, ServiceRequestError) or (
+            used == settings.connect_timeout and used != settings.read_timeout
+        ):
+            return AzureError(
+                f"could not connect to Azure Resource Manager at {where} (TCP and TLS) within "
+                f"{settings.connect_timeout:g} s (HPCCACHE_ARM_CONNECT_TIMEOUT){after}; check "
+                "the network, proxy settings, or --arm-endpoint"
+            )
+        return AzureError(
+            f"Azure Resource Manager at {where} did not answer {what} within "
+            f"{settings.read_timeout:g} s (HPCCACHE_ARM_READ_TIMEOUT){after}; try again later"
+        )
+    return AzureError(
+        f"cannot reach Azure Resource Manager at {where} ({reason[:200]}){after}; "
+        "check the network, proxy settings, or --arm-endpoint"
     )
 
 
@@ -87,6 +140,7 @@ def translate(
     """
     from azure.core.exceptions import (
         ClientAuthenticationError,
+        DecodeError,
         HttpResponseError,
         ServiceRequestError,
         ServiceResponseError,
@@ -94,12 +148,24 @@ def translate(
 
     if isinstance(exc, UserError):
         return exc
+    if isinstance(exc, (DecodeError, json.JSONDecodeError)) or (
+        isinstance(exc, HttpResponseError)
+        and 200 <= (exc.status_code or 0) < 300
+        and lro_failure(exc) is None
+    ):
+        code_seen = getattr(exc, "status_code", None)
+        reply = f"HTTP {code_seen}" if code_seen else "the reply"
+        return AzureError(
+            f"Azure Resource Manager sent a response that could not be read ({reply} to "
+            f"{what} is not valid JSON: {' '.join(str(exc).split())[:120]}); try again, and if "
+            f"it persists check for a proxy between here and {settings.endpoint}"
+        )
     if isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None:
         # The credential itself failed (no token), before ARM saw anything.
         return _auth_failure(settings, "")
     if isinstance(exc, HttpResponseError):
         status = exc.status_code
-        code, message = _error_parts(exc)
+        code, message = error_parts(exc)
         failed_op = lro_failure(exc)
         if failed_op:
             return AzureError(f"{what} failed in Azure: {failed_op}")
@@ -118,6 +184,12 @@ def translate(
                     f"scope (identity: {settings.tried}); if it was just granted, sign in again"
                 )
             return AzureError(f"Azure refused access to {what} ({label}: {message})")
+        if status == 404 and code in ("ResourceGroupNotFound", "SubscriptionNotFound"):
+            fix = "-g/--resource-group" if code == "ResourceGroupNotFound" else "--subscription"
+            return AzureError(
+                f"{message.rstrip('.')} (subscription {settings.subscription_id}, {label}); "
+                f"check {fix}"
+            )
         if status == 404:
             hint = None
             if not_found_hint is not None:
@@ -131,26 +203,17 @@ def translate(
             )
         if status == 429:
             return AzureError(
-                f"Azure is throttling requests for {what} ({label}) even after "
-                f"{settings.retry_total} retries; try again in a few minutes"
+                f"Azure is throttling requests for {what} ({label}){_attempts(settings)}; "
+                "try again in a few minutes (HPCCACHE_ARM_RETRIES allows more retries)"
             )
         if status is not None and status >= 500:
             return AzureError(
-                f"Azure failed on {what} ({label}: {message}) after {settings.retry_total} "
-                "retries; try again later"
+                f"Azure failed on {what} ({label}: {message}){_attempts(settings)}; "
+                "try again later"
             )
         return AzureError(f"Azure refused {what} ({label}: {message})")
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-        reason = " ".join(str(exc).split())
-        if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-            return AzureError(
-                f"the TLS certificate of {settings.endpoint} is not trusted; pass --ca-bundle "
-                "(or HPCCACHE_CA_BUNDLE) with the CA file that signs it"
-            )
-        return AzureError(
-            f"cannot reach Azure Resource Manager at {settings.endpoint} ({reason[:200]}); "
-            "check the network, proxy settings, or --arm-endpoint"
-        )
+        return _transport_failure(exc, settings, what)
     if isinstance(exc, ValueError) and "AZURE_TOKEN_CREDENTIALS" in str(exc):
         return AzureError(f"cannot set up {settings.tried}: {exc}")
     raise exc

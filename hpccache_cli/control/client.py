@@ -13,17 +13,34 @@ cloud                       ``--cloud``                      ``HPCCACHE_CLOUD``
 ARM endpoint override       ``--arm-endpoint``               ``HPCCACHE_ARM_ENDPOINT``
 CA bundle for that endpoint ``--ca-bundle``                  ``HPCCACHE_CA_BUNDLE``
 LRO polling interval (s)    (none)                           ``HPCCACHE_POLL_INTERVAL`` (2)
-retries on 408/429/5xx      (none)                           ``HPCCACHE_ARM_RETRIES`` (5)
+retries of one request      (none)                           ``HPCCACHE_ARM_RETRIES`` (5)
+(408/429/5xx, connect, read)
+connect timeout (s)         (none)                           ``HPCCACHE_ARM_CONNECT_TIMEOUT``
+                                                             (10)
+read timeout (s)            (none)                           ``HPCCACHE_ARM_READ_TIMEOUT`` (20)
+token to a custom endpoint  (none)                           ``HPCCACHE_ARM_ENDPOINT_TRUSTED``
 ==========================  ===============================  ==============================
 
 The endpoint and CA bundle overrides exist so the real SDK can be pointed at the emulator's
 fake ARM (``hpccache emulator run`` prints the values). The polling interval applies only when
 Azure sends no ``Retry-After``; 2 s keeps a short flush from waiting the SDK's default 30 s.
+
+Time is bounded: ARM answers in well under a second, so one attempt gets the connect timeout
+to connect (TLS handshake included) and the read timeout for each wait for data; a request
+makes at most ``retries + 1`` attempts with back-off between them (capped at 30 s, or what
+Azure asks for in ``Retry-After``, announced on stderr). Worst case with the defaults for a
+server that never answers: 6 x 20 s + 24 s of back-off, about 2.5 minutes.
+
+Tokens: a credential hpccache builds (``default``, ``cli``, ``pipelines``) gets tokens for the
+chosen cloud, and they are sent only to that cloud's ARM host. Another ``--arm-endpoint`` with
+such a credential needs ``HPCCACHE_ARM_ENDPOINT_TRUSTED=1`` (Azure Stack Hub, a private proxy);
+the emulator's own token (``--auth token``) needs nothing.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -70,6 +87,31 @@ CLOUDS: dict[str, Cloud] = {
 
 DEFAULT_POLL_INTERVAL = 2.0
 DEFAULT_RETRIES = 5
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 20.0
+#: How long flush/suspend/resume/invalidate are followed before "still running in Azure".
+DEFAULT_OPERATION_TIMEOUT = 3600.0
+TRUST_VAR = "HPCCACHE_ARM_ENDPOINT_TRUSTED"
+#: Identities whose tokens are real Azure tokens (``token`` is the emulator's own).
+REAL_IDENTITIES = ("default", "cli", "pipelines")
+
+
+class AttemptLog:
+    """How many attempts the last request took (error messages quote it); shared by the
+    policies of every client built from one :class:`~hpccache_cli.control.client.ArmSettings`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attempts = 0
+
+    def start(self) -> None:
+        with self._lock:
+            self.attempts = 1
+
+    def retried(self) -> int:
+        with self._lock:
+            self.attempts += 1
+            return self.attempts
 
 
 def _env_number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> Any:
@@ -110,7 +152,11 @@ class ArmSettings:
     ca_bundle: str | None = None
     polling_interval: float = DEFAULT_POLL_INTERVAL
     retry_total: int = DEFAULT_RETRIES
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
     credential: Any = field(default=None, compare=False, repr=False)
+    # Attempts of the last request (error messages quote it); shared by this run's clients.
+    attempts: AttemptLog = field(default_factory=AttemptLog, compare=False, repr=False)
     # The environment the settings were resolved from; the credential is built from it too.
     env: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
@@ -136,20 +182,23 @@ class ArmSettings:
                 "(Azure SDKs send tokens over TLS only)"
             )
         bundle = ca_bundle or env.get("HPCCACHE_CA_BUNDLE") or None
-        if bundle and not os.path.isfile(bundle):
-            raise UsageError(
-                f"CA bundle {bundle} does not exist (--ca-bundle / HPCCACHE_CA_BUNDLE)"
-            )
+        if bundle:
+            check_ca_bundle(bundle)
+        mode = "injected" if credential is not None else resolve_auth_mode(auth, env)
+        check_token_destination(url, the_cloud, mode, env)
         sub = resolve_subscription(subscription, env)
         return cls(
             subscription_id=sub.id,
             subscription_source=sub.source,
-            auth="injected" if credential is not None else resolve_auth_mode(auth, env),
+            auth=mode,
             cloud=the_cloud,
             endpoint=url.rstrip("/"),
             ca_bundle=bundle,
             polling_interval=_env_number(env, "HPCCACHE_POLL_INTERVAL", DEFAULT_POLL_INTERVAL),
             retry_total=_env_number(env, "HPCCACHE_ARM_RETRIES", DEFAULT_RETRIES, int),
+            connect_timeout=_env_timeout(env, "HPCCACHE_ARM_CONNECT_TIMEOUT",
+                                         DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=_env_timeout(env, "HPCCACHE_ARM_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
             credential=credential,
             env=env,
         )
@@ -176,21 +225,89 @@ def make_credential(settings: ArmSettings) -> Any:
 
 
 def make_client(settings: ArmSettings, **overrides: Any) -> Any:
-    """A ``StorageCacheManagementClient`` for ``settings``; ``overrides`` go to the SDK as-is."""
+    """A ``StorageCacheManagementClient`` for ``settings``; ``overrides`` go to the SDK as-is.
+
+    Retries and the bearer token go through hpccache's own policies (see
+    :mod:`hpccache_cli.control.transport`): counted, announced, and bound to the endpoint.
+    """
     from azure.mgmt.storagecache import StorageCacheManagementClient
 
+    from hpccache_cli.control.transport import ArmRetryPolicy, EndpointBoundAuthPolicy
+
+    credential = make_credential(settings)
     kwargs: dict[str, Any] = {
         "base_url": settings.endpoint,
         "credential_scopes": [settings.cloud.scope],
         "polling_interval": settings.polling_interval,
-        "retry_total": settings.retry_total,
+        "retry_policy": ArmRetryPolicy(settings.retry_total, settings.attempts),
+        "authentication_policy": EndpointBoundAuthPolicy(
+            credential, settings.cloud.scope, endpoint=settings.endpoint
+        ),
         "user_agent": f"hpccache-cli/{__version__}",
-        "connection_timeout": 20,
-        "read_timeout": 120,
+        "connection_timeout": settings.connect_timeout,
+        "read_timeout": settings.read_timeout,
     }
     if settings.ca_bundle:
         kwargs["connection_verify"] = settings.ca_bundle
     kwargs.update(overrides)
-    return StorageCacheManagementClient(
-        make_credential(settings), settings.subscription_id, **kwargs
+    return StorageCacheManagementClient(credential, settings.subscription_id, **kwargs)
+
+
+def _env_timeout(env: Mapping[str, str], name: str, default: float) -> float:
+    value = float(_env_number(env, name, default))
+    if value <= 0:
+        raise UsageError(f"{name} must be a positive number of seconds (default {default:g})")
+    return value
+
+
+def check_ca_bundle(path: str) -> None:
+    """A CA file that is missing or not a PEM bundle is a usage error, named as such (the TLS
+    library would only say "no certificate or crl found" at the first request)."""
+    import ssl
+
+    if not os.path.isfile(path):
+        raise UsageError(f"CA bundle {path} does not exist (--ca-bundle / HPCCACHE_CA_BUNDLE)")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError as exc:
+        raise UsageError(f"cannot read CA bundle {path}: {exc.strerror}") from None
+    problem = None
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        problem = "has no -----BEGIN CERTIFICATE----- block"
+    else:
+        try:
+            ssl.create_default_context(cafile=path)
+        except (ssl.SSLError, ValueError) as exc:
+            problem = f"does not load ({exc})"
+    if problem:
+        raise UsageError(
+            f"CA bundle {path} is not a PEM certificate bundle: it {problem}; pass the CA "
+            "certificate(s) in PEM format (--ca-bundle / HPCCACHE_CA_BUNDLE; the emulator "
+            "prints its CA file)"
+        )
+
+
+def check_token_destination(url: str, cloud: Cloud, mode: str, env: Mapping[str, str]) -> None:
+    """Refuse to send a real Azure token to another host than the cloud's Resource Manager,
+    unless HPCCACHE_ARM_ENDPOINT_TRUSTED says so (the emulator's token needs no opt-in)."""
+    from urllib.parse import urlsplit
+
+    def where(u: str) -> tuple[str, int]:
+        parts = urlsplit(u)
+        try:
+            port = parts.port or 443
+        except ValueError:
+            raise UsageError(f"ARM endpoint {u!r} has an invalid port") from None
+        return (parts.hostname or "").lower(), port
+
+    if mode not in REAL_IDENTITIES or where(url) == where(cloud.arm_endpoint):
+        return
+    if env.get(TRUST_VAR, "").strip().lower() in ("1", "true", "yes"):
+        return
+    raise UsageError(
+        f"ARM endpoint {url} is not {cloud.name}'s Resource Manager ({cloud.arm_endpoint}) and "
+        f"--auth {mode} would send it a real Azure token: set {TRUST_VAR}=1 to allow that "
+        "(Azure Stack Hub, a private proxy); for the emulator use the HPCCACHE_ARM_TOKEN it "
+        "prints"
     )

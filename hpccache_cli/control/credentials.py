@@ -177,6 +177,14 @@ def build_credential(
         )
         return CredentialChoice(cred, mode, tried)
     if mode == "cli":
+        import shutil
+
+        if shutil.which("az", path=env.get("PATH", os.defpath)) is None:
+            raise AzureError(
+                "--auth cli signs in with the Azure CLI, but `az` is not installed (not on "
+                "PATH): install the Azure CLI, or use --auth default (environment variables, "
+                "workload or managed identity, Azure PowerShell, ...)"
+            )
         from azure.identity import AzureCliCredential
 
         return CredentialChoice(AzureCliCredential(), mode, tried)

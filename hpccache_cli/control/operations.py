@@ -4,6 +4,11 @@ These are ARM long-running operations (POST, then poll ``Azure-AsyncOperation``,
 GET of ``Location``). The Azure CLI offers no storage-target flush at all, which is why it is
 here. The SDK's poller runs in a thread; :func:`wait_for` waits in short slices so a terminal
 can show elapsed time and Ctrl-C is honoured (the operation itself then continues in Azure).
+
+Every wait is bounded: ``timeout`` (the commands' ``--timeout``, default
+:data:`~hpccache_cli.control.client.DEFAULT_OPERATION_TIMEOUT`) ends it with "still running in
+Azure; check with: ...". Failures after Azure accepted the operation say so (see
+:mod:`hpccache_cli.control.lro`), and never call the accepted target "not found".
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from hpccache_cli.control.arm_errors import arm_errors
-from hpccache_cli.control.client import ArmSettings, make_client
+from hpccache_cli.control.arm_errors import translate
+from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT, ArmSettings, make_client
 from hpccache_cli.control.resolve import cache_not_found_hint
+from hpccache_cli.errors import UsageError
 
 
 class TargetAction(str, Enum):
@@ -75,41 +81,79 @@ def target_not_found_hint(client: Any, resource_group: str, cache: str) -> str |
     return f"storage targets of {cache}: {', '.join(names)}"
 
 
-def wait_for(poller: Any, on_progress: Progress | None = None, tick: float = 0.5) -> float:
+def wait_for(
+    poller: Any,
+    on_progress: Progress | None = None,
+    tick: float = 0.5,
+    timeout: float | None = None,
+) -> float:
     """Wait until ``poller`` is done, reporting progress; return the elapsed seconds.
 
-    Raises what the poller raised (a failed operation is an HttpResponseError).
+    Raises what the poller raised (a failed operation is an HttpResponseError), or
+    :class:`~hpccache_cli.control.lro.OperationTimeout` once ``timeout`` seconds have passed.
     """
+    from hpccache_cli.control.lro import OperationTimeout
+
     start = time.monotonic()
     while not poller.done():
-        poller.wait(timeout=tick)
+        left = None if timeout is None else timeout - (time.monotonic() - start)
+        if left is not None and left <= 0:
+            raise OperationTimeout(str(poller.status()), time.monotonic() - start)
+        poller.wait(timeout=tick if left is None else min(tick, left))
         if on_progress is not None and not poller.done():
             on_progress(time.monotonic() - start, str(poller.status()))
     poller.result()
     return time.monotonic() - start
 
 
+def check_timeout(timeout: float) -> float:
+    """An operation's time limit must be positive: nothing is polled forever."""
+    if not timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout:g}")
+    return timeout
+
+
 def _run(
     settings: ArmSettings,
     what: str,
     subject: str,
-    begin: Callable[[Any], Any],
+    begin: Callable[[Any, Any], Any],
     hint: Callable[[Any], str | None],
+    check_with: str,
     *,
     wait: bool,
     on_progress: Progress | None,
     client: Any,
+    timeout: float,
 ) -> tuple[str, float]:
+    """Start the operation with ``begin(client, polling)``, then follow it within ``timeout``."""
+    from hpccache_cli.control.arm_errors import lro_failure
+    from hpccache_cli.control.lro import (
+        FollowedPolling,
+        OperationTimeout,
+        follow_failure,
+        timed_out,
+    )
+
+    check_timeout(timeout)
     own = client is None
     client = client or make_client(settings)
+    polling = FollowedPolling(settings)
+    start = time.monotonic()
     try:
-        with arm_errors(settings, what, lambda: hint(client), subject):
-            start = time.monotonic()
-            poller = begin(client)
-            if not wait:
-                return "Started", time.monotonic() - start
-            wait_for(poller, on_progress)
-            return "Succeeded", time.monotonic() - start
+        poller = begin(client, polling)
+        if not wait:
+            return "Started", time.monotonic() - start
+        wait_for(poller, on_progress, timeout=timeout)
+        return "Succeeded", time.monotonic() - start
+    except OperationTimeout as exc:
+        raise timed_out(what, timeout, exc.status, check_with) from None
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure leaves as one line
+        if polling.accepted and lro_failure(exc) is None:
+            raise follow_failure(exc, settings, what, check_with) from None
+        raise translate(exc, settings, what, lambda: hint(client), subject) from None
     finally:
         if own:
             client.close()
@@ -125,13 +169,16 @@ def run_target_operation(
     wait: bool = True,
     on_progress: Progress | None = None,
     client: Any = None,
+    timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> OperationResult:
-    """Flush, suspend, resume or invalidate one storage target; wait unless ``wait=False``."""
+    """Flush, suspend, resume or invalidate one storage target; wait (at most ``timeout``
+    seconds) unless ``wait=False``."""
     act = TargetAction(action)
     subject = f"storage target {target!r} of cache {cache!r} in resource group {resource_group!r}"
 
-    def begin(c: Any) -> Any:
-        return getattr(c.storage_target, f"begin_{act.value}")(resource_group, cache, target)
+    def begin(c: Any, polling: Any) -> Any:
+        operation = getattr(c.storage_target, f"begin_{act.value}")
+        return operation(resource_group, cache, target, polling=polling)
 
     status, elapsed = _run(
         settings,
@@ -139,9 +186,11 @@ def run_target_operation(
         subject,
         begin,
         lambda c: target_not_found_hint(c, resource_group, cache),
+        f"hpccache target show {cache} -g {resource_group} -t {target}",
         wait=wait,
         on_progress=on_progress,
         client=client,
+        timeout=timeout,
     )
     return OperationResult(act.value, cache, resource_group, target, status, elapsed)
 
@@ -155,6 +204,7 @@ def flush_target(
     wait: bool = True,
     on_progress: Progress | None = None,
     client: Any = None,
+    timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> OperationResult:
     """Write back every dirty file of one storage target (the flush engine's fallback)."""
     return run_target_operation(
@@ -166,6 +216,7 @@ def flush_target(
         wait=wait,
         on_progress=on_progress,
         client=client,
+        timeout=timeout,
     )
 
 
@@ -177,16 +228,19 @@ def flush_cache(
     wait: bool = True,
     on_progress: Progress | None = None,
     client: Any = None,
+    timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> OperationResult:
     """Write back every dirty file of every storage target of the cache."""
     status, elapsed = _run(
         settings,
         f"flush of cache {cache!r} in resource group {resource_group!r}",
         f"cache {cache!r} in resource group {resource_group!r}",
-        lambda c: c.caches.begin_flush(resource_group, cache),
+        lambda c, polling: c.caches.begin_flush(resource_group, cache, polling=polling),
         lambda c: cache_not_found_hint(c, resource_group),
+        f"hpccache cache show {cache} -g {resource_group}",
         wait=wait,
         on_progress=on_progress,
         client=client,
+        timeout=timeout,
     )
     return OperationResult("flush", cache, resource_group, None, status, elapsed)

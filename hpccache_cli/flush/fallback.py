@@ -34,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, UserError
 from hpccache_cli.flush.naming import ArmContext, AzureOptions, EnvironmentAzure
 from hpccache_cli.flush.resolve import ExportResolver, PathRejected
@@ -184,8 +185,10 @@ class TargetFallback(Sink):
     def __init__(
         self, locator: Locator, arm: ArmContext | None, azure: AzureOptions | None = None,
         *, quiet: bool = False, stream: IO[str] | None = None,
+        timeout: float = DEFAULT_OPERATION_TIMEOUT,
     ) -> None:
         self.locator = locator
+        self.timeout = timeout  # --fallback-timeout: each target flush, then "still running"
         self.arm = arm
         self.azure = azure or EnvironmentAzure()
         self.quiet = quiet
@@ -301,7 +304,8 @@ class TargetFallback(Sink):
         try:
             with _progress(f"Flushing storage target {flush.target} of {flush.cache}") as tick:
                 result = flush_target(context.settings, context.resource_group, context.name,
-                                      flush.target, wait=True, on_progress=tick)
+                                      flush.target, wait=True, on_progress=tick,
+                                      timeout=self.timeout)
         except UserError as exc:
             flush.status, flush.reason = "failed", str(exc)
         except KeyboardInterrupt:
@@ -328,6 +332,7 @@ def _progress(label: str) -> Any:
 
 def make_fallback(
     resolver: object, arm: ArmContext | None, azure: AzureOptions | None, *, quiet: bool,
+    timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> TargetFallback:
     """The fallback sink for ``resolver`` (anything with ``site()``, or an ExportResolver)."""
     locator: Locator | None = None
@@ -337,7 +342,7 @@ def make_fallback(
         locator = resolver  # type: ignore[assignment]
     if locator is None:
         raise UsageError("--fallback target-flush cannot place these paths on storage targets")
-    return TargetFallback(locator, arm, azure, quiet=quiet)
+    return TargetFallback(locator, arm, azure, quiet=quiet, timeout=timeout)
 
 
 
@@ -346,4 +351,5 @@ def fallback_for(request: Any, resolver: object) -> TargetFallback | None:
     if getattr(request, "fallback", None) is None:
         return None
     return make_fallback(resolver, getattr(resolver, "arm", None), request.azure,
-                         quiet=request.verbosity < 0)
+                         quiet=request.verbosity < 0,
+                         timeout=getattr(request, "fallback_timeout", DEFAULT_OPERATION_TIMEOUT))

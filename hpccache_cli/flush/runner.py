@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
@@ -67,6 +68,7 @@ class FlushRequest:
     mountinfo: str | None = None  # mount table for client paths (default: /proc/self/mountinfo)
     force: bool = False  # also flush files of targets whose usage model does not cache writes
     fallback: str | None = None  # "target-flush": flush the targets of failed files via ARM
+    fallback_timeout: float = DEFAULT_OPERATION_TIMEOUT  # each target flush of the fallback
     azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
     pipeline: PipelineRun | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
 

@@ -6,6 +6,12 @@ Faults are queued and consumed by the next matching request(s)::
     arm.faults.next_status(403)                                # AuthorizationFailed
     arm.faults.next_status(500, method="POST")                 # fail the next POST
     arm.faults.fail_next_lro("disk full on the back end")      # operation ends Failed
+    arm.faults.hold_next_lro()                                 # operation stays InProgress
+    arm.faults.next_lro_urls(scheme="http")                    # status URLs in plain HTTP
+    arm.faults.next_lro_urls(host="127.0.0.2:9")               # status URLs on another host
+    arm.faults.next_link_host("127.0.0.2:9")                   # next page on another host
+    arm.faults.next_body(b"<html>", path_contains="/caches/")  # a 200 that is not JSON
+    arm.faults.next_hang(path_contains="/caches/emu")          # never answer (until stop)
 
 The bodies are ARM's error format, with the codes and message wording the real service uses,
 because the client's error translation parses them.
@@ -63,9 +69,39 @@ class StatusFault:
 
 @dataclass
 class LroFault:
-    message: str
-    code: str
+    """How the next long-running operation misbehaves: it fails with ``message``/``code``,
+    or, with ``hold``, stays InProgress until the fake stops."""
+
+    message: str = ""
+    code: str = ""
     count: int = 1
+    hold: bool = False
+
+
+@dataclass
+class UrlFault:
+    """The next operation's status URLs get another ``scheme`` and/or ``host`` (host:port)."""
+
+    scheme: str | None = None
+    host: str | None = None
+
+
+@dataclass
+class BodyFault:
+    """Answer one matching request with ``status`` and ``body`` as-is (not JSON, say)."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "text/html"
+    method: str | None = None
+    path_contains: str | None = None
+    count: int = 1
+    hang: bool = False  # never answer at all (until the fake stops)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path_contains or self.path_contains.lower() in path.lower()
 
 
 class ArmFaults:
@@ -75,6 +111,11 @@ class ArmFaults:
         self._lock = threading.Lock()
         self._status: list[StatusFault] = []
         self._lro: list[LroFault] = []
+        self._urls: list[UrlFault] = []
+        self._bodies: list[BodyFault] = []
+        self._link_hosts: list[str] = []
+        #: Set when the fake stops: hanging requests and held operations end then.
+        self.released = threading.Event()
 
     def next_status(
         self,
@@ -103,10 +144,73 @@ class ArmFaults:
         with self._lock:
             self._lro.append(LroFault(message, code, count))
 
+    def hold_next_lro(self, count: int = 1) -> None:
+        """Make the next ``count`` long-running operations stay InProgress (never finish)."""
+        with self._lock:
+            self._lro.append(LroFault(count=count, hold=True))
+
+    def next_lro_urls(self, *, scheme: str | None = None, host: str | None = None) -> None:
+        """Give the next operation's Azure-AsyncOperation and Location URLs another scheme or
+        host (real ARM keeps them on its own host, over HTTPS)."""
+        with self._lock:
+            self._urls.append(UrlFault(scheme, host))
+
+    def next_body(
+        self,
+        body: bytes,
+        *,
+        status: int = 200,
+        content_type: str = "text/html",
+        method: str | None = None,
+        path_contains: str | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` matching requests with ``body`` verbatim (e.g. a proxy's
+        HTML page with status 200)."""
+        with self._lock:
+            self._bodies.append(
+                BodyFault(body, status, content_type, method, path_contains, count)
+            )
+
+    def next_hang(
+        self, *, method: str | None = None, path_contains: str | None = None, count: int = 1
+    ) -> None:
+        """Read the next ``count`` matching requests and never answer them (until the fake
+        stops): what a client's read timeout is for."""
+        with self._lock:
+            self._bodies.append(BodyFault(b"", method=method, path_contains=path_contains,
+                                          count=count, hang=True))
+
     def clear(self) -> None:
         with self._lock:
             self._status.clear()
             self._lro.clear()
+            self._urls.clear()
+            self._bodies.clear()
+            self._link_hosts.clear()
+
+    def take_body(self, method: str, path: str) -> BodyFault | None:
+        with self._lock:
+            for fault in self._bodies:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._bodies.remove(fault)
+                    return fault
+        return None
+
+    def next_link_host(self, host: str) -> None:
+        """Put the next list page's ``nextLink`` on ``host`` (host:port)."""
+        with self._lock:
+            self._link_hosts.append(host)
+
+    def take_link_host(self) -> str | None:
+        with self._lock:
+            return self._link_hosts.pop(0) if self._link_hosts else None
+
+    def take_urls(self) -> UrlFault | None:
+        with self._lock:
+            return self._urls.pop(0) if self._urls else None
 
     def take_status(self, method: str, path: str) -> StatusFault | None:
         with self._lock:

@@ -38,6 +38,9 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # sent as-is instead of ``body`` as JSON (faults)
+    content_type: str = "application/json; charset=utf-8"
+    hang: bool = False  # never answer (a fault): the server holds the request until it stops
 
 
 @dataclass
@@ -117,6 +120,10 @@ class ArmRoutes:
             if match is None or m != method:
                 continue
             groups = {k: unquote(v) for k, v in match.groupdict().items()}
+            body_fault = self.arm.faults.take_body(method, path)
+            if body_fault is not None:
+                return Reply(body_fault.status, raw=body_fault.body,
+                             content_type=body_fault.content_type, hang=body_fault.hang)
             fault = self.arm.faults.take_status(method, path)
             if fault is not None:
                 act = f"{PROVIDER}/" + action.format(action=groups.get("action", ""))
@@ -165,8 +172,10 @@ class ArmRoutes:
             return _err(400, "InvalidSkipToken", "The $skipToken is not valid.")
         body: dict[str, Any] = {"value": items[skip : skip + size]}
         if skip + size < len(items):
+            host = self.arm.faults.take_link_host()
+            origin = f"https://{host}" if host else self.arm.url
             body["nextLink"] = (
-                f"{self.arm.url}{path}?api-version={query['api-version']}&$skipToken={skip + size}"
+                f"{origin}{path}?api-version={query['api-version']}&$skipToken={skip + size}"
             )
         return Reply(200, body)
 
@@ -242,15 +251,22 @@ class ArmRoutes:
         self, record: CacheRecord, sub: str, query: dict[str, str], target: str | None, action: str
     ) -> Reply:
         op_id = str(uuid.uuid4())
+        origin = self.arm.url
+        url_fault = self.arm.faults.take_urls()
+        if url_fault is not None:
+            scheme, _, host = origin.partition("://")
+            origin = f"{url_fault.scheme or scheme}://{url_fault.host or host}"
         base = (
-            f"{self.arm.url}/subscriptions/{sub}/providers/{PROVIDER}/locations/"
+            f"{origin}/subscriptions/{sub}/providers/{PROVIDER}/locations/"
             f"{record.location}/ascOperations/{op_id}"
         )
         op = Operation(op_id, record.location)
         with self._lock:
             self._ops[op_id] = op
         lro_fault = self.arm.faults.take_lro()
-        if lro_fault is not None:
+        if lro_fault is not None and lro_fault.hold:
+            pass  # stays InProgress
+        elif lro_fault is not None:
             op.finish((lro_fault.code, lro_fault.message))
         else:
             self.arm.begin_work(record, target, action, op.finish)

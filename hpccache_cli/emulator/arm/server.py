@@ -47,6 +47,8 @@ from hpccache_cli.emulator.config import EmulatorConfig
 from hpccache_cli.emulator.target_ops import TargetOps
 
 log = logging.getLogger(__name__)
+#: The longest a "never answer" fault holds a request when the fake is not stopped.
+_HANG_LIMIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class FakeArm:
         """Generate the certificate, bind, and serve in a background thread."""
         if self._server is not None:
             return self
+        self.faults.released.clear()
         directory = self._state_dir
         if directory is None:
             directory = self._own_dir = Path(tempfile.mkdtemp(prefix="hpccache-arm-"))
@@ -203,6 +206,7 @@ class FakeArm:
 
     def stop(self) -> None:
         """Stop serving, stop the private ops loop, delete generated files we own."""
+        self.faults.released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -336,9 +340,16 @@ class FakeArm:
             self.requests.append(
                 RequestRecord(handler.command, parts.path, parts.query, reply.status)
             )
-        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        if reply.hang:  # a fault: read, never answer; the connection closes when we stop
+            self.faults.released.wait(timeout=_HANG_LIMIT)
+            handler.close_connection = True
+            return
+        if reply.raw is not None:
+            payload = reply.raw
+        else:
+            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
         handler.send_response(reply.status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Type", reply.content_type)
         handler.send_header("Content-Length", str(len(payload)))
         handler.send_header("x-ms-request-id", str(uuid.uuid4()))
         for key, val in reply.headers.items():
