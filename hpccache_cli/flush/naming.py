@@ -139,14 +139,17 @@ def load_cache(request: FlushRequest) -> ArmContext:
     from hpccache_cli.control.resolve import CacheRef, get_layout, parse_cache_id
 
     azure: AzureOptions = request.azure or EnvironmentAzure()
+    from hpccache_cli.cli.az_config import default_group
+
     name = request.cache_id or request.cache or ""
+    group = request.resource_group or default_group()  # az's [defaults] group, as az -g
     if name.startswith("/") or request.cache_id:
         ref = parse_cache_id(name)
-    elif not request.resource_group:
+    elif not group:
         raise UsageError(f"which resource group is cache {name!r} in? add -g/--resource-group "
                          "(or give the cache's resource id with --cache-id)")
     else:
-        ref = CacheRef(request.resource_group, name)
+        ref = CacheRef(group, name)
     settings = azure.settings(ref.subscription_id)
     layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
     return ArmContext(settings, ref.resource_group, ref.name, layout)
