@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
+from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
 from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
@@ -212,6 +212,7 @@ def execute(
         resolver = resolver or build_resolver(request)
         fallback = fallback_for(request, resolver)  # None unless --fallback
         pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
+        plain = resolver  # for the cache's state when nothing answered (flush.cache_state)
         extra = pipeline.open_sinks() if pipeline is not None else []
         if pipeline is not None:
             resolver = pipeline.wrap(resolver)  # after fallback_for: it needs the plain one
@@ -231,12 +232,21 @@ def execute(
     summary, report = _run(engine, source, fallback, held)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)
+    cause = None
+    if summary.unreachable and code == EXIT_UNREACHABLE:
+        from hpccache_cli.flush.cache_state import unreachable_cause
+
+        cause = unreachable_cause(plain)  # a stopped/upgrading cache is not a network problem
+        code = EXIT_AZURE if cause else code
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
         code = pipeline.finish(summary, code)
     if finish is not None:
         finish(summary)
     else:
         print_summary(request, summary, report, code)
+    if cause:
+        print(f"hpccache: error: {cause}", file=sys.stderr)
+        return code
     if summary.unreachable and code == EXIT_UNREACHABLE:
         print(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
               f"{_unreachable_hint(request)}", file=sys.stderr)
