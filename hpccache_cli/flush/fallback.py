@@ -113,10 +113,17 @@ class FallbackReport:
     skipped: str = ""  # why nothing ran at all
     covered_kinds: Counter[str] = field(default_factory=Counter)  # per-file failure kinds
     settled_code: int | None = None  # settle() moved covered files to "flushed": the code
+    # The check after the target flushes (hpccache_cli.flush.fallback_verify):
+    still_dirty: Counter[str] = field(default_factory=Counter)  # kinds of covered files that
+    # the status COMMIT found not written back: they stay failed
+    verified: int = 0  # covered files the check found written back
+    unverified: str = ""  # why covered files were not checked one by one
 
     @property
     def covered(self) -> int:
-        return sum(f.files for f in self.flushes if f.status == "succeeded")
+        """Failed files a target flush wrote back (those the check found dirty excluded)."""
+        flushed = sum(f.files for f in self.flushes if f.status == "succeeded")
+        return flushed - sum(self.still_dirty.values())
 
     @property
     def settled(self) -> bool:
@@ -133,7 +140,7 @@ class FallbackReport:
         if self.settled_code is not None:
             return self.settled_code
         self.settled_code = self.exit_code(summary)
-        for kind, n in self.covered_kinds.items():
+        for kind, n in (self.covered_kinds - self.still_dirty).items():
             summary.counts[Outcome.FAILED.value] -= n
             summary.counts[Outcome.FLUSHED.value] += n
             summary.reasons[kind] -= n
@@ -158,6 +165,10 @@ class FallbackReport:
             "failed_files_covered": self.covered,
             "failed_files_not_covered": self._left(summary),
         }
+        data["failed_files_still_dirty"] = sum(self.still_dirty.values())
+        data["failed_files_verified"] = self.verified
+        if self.unverified:
+            data["unverified"] = self.unverified
         if self.problems:
             data["problems"] = list(self.problems)
         if self.skipped:
@@ -170,8 +181,14 @@ class FallbackReport:
         if self.skipped:
             out.append(f"fallback: {self.skipped}")
         if self.settled and self.covered:
+            how = (f"; {self.unverified}" if self.unverified
+                   else f", {self.verified:,} checked written back with a status request")
             out.append(f"fallback: {self.covered:,} file(s) that failed per file were written "
-                       "back by a target flush (counted as flushed)")
+                       f"back by a target flush (counted as flushed{how})")
+        dirty = sum(self.still_dirty.values())
+        if dirty:
+            out.append(f"fallback: {dirty:,} file(s) on a flushed storage target were not "
+                       "written back after all (still failed; see their reasons)")
         left = self._left(summary)
         if self.flushes and left > 0:
             out.append(f"fallback: {left:,} failed file(s) not covered by a target flush")

@@ -28,6 +28,10 @@ class PipelineLogSink(Sink):
     known so far would run backwards as more arrive (``find | hpccache flush``).
     """
 
+    #: Under ``--fallback target-flush`` its per-file errors wait for the fallback (as the
+    #: report's lines do), so a file a target flush wrote back leaves no stale ##vso error.
+    record = True
+
     def __init__(self, log: PipelineLog, *, storm_attempts: int = RETRY_STORM_ATTEMPTS) -> None:
         self.log = log
         self.storm_attempts = storm_attempts

@@ -187,6 +187,12 @@ def _run(
         finally:
             engine.sink.close()
         report = fallback.run(summary) if fallback is not None else None
+        if report is not None and held is not None:  # a Succeeded target flush: check files
+            from hpccache_cli.flush.fallback_verify import verify_covered
+
+            assert fallback is not None  # (report came from it)
+            verify_covered(held, fallback, report, summary, engine.options)
+            held.note = report.unverified
     finally:
         if held is not None:
             try:
