@@ -16,8 +16,8 @@ The per-file records (``--report``, ``--failed-to``, ``--junit``) hold back exac
 a target flush may cover (spilled to disk, see :mod:`hpccache_cli.flush.fallback_outputs`) and
 write them once the fallback has run: as ``flushed`` ("written back by the flush of storage
 target ...") when their target's flush succeeded and a status COMMIT found the file written
-back (:mod:`hpccache_cli.flush.fallback_verify`), else as they were (with what the check found). :meth:`FallbackReport.settle`
-moves the same files from ``failed`` to ``flushed`` in the summary (``-o json``, the text
+back (:mod:`hpccache_cli.flush.fallback_verify`), else as they were (with what the check
+found). :meth:`FallbackReport.settle` moves the same files from ``failed`` to ``flushed`` in the summary (``-o json``, the text
 summary, pipeline output variables), so the report, the failed list and the summary agree;
 ``fallback.failed_files_covered`` says how many of the flushed files the fallback wrote back.
 
