@@ -17,8 +17,8 @@ a target flush may cover (spilled to disk, see :mod:`hpccache_cli.flush.fallback
 write them once the fallback has run: as ``flushed`` ("written back by the flush of storage
 target ...") when their target's flush succeeded and a status COMMIT found the file written
 back (:mod:`hpccache_cli.flush.fallback_verify`), else as they were (with what the check
-found). :meth:`FallbackReport.settle` moves the same files from ``failed`` to ``flushed`` in the summary (``-o json``, the text
-summary, pipeline output variables), so the report, the failed list and the summary agree;
+found). :meth:`FallbackReport.settle` moves the same files from ``failed`` to ``flushed`` in
+the summary (``-o json``, the text summary, pipeline output variables), so the report, the failed list and the summary agree;
 ``fallback.failed_files_covered`` says how many of the flushed files the fallback wrote back.
 
 Failures a target flush cannot cure (the file does not exist, a bad name, no storage target)
