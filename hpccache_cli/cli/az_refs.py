@@ -133,8 +133,8 @@ def target_refs(
                     "resourceGroups/RG/providers/Microsoft.StorageCache/caches/CACHE/"
                     "storageTargets/NAME"
                 )
-            sub, rg, cache, name = (unquote(p) for p in m.groups())
-            refs.append(TargetRef(CacheRef(rg, cache, sub), name))
+            sub, rg, cache_name_, name = (unquote(p) for p in m.groups())
+            refs.append(TargetRef(CacheRef(rg, cache_name_, sub), name))
         return refs
     cache = cache_refs(given, cache_name, None, resource_group, "--cache-name")[0]
     if not target:

@@ -11,15 +11,17 @@ counter per *site*: the storage target when the cache layout is known (``--cache
 cache address and namespace directory, whose cache and target are found in Azure by address
 after the run. That bounds memory by targets (or directories, capped), not by files.
 
-Telling the truth afterwards: a failed file whose target flush succeeded *was* written back.
-The per-file records (``--report``, ``--failed-to``, ``--junit``) hold back exactly the failures
-a target flush may cover (spilled to disk, see :mod:`hpccache_cli.flush.fallback_outputs`) and
-write them once the fallback has run: as ``flushed`` ("written back by the flush of storage
-target ...") when their target's flush succeeded and a status COMMIT found the file written
-back (:mod:`hpccache_cli.flush.fallback_verify`), else as they were (with what the check
+Telling the truth afterwards: a failed file whose target flush succeeded *was* written back,
+once a status COMMIT confirms it (:mod:`hpccache_cli.flush.fallback_verify`). The per-file
+records (``--report``, ``--failed-to``, ``--junit``, and the ``##vso`` errors) hold back exactly
+the failures a target flush may cover (spilled to disk, see
+:mod:`hpccache_cli.flush.fallback_outputs`) and write them once the fallback has run: as
+``flushed`` ("written back by the flush of storage target ...") when their target's flush
+succeeded and the check found the file written back, else as they were (with what the check
 found). :meth:`FallbackReport.settle` moves the same files from ``failed`` to ``flushed`` in
-the summary (``-o json``, the text summary, pipeline output variables), so the report, the failed list and the summary agree;
-``fallback.failed_files_covered`` says how many of the flushed files the fallback wrote back.
+the summary (``-o json``, the text summary, pipeline output variables), so the report, the
+failed list and the summary agree; ``fallback.failed_files_covered`` says how many of the
+flushed files the fallback wrote back.
 
 Failures a target flush cannot cure (the file does not exist, a bad name, no storage target)
 are not covered. Exit code after a fallback: 0 when every failed file's target was flushed;

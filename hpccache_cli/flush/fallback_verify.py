@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hpccache_cli.flush.fallback import FallbackReport, TargetFallback
     from hpccache_cli.flush.fallback_outputs import HeldOutputs
     from hpccache_cli.flush.options import FlushOptions
+    from hpccache_cli.flush.resolve import Resolver
 
 #: What the status check may answer for a file that is no longer dirty.
 WRITTEN = frozenset({Outcome.WRITTEN_BACK, Outcome.CLEAN})
@@ -53,7 +54,8 @@ def verify_covered(
             kinds[result.path] = result.kind or "failed"
     if not kinds:
         return
-    resolver = getattr(fallback.locator, "resolver", fallback.locator)
+    # The resolver of the run (ExportSites wraps an ExportResolver; a LayoutResolver is both).
+    resolver = cast("Resolver", getattr(fallback.locator, "resolver", fallback.locator))
     status = dataclasses.replace(options, status_only=True, wait=True, recursive=False)
     found: dict[bytes, FileResult] = {}
 
