@@ -53,7 +53,7 @@ def resolve_format(explicit: AzOutput | None, environ: Mapping[str, str] | None 
         except ValueError:
             raise UsageError(
                 f"the Azure CLI's default output format {configured!r} (AZURE_CORE_OUTPUT or "
-                "[core] output in ~/.azure/config) is not one of "
+                "core.output in ~/.azure/config) is not one of "
                 f"{', '.join(f.value for f in AzOutput)}; pass -o to choose one"
             ) from None
     return AzOutput.table if sys.stdout.isatty() else AzOutput.json

@@ -185,7 +185,7 @@ _OUTPUT: list[tuple[str, Any, Any]] = [
             "--output",
             "-o",
             help="json, jsonc, yaml, yamlc, table, tsv or none (default: AZURE_CORE_OUTPUT or "
-            "[core] output of the Azure CLI's config, else table on a terminal, json when "
+            "core.output of the Azure CLI's config, else table on a terminal, json when "
             "piped).",
             case_sensitive=False,
             show_default=False,

@@ -33,10 +33,10 @@ RG_OPTION = typer.Option(
     "--resource-group",
     "-g",
     help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
-    "[defaults] group).",
+    "defaults.group setting).",
 )
 CACHES_ARG = typer.Argument(
-    None, metavar="[CACHE]", help="Cache name, or its full resource id.", show_default=False
+    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
 )
 NAME_OPTION = typer.Option(
     None, "--name", "-n", help="Cache name (as in az hpc-cache).", show_default=False

@@ -30,14 +30,14 @@ target_app = typer.Typer(
 )
 
 CACHE_ARG = typer.Argument(
-    None, metavar="[CACHE]", help="Cache name, or its full resource id.", show_default=False
+    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
 )
 RG_OPTION = typer.Option(
     None,
     "--resource-group",
     "-g",
     help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
-    "[defaults] group).",
+    "defaults.group setting).",
 )
 CACHE_NAME_OPTION = typer.Option(
     None, "--cache-name", help="Cache name (as in az hpc-cache storage-target).",
