@@ -56,6 +56,13 @@ class CacheLayout:
     junctions: tuple[JunctionInfo, ...] = field(default_factory=tuple)
     subscription_id: str | None = None
     resource_id: str | None = None
+    # The cache's own state, as ARM reported it ("Healthy"/"Stopped"/..., "Succeeded"/...):
+    # when no mount address answers, these name the likely cause (stopped, upgrading...).
+    health_state: str | None = None
+    health_description: str | None = None
+    provisioning_state: str | None = None
+    # Where this value came from: "arm", or "resolution cache" (possibly minutes old).
+    source: str = field(default="arm", compare=False)
 
     def junction_for(self, namespace_path: str) -> JunctionInfo | None:
         """The junction holding ``namespace_path``: the longest prefix on component bounds."""
@@ -79,4 +86,7 @@ class CacheLayout:
             junctions=tuple(JunctionInfo(**j) for j in data.get("junctions", ())),
             subscription_id=data.get("subscription_id"),
             resource_id=data.get("resource_id"),
+            health_state=data.get("health_state"),
+            health_description=data.get("health_description"),
+            provisioning_state=data.get("provisioning_state"),
         )

@@ -35,9 +35,9 @@ def test_cache_list_formats(world: ArmWorld, env: dict[str, str]) -> None:
     data = json.loads(r.stdout)
     assert [c["name"] for c in data] == ["emu"]
     assert data[0]["resourceGroup"] == "emu-rg"
-    assert data[0]["properties"]["mountAddresses"] == ["127.0.0.11", "127.0.0.12"]
+    assert data[0]["mountAddresses"] == ["127.0.0.11", "127.0.0.12"]  # az's flattened shape
 
-    r = run_cli(env, "cache", "list", "-o", "tsv", "--query", "[].[name, properties.cacheSizeGB]")
+    r = run_cli(env, "cache", "list", "-o", "tsv", "--query", "[].[name, cacheSizeGb]")
     assert sorted(r.stdout.splitlines()) == ["emu\t3072", "sc1\t3072"]
 
 
@@ -54,7 +54,7 @@ def test_cache_show(env: dict[str, str]) -> None:
     rid = f"/subscriptions/{SUB}/resourceGroups/scgroup/providers/Microsoft.StorageCache/caches/sc1"
     r = run_cli(env, "cache", "show", rid, "-o", "json")
     data = json.loads(r.stdout)
-    assert data["properties"]["health"]["state"] == "Transitioning"
+    assert data["health"]["state"] == "Transitioning"
     assert [t["name"] for t in data["storageTargets"]] == ["st1", "st2", "st3", "st4"]
 
 
@@ -76,7 +76,8 @@ def test_namespace_rows(env: dict[str, str]) -> None:
 
 
 def test_target_list_and_show(env: dict[str, str]) -> None:
-    r = run_cli(env, "target", "list", "emu", "-g", "emu-rg", "-o", "tsv")
+    query = "[].[name, targetType, state, nfs3.usageModel, nfs3.target, junctions[0].namespacePath]"
+    r = run_cli(env, "target", "list", "emu", "-g", "emu-rg", "-o", "tsv", "--query", query)
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[0].split("\t") == [
         "nas1",
@@ -87,7 +88,7 @@ def test_target_list_and_show(env: dict[str, str]) -> None:
         "/proj",
     ]
     r = run_cli(env, "target", "show", "emu", "-g", "emu-rg", "--target", "blob1", "-o", "json")
-    assert json.loads(r.stdout)["properties"]["clfs"]["target"] == "https://127.0.0.1/container"
+    assert json.loads(r.stdout)["clfs"]["target"] == "https://127.0.0.1/container"
     r = run_cli(
         env,
         "target",
@@ -98,7 +99,7 @@ def test_target_list_and_show(env: dict[str, str]) -> None:
         "-t",
         "ro1",
         "--query",
-        "properties.nfs3.usageModel",
+        "nfs3.usageModel",
         "-o",
         "tsv",
     )

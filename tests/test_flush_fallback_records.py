@@ -118,7 +118,8 @@ def test_text_summary_after_a_fallback(tmp_path: Path) -> None:
     text = proc.stdout.decode()
     assert "flushed: 2" in text and "failed: 0" in text, text
     assert ("fallback: 2 file(s) that failed per file were written back by a target flush "
-            "(counted as flushed)") in text
+            "(counted as flushed; not checked file by file: no mount address of the cache "
+            "answered this run") in text  # unreachable: Azure's word, and the summary says so
     assert "not covered" not in text
 
 

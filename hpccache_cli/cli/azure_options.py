@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hpccache_cli.cli.common import OutputFormat, default_format, grouped_options
+from hpccache_cli.cli.az_output import AzOutput
+from hpccache_cli.cli.common import grouped_options
 from hpccache_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,12 +51,21 @@ class AzureArgs:
     cloud: str | None = None
     arm_endpoint: str | None = None
     ca_bundle: Path | None = None
-    output: OutputFormat | None = None
+    output: AzOutput | None = None
     query: str | None = None
     refresh: bool = False
+    debug: bool = False
+    verbose: bool = False
+    only_show_errors: bool = False
 
     def __post_init__(self) -> None:
-        """Compile --query before any request: a bad expression is exit 2 with no ARM call."""
+        """Set up the SDK's logging as asked; compile --query before any request (a bad
+        expression is exit 2 with no ARM call)."""
+        from hpccache_cli.cli import az_logging
+
+        az_logging.configure(
+            debug=self.debug, verbose=self.verbose, only_show_errors=self.only_show_errors
+        )
         if self.query:
             import jmespath
             from jmespath.exceptions import JMESPathError
@@ -148,17 +158,51 @@ _AZURE: list[tuple[str, Any, Any]] = [
             show_default=False,
         ),
     ),
+    (
+        "debug",
+        bool,
+        typer.Option(
+            False,
+            "--debug",
+            help="Log every Azure Resource Manager request and response on stderr (tokens "
+            "redacted), as az --debug.",
+            rich_help_panel=PANEL,
+        ),
+    ),
+    (
+        "only_show_errors",
+        bool,
+        typer.Option(
+            False,
+            "--only-show-errors",
+            help="Print errors only: no warnings, no progress (as in az).",
+            rich_help_panel=PANEL,
+        ),
+    ),
 ]
+
+_VERBOSE = (
+    "verbose",
+    bool,
+    typer.Option(
+        False,
+        "--verbose",
+        help="Print each Azure Resource Manager request and its status on stderr.",
+        rich_help_panel=PANEL,
+    ),
+)
 
 _OUTPUT: list[tuple[str, Any, Any]] = [
     (
         "output",
-        typing.Optional[OutputFormat],  # noqa: UP045
+        typing.Optional[AzOutput],  # noqa: UP045
         typer.Option(
             None,
             "--output",
             "-o",
-            help="table, json or tsv (default: table on a terminal, json when piped).",
+            help="json, jsonc, yaml, yamlc, table, tsv or none (default: AZURE_CORE_OUTPUT or "
+            "core.output of the Azure CLI's config, else table on a terminal, json when "
+            "piped).",
             case_sensitive=False,
             show_default=False,
         ),
@@ -194,27 +238,26 @@ def azure_command(
     extra = list(_AZURE) + (list(_OUTPUT) if output else []) + ([_REFRESH] if refresh else [])
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        return grouped_options(func, "az", extra, AzureArgs)
+        import inspect
+
+        # A command with its own --verbose (flush: every path's outcome) keeps it.
+        own = "verbose" in inspect.signature(func).parameters
+        return grouped_options(func, "az", extra + ([] if own else [_VERBOSE]), AzureArgs)
 
     return decorate
 
 
 def cache_ref(name: str, resource_group: str | None) -> CacheRef:
-    """NAME with -g, or a full resource id in place of NAME."""
-    from hpccache_cli.control.resolve import CacheRef, parse_cache_id
+    """NAME with -g (or the Azure CLI's default group), or a full resource id in place of NAME."""
+    from hpccache_cli.cli.az_refs import one_cache
 
-    if name.startswith("/"):
-        return parse_cache_id(name)
-    if not resource_group:
-        raise UsageError(
-            f"which resource group is cache {name!r} in? pass -g/--resource-group "
-            "(or the cache's resource id in place of its name)"
-        )
-    return CacheRef(resource_group, name)
+    return one_cache(name, resource_group)
 
 
 @contextmanager
-def cache_client(az: AzureArgs, name: str, resource_group: str | None) -> Iterator[tuple[Any, Any]]:
+def cache_client(
+    az: AzureArgs, name: str | CacheRef, resource_group: str | None = None
+) -> Iterator[tuple[Any, Any]]:
     """``(client, ref)`` for commands about one cache; ARM failures become one line naming it.
 
     A 404 adds which caches the resource group does have, so a typo is one glance to fix.
@@ -223,7 +266,7 @@ def cache_client(az: AzureArgs, name: str, resource_group: str | None) -> Iterat
     from hpccache_cli.control.client import make_client
     from hpccache_cli.control.resolve import cache_not_found_hint
 
-    ref = cache_ref(name, resource_group)
+    ref = cache_ref(name, resource_group) if isinstance(name, str) else name
     settings = az.settings(ref.subscription_id)
     with (
         make_client(settings) as client,
@@ -286,8 +329,14 @@ def emit(
     headers: Sequence[str] | None = None,
     rows: Sequence[Sequence[Any]] | None = None,
 ) -> None:
-    """Print ``data`` (JSON form) or its table form ``headers``/``rows`` per -o and --query."""
-    fmt = default_format(az.output)
+    """Print ``data`` (JSON form) per -o and --query; ``headers``/``rows`` are its table form.
+
+    As in ``az``: a --query that yields nothing (null) prints nothing, and every format but
+    the table is computed from the JSON form (see :mod:`hpccache_cli.cli.az_output`).
+    """
+    from hpccache_cli.cli.az_output import render, resolve_format, sort_for_tsv
+
+    fmt = resolve_format(az.output)
     if az.query:
         import jmespath
         from jmespath.exceptions import JMESPathError
@@ -297,15 +346,15 @@ def emit(
         except JMESPathError as exc:
             raise UsageError(f"--query {az.query!r} is not valid JMESPath: {exc}") from None
         headers = rows = None
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        if data is None:
+            return
+    elif fmt is AzOutput.tsv:
+        data = sort_for_tsv(data)
+    if fmt is not AzOutput.table:
+        typer.echo(render(data, fmt), nl=False)
         return
     if headers is None or rows is None:
         headers, rows = _generic_rows(data)
-    if fmt is OutputFormat.tsv:
-        for row in rows:
-            typer.echo("\t".join(_cell(v) for v in row))
-        return
     typer.echo(format_table(headers, rows))
 
 
@@ -334,9 +383,10 @@ def progress(label: str) -> Iterator[Callable[[float, str], None] | None]:
     Azure Pipelines (TF_BUILD=True), whose log keeps every redraw even on a terminal."""
     import os
 
+    from hpccache_cli.cli.az_logging import only_errors
     from hpccache_cli.pipelines.vso import detect
 
-    if not sys.stderr.isatty() or detect(os.environ):
+    if not sys.stderr.isatty() or detect(os.environ) or only_errors():
         yield None
         return
     from rich.console import Console

@@ -1,12 +1,13 @@
 """``hpccache cache list|show|flush``: the caches of a subscription, from Azure Resource Manager.
 
-JSON output is the ARM resource as the REST API returns it, plus ``resourceGroup`` (as the
-Azure CLI adds) and, for ``show``, ``storageTargets``; tables pick the fields people look for.
+JSON output has the shape ``az hpc-cache show`` prints (properties flattened, ``resourceGroup``
+added, see :mod:`hpccache_cli.cli.az_output`) plus, for ``show``, ``storageTargets`` in the
+shape of ``az hpc-cache storage-target list``; tables pick the fields people look for.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -14,7 +15,6 @@ from hpccache_cli.cli.azure_options import (
     AzureArgs,
     azure_command,
     cache_client,
-    cache_ref,
     confirm,
     emit,
     progress,
@@ -29,7 +29,26 @@ cache_app = typer.Typer(
     no_args_is_help=True,
 )
 
-RG_OPTION = typer.Option(None, "--resource-group", "-g", help="Resource group of the cache.")
+RG_OPTION = typer.Option(
+    None,
+    "--resource-group",
+    "-g",
+    help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
+    "defaults.group setting).",
+)
+CACHES_ARG = typer.Argument(
+    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
+)
+NAME_OPTION = typer.Option(
+    None, "--name", "-n", help="Cache name (as in az hpc-cache).", show_default=False
+)
+IDS_OPTION = typer.Option(
+    None,
+    "--ids",
+    metavar="ID",
+    help="One or more cache resource ids (space-separated, as in az), instead of a name and -g.",
+    show_default=False,
+)
 
 
 def value(x: Any) -> Any:
@@ -37,11 +56,11 @@ def value(x: Any) -> Any:
 
 
 def cache_json(cache: Any) -> dict[str, Any]:
-    """The cache as ARM JSON with ``resourceGroup`` added next to its name."""
+    """The cache as ``az hpc-cache show`` prints it (properties flattened, resourceGroup)."""
+    from hpccache_cli.cli.az_output import az_shape
     from hpccache_cli.control.resolve import resource_group_of
 
-    body = cache.as_dict()
-    return {"name": body.pop("name", None), "resourceGroup": resource_group_of(cache.id), **body}
+    return az_shape(cache.as_dict(), resource_group_of(cache.id))
 
 
 def cache_row(cache: Any) -> list[Any]:
@@ -72,9 +91,11 @@ def list_caches(
 
     Example: hpccache cache list -g myrg -o table
     """
+    from hpccache_cli.cli.az_refs import group_or_default
     from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
 
+    resource_group = group_or_default(resource_group)
     settings = az.settings()
     scope = f"resource group {resource_group!r}" if resource_group else "the subscription"
     with make_client(settings) as client, arm_errors(settings, f"the caches of {scope}"):
@@ -90,20 +111,37 @@ def list_caches(
 @reports_errors
 @azure_command(output=True)
 def show_cache(
-    name: str = typer.Argument(..., help="Cache name, or its full resource id."),
+    caches: Optional[list[str]] = CACHES_ARG,  # noqa: UP045 - Typer needs Optional
     resource_group: str | None = RG_OPTION,
+    name: str | None = NAME_OPTION,
+    ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
     *,
     az: AzureArgs,
 ) -> None:
     """Show a cache: mount addresses, health, state, size, SKU and storage targets.
 
-    Example: hpccache cache show mycache -g myrg -o json
+    Example: hpccache cache show -n mycache -g myrg --query "mountAddresses[0]" -o tsv
     """
-    with cache_client(az, name, resource_group) as (client, ref):
+    from hpccache_cli.cli.az_refs import cache_refs
+
+    refs = cache_refs(caches, name, ids, resource_group)
+    shown = [_show_one(az, ref) for ref in refs]
+    if len(refs) == 1:
+        emit(az, shown[0][0], ["Field", "Value"], shown[0][1])
+        return
+    rows = [r for _, table in shown for r in table]
+    emit(az, [data for data, _ in shown], ["Field", "Value"], rows)
+
+
+def _show_one(az: AzureArgs, ref: Any) -> tuple[dict[str, Any], list[list[Any]]]:
+    """One cache's JSON (az shape + storageTargets) and its table rows."""
+    from hpccache_cli.cli.target_cmd import target_json
+
+    with cache_client(az, ref) as (client, ref):
         cache = client.caches.get(ref.resource_group, ref.name)
         targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
     data = cache_json(cache)
-    data["storageTargets"] = [t.as_dict() for t in targets]
+    data["storageTargets"] = [target_json(t) for t in targets]
     p = cache.properties
     health = p.health if p else None
     rows = [
@@ -130,15 +168,17 @@ def show_cache(
         ],
         ["Resource id", cache.id],
     ]
-    emit(az, data, ["Field", "Value"], rows)
+    return data, rows
 
 
 @cache_app.command("flush")
 @reports_errors
 @azure_command()
 def flush_cache(
-    name: str = typer.Argument(..., help="Cache name, or its full resource id."),
+    caches: Optional[list[str]] = CACHES_ARG,  # noqa: UP045
     resource_group: str | None = RG_OPTION,
+    name: str | None = NAME_OPTION,
+    ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
     no_wait: bool = typer.Option(False, "--no-wait", help="Start the flush and return."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     timeout: float = TIMEOUT_OPTION,
@@ -151,10 +191,17 @@ def flush_cache(
 
     Example: hpccache cache flush mycache -g myrg --yes
     """
+    from hpccache_cli.cli.az_refs import cache_refs
+    from hpccache_cli.control.operations import check_timeout
+
+    check_timeout(timeout)
+    for ref in cache_refs(caches, name, ids, resource_group):
+        _flush_one(az, ref, no_wait, yes, timeout)
+
+
+def _flush_one(az: AzureArgs, ref: Any, no_wait: bool, yes: bool, timeout: float) -> None:
     from hpccache_cli.control import operations
 
-    operations.check_timeout(timeout)
-    ref = cache_ref(name, resource_group)
     settings = az.settings(ref.subscription_id)
     confirm(
         f"Flush cache {ref.name!r} now?",

@@ -7,11 +7,12 @@ then can a file be dirty) and how long it waits before writing back on its own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command, cache_client, emit
+from hpccache_cli.cli.cache_cmd import CACHES_ARG, IDS_OPTION, NAME_OPTION, RG_OPTION
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.usage_models import lookup
 
@@ -72,10 +73,10 @@ def namespace_rows(targets: list[Any]) -> list[dict[str, Any]]:
 @reports_errors
 @azure_command(output=True)
 def namespace(
-    name: str = typer.Argument(..., help="Cache name, or its full resource id."),
-    resource_group: str | None = typer.Option(
-        None, "--resource-group", "-g", help="Resource group of the cache."
-    ),
+    caches: Optional[list[str]] = CACHES_ARG,  # noqa: UP045 - Typer needs Optional
+    resource_group: str | None = RG_OPTION,
+    name: str | None = NAME_OPTION,
+    ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
     *,
     az: AzureArgs,
 ) -> None:
@@ -83,8 +84,12 @@ def namespace(
 
     Example: hpccache namespace mycache -g myrg -o table
     """
-    with cache_client(az, name, resource_group) as (client, ref):
-        targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
+    from hpccache_cli.cli.az_refs import cache_refs
+
+    targets = []
+    for ref in cache_refs(caches, name, ids, resource_group):
+        with cache_client(az, ref) as (client, ref):
+            targets += list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
     data = namespace_rows(targets)
     rows = [
         [

@@ -7,7 +7,7 @@ first on a terminal and need ``--yes`` when nobody can answer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -15,7 +15,6 @@ from hpccache_cli.cli.azure_options import (
     AzureArgs,
     azure_command,
     cache_client,
-    cache_ref,
     confirm,
     emit,
     progress,
@@ -30,9 +29,33 @@ target_app = typer.Typer(
     no_args_is_help=True,
 )
 
-CACHE_ARG = typer.Argument(..., help="Cache name, or its full resource id.")
-RG_OPTION = typer.Option(None, "--resource-group", "-g", help="Resource group of the cache.")
-TARGET_OPTION = typer.Option(..., "--target", "-t", help="Storage target name.")
+CACHE_ARG = typer.Argument(
+    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
+)
+RG_OPTION = typer.Option(
+    None,
+    "--resource-group",
+    "-g",
+    help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
+    "defaults.group setting).",
+)
+CACHE_NAME_OPTION = typer.Option(
+    None, "--cache-name", help="Cache name (as in az hpc-cache storage-target).",
+    show_default=False,
+)
+TARGET_OPTION = typer.Option(
+    None, "--target", "-t", "--name", "-n", help="Storage target name (-n/--name as in az).",
+    show_default=False,
+)
+CACHE_IDS_OPTION = typer.Option(
+    None, "--ids", metavar="ID", show_default=False,
+    help="The cache's resource id, instead of its name and -g.",
+)
+TARGET_IDS_OPTION = typer.Option(
+    None, "--ids", metavar="ID", show_default=False,
+    help="One or more storage target resource ids (space-separated, as in az), instead of "
+    "the cache, -g and -n.",
+)
 #: 1 hour, as control.client.DEFAULT_OPERATION_TIMEOUT (not imported: no Azure code at start-up)
 DEFAULT_TIMEOUT = 3600.0
 #: --timeout of every command that starts an operation and waits for it (cache flush too).
@@ -93,15 +116,22 @@ def target_summary(t: Any) -> dict[str, Any]:
     }
 
 
-def _fetch(az: AzureArgs, cache: str, resource_group: str | None, target: str | None) -> Any:
+def target_json(t: Any) -> dict[str, Any]:
+    """A storage target as ``az hpc-cache storage-target show`` prints it."""
+    from hpccache_cli.cli.az_output import az_shape
+    from hpccache_cli.control.resolve import resource_group_of
+
+    return az_shape(t.as_dict(), resource_group_of(t.id))
+
+
+def _fetch(az: AzureArgs, ref: Any, target: str | None) -> Any:
     from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
     from hpccache_cli.control.operations import target_not_found_hint
 
     if target is None:
-        with cache_client(az, cache, resource_group) as (client, ref):
+        with cache_client(az, ref) as (client, ref):
             return list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
-    ref = cache_ref(cache, resource_group)
     settings = az.settings(ref.subscription_id)
     with (
         make_client(settings) as client,
@@ -119,54 +149,72 @@ def _fetch(az: AzureArgs, cache: str, resource_group: str | None, target: str | 
 @reports_errors
 @azure_command(output=True)
 def list_targets(
-    cache: str = CACHE_ARG,
+    cache: Optional[list[str]] = CACHE_ARG,  # noqa: UP045 - Typer needs Optional
     resource_group: str | None = RG_OPTION,
+    cache_name: str | None = CACHE_NAME_OPTION,
+    ids: Optional[list[str]] = CACHE_IDS_OPTION,  # noqa: UP045
     *,
     az: AzureArgs,
 ) -> None:
     """List the storage targets of a cache.
 
-    Example: hpccache target list mycache -g myrg -o table
+    Example: hpccache target list --cache-name mycache -g myrg -o table
     """
-    targets = _fetch(az, cache, resource_group, None)
+    from hpccache_cli.cli.az_refs import cache_refs
+
+    targets = [
+        t
+        for ref in cache_refs(cache, cache_name, ids, resource_group, "--cache-name")
+        for t in _fetch(az, ref, None)
+    ]
     rows = []
     for t in targets:
         s = target_summary(t)
         ns = [j.split(" -> ")[0] for j in s["junctions"]]
         rows.append([s["name"], s["type"], s["state"], s["usageModel"], s["target"], ns])
     headers = ["Name", "Type", "State", "UsageModel", "Target", "NamespacePaths"]
-    emit(az, [t.as_dict() for t in targets], headers, rows)
+    emit(az, [target_json(t) for t in targets], headers, rows)
 
 
 @target_app.command("show")
 @reports_errors
 @azure_command(output=True)
 def show_target(
-    cache: str = CACHE_ARG,
+    cache: Optional[list[str]] = CACHE_ARG,  # noqa: UP045
     resource_group: str | None = RG_OPTION,
-    target: str = TARGET_OPTION,
+    target: str | None = TARGET_OPTION,
+    cache_name: str | None = CACHE_NAME_OPTION,
+    ids: Optional[list[str]] = TARGET_IDS_OPTION,  # noqa: UP045
     *,
     az: AzureArgs,
 ) -> None:
     """Show one storage target: type, state, back end, usage model and junctions.
 
-    Example: hpccache target show mycache -g myrg -t nas1
+    Example: hpccache target show --cache-name mycache -g myrg -n nas1 --query junctions
     """
-    t = _fetch(az, cache, resource_group, target)
-    s = target_summary(t)
-    rows = [
-        ["Name", s["name"]],
-        ["Type", s["type"]],
-        ["State", s["state"]],
-        ["Provisioning state", s["provisioningState"]],
-        ["Target", s["target"]],
-        ["Usage model", s["usageModel"]],
-        ["Caches writes", s["cachesWrites"]],
-        ["Write-back timer (s)", s["writeBackTimer"]],
-        ["Junctions", s["junctions"]],
-        ["Resource id", t.id],
+    from hpccache_cli.cli.az_refs import target_refs
+
+    found = [
+        _fetch(az, ref.cache, ref.name)
+        for ref in target_refs(cache, cache_name, target, ids, resource_group)
     ]
-    emit(az, t.as_dict(), ["Field", "Value"], rows)
+    rows = []
+    for t in found:
+        s = target_summary(t)
+        rows += [
+            ["Name", s["name"]],
+            ["Type", s["type"]],
+            ["State", s["state"]],
+            ["Provisioning state", s["provisioningState"]],
+            ["Target", s["target"]],
+            ["Usage model", s["usageModel"]],
+            ["Caches writes", s["cachesWrites"]],
+            ["Write-back timer (s)", s["writeBackTimer"]],
+            ["Junctions", s["junctions"]],
+            ["Resource id", t.id],
+        ]
+    data = [target_json(t) for t in found]
+    emit(az, data[0] if len(data) == 1 else data, ["Field", "Value"], rows)
 
 
 def _make_action(action: str) -> None:
@@ -175,19 +223,29 @@ def _make_action(action: str) -> None:
     @reports_errors
     @azure_command()
     def command(
-        cache: str = CACHE_ARG,
+        cache: Optional[list[str]] = CACHE_ARG,  # noqa: UP045
         resource_group: str | None = RG_OPTION,
-        target: str = TARGET_OPTION,
+        target: str | None = TARGET_OPTION,
+        cache_name: str | None = CACHE_NAME_OPTION,
+        ids: Optional[list[str]] = TARGET_IDS_OPTION,  # noqa: UP045
         no_wait: bool = typer.Option(False, "--no-wait", help="Start the operation and return."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
         timeout: float = TIMEOUT_OPTION,
         *,
         az: AzureArgs,
     ) -> None:
-        from hpccache_cli.control.operations import check_timeout, run_target_operation
+        from hpccache_cli.cli.az_refs import target_refs
+        from hpccache_cli.control.operations import check_timeout
 
         check_timeout(timeout)
-        ref = cache_ref(cache, resource_group)
+        for tref in target_refs(cache, cache_name, target, ids, resource_group):
+            _run_one(tref.cache, tref.name, no_wait, yes, az, timeout)
+
+    def _run_one(
+        ref: Any, target: str, no_wait: bool, yes: bool, az: AzureArgs, timeout: float
+    ) -> None:
+        from hpccache_cli.control.operations import run_target_operation
+
         settings = az.settings(ref.subscription_id)
         if consequence:
             confirm(
@@ -221,7 +279,7 @@ def _make_action(action: str) -> None:
         "resume": "Resume client access to a suspended storage target.",
         "invalidate": "Discard the cache's copies of one storage target's files.",
     }[action] + (
-        f"\n\nExample: hpccache target {action} mycache -g myrg -t nas1"
+        f"\n\nExample: hpccache target {action} --cache-name mycache -g myrg -n nas1"
         + (" --yes" if consequence else "")
     )
     command.__name__ = f"{action}_target"

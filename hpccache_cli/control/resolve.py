@@ -11,6 +11,7 @@ never read half a file. ``refresh=True`` (``--refresh``) always asks ARM and rew
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -103,6 +104,9 @@ def layout_from_arm(cache: Any, targets: list[Any], subscription_id: str | None)
         junctions=tuple(junctions),
         subscription_id=subscription_id,
         resource_id=cache.id,
+        health_state=value(props.health.state) if props and props.health else None,
+        health_description=props.health.status_description if props and props.health else None,
+        provisioning_state=value(props.provisioning_state) if props else None,
     )
 
 
@@ -140,7 +144,7 @@ def _load(path: Path, ttl: float) -> CacheLayout | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != _FORMAT or time.time() - float(data["fetched_at"]) > ttl:
             return None
-        return CacheLayout.from_dict(data["layout"])
+        return dataclasses.replace(CacheLayout.from_dict(data["layout"]), source="resolution cache")
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing, stale or damaged: ask ARM again
 
@@ -163,8 +167,19 @@ def _store(path: Path, settings: ArmSettings, layout: CacheLayout) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
-    except OSError:
-        pass
+    except OSError as exc:
+        # Never fatal (the next run asks ARM again), but a -v run says so once: see
+        # store_problems().
+        _STORE_PROBLEMS.setdefault(str(path.parent), exc.strerror or str(exc))
+
+
+_STORE_PROBLEMS: dict[str, str] = {}
+
+
+def store_problems() -> dict[str, str]:
+    """Resolution-cache directories this process could not write, with the reason; each is
+    reported once (the caller pops what it has reported)."""
+    return _STORE_PROBLEMS
 
 
 def cached_layout_for_address(address: str, ttl: float | None = None) -> CacheLayout | None:

@@ -11,14 +11,17 @@ counter per *site*: the storage target when the cache layout is known (``--cache
 cache address and namespace directory, whose cache and target are found in Azure by address
 after the run. That bounds memory by targets (or directories, capped), not by files.
 
-Telling the truth afterwards: a failed file whose target flush succeeded *was* written back.
-The per-file records (``--report``, ``--failed-to``, ``--junit``) hold back exactly the failures
-a target flush may cover (spilled to disk, see :mod:`hpccache_cli.flush.fallback_outputs`) and
-write them once the fallback has run: as ``flushed`` ("written back by the flush of storage
-target ...") when their target's flush succeeded, else as they were. :meth:`FallbackReport.settle`
-moves the same files from ``failed`` to ``flushed`` in the summary (``-o json``, the text
-summary, pipeline output variables), so the report, the failed list and the summary agree;
-``fallback.failed_files_covered`` says how many of the flushed files the fallback wrote back.
+Telling the truth afterwards: a failed file whose target flush succeeded *was* written back,
+once a status COMMIT confirms it (:mod:`hpccache_cli.flush.fallback_verify`). The per-file
+records (``--report``, ``--failed-to``, ``--junit``, and the ``##vso`` errors) hold back exactly
+the failures a target flush may cover (spilled to disk, see
+:mod:`hpccache_cli.flush.fallback_outputs`) and write them once the fallback has run: as
+``flushed`` ("written back by the flush of storage target ...") when their target's flush
+succeeded and the check found the file written back, else as they were (with what the check
+found). :meth:`FallbackReport.settle` moves the same files from ``failed`` to ``flushed`` in
+the summary (``-o json``, the text summary, pipeline output variables), so the report, the
+failed list and the summary agree; ``fallback.failed_files_covered`` says how many of the
+flushed files the fallback wrote back.
 
 Failures a target flush cannot cure (the file does not exist, a bad name, no storage target)
 are not covered. Exit code after a fallback: 0 when every failed file's target was flushed;
@@ -114,10 +117,17 @@ class FallbackReport:
     skipped: str = ""  # why nothing ran at all
     covered_kinds: Counter[str] = field(default_factory=Counter)  # per-file failure kinds
     settled_code: int | None = None  # settle() moved covered files to "flushed": the code
+    # The check after the target flushes (hpccache_cli.flush.fallback_verify):
+    still_dirty: Counter[str] = field(default_factory=Counter)  # kinds of covered files that
+    # the status COMMIT found not written back: they stay failed
+    verified: int = 0  # covered files the check found written back
+    unverified: str = ""  # why covered files were not checked one by one
 
     @property
     def covered(self) -> int:
-        return sum(f.files for f in self.flushes if f.status == "succeeded")
+        """Failed files a target flush wrote back (those the check found dirty excluded)."""
+        flushed = sum(f.files for f in self.flushes if f.status == "succeeded")
+        return flushed - sum(self.still_dirty.values())
 
     @property
     def settled(self) -> bool:
@@ -134,7 +144,7 @@ class FallbackReport:
         if self.settled_code is not None:
             return self.settled_code
         self.settled_code = self.exit_code(summary)
-        for kind, n in self.covered_kinds.items():
+        for kind, n in (self.covered_kinds - self.still_dirty).items():
             summary.counts[Outcome.FAILED.value] -= n
             summary.counts[Outcome.FLUSHED.value] += n
             summary.reasons[kind] -= n
@@ -159,6 +169,10 @@ class FallbackReport:
             "failed_files_covered": self.covered,
             "failed_files_not_covered": self._left(summary),
         }
+        data["failed_files_still_dirty"] = sum(self.still_dirty.values())
+        data["failed_files_verified"] = self.verified
+        if self.unverified:
+            data["unverified"] = self.unverified
         if self.problems:
             data["problems"] = list(self.problems)
         if self.skipped:
@@ -171,8 +185,14 @@ class FallbackReport:
         if self.skipped:
             out.append(f"fallback: {self.skipped}")
         if self.settled and self.covered:
+            how = (f"; {self.unverified}" if self.unverified
+                   else f", {self.verified:,} checked written back with a status request")
             out.append(f"fallback: {self.covered:,} file(s) that failed per file were written "
-                       "back by a target flush (counted as flushed)")
+                       f"back by a target flush (counted as flushed{how})")
+        dirty = sum(self.still_dirty.values())
+        if dirty:
+            out.append(f"fallback: {dirty:,} file(s) on a flushed storage target were not "
+                       "written back after all (still failed; see their reasons)")
         left = self._left(summary)
         if self.flushes and left > 0:
             out.append(f"fallback: {left:,} failed file(s) not covered by a target flush")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO
 
 from hpccache_cli.flush.fallback import TargetFallback
@@ -54,13 +54,17 @@ class HeldOutputs(Sink):
         self.held = 0
         self._spill: IO[str] | None = None
         self._released = False
+        # path -> why the check after the target flush did not find it written back
+        # (set by hpccache_cli.flush.fallback_verify; those files stay failed)
+        self.verdicts: dict[bytes, str] = {}
+        self.note = ""  # said of every covered file when they could not be checked
 
     def attach(self, summary: FlushSummary) -> None:
         self._out.attach(summary)
 
     def emit(self, result: FileResult) -> None:
         site_id = self.fallback.take(result)
-        if site_id is not None and self.records:
+        if site_id is not None:  # held even with no records: the check needs the paths
             line = result.to_json()
             line["site"] = site_id
             self._spill_file().write(json.dumps(line, separators=(",", ":")) + "\n")
@@ -92,12 +96,21 @@ class HeldOutputs(Sink):
                 for line in self._spill:
                     result, site_id = _held(line)
                     flush = self.fallback.covering(site_id)
-                    if flush is not None:
+                    verdict = self.verdicts.get(result.path) if flush is not None else None
+                    if flush is not None and verdict is not None:
+                        result = FileResult(
+                            result.path, Outcome.FAILED,
+                            f"{verdict}: the flush of storage target {flush.target} of cache "
+                            f"{flush.cache} reported Succeeded, but this file was not written "
+                            f"back; the per-file flush had failed: {result.reason}",
+                            result.seconds, result.attempts, kind=result.kind)
+                    elif flush is not None:
                         result = FileResult(
                             result.path, Outcome.FLUSHED,
                             f"written back by the flush of storage target {flush.target} of "
                             f"cache {flush.cache} (--fallback target-flush); the per-file "
-                            f"flush had failed: {result.reason}",
+                            f"flush had failed: {result.reason}"
+                            + (f" ({self.note})" if self.note else ""),
                             result.seconds, result.attempts, kind="target-flush")
                     self._out.emit(result)
         finally:
@@ -106,6 +119,16 @@ class HeldOutputs(Sink):
                     self._spill.close()
             finally:
                 self._out.close()
+
+    def held_results(self) -> Iterator[tuple[FileResult, int]]:
+        """The held-back results with their site ids, read back from the spill file."""
+        if self._spill is None:
+            return
+        self._spill.flush()
+        self._spill.seek(0)
+        for line in self._spill:
+            yield _held(line)
+        self._spill.seek(0, os.SEEK_END)
 
     def _spill_file(self) -> IO[str]:
         if self._spill is None:

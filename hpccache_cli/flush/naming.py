@@ -139,14 +139,36 @@ def load_cache(request: FlushRequest) -> ArmContext:
     from hpccache_cli.control.resolve import CacheRef, get_layout, parse_cache_id
 
     azure: AzureOptions = request.azure or EnvironmentAzure()
+    from hpccache_cli.cli.az_config import default_group
+
     name = request.cache_id or request.cache or ""
+    group = request.resource_group or default_group()  # az's [defaults] group, as az -g
     if name.startswith("/") or request.cache_id:
         ref = parse_cache_id(name)
-    elif not request.resource_group:
+    elif not group:
         raise UsageError(f"which resource group is cache {name!r} in? add -g/--resource-group "
                          "(or give the cache's resource id with --cache-id)")
     else:
-        ref = CacheRef(request.resource_group, name)
+        ref = CacheRef(group, name)
     settings = azure.settings(ref.subscription_id)
     layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
+    _mention_store_problems(request.verbosity)
     return ArmContext(settings, ref.resource_group, ref.name, layout)
+
+
+def _mention_store_problems(verbosity: int) -> None:
+    """With -v, say once that the resolution cache could not be written (each run then asks
+    Azure again); without -v this costs nothing but speed, so it stays quiet."""
+    import sys
+
+    from hpccache_cli.control.resolve import store_problems
+    from hpccache_cli.flush.progress import VERBOSE
+
+    problems = store_problems()
+    if verbosity < VERBOSE:
+        return
+    while problems:
+        where, why = problems.popitem()
+        print(f"hpccache: note: cannot write the resolution cache in {where} ({why}); every "
+              "run asks Azure for the cache's layout (set XDG_CACHE_HOME to a writable "
+              "directory, or HPCCACHE_LAYOUT_TTL=0 to stop trying)", file=sys.stderr)

@@ -30,6 +30,10 @@ class PipelineLogSink(Sink):
     (``find | hpccache flush``).
     """
 
+    #: Under ``--fallback target-flush`` its per-file errors wait for the fallback (as the
+    #: report's lines do), so a file a target flush wrote back leaves no stale ##vso error.
+    record = True
+
     def __init__(self, log: PipelineLog, *, storm_attempts: int = RETRY_STORM_ATTEMPTS) -> None:
         # Not ``self.log``: that would hide Sink.log(), which the engine calls for run events
         # (a retry, an address that does not answer) and which must stay a method.

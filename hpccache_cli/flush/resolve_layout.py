@@ -10,7 +10,10 @@ checks the mount really is this cache. Knowing the junction also gives the stora
 files on targets whose usage model does not cache writes are skipped (nothing can be dirty)
 unless ``force``, and the ``--fallback`` sink can name the target of a failed file.
 
-Resolution is string work plus, for client paths that exist, one ``lstat``; no network call.
+Resolution is string work plus, for client paths that exist, one ``lstat``; no network call,
+with one exception: a path under no junction of a layout that came from the resolution cache
+(up to 5 minutes old) makes the resolver ask ARM once more, since the namespace may have
+changed since; the reason of any path still under no junction then says Azure was asked.
 """
 
 from __future__ import annotations
@@ -101,9 +104,53 @@ class LayoutResolver:
                         for k in ("local", "namespace", "export")}
         self._exports: dict[str, bytes] = {}
         self.arm: ArmContext | None = None
+        self.cwd = cwd
+        self._checked_note = ""  # set once ARM was asked again (see _ask_again)
+
+    def _adopt(self, layout: CacheLayout) -> None:
+        """Use a newer layout of the same cache from now on."""
+        self.layout = layout
+        if layout.mount_addresses:
+            self.addresses = tuple(dict.fromkeys(layout.mount_addresses))
+        self._inputs = {k: InputResolver(self.table, layout, k, self.cwd)
+                        for k in ("local", "namespace", "export")}
+        self._exports = {}
+
+    def _ask_again(self, raw: bytes, failed: FileResult) -> tuple[Enrichment, str] | FileResult:
+        """``raw`` is under no junction of a cached layout: read the layout from ARM once (the
+        namespace may have changed in the last minutes) and place the path again."""
+        import sys
+
+        from hpccache_cli.control.resolve import get_layout
+        from hpccache_cli.errors import UserError
+
+        arm = self.arm
+        assert arm is not None
+        try:
+            fresh = get_layout(arm.settings, arm.resource_group, arm.name, refresh=True)
+        except UserError as exc:
+            self._checked_note = f" (the cached layout was used; asking Azure again failed: {exc})"
+            failed.reason += self._checked_note
+            return failed
+        changed = fresh.junctions != self.layout.junctions
+        self._adopt(fresh)
+        print(f"hpccache: {os.fsdecode(raw)} is under no junction of the cached layout of cache "
+              f"{arm.name}; asked Azure again: the namespace "
+              + ("has changed, using the new one" if changed else "is unchanged"),
+              file=sys.stderr)
+        self._checked_note = " (checked with Azure during this run, not only the cached layout)"
+        placed = self._place(raw)
+        if isinstance(placed, FileResult) and placed.kind == "no-junction":
+            placed.reason += self._checked_note
+        return placed
 
     def resolve(self, raw: bytes) -> Target | FileResult:
         placed = self._place(raw)
+        if isinstance(placed, FileResult) and placed.kind == "no-junction":
+            if self._checked_note:
+                placed.reason += self._checked_note
+            elif self.arm is not None and self.layout.source != "arm":
+                placed = self._ask_again(raw, placed)
         if isinstance(placed, FileResult):
             return placed
         enrichment, ns = placed

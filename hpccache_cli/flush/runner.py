@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
-from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
+from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
 from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
@@ -224,6 +224,12 @@ def _run(
                                   "as it was (it still lists every path not done)")
             engine.sink.close()
         report = fallback.run(summary) if fallback is not None else None
+        if report is not None and held is not None:  # a Succeeded target flush: check files
+            from hpccache_cli.flush.fallback_verify import verify_covered
+
+            assert fallback is not None  # (report came from it)
+            verify_covered(held, fallback, report, summary, engine.options)
+            held.note = report.unverified
     finally:
         if held is not None:
             try:
@@ -250,6 +256,7 @@ def execute(
         resolver = resolver or build_resolver(request)
         fallback = fallback_for(request, resolver)  # None unless --fallback
         pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
+        plain = resolver  # for the cache's state when nothing answered (flush.cache_state)
         extra = (pipeline.open_sinks(request.report, request.failed_to)
                  if pipeline is not None else [])
         if pipeline is not None:
@@ -279,6 +286,12 @@ def execute(
     problems = _settle_outputs(request, outputs, records, summary)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)
+    cause = None
+    if summary.unreachable and code == EXIT_UNREACHABLE:
+        from hpccache_cli.flush.cache_state import unreachable_cause
+
+        cause = unreachable_cause(plain)  # a stopped/upgrading cache is not a network problem
+        code = EXIT_AZURE if cause else code
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
         try:
             code = pipeline.finish(summary, code)
@@ -291,6 +304,9 @@ def execute(
             quiet_stream(sys.stderr)
     else:
         print_summary(request, summary, report, code)
+    if cause:
+        say(f"hpccache: error: {cause}", err=True)
+        return code
     if summary.unreachable and code == EXIT_UNREACHABLE:
         say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
             f"{_unreachable_hint(request)}", err=True)

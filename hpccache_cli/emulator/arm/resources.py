@@ -160,6 +160,15 @@ class ArmStore:
             if body is not None:
                 body.setdefault("properties", {})["state"] = state
 
+    def set_cache_state(
+        self, record: CacheRecord, health: str, description: str, provisioning: str = "Succeeded"
+    ) -> None:
+        """What Caches_Get reports of the cache itself (a stopped or upgrading cache...)."""
+        with self._lock:
+            props = record.body.setdefault("properties", {})
+            props["health"] = {"state": health, "statusDescription": description}
+            props["provisioningState"] = provisioning
+
     def snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
         """A copy safe to serialise while other threads change states."""
         with self._lock:
