@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
+from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
 from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
 from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
@@ -84,7 +85,7 @@ def build_resolver(request: FlushRequest) -> Resolver:
         if not request.export:
             raise UsageError("--ip needs the junction to flush under: add --export "
                              "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
-        return ExportResolver(ips, request.export)
+        return ExportResolver(ips, request.export, request.path_kind)
     return local_resolver(request)  # client paths: each file's mount says where
 
 
@@ -175,7 +176,7 @@ async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
 
 def _run(
     engine: FlushEngine, source: PathSource, fallback: TargetFallback | None,
-    held: HeldOutputs | None,
+    held: HeldOutputs | None, guard: ExportGuard | None = None,
 ) -> tuple[FlushSummary, FallbackReport | None]:
     """Run the engine, close the live sinks, run the fallback; then, whatever happened, write
     the held-back records (a failure to write them is the run's output error, exit 2)."""
@@ -186,6 +187,8 @@ def _run(
             summary = asyncio.run(run_engine(engine, source))
         finally:
             engine.sink.close()
+        if guard is not None:
+            guard.check()  # --export names no junction: exit 2, before any fallback
         report = fallback.run(summary) if fallback is not None else None
     finally:
         if held is not None:
@@ -227,8 +230,11 @@ def execute(
         held = HeldOutputs([s for s in sinks if s.record], fallback,
                            spill_dir_for([request.report, request.failed_to, junit]))
         sinks = [s for s in sinks if not s.record] + [held]
-    engine = FlushEngine(resolver, request.options, MultiSink(sinks))
-    summary, report = _run(engine, source, fallback, held)
+    guard = ExportGuard(MultiSink(sinks)) if request.export else None
+    engine = FlushEngine(resolver, request.options, guard or MultiSink(sinks))
+    if guard is not None:
+        guard.stop = engine.request_stop
+    summary, report = _run(engine, source, fallback, held, guard)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
