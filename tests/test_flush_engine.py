@@ -156,8 +156,8 @@ def test_wrong_export_fails_every_file_with_the_mount_reason(tmp_path: Path) -> 
         summary = flush_paths(["a", "b"], ips=[A1], export="/no-such-junction",
                               mount_port=emu.ports.mount, nfs_port=emu.ports.nfs)
     assert outcomes(summary) == {"failed": 2}
-    assert all("MNT3ERR_NOENT" in r.reason and "--export" in r.reason
-               for r in summary.results or [])
+    assert all(r.reason == "the cache has no junction '/no-such-junction' (MNT3ERR_NOENT)"
+               and r.kind == "no-export" for r in summary.results or [])
 
 
 def test_access_denied_fails_at_once_with_the_reason(tmp_path: Path) -> None:

@@ -165,8 +165,9 @@ def test_an_unreachable_address_is_reported_once(tmp_path: Path) -> None:
             proc = run(args, cli_env(emu), b"a\nb\nc\n")
             out = proc.stdout.decode() + proc.stderr.decode()
             assert proc.returncode == 4, out
-            # The address's own error, once: in the last line.
-            assert [x for x in out.splitlines() if f"{A1}:" in x] == [out.splitlines()[-1]]
+            # Each file names the address; its error is told once, in the last line.
+            assert [x for x in out.splitlines() if f"{A1}: " in x] == [out.splitlines()[-1]]
+            assert f"a: cache unreachable: no mount address answers ({A1})" in out
             assert out.splitlines()[-1].startswith(
                 f"hpccache: error: cache unreachable: no mount address answers ({A1}: ")
 

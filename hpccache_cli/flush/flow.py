@@ -105,9 +105,9 @@ class FileFlow:
                 kind="timeout",
             )
         except CacheUnreachable as exc:
-            # Never reached at all: the run ends with one error line that gives each
-            # address's error (exit 4), so the file does not repeat it.
-            why = str(exc) if self.session.pool.answered else "no mount address answers"
+            # Never reached at all: the run's one error line gives each address's error
+            # (exit 4), so the file names the addresses without repeating their errors.
+            why = str(exc) if self.session.pool.answered else down_addresses(self.session)
             result = FileResult(
                 item.raw, Outcome.FAILED, f"cache unreachable: {why}", kind="unreachable"
             )
@@ -280,6 +280,12 @@ class FileFlow:
             return (f"write-back failed: file still dirty after {attempts} attempts "
                     f"(NFS3ERR_NOTEMPTY)")
         return f"write-back failed after {attempts} attempts: {status_text(status)}"
+
+
+def down_addresses(session: CacheSession) -> str:
+    """``no mount address answers (A, B)``: the addresses without their errors."""
+    down = ", ".join(ep.address for ep in session.pool.endpoints if not ep.up)
+    return f"no mount address answers ({down})"
 
 
 def _kind(status: int) -> str:
