@@ -178,7 +178,8 @@ class FileFlow:
                     raise
                 found.append(exc)
         ns, ex = found
-        ns_path, ex_path = (q(t.export.rstrip(b"/") + b"/" + rel) for rel in (t.rel, t.alt))
+        ns_path, ex_path = (q(t.export.rstrip(b"/") + (b"/" + rel if rel else b""))
+                            for rel in (t.rel, t.alt))
         if isinstance(ns, FileFailure) and isinstance(ex, FileFailure):
             raise FileFailure(
                 f"not found as the namespace path {ns_path} ({ns.reason}) nor relative to the "
