@@ -42,21 +42,25 @@ def test_each_outcome_with_its_reason(tmp_path: Path) -> None:
     write(backend_file(tmp_path, "dir/clean.txt"), b"only on the back end\n")
     paths = [b"dir/dirty.txt", b"/NAS_12_exp5/dir/sub/deep.txt", b"dir/clean.txt",
              b"dir/missing.txt", b"nodir/x", b"file-not-dir/x", b"dir", b"../up",
-             b"dir/./dirty.txt", b"dir//sub/deep.txt"]
+             b"dir/./dirty.txt", b"/NAS_12_exp5//dir/sub/deep.txt"]
     with emulator(tmp_path, [A1]) as emu:
         summary = flush(emu, paths)
     got = by_path(summary)
     assert [got[p].outcome.value for p in paths] == [
-        "flushed", "flushed", "clean", "failed", "failed", "failed", "skipped", "failed",
+        "flushed", "flushed", "clean", "failed", "failed", "failed", "failed", "failed",
         "skipped", "skipped"]
     assert got[b"dir/missing.txt"].reason == "not found (NFS3ERR_NOENT)"
     assert "directory 'nodir' does not exist" in got[b"nodir/x"].reason
     assert "'file-not-dir' is not a directory" in got[b"file-not-dir/x"].reason
-    assert "--recursive" in got[b"dir"].reason
+    assert got[b"dir"].reason == "is a directory; use --recursive"
+    # Read as its namespace path, the only reading that exists, and said so.
+    assert got[b"/NAS_12_exp5/dir/sub/deep.txt"].reason == (
+        "read as the namespace path '/NAS_12_exp5/dir/sub/deep.txt' "
+        "('/NAS_12_exp5/NAS_12_exp5/dir/sub/deep.txt' does not exist)")
     assert "escapes the export" in got[b"../up"].reason
     assert got[b"dir/./dirty.txt"].reason == "duplicate of an earlier input"
     assert summary.total == len(paths) == summary.done and summary.exit_code == 1
-    assert dict(summary.reasons) == {"noent": 2, "notdir": 1, "bad-path": 1}
+    assert dict(summary.reasons) == {"noent": 2, "notdir": 1, "bad-path": 1, "directory": 1}
     assert_written_back(tmp_path, names[:2])
 
 
@@ -152,8 +156,8 @@ def test_wrong_export_fails_every_file_with_the_mount_reason(tmp_path: Path) -> 
         summary = flush_paths(["a", "b"], ips=[A1], export="/no-such-junction",
                               mount_port=emu.ports.mount, nfs_port=emu.ports.nfs)
     assert outcomes(summary) == {"failed": 2}
-    assert all("MNT3ERR_NOENT" in r.reason and "--export" in r.reason
-               for r in summary.results or [])
+    assert all(r.reason == "the cache has no junction '/no-such-junction' (MNT3ERR_NOENT)"
+               and r.kind == "no-export" for r in summary.results or [])
 
 
 def test_access_denied_fails_at_once_with_the_reason(tmp_path: Path) -> None:

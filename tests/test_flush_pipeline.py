@@ -88,8 +88,7 @@ def run(args: list[str], env: dict[str, str], data: bytes = b"",
 def test_logging_commands_escaped_counted_and_junit(tmp_path: Path, output: str) -> None:
     good = dirty_cache(tmp_path, ["v/a", "v/b", "v/c"])
     bad = dirty_cache(tmp_path, ["v/bad"])
-    dirty_cache(tmp_path, ["v/sub/f"])  # v/sub: a directory, skipped without --recursive
-    inputs = [*good, *bad, NASTY, b"v/sub"]  # NASTY does not exist: NFS3ERR_NOENT
+    inputs = [*good, *bad, NASTY, b"v/./a"]  # NASTY does not exist: NFS3ERR_NOENT
     report, junit = tmp_path / "report.jsonl", tmp_path / "out" / "flush.xml"
     junit.parent.mkdir()
     faults = {"failing_paths": [f"{JUNCTION}/v/bad"]}
@@ -129,7 +128,7 @@ def test_logging_commands_escaped_counted_and_junit(tmp_path: Path, output: str)
     raw_nasty = next(line for line in text.splitlines() if "v/x;y]z" in line)
     assert "%AZP250A%AZP25w" in raw_nasty  # "%" escaped first: the literal %0A survives
     assert issues(cmds, "warning") == [
-        f"Skipped: v/sub: {r['reason']}" for r in records if r["outcome"] == "skipped"]
+        f"Skipped: v/./a: {r['reason']}" for r in records if r["outcome"] == "skipped"]
 
     progress = [int(props["value"]) for cmd, props, _ in cmds if cmd == "task.setprogress"]
     assert progress and progress == sorted(progress) and progress[-1] == 100

@@ -93,7 +93,6 @@ def res() -> ExportResolver:
 @pytest.mark.parametrize("raw, rel", [
     (b"dir/file", b"dir/file"),
     (b"/dir/file", b"dir/file"),                 # flush_file.py style
-    (b"/NAS_12_exp5/dir/file", b"dir/file"),     # the namespace path itself
     (b"NAS_12_exp5/dir/file", b"NAS_12_exp5/dir/file"),  # relative: never stripped
     (b"./a//b/./c", b"a/b/c"),
     (b"a/x/../b", b"a/b"),
@@ -103,6 +102,29 @@ def res() -> ExportResolver:
 def test_export_resolver_paths(res: ExportResolver, raw: bytes, rel: bytes) -> None:
     target = res.resolve(raw)
     assert target == Target(("127.0.0.31",), b"/NAS_12_exp5", rel)
+
+
+@pytest.mark.parametrize("reading, raw, rel, alt", [
+    # flush --export alone: /JUNCTION/... may be the namespace path or a path in the export.
+    (None, b"/NAS_12_exp5/dir/file", b"dir/file", b"NAS_12_exp5/dir/file"),
+    (None, b"/NAS_12_exp5", b"", b"NAS_12_exp5"),
+    # flush-file and --path-kind export: relative to the export, never stripped.
+    ("export", b"/NAS_12_exp5/new-file.txt", b"NAS_12_exp5/new-file.txt", None),
+    ("export", b"/dir/file", b"dir/file", None),
+    # --path-kind namespace: the junction's own path is stripped.
+    ("namespace", b"/NAS_12_exp5/dir/file", b"dir/file", None),
+    ("namespace", b"/NAS_12_exp5/NAS_12_exp5/f", b"NAS_12_exp5/f", None),
+])
+def test_export_resolver_readings(reading: str | None, raw: bytes, rel: bytes,
+                                  alt: bytes | None) -> None:
+    target = ExportResolver(["127.0.0.31"], "/NAS_12_exp5", reading).resolve(raw)
+    assert target == Target(("127.0.0.31",), b"/NAS_12_exp5", rel, alt)
+
+
+def test_namespace_reading_refuses_paths_outside_the_junction() -> None:
+    out = ExportResolver(["127.0.0.31"], "/NAS_12_exp5", "namespace").resolve(b"/other/f")
+    assert isinstance(out, FileResult) and out.outcome is Outcome.FAILED
+    assert "not under the --export junction /NAS_12_exp5" in out.reason
 
 
 @pytest.mark.parametrize("raw, words", [

@@ -41,10 +41,14 @@ HELP = (
     "under a junction (a path under a junction's back-end NFS export is translated too). Files "
     "of storage targets whose usage model does not cache writes are skipped (writes go "
     "straight through; nothing to flush) unless --force.\n\n"
-    "3. --ip ADDRESS --export /JUNCTION: paths relative to that junction (a path that starts "
-    "with the junction's own path is accepted too), exactly as with flush_file.py.\n\n"
-    "--path-kind forces how every path is read: local (client path), namespace (needs "
-    "--cache) or export (relative to --export).\n\n"
+    "3. --ip ADDRESS --export /JUNCTION: paths relative to that junction, as with "
+    "flush_file.py. A path that starts with the junction's own path (/JUNCTION/x) may also be "
+    "its namespace path: when only one of /JUNCTION/x and /JUNCTION/JUNCTION/x exists, that "
+    "one is flushed (-v and --report say which reading was used); when both exist, the path "
+    "fails and --path-kind picks one.\n\n"
+    "--path-kind forces how every path is read: local (client path, with --cache or alone), "
+    "namespace (with --cache, or with --export: /JUNCTION/x is x under it) or export "
+    "(relative to --export, never stripped: what flush-file and flush_file.py do).\n\n"
     "--fallback target-flush: after per-file flushing, flush the whole storage target of every "
     "file that failed or could not be reached, through Azure (for client paths the cache is "
     "found by its mount address). Only on request: it writes back everything dirty on those "
@@ -55,7 +59,8 @@ HELP = (
     "flush is waited for --fallback-timeout seconds (default 3600); one still running then is "
     "reported failed, with the command that shows its state.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
-    "reason), skipped (duplicate, directory without --recursive, ...) or unfinished "
+    "reason; a directory without --recursive is one), skipped (duplicate, not a regular "
+    "file, ...) or unfinished "
     "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
     "dirty.\n\n"
     "Exit codes: 0 every file flushed or already clean (--no-wait: started; --status-only: "
@@ -147,8 +152,8 @@ def register(app: typer.Typer) -> None:
             help="The cache's full resource id, instead of --cache and -g."),
         path_kind: Optional[PathKindChoice] = typer.Option(  # noqa: UP045
             None, "--path-kind", rich_help_panel=WHERE, show_default=False,
-            help="Read every path as local (client path), namespace (with --cache) or export "
-                 "(relative to --export), instead of recognising each."),
+            help="Read every path as local (client path), namespace (with --cache or "
+                 "--export) or export (relative to --export), instead of recognising each."),
         mountinfo: Optional[str] = typer.Option(  # noqa: UP045
             None, "--mountinfo", metavar="FILE", rich_help_panel=WHERE,
             help="Mount table for client paths, in /proc/self/mountinfo format (default: "

@@ -43,6 +43,7 @@ are taken relative to the config file. Example (``hpccache emulator run --config
     failing_paths = []                   # namespace paths whose write-back never succeeds
     denied_paths = []                    # namespace paths whose LOOKUP answers NFS3ERR_ACCES
     down_addresses = []                  # mount addresses that refuse connections
+    bare_commit_replies = false          # COMMIT replies without post-op attributes
 
 The namespace path of a file is ``junction.namespace_path + rest``; its cache copy lives at
 ``cache_dir/<namespace path>`` and its back-end copy at ``backend_dir/<target_path>/<rest>``.
@@ -112,6 +113,9 @@ class Faults:
     failing_paths: list[str] = field(default_factory=list)
     denied_paths: list[str] = field(default_factory=list)
     down_addresses: list[str] = field(default_factory=list)
+    # COMMIT replies carry no wcc_data "after" attributes: a server that sends none (the
+    # protocol allows it), to test that the client does not depend on them.
+    bare_commit_replies: bool = False
 
 
 @dataclass

@@ -39,7 +39,6 @@ class NfsHandlers:
         self.faults = faults
         self.verf = write_verf
         self.flush_commits = 0
-        self._commit_ok = (OK, nfs3.CommitOk(_EMPTY_WCC, write_verf))
         self.table: dict[int, Callable[[Any], Any]] = {
             nfs3.NULL.number: self.null,
             nfs3.GETATTR.number: self.getattr,
@@ -55,9 +54,12 @@ class NfsHandlers:
 
     def _node(self, fh: bytes) -> Node:
         node = self.ns.node_for_handle(fh)
+        self._check_suspended(node)
+        return node
+
+    def _check_suspended(self, node: Node) -> None:
         if node.target is not None and node.target.name in self.ns.suspended:
             raise NfsStatusError(S.NFS3ERR_JUKEBOX)
-        return node
 
     def _attrs(self, node: Node) -> tuple[os.stat_result | None, nfs3.Fattr3]:
         st = self.ns.stat_handle(node)
@@ -135,13 +137,34 @@ class NfsHandlers:
         return OK, nfs3.ReaddirplusOk(dir_attr, verf, entries, index >= len(names))
 
     def commit(self, a: nfs3.CommitArgs) -> Any:
-        node = self._node(a.file)
-        if a.offset == nfs3.FLUSH_OFFSET:
-            return self._flush(node, a.count)
-        st, attr = self._attrs(node)
-        if self.ns.is_dir(st):
-            raise NfsStatusError(S.NFS3ERR_ISDIR)
-        return OK, nfs3.CommitOk(nfs3.WccData(None, attr), self.verf)
+        """COMMIT, plain or an HPC Cache flush. Every answer, OK or not, carries the file's
+        post-op attributes (``file_wcc.after``), as COMMIT3res of a real server does:
+        flush_file.py prints the mtime from them. Only a handle that names no file gets the
+        empty wcc_data (the dispatcher's failure body)."""
+        node = self.ns.node_for_handle(a.file)
+        try:
+            self._check_suspended(node)  # JUKEBOX, still with the file's attributes
+            if a.offset == nfs3.FLUSH_OFFSET:
+                return self._flush(node, a.count)
+            if self.ns.is_dir(self.ns.stat_handle(node)):
+                raise NfsStatusError(S.NFS3ERR_ISDIR)
+            return self._ok(node)
+        except NfsStatusError as exc:
+            return exc.status, self._wcc(node)
+
+    def _wcc(self, node: Node) -> nfs3.WccData:
+        """wcc_data of a COMMIT answer: no pre-op attributes, post-op ones of the winning
+        copy (the cache copy while there is one); none with ``bare_commit_replies``."""
+        if self.faults.bare_commit_replies:
+            return _EMPTY_WCC
+        try:
+            st = self.ns.stat(node)
+        except NfsStatusError:  # vanished: nothing to describe
+            return _EMPTY_WCC
+        return nfs3.WccData(None, self.ns.fattr(node, st))
+
+    def _ok(self, node: Node) -> tuple[int, nfs3.CommitOk]:
+        return OK, nfs3.CommitOk(self._wcc(node), self.verf)
 
     def _flush(self, node: Node, op: int) -> Any:
         """The HPC Cache flush protocol (offset FLUSH_OFFSET, ``op`` in count)."""
@@ -154,7 +177,7 @@ class NfsHandlers:
         if self.ns.is_dir(self.ns.stat_handle(node)):
             raise NfsStatusError(S.NFS3ERR_ISDIR)
         if not node.caches_writes:  # writes went straight through: nothing is ever dirty
-            return self._commit_ok
+            return self._ok(node)
         wb = self.ns.writeback
         running = wb.running(node.path)
         if op == nfs3.FLUSH_STATUS:
@@ -162,20 +185,22 @@ class NfsHandlers:
                 raise NfsStatusError(S.NFS3ERR_NOT_SYNC)
             if self.ns.node_dirty(node):
                 raise NfsStatusError(S.NFS3ERR_NOTEMPTY)
-            return self._commit_ok
+            return self._ok(node)
         if not running and not self.ns.node_dirty(node):
-            return self._commit_ok
+            return self._ok(node)
         task = wb.start(node)  # joins the running write-back if there is one
         if op == nfs3.FLUSH_ASYNC_START:
             raise NfsStatusError(S.NFS3ERR_NOT_SYNC)
-        return self._sync(task)
+        return self._sync(node, task)
 
-    def _sync(self, task: asyncio.Task[bool]) -> Coroutine[Any, Any, tuple[int, Any]]:
+    def _sync(
+        self, node: Node, task: asyncio.Task[bool]
+    ) -> Coroutine[Any, Any, tuple[int, Any]]:
         async def wait() -> tuple[int, Any]:
             # Shielded: a client that hangs up must not cancel the write-back itself.
             if await asyncio.shield(task):
-                return self._commit_ok
-            return S.NFS3ERR_IO, _EMPTY_WCC
+                return self._ok(node)
+            return S.NFS3ERR_IO, self._wcc(node)
 
         return wait()
 

@@ -224,7 +224,8 @@ class FlushEngine:
         key = self._addr_keys.get(target.addresses)
         if key is None:
             key = self._addr_keys[target.addresses] = ",".join(target.addresses).encode()
-        return self._seen.add(digest(key, target.export, target.rel))
+        rel = target.rel if target.alt is None else target.rel + b"\0" + target.alt
+        return self._seen.add(digest(key, target.export, rel))
 
     async def _finish(self, feeder: asyncio.Task[None]) -> None:
         """Wait until input is read and every file and listed directory has an outcome."""
@@ -258,8 +259,10 @@ class FlushEngine:
 
     def _directory(self, item: WorkItem, found: DirectoryFound) -> None:
         if not self.options.recursive:
-            self._emit(FileResult(item.raw, Outcome.SKIPPED,
-                                  "directory (add --recursive to flush the files under it)",
+            # A failure, as `cp dir dest` without -r: the user named something not flushed.
+            reason = "is a directory; use --recursive"
+            self._emit(FileResult(item.raw, Outcome.FAILED,
+                                  f"{reason}; {item.note}" if item.note else reason,
                                   kind="directory"))
             return
         self._dirs_open += 1

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.results import FileResult, Outcome, display_path
 from hpccache_cli.flush.session import (
+    ABSENT_KINDS,
     CacheSession,
     FileFailure,
     StaleHandle,
+    q,
     sleep_within,
 )
 from hpccache_cli.nfs import nfs3
@@ -50,6 +52,7 @@ class WorkItem:
     raw: bytes
     target: Target
     fh: bytes | None = None
+    note: str = ""  # which of two readings was used (added to the file's reason)
 
 
 @dataclass(slots=True)
@@ -102,8 +105,11 @@ class FileFlow:
                 kind="timeout",
             )
         except CacheUnreachable as exc:
+            # Never reached at all: the run's one error line gives each address's error
+            # (exit 4), so the file names the addresses without repeating their errors.
+            why = str(exc) if self.session.pool.answered else down_addresses(self.session)
             result = FileResult(
-                item.raw, Outcome.FAILED, f"cache unreachable: {exc}", kind="unreachable"
+                item.raw, Outcome.FAILED, f"cache unreachable: {why}", kind="unreachable"
             )
         except NfsClientError as exc:  # RPC denied, protocol errors, ...
             result = FileResult(
@@ -113,21 +119,26 @@ class FileFlow:
         if isinstance(result, FileResult):
             result.seconds = time.monotonic() - started
             result.attempts = state.attempts
+            if item.note:
+                result.reason = f"{result.reason}; {item.note}" if result.reason else item.note
         return result
 
     async def _run(
         self, item: WorkItem, deadline: float | None, state: _State
     ) -> FileResult | DirectoryFound:
-        target = item.target
         fh = item.fh
         stale = 0
         while True:
+            target = item.target
             try:
                 if fh is None:
                     state.phase = "looking up"
-                    fh, attrs = await self.session.lookup_target(
-                        target.export, target.rel, deadline
-                    )
+                    if target.alt is not None:
+                        fh, attrs = await self._pick_reading(item, deadline)
+                    else:
+                        fh, attrs = await self.session.lookup_target(
+                            target.export, target.rel, deadline
+                        )
                     if attrs is not None and attrs.is_dir:
                         return DirectoryFound(fh)
                     if attrs is not None and not attrs.is_regular:
@@ -146,8 +157,46 @@ class FileFlow:
                     ) from None
                 # First a fresh lookup of the file; then of every directory on the way.
                 cache = self.session.handles
+                target = item.target  # the reading picked, if there were two
                 cache.invalidate(target.export, target.parent if stale == 1 else b"")
                 fh = None
+
+    async def _pick_reading(
+        self, item: WorkItem, deadline: float | None
+    ) -> tuple[bytes, nfs3.Fattr3 | None]:
+        """Of a path's two readings (namespace path, path relative to the export), the one
+        that exists; ``item.target`` becomes it. Both or neither: the file fails, because
+        flushing a guess could report a different file as flushed."""
+        t = item.target
+        assert t.alt is not None
+        found: list[tuple[bytes, nfs3.Fattr3 | None] | FileFailure] = []
+        for rel in (t.rel, t.alt):
+            try:
+                found.append(await self.session.lookup_target(t.export, rel, deadline))
+            except FileFailure as exc:
+                if exc.kind not in ABSENT_KINDS:  # permission, I/O...: cannot tell; say why
+                    raise
+                found.append(exc)
+        ns, ex = found
+        ns_path, ex_path = (q(t.export.rstrip(b"/") + (b"/" + rel if rel else b""))
+                            for rel in (t.rel, t.alt))
+        if isinstance(ns, FileFailure) and isinstance(ex, FileFailure):
+            raise FileFailure(
+                f"not found as the namespace path {ns_path} ({ns.reason}) nor relative to the "
+                f"export as {ex_path} ({ex.reason})", ns.kind)
+        if not isinstance(ns, FileFailure) and not isinstance(ex, FileFailure):
+            raise FileFailure(
+                f"ambiguous: both {ns_path} (the path read as a namespace path: --path-kind "
+                f"namespace) and {ex_path} (read relative to the export: --path-kind export) "
+                "exist; pass the --path-kind of the one you mean", "ambiguous")
+        if isinstance(ex, FileFailure):
+            assert not isinstance(ns, FileFailure)
+            item.target = replace(t, alt=None)
+            item.note = f"read as the namespace path {ns_path} ({ex_path} does not exist)"
+            return ns
+        item.target = replace(t, rel=t.alt, alt=None)
+        item.note = f"read relative to the export as {ex_path} ({ns_path} does not exist)"
+        return ex
 
     async def _flush(
         self, raw: bytes, fh: bytes, deadline: float | None, state: _State
@@ -232,6 +281,12 @@ class FileFlow:
             return (f"write-back failed: file still dirty after {attempts} attempts "
                     f"(NFS3ERR_NOTEMPTY)")
         return f"write-back failed after {attempts} attempts: {status_text(status)}"
+
+
+def down_addresses(session: CacheSession) -> str:
+    """``no mount address answers (A, B)``: the addresses without their errors."""
+    down = ", ".join(ep.address for ep in session.pool.endpoints if not ep.up)
+    return f"no mount address answers ({down})"
 
 
 def _kind(status: int) -> str:

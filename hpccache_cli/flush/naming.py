@@ -3,7 +3,9 @@ of :func:`hpccache_cli.flush.runner.build_resolver`.
 
 Three ways, one resolver each:
 
-* ``--ip`` + ``--export``: paths relative to that junction (flush_file.py) -> ExportResolver.
+* ``--ip`` + ``--export``: paths relative to that junction (flush_file.py), or its namespace
+  paths (``--path-kind``; without it each ``/JUNCTION/...`` path is read both ways and only
+  one that exists alone is flushed) -> ExportResolver.
 * ``--cache NAME -g RG`` / ``--cache-id ID``: namespace paths, client paths of that cache, or
   both mixed -> LayoutResolver. Only this branch talks to Azure, and the layout comes from the
   on-disk resolution cache while it is fresh, so a pipeline that runs a hundred flushes does
@@ -78,12 +80,12 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
     if kind == "export" and not (ips and request.export):
         raise UsageError("--path-kind export reads paths relative to the --export junction: "
                          "add --ip ADDRESS and --export /NAMESPACE_PATH")
-    if kind in ("local", "namespace") and (ips or request.export):
-        raise UsageError(f"--path-kind {kind} does not go with --ip/--export (paths are then "
+    if kind == "local" and (ips or request.export):
+        raise UsageError("--path-kind local does not go with --ip/--export (paths are then "
                          "relative to the --export junction); use --cache, or drop --ip/--export")
-    if kind == "namespace" and not cache:
+    if kind == "namespace" and not cache and not (ips and request.export):
         raise UsageError("namespace paths need the cache's junctions: add --cache NAME -g RG "
-                         "(or --cache-id RESOURCE_ID)")
+                         "(or --cache-id RESOURCE_ID), or --ip ADDRESS --export /JUNCTION")
     if request.force and not cache:
         raise UsageError("--force flushes files whose storage target does not cache writes, "
                          "which only --cache/--cache-id can tell: add one, or drop --force")

@@ -245,8 +245,6 @@ def summary_text(summary: FlushSummary, extras: dict[str, Any] | None = None) ->
                      + ("" if s.input_complete else "; the input was not read to its end"))
     if s.input_error:
         lines.append(f"  input: {s.input_error}")
-    if s.unreachable:
-        lines.append(f"  cache unreachable: {s.unreachable_reason}")
     if s.shard is not None:
         lines.append(f"  shard {s.shard[0]}/{s.shard[1]}: "
                      f"{plural(s.outside_shard, 'more input path')} "

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Protocol
 
 from hpccache_cli.errors import UsageError
-from hpccache_cli.flush.results import FileResult, Outcome
+from hpccache_cli.flush.results import FileResult, Outcome, display_path
 from hpccache_cli.nfs.nfs3 import MAX_NAME
 
 #: Longest export (MOUNT dirpath) the protocol carries.
@@ -26,11 +26,17 @@ MAX_EXPORT = 1024
 @dataclass(frozen=True, slots=True)
 class Target:
     """A file (or directory) on a cache: mount ``export`` on any of ``addresses``, then
-    LOOKUP each component of ``rel`` (``b""`` is the export's root)."""
+    LOOKUP each component of ``rel`` (``b""`` is the export's root).
+
+    ``alt``: a second reading of the same input (``flush --export`` without ``--path-kind``,
+    for ``/JUNCTION/x``: ``rel`` is ``x``, the namespace path; ``alt`` is ``JUNCTION/x``,
+    relative to the export). The flow looks both up and flushes only one that exists alone.
+    """
 
     addresses: tuple[str, ...]
     export: bytes
     rel: bytes
+    alt: bytes | None = None
 
     @property
     def parent(self) -> bytes:
@@ -93,42 +99,74 @@ def normalise_export(export: str | bytes) -> bytes:
     return norm
 
 
-class ExportResolver:
-    """flush_file.py semantics: every path is relative to the export (junction) ``export``.
+#: How ExportResolver reads a path that starts with the junction's own name.
+READINGS = ("export", "namespace")
 
-    ``dir/file``, ``/dir/file`` and ``/EXPORT/dir/file`` all name ``EXPORT/dir/file``: an
-    *absolute* path that starts with the export's components has them stripped, because users
-    often paste the namespace path. A relative path is never stripped, so a directory inside
-    the export that happens to carry the export's name is reached as ``EXPORT/...`` (no
-    leading slash). ``..`` is applied lexically and may not climb above the export.
+
+class ExportResolver:
+    """Paths under the export (junction) ``export``, read as ``reading`` says.
+
+    * ``"export"`` (flush_file.py, ``flush-file``, ``--path-kind export``): every path is
+      relative to the export, as flush_file.py LOOKUPs it from the mounted root:
+      ``/JUNCTION/x`` is ``JUNCTION/x`` inside the export. Nothing is ever stripped.
+    * ``"namespace"`` (``--path-kind namespace``): namespace paths; each must start with the
+      junction's own path, which is stripped (``/JUNCTION/x`` is ``x``).
+    * None (``flush --export`` alone): relative to the export, except that an absolute path
+      that starts with the junction's components may also be its namespace path: such a
+      Target carries both readings (``rel`` stripped, ``alt`` not) and the flow picks the one
+      that exists, or fails the path when both do (see ``flow.FileFlow``).
+
+    ``..`` is applied lexically and may not climb above the export.
     """
 
-    def __init__(self, addresses: Sequence[str], export: str | bytes) -> None:
+    def __init__(
+        self, addresses: Sequence[str], export: str | bytes, reading: str | None = None
+    ) -> None:
         if not addresses:
             raise UsageError("give at least one cache mount address with --ip")
+        if reading is not None and reading not in READINGS:
+            raise ValueError(f"reading must be one of {READINGS} or None, not {reading!r}")
         self.addresses = tuple(dict.fromkeys(addresses))
         self.export = normalise_export(export)
+        self.reading = reading
         self._export_parts = split_components(self.export)
 
     def resolve(self, raw: bytes) -> Target | FileResult:
         try:
-            rel = self.relative(raw)
+            rel, alt = self.readings(raw)
         except PathRejected as exc:
             return FileResult(raw, Outcome.FAILED, f"{exc}: refused", kind="bad-path")
-        return Target(self.addresses, self.export, rel)
+        return Target(self.addresses, self.export, rel, alt)
 
     def relative(self, raw: bytes) -> bytes:
-        """The path inside the export, components joined by ``/`` (``b""`` = the root)."""
+        """The path inside the export, components joined by ``/`` (``b""`` = the root); of
+        two readings, the namespace one."""
+        return self.readings(raw)[0]
+
+    def readings(self, raw: bytes) -> tuple[bytes, bytes | None]:
+        """``(rel, alt)``: the path inside the export, and its other reading or None."""
         if b"\0" in raw:
             raise PathRejected("the name contains a NUL byte (NUL-separated input needs -0)")
         parts = split_components(raw)
         ex = self._export_parts
-        if ex and raw.startswith(b"/") and parts[: len(ex)] == ex:
-            parts = parts[len(ex) :]
-        parts = resolve_dots(parts)
-        for part in parts:
-            if len(part) > MAX_NAME:
+        under = bool(ex) and parts[: len(ex)] == ex
+        if self.reading == "namespace":
+            if not under:
                 raise PathRejected(
-                    f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
-                )
-        return b"/".join(parts)
+                    f"not under the --export junction {display_path(self.export)} "
+                    "(--path-kind namespace)")
+            return _checked(parts[len(ex):]), None
+        if self.reading is None and under and raw.startswith(b"/"):
+            return _checked(parts[len(ex):]), _checked(parts)
+        return _checked(parts), None
+
+
+def _checked(parts: list[bytes]) -> bytes:
+    """Components with ``..`` applied and lengths checked, joined by ``/``."""
+    parts = resolve_dots(parts)
+    for part in parts:
+        if len(part) > MAX_NAME:
+            raise PathRejected(
+                f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
+            )
+    return b"/".join(parts)

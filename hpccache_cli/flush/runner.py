@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
+from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
 from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
 from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
@@ -96,7 +97,7 @@ def build_resolver(request: FlushRequest) -> Resolver:
         if not request.export:
             raise UsageError("--ip needs the junction to flush under: add --export "
                              "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
-        return ExportResolver(ips, request.export)
+        return ExportResolver(ips, request.export, request.path_kind)
     return local_resolver(request)  # client paths: each file's mount says where
 
 
@@ -206,6 +207,7 @@ async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
 def _run(
     engine: FlushEngine, source: PathSource, fallback: TargetFallback | None,
     held: HeldOutputs | None, on_input: Sequence[RecordFile] = (),
+    guard: ExportGuard | None = None,
 ) -> tuple[FlushSummary, FallbackReport | None]:
     """Run the engine, close the live sinks, run the fallback; then, whatever happened, write
     the held-back records (a failure to write them is the run's output error, exit 2).
@@ -223,6 +225,8 @@ def _run(
                     sink.keep_old("is also the input, which was not read to the end: left "
                                   "as it was (it still lists every path not done)")
             engine.sink.close()
+        if guard is not None:
+            guard.check()  # --export names no junction: exit 2, before any fallback
         report = fallback.run(summary) if fallback is not None else None
         if report is not None and held is not None:  # a Succeeded target flush: check files
             from hpccache_cli.flush.fallback_verify import verify_covered
@@ -280,9 +284,12 @@ def execute(
                            spill_dir_for([request.report, request.failed_to, junit]))
         sinks = [s for s in sinks if not s.record] + [held]
     outputs = MultiSink(sinks)
-    engine = FlushEngine(resolver, request.options, outputs)
+    guard = ExportGuard(outputs) if request.export else None
+    engine = FlushEngine(resolver, request.options, guard or outputs)
+    if guard is not None:
+        guard.stop = engine.request_stop
     summary, report = _run(engine, source, fallback, held,
-                           [s for s in records if s.label.split(" ", 1)[0] in on_input])
+                           [s for s in records if s.label.split(" ", 1)[0] in on_input], guard)
     problems = _settle_outputs(request, outputs, records, summary)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)

@@ -31,6 +31,8 @@ MOUNT_FINAL = frozenset(
     {Mountstat3.MNT3ERR_NOENT, Mountstat3.MNT3ERR_ACCES, Mountstat3.MNT3ERR_PERM,
      Mountstat3.MNT3ERR_NOTDIR, Mountstat3.MNT3ERR_INVAL, Mountstat3.MNT3ERR_NAMETOOLONG}
 )
+#: Failure kind of a file whose export (junction) the cache does not have (MNT3ERR_NOENT).
+NO_EXPORT = "no-export"
 
 
 class FileFailure(Exception):
@@ -194,11 +196,15 @@ class CacheSession:
         try:
             return await self.pool.call(lambda c: c.mount(export), deadline)
         except MountError as exc:
-            failure = FileFailure(
-                f"the cache refused to mount export {q(export)}: {exc.name} ({exc.status}); "
-                "check --export (a namespace path of the cache)",
-                "mount",
-            )
+            if exc.status == Mountstat3.MNT3ERR_NOENT:  # a wrong --export: see export_guard
+                failure = FileFailure(
+                    f"the cache has no junction {q(export)} ({exc.name})", NO_EXPORT)
+            else:
+                failure = FileFailure(
+                    f"the cache refused to mount export {q(export)}: {exc.name} ({exc.status})"
+                    "; check --export (a namespace path of the cache)",
+                    "mount",
+                )
             if exc.status in MOUNT_FINAL:
                 self._mount_failures[export] = failure
             raise failure from None
