@@ -4,9 +4,10 @@ Most real calls flush a few files (a Slurm or PBS epilogue, one pipeline step), 
 process start is most of their time. Each command below runs as its own process, interleaved
 with ``python -c pass`` round after round (so a busy machine slows both alike); the table
 shows the median whole-process time, its spread (10th-90th percentile), the median *over*
-``python -c pass`` (what the command adds), the goal for that figure (issue #14), and the
-process's peak RSS. Nothing talks to a network: ``flush-file`` gets empty input, ``path``
-reads a mountinfo file from tests/fixtures.
+``python -c pass`` (what the command adds), the goal for that figure (issue #14), the same
+for CPU time (user + system: steadier on a busy machine, as it leaves out waiting for a
+core), and the process's peak RSS. Nothing talks to a network: ``flush-file`` gets empty
+input, ``path`` reads a mountinfo file from tests/fixtures.
 
 Figures are printed, never asserted. Example::
 
@@ -40,17 +41,19 @@ COMMANDS: list[tuple[str, list[str], float | None]] = [
 ]
 
 
-def child_env() -> dict[str, str]:
+def child_env(tree: Path = ROOT) -> dict[str, str]:
     """As an installed copy runs: byte code cached (pip writes it; a PYTHONDONTWRITEBYTECODE
     left in the environment would add compiling every module to every run)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+    env = dict(os.environ, PYTHONPATH=str(tree), COLUMNS="100")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
-def run_once(argv: list[str]) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one whole process, stdin empty, output discarded."""
-    env = child_env()
+def run_once(argv: list[str], tree: Path = ROOT) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one whole process,
+    stdin empty, output discarded. CPU time is the steadier figure on a busy machine: it
+    leaves out the time spent waiting for a core."""
+    env = child_env(tree)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *argv], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -59,7 +62,7 @@ def run_once(argv: list[str]) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0,):
         raise SystemExit(f"{' '.join(argv)}: exit {proc.returncode}")
-    return seconds, usage.ru_maxrss
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -87,28 +90,42 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--importtime", action="store_true",
                         help="also print each command's largest top-level imports")
+    parser.add_argument("--compare", type=Path, metavar="TREE",
+                        help="also run each command from another checkout (e.g. `git archive "
+                             "OLD | tar -x -C TREE`), interleaved: before/after on one machine")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {label: [] for label, _, _ in COMMANDS}
+    commands = [(label, argv, goal, ROOT) for label, argv, goal in COMMANDS]
+    if args.compare:
+        commands += [(f"{label} [{args.compare.name}]", argv, goal, args.compare)
+                     for label, argv, goal in COMMANDS[1:]]
+    times: dict[str, list[float]] = {label: [] for label, _, _, _ in commands}
+    cpu: dict[str, list[float]] = {label: [] for label, _, _, _ in commands}
     rss: dict[str, int] = dict.fromkeys(times, 0)
-    for _label, argv, _ in COMMANDS:  # warm the file cache and .pyc files
-        run_once(argv)
+    for _label, argv, _, tree in commands:  # warm the file cache and .pyc files
+        run_once(argv, tree)
     for _ in range(args.rounds):
-        for label, argv, _ in COMMANDS:
-            seconds, peak = run_once(argv)
+        for label, argv, _, tree in commands:
+            seconds, cpu_seconds, peak = run_once(argv, tree)
             times[label].append(seconds)
+            cpu[label].append(cpu_seconds)
             rss[label] = max(rss[label], peak)
     base = statistics.median(times["python -c pass"])
+    base_cpu = statistics.median(cpu["python -c pass"])
     print(f"{args.rounds} interleaved rounds, {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}; median whole process, spread = 10th-90th percentile")
-    header = ("command", "median s", "spread s", "over python -c pass", "goal", "peak RSS MiB")
+    header = ("command", "median s", "spread s", "over python -c pass", "goal", "CPU s",
+              "CPU over python -c pass", "peak RSS MiB")
     rows = [header]
-    for label, _, goal in COMMANDS:
+    for label, _, goal, _ in commands:
         values = times[label]
         median = statistics.median(values)
         spread = f"{percentile(values, 0.1):.3f}-{percentile(values, 0.9):.3f}"
         over = "-" if goal is None else f"{median - base:.3f} s"
         goal_text = "-" if goal is None else f"<= {goal:.2f} s"
-        rows.append((label, f"{median:.3f}", spread, over, goal_text, f"{rss[label] / 1024:.1f}"))
+        cpu_median = statistics.median(cpu[label])
+        cpu_over = "-" if goal is None else f"{cpu_median - base_cpu:.3f} s"
+        rows.append((label, f"{median:.3f}", spread, over, goal_text, f"{cpu_median:.3f}",
+                     cpu_over, f"{rss[label] / 1024:.1f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for k, row in enumerate(rows):
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
