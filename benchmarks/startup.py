@@ -55,8 +55,10 @@ def run_once(argv: list[str], tree: Path = ROOT) -> tuple[float, float, int]:
     leaves out the time spent waiting for a core."""
     env = child_env(tree)
     start = time.perf_counter()
+    # cwd: `-m` puts the working directory first on sys.path, before PYTHONPATH.
     proc = subprocess.Popen([sys.executable, *argv], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            cwd=tree)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
