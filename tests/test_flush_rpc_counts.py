@@ -42,14 +42,15 @@ def run(tmp_path: Path, count: int, dirs: int, mode: str) -> dict[str, float]:
 
 
 def test_async_1000_files_in_100_dirs(tmp_path: Path) -> None:
-    """The goal is 3.3 RPCs per file (benchmarks/flush_throughput.py measures it, 3.2-3.3
-    here); the bound leaves room for a loaded machine, where late polls and late replies
-    move the learned delay around. Before the poll timing: 3.35-3.55."""
+    """The goal is 3.3 RPCs per file: benchmarks/flush_throughput.py measures 3.05-3.12 with
+    the emulator in its own process. Here it shares the test's interpreter (and GIL), and on
+    a loaded machine late polls and late replies move the learned delay around: 3.2-3.37 seen
+    with 8 jobs on 2 cores. The bound leaves room for that; no STATUS storm fits under it."""
     rates = run(tmp_path, 1000, 100, "async")
     assert rates["FLUSH.START"] == 1.0
     assert rates["NFS.LOOKUP"] == 1.1  # each file, and each directory once
-    assert rates["FLUSH.STATUS"] <= 1.3, rates
-    assert rates["total"] <= 3.4, rates
+    assert rates["FLUSH.STATUS"] <= 1.4, rates
+    assert rates["total"] <= 3.5, rates
 
 
 def test_a_burst_started_together_does_not_poll_over_and_over(tmp_path: Path) -> None:
