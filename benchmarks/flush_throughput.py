@@ -11,16 +11,19 @@ Runs (all in this one process tree, one after the other):
 
 * ``hpccache flush`` as a subprocess, paths on stdin, at each ``--concurrency`` (and once
   with ``--mode sync``); files/s is measured over the whole command, process start included.
-* The baseline: flush_file.py's documented algorithm, written here from its description:
-  4 threads, each with its own connection and one MOUNT; per file a LOOKUP of every path
-  component from the root (no caching), an async-start COMMIT, then status COMMITs with a
-  fixed 250 ms sleep while the write-back runs. It runs on ``--baseline-files`` files (it is
-  slow: its rate, not its file count, is what compares).
+* The yardstick: flush_file.py's documented algorithm (benchmarks/yardstick.py) as a whole
+  process, swept over ``--yardstick-threads`` (4, its default, to 256), async and ``--sync``,
+  on ``--baseline-files`` files (its rate, not its file count, is what compares). Users who
+  flush many files raise ``--threads``, so hpccache is compared with the best setting as
+  well as with the default.
+* RPCs per file by procedure, counted by the emulator as it receives them.
+* Client CPU per file: user + system time of the command's process, per file flushed.
 
 Figures are printed, never asserted. Example::
 
     python benchmarks/flush_throughput.py                       # 10,000 files, 50 and 0 ms
-    python benchmarks/flush_throughput.py --files 2000 --write-back-ms 50 --concurrency 128
+    python benchmarks/flush_throughput.py --files 2000 --write-back-ms 50 --concurrency 128 \\
+        --yardstick-threads 4 128
 """
 
 from __future__ import annotations
@@ -29,14 +32,13 @@ import argparse
 import json
 import multiprocessing
 import os
-import queue
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +48,6 @@ sys.path.insert(0, str(ROOT))
 ADDRESSES = ["127.0.0.211", "127.0.0.212"]
 JUNCTION = "/bench"
 PARALLEL = 64
-RECHECK_SECONDS = 0.25  # flush_file.py
-BASELINE_THREADS = 4  # flush_file.py's default
 
 
 # --- the emulator, in a child process -------------------------------------------------------
@@ -77,6 +77,8 @@ def _serve(base: str, write_back_ms: float, conn: Any) -> None:
             cmd = await loop.run_in_executor(None, conn.recv)
             if cmd == "dirty":
                 conn.send(emu.namespace.dirty_count())
+            elif cmd == "counts":
+                conn.send(emu.rpc_counts())
             else:
                 break
         await emu.stop()
@@ -102,6 +104,11 @@ class EmulatorProcess:
     def dirty(self) -> int:
         self.conn.send("dirty")
         return int(self.conn.recv())
+
+    def rpc_counts(self) -> Counter[str]:
+        """Calls the emulator has received so far, by procedure (Emulator.rpc_counts)."""
+        self.conn.send("counts")
+        return Counter(self.conn.recv())
 
     def stop(self) -> None:
         self.conn.send("stop")
@@ -162,100 +169,108 @@ def run_hpccache(emu: EmulatorProcess, rels: list[str], concurrency: int,
     return seconds, json.loads(proc.stdout)
 
 
-def run_baseline(emu: EmulatorProcess, rels: list[str]) -> float:
-    """flush_file.py's algorithm (see the module docstring), on our synchronous client."""
-    from hpccache_cli.nfs import nfs3
-    from hpccache_cli.nfs.client import ClientOptions, FlushOp, SyncNfsClient
-
-    opts = ClientOptions(mount_port=emu.mount_port, nfs_port=emu.nfs_port)
-    work: queue.Queue[str | None] = queue.Queue()
-    errors: list[str] = []
-
-    def worker() -> None:
-        with SyncNfsClient(ADDRESSES[0], opts) as client:
-            root = client.mount(JUNCTION.encode())  # once per thread, as flush_file.py
-            while (path := work.get()) is not None:
-                handle = root
-                for part in ("/" + path).split("/")[1:]:  # every component, every file
-                    handle = client.lookup(handle, part.encode()).object
-                status = client.flush(handle, FlushOp.START)
-                if status not in (nfs3.Nfsstat3.NFS3_OK, nfs3.Nfsstat3.NFS3ERR_NOT_SYNC):
-                    errors.append(path)
-                    continue
-                while True:  # wait_for_flush_completion()
-                    status = client.flush(handle, FlushOp.STATUS)
-                    if status == nfs3.Nfsstat3.NFS3ERR_NOT_SYNC:
-                        time.sleep(RECHECK_SECONDS)
-                        continue
-                    if status != nfs3.Nfsstat3.NFS3_OK:
-                        errors.append(path)
-                    break
-
-    threads = [threading.Thread(target=worker) for _ in range(BASELINE_THREADS)]
+def run_yardstick(emu: EmulatorProcess, rels: list[str], threads: int,
+                  sync: bool) -> float:
+    """flush_file.py's algorithm (benchmarks/yardstick.py) as a whole process."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "yardstick.py"), JUNCTION, ADDRESSES[0],
+           "--threads", str(threads), "--mount-port", str(emu.mount_port),
+           "--nfs-port", str(emu.nfs_port)] + (["--sync"] if sync else [])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    data = "".join(r + "\n" for r in rels).encode()
     start = time.monotonic()
-    for t in threads:
-        t.start()
-    for rel in rels:
-        work.put(rel)
-    for _ in threads:
-        work.put(None)
-    for t in threads:
-        t.join()
-    if errors:
-        raise SystemExit(f"baseline: {len(errors)} files failed, e.g. {errors[0]}")
-    return time.monotonic() - start
+    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"yardstick failed ({proc.returncode}): {proc.stderr.decode()}")
+    return seconds
 
 
 # --- report -----------------------------------------------------------------------------------
 
 
-def scenario(args: argparse.Namespace, write_back_ms: float) -> list[tuple[str, ...]]:
+PROCS = ("NFS.LOOKUP", "FLUSH.START", "FLUSH.STATUS", "FLUSH.SYNC", "MOUNT.MNT")
+
+
+def per_file(counts: Counter[str], files: int) -> tuple[str, ...]:
+    """RPCs per file by procedure (flush COMMITs by request) and in all."""
+    total = sum(n for k, n in counts.items() if not k.startswith("FLUSH."))
+    return (*(f"{counts.get(k, 0) / files:.3f}" for k in PROCS), f"{total / files:.2f}")
+
+
+def scenario(args: argparse.Namespace, write_back_ms: float) -> dict[str, list[tuple[str, ...]]]:
+    """Three tables: throughput, RPCs per file, and the yardstick's thread sweep."""
     base = Path(tempfile.mkdtemp(prefix="hpccache-bench-"))
     rels = [f"run{f % args.dirs:03d}/part-{f:05d}.dat" for f in range(args.files)]
     rows: list[tuple[str, ...]] = []
+    rpc_rows: list[tuple[str, ...]] = []
+    sweep_rows: list[tuple[str, ...]] = []
     limit = PARALLEL / (write_back_ms / 1000.0) if write_back_ms else None
     emu = EmulatorProcess(base, write_back_ms)
     seed_backend(base, rels)
     generation = 0
     try:
         sample = rels[: args.baseline_files]
-        generation += 1
-        make_dirty(base, sample, generation)
-        b_cpu0, b_emu0 = time.process_time(), emu.cpu_seconds()
-        b_seconds = run_baseline(emu, sample)
-        b_cpu, b_emu = time.process_time() - b_cpu0, emu.cpu_seconds() - b_emu0
-        assert emu.dirty() == 0, "baseline left dirty files"
-        b_rate = len(sample) / b_seconds
+        yard: dict[tuple[int, bool], tuple[float, float, Counter[str]]] = {}
+        for threads in args.yardstick_threads:
+            for sync in (False, True):
+                generation += 1
+                make_dirty(base, sample, generation)
+                cpu0, calls0 = children_cpu(), emu.rpc_counts()
+                seconds = run_yardstick(emu, sample, threads, sync)
+                cpu, calls = children_cpu() - cpu0, emu.rpc_counts() - calls0
+                assert emu.dirty() == 0, "yardstick left dirty files"
+                yard[threads, sync] = (len(sample) / seconds, cpu, calls)
+        default = yard.get((4, False))
+        best_key = max(yard, key=lambda k: yard[k][0])
+        best_rate = yard[best_key][0]
         runs = [(c, "async") for c in args.concurrency] + [(c, "sync")
                                                          for c in args.sync_concurrency]
         for concurrency, mode in runs:
-            best: tuple[float, dict[str, Any], float, float] | None = None
+            best: tuple[float, dict[str, Any], float, float, Counter[str]] | None = None
             for _ in range(args.repeat):  # best of N: the machine may be shared
                 generation += 1
                 make_dirty(base, rels, generation)
-                cpu0, emu0 = children_cpu(), emu.cpu_seconds()
+                cpu0, emu0, calls0 = children_cpu(), emu.cpu_seconds(), emu.rpc_counts()
                 seconds, summary = run_hpccache(emu, rels, concurrency, mode, args.addresses)
                 cpu, emu_cpu = children_cpu() - cpu0, emu.cpu_seconds() - emu0
+                calls = emu.rpc_counts() - calls0
                 assert summary["flushed"] == len(rels), summary
                 assert emu.dirty() == 0, "hpccache flush left dirty files"
                 if best is None or seconds < best[0]:
-                    best = (seconds, summary, cpu, emu_cpu)
+                    best = (seconds, summary, cpu, emu_cpu, calls)
             assert best is not None
-            seconds, summary, cpu, emu_cpu = best
+            seconds, summary, cpu, emu_cpu, calls = best
             rate = len(rels) / seconds
             name = f"hpccache flush -j {concurrency}" + (" --mode sync" if mode == "sync" else "")
             rows.append((name, f"{len(rels):,}", f"{seconds:.2f}", f"{rate:,.0f}",
                          f"{summary['files_per_second']:,.0f}",
                          f"{100 * rate / limit:.0f} %" if limit else "-",
-                         f"{rate / b_rate:.0f}x", f"{cpu:.1f}", f"{emu_cpu:.1f}"))
-        rows.append(("flush_file.py algorithm (4 threads)", f"{len(sample):,}",
-                     f"{b_seconds:.2f}", f"{b_rate:,.1f}", "-",
-                     f"{100 * b_rate / limit:.1f} %" if limit else "-", "1x",
-                     f"{b_cpu:.1f}", f"{b_emu:.1f}"))
+                         f"{rate / best_rate:.2f}x",
+                         f"{rate / default[0]:.0f}x" if default else "-",
+                         f"{1000 * cpu / len(rels):.2f}", f"{emu_cpu:.1f}"))
+            rpc_rows.append((name, *per_file(calls, len(rels))))
+        for (threads, sync), (rate, cpu, calls) in yard.items():
+            name = f"yardstick --threads {threads}" + (" --sync" if sync else "")
+            marks = " (default)" if (threads, sync) == (4, False) else ""
+            marks += " (best)" if (threads, sync) == best_key else ""
+            sweep_rows.append((name + marks, f"{len(sample):,}", f"{rate:,.1f}",
+                               f"{100 * rate / limit:.1f} %" if limit else "-",
+                               f"{1000 * cpu / len(sample):.2f}"))
+            rpc_rows.append((name, *per_file(calls, len(sample))))
     finally:
         emu.stop()
         shutil.rmtree(base, ignore_errors=True)
-    return rows
+    return {"throughput": rows, "rpcs": rpc_rows, "sweep": sweep_rows}
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    rows = [header, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for k, row in enumerate(rows):
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
 
 
 def main() -> None:
@@ -265,26 +280,30 @@ def main() -> None:
     parser.add_argument("--write-back-ms", type=float, nargs="+", default=[50.0, 0.0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--sync-concurrency", type=int, nargs="*", default=[128])
-    parser.add_argument("--baseline-files", type=int, default=1000)
+    parser.add_argument("--baseline-files", type=int, default=1000,
+                        help="files per yardstick run (its rate is what compares)")
+    parser.add_argument("--yardstick-threads", type=int, nargs="+", default=[4, 64, 128, 256],
+                        help="flush_file.py --threads settings swept, each async and --sync")
     parser.add_argument("--addresses", type=int, choices=(1, 2), default=2,
                         help="mount addresses given to hpccache flush (--ip each)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per hpccache configuration; the fastest is shown")
     args = parser.parse_args()
-    header = ("run", "files", "seconds", "files/s", "engine files/s", "of limit",
-              "vs baseline", "client CPU s", "emulator CPU s")
     for ms in args.write_back_ms:
         limit = f"limit {PARALLEL / (ms / 1000):,.0f} files/s" if ms else "no write-back wait"
         print(f"\nwrite-back {ms:g} ms per file, {PARALLEL} at once ({limit}); {args.files:,} "
               f"dirty files in {args.dirs} directories; hpccache flush on {args.addresses} "
               f"mount address(es), best of {args.repeat}; {os.cpu_count()} CPUs")
-        rows = [header, *scenario(args, ms)]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        for k, row in enumerate(rows):
-            print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(row, widths, strict=True))))
-            if k == 0:
-                print("  ".join("-" * w for w in widths))
+        tables = scenario(args, ms)
+        print_table(("run", "files", "seconds", "files/s", "engine files/s", "of limit",
+                     "vs yardstick best", "vs yardstick default", "client CPU ms/file",
+                     "emulator CPU s"), tables["throughput"])
+        print("\nflush_file.py's algorithm (benchmarks/yardstick.py), whole process:")
+        print_table(("run", "files", "files/s", "of limit", "client CPU ms/file"),
+                    tables["sweep"])
+        print("\nRPCs per file received by the emulator (flush COMMITs by request):")
+        print_table(("run", "LOOKUP", "START", "STATUS", "SYNC", "MNT", "all RPCs"),
+                    tables["rpcs"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Allow ``python -m hpccache_cli``."""
 
-from hpccache_cli.cli.app import main
+from hpccache_cli.cli.entry import main
 
 main()

@@ -60,6 +60,8 @@ def test_sign_in_failure_is_one_line_and_debug_shows_the_sdk_warning(
         "HPCCACHE_AUTH": None, "PATH": str(empty),
         # Only the Azure CLI credential (no managed-identity probe); no `az`: fails locally.
         "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+        # The fake ARM is not Azure's endpoint: a real identity needs the opt-in to use it.
+        "HPCCACHE_ARM_ENDPOINT_TRUSTED": "1",
     })
     show = ["cache", "show", "emu", "-g", "emu-rg", "-o", "json", "--auth", "default"]
     proc = run(show, env)

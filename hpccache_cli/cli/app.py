@@ -13,6 +13,7 @@ import importlib
 import typer
 
 from hpccache_cli import __version__
+from hpccache_cli.cli.fast_params import PlainValuesGroup
 
 # Command modules, in the order their groups appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -28,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 app = typer.Typer(
     name="hpccache",
+    cls=PlainValuesGroup,  # no pydantic for plain values: start-up (see fast_params)
     help=(
         "Flush files from Azure HPC Cache to their storage targets, per file, by cache name "
         "and by the paths you see on your client.\n\n"

@@ -12,16 +12,18 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import OutputFormat, default_format, reports_errors
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
-from hpccache_cli.layout import CacheLayout
-from hpccache_cli.paths.mountinfo import MountTable
-from hpccache_cli.paths.translate import Translation
+
+if TYPE_CHECKING:  # imported when the command runs: other commands start without them
+    from hpccache_cli.layout import CacheLayout
+    from hpccache_cli.paths.mountinfo import MountTable
+    from hpccache_cli.paths.translate import Translation
 
 HELP = (
     "Show where client paths are in the cache namespace and on the back-end storage.\n\n"
@@ -124,6 +126,8 @@ def cached_lookup() -> Callable[[Translation], CacheLayout | None]:
 
 def load_layouts(path: str) -> list[CacheLayout]:
     """A ``--layout`` file: one ``CacheLayout.to_dict()`` object, or a list of them."""
+    from hpccache_cli.layout import CacheLayout
+
     try:
         with open(path, "rb") as fh:
             data = json.load(fh)
@@ -384,6 +388,8 @@ def path_command(
         raise UsageError("--discover works on client paths; with --to-local use --cache/--layout")
     fmt = default_format(output)
     names = read_inputs(paths, from_file, null)
+    from hpccache_cli.paths.mountinfo import MountTable
+
     table = MountTable.load(mountinfo)
     if table.skipped:
         typer.echo(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -39,6 +40,7 @@ class NfsHandlers:
         self.faults = faults
         self.verf = write_verf
         self.flush_commits = 0
+        self.flush_ops: Counter[int] = Counter()  # flush COMMITs by request (count field)
         self.table: dict[int, Callable[[Any], Any]] = {
             nfs3.NULL.number: self.null,
             nfs3.GETATTR.number: self.getattr,
@@ -169,6 +171,7 @@ class NfsHandlers:
     def _flush(self, node: Node, op: int) -> Any:
         """The HPC Cache flush protocol (offset FLUSH_OFFSET, ``op`` in count)."""
         self.flush_commits += 1
+        self.flush_ops[op] += 1
         every = self.faults.jukebox_every
         if every > 0 and self.flush_commits % every == 0:
             raise NfsStatusError(S.NFS3ERR_JUKEBOX)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ class Program:
 
     ``drop`` (called once per call, True = close the connection without replying) and
     ``latency`` (seconds to hold each reply) are the fault hooks; only NFS sets them.
+    ``calls`` counts the calls received, by procedure number (RPCs per file in benchmarks
+    and tests are counted here, at the receiving end).
     """
 
     number: int
@@ -40,6 +43,7 @@ class Program:
     handlers: dict[int, Callable[[Any], Any]]
     drop: Callable[[], bool] | None = None
     latency: Callable[[], float] | None = None
+    calls: Counter[int] = field(default_factory=Counter)
     _fail_bodies: dict[int, Any] = field(default_factory=dict)
 
     def fail_body(self, proc: Procedure) -> Any:
@@ -144,6 +148,7 @@ class RpcConnection(asyncio.Protocol):
             v = program.version
             self.send(rpc.encode_reply(xid, AcceptStat.PROG_MISMATCH, mismatch=(v, v)))
             return
+        program.calls[call.proc] += 1
         if program.drop is not None and program.drop():
             assert self.transport is not None
             self.transport.close()

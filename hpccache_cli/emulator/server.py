@@ -228,6 +228,24 @@ class Emulator:
             await self._close_address(addr)
             raise EmulatorError(f"cannot listen on {addr} again: {exc.strerror}") from None
 
+    def rpc_counts(self) -> dict[str, int]:
+        """Calls received so far, by program and procedure ("NFS.LOOKUP", "MOUNT.MNT", ...),
+        with the flush COMMITs also by request ("FLUSH.START", "FLUSH.STATUS",
+        "FLUSH.SYNC"): what a client costs the cache, counted where it arrives."""
+        names = {nfs3.PROGRAM: "NFS", mount.PROGRAM: "MOUNT", portmap.PROGRAM: "PORTMAP"}
+        counts: dict[str, int] = {}
+        for _, programs in self._services:
+            for program in programs.values():
+                for number, n in program.calls.items():
+                    proc = program.procedures.get(number)
+                    label = proc.name if proc is not None else str(number)
+                    counts[f"{names.get(program.number, program.number)}.{label}"] = n
+        ops = {nfs3.FLUSH_ASYNC_START: "START", nfs3.FLUSH_STATUS: "STATUS",
+               nfs3.FLUSH_SYNC: "SYNC"}
+        for op, n in self.nfs.flush_ops.items():
+            counts[f"FLUSH.{ops.get(op, hex(op))}"] = n
+        return counts
+
     def connection_count(self, addr: str | None = None) -> int:
         """Open client connections (on one address, or all): for tests and stats."""
         addrs = [addr] if addr else self.addresses

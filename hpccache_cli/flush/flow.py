@@ -209,8 +209,8 @@ class FileFlow:
         # After a STALE handle the flow comes back here: a write-back may be ours already.
         ours = state.attempts > 0
         state.attempts += 1
-        started = time.monotonic()
         status = await self.session.flush(fh, first_op, deadline, state.mark_reissued)
+        started = time.monotonic()  # the START's answer: polls are timed from here
         restarts = self.policies.restart.delays()
         while True:
             if status == OK:
@@ -235,31 +235,33 @@ class FileFlow:
                 state.phase = "restarting write-back"
                 await sleep_within(next(restarts), deadline)
                 state.attempts += 1
-                started = time.monotonic()
                 status = await self.session.flush(fh, first_op, deadline)
+                started = time.monotonic()
                 continue
             raise FileFailure(f"write-back failed: {status_text(status)}", _kind(status))
 
     async def _poll(self, fh: bytes, deadline: float | None, started: float) -> int:
         """STATUS until the write-back is no longer running.
 
-        The first poll comes when most recent write-backs had ended (the session learns that
-        delay), so a typical file needs one STATUS; after that, polls back off from a short
-        interval to the cap, so a slow write-back costs at most one call per ``cap`` seconds.
+        The first poll comes when most of this run's write-backs had ended (see
+        :mod:`hpccache_cli.flush.poll_timing`), so a typical file needs one STATUS; after a
+        miss, polls back off to the cap, so a slow write-back costs at most one call per
+        ``cap`` seconds. Every sleep ends at the file's deadline.
         """
+        timer = self.session.polls
         delays = self.policies.poll.delays()
-        delay = max(0.0, self.session.first_poll - (time.monotonic() - started))
+        delay = timer.first_delay(time.monotonic() - started)
         first = True
         while True:
             await sleep_within(delay, deadline)
             waited = time.monotonic() - started
             status = await self.session.flush(fh, FlushOp.STATUS, deadline)
             if first:
-                self.session.observe_first_poll(waited, status != NOT_SYNC)
+                timer.observe(waited, status != NOT_SYNC)
                 first = False
             if status != NOT_SYNC:
                 return status
-            delay = next(delays)
+            delay = timer.next_delay(next(delays))
 
     async def _status_only(
         self, raw: bytes, fh: bytes, deadline: float | None, state: _State

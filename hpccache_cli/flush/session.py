@@ -17,6 +17,7 @@ from typing import Any
 
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.poll_timing import PollTimer
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded
 from hpccache_cli.flush.results import display_path
 from hpccache_cli.nfs import nfs3
@@ -125,24 +126,8 @@ class CacheSession:
         self.pool = AddressPool(addresses, client, options.policies, **kwargs)
         self.handles = HandleCache(options.dir_cache)
         self._mount_failures: dict[bytes, FileFailure] = {}
-        self.first_poll = options.policies.poll.first  # adapted by observe_first_poll
-
-    def observe_first_poll(self, waited: float, done: bool) -> None:
-        """Learn the delay after which ~80 % of write-backs have ended: a file whose first
-        poll came after ``waited`` s moves the estimate toward a bit less than that when its
-        write-back had ended, and toward more when it had not (stochastic quantile tracking).
-
-        Why hit/miss rather than averaging observed times: polls only bracket when a
-        write-back ended, and averaging brackets drags the estimate down (a hit at the first
-        poll only says "somewhere before"). Moving toward the *file's own* delay, not
-        compounding on the shared value, keeps a burst of files started together (all
-        missing at once) from blowing the delay up.
-        """
-        quantile, gain, weight = 0.8, 0.25, 0.2
-        target = waited * (1.0 + gain * (quantile - (1.0 if done else 0.0)))
-        poll = self.policies.poll
-        value = self.first_poll + weight * (target - self.first_poll)
-        self.first_poll = min(max(value, poll.first), poll.cap)
+        # When to send STATUS: learned from this run's write-backs (flush.poll_timing).
+        self.polls = PollTimer(options.policies.poll, options.policies.first_poll)
 
     async def start(self) -> None:
         await self.pool.start()
