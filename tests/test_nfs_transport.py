@@ -75,6 +75,7 @@ class RpcTestServer:
         self.late: list[tuple[int, int, asyncio.StreamWriter]] = []
         self.reply_order: list[int] = []
         self.commits: list[nfs3.CommitArgs] = []
+        self.commit_results: bytes | None = None  # raw COMMIT results, to answer garbled
         self.changed = asyncio.Event()  # set whenever a call arrives, for condition waits
         self.port = 0
         test_procs = {p.number: p for p in (ECHO, HOLD, LATE, RELEASE, DROP, JUNK, BADRES)}
@@ -196,6 +197,9 @@ class RpcTestServer:
             return ((nfs3.Nfsstat3.NFS3ERR_NOENT, None),)
         if proc is nfs3.COMMIT:
             self.commits.append(args)
+            if self.commit_results is not None:
+                self._send(w, xid, self.commit_results)
+                return None
             return ((ok, nfs3.CommitOk()) if args.file != STALE_FH else (stale, nfs3.WccData()),)
         if proc is nfs3.READDIRPLUS:
             if args.cookie and args.cookieverf != VERF:
