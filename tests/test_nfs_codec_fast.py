@@ -2,8 +2,9 @@
 
 Fixed-layout structs (``Fattr3``, times, ...) are packed and unpacked with one precompiled
 ``struct.Struct``; RPC call headers and accepted replies have a one-call path; flush COMMITs
-are checked whole but decoded for their status alone. Each is checked here against an independent slow path
-(every field through its own type), including the errors out-of-range values must raise.
+are checked whole but decoded for their status alone. Each is checked here against an
+independent slow path (every field through its own type), including the errors out-of-range
+values must raise.
 """
 
 from __future__ import annotations

@@ -34,7 +34,19 @@ class CacheUnreachable(Exception):
 
 
 class DeadlineExceeded(Exception):
-    """The file's time ran out while a call was in flight or waiting for an address."""
+    """The file's time ran out while a call was in flight or waiting for an address.
+
+    ``awaited`` says what the file was waiting for when it ran out ("no reply to LOOKUP from
+    127.0.0.5 in 30 s", "the server was busy ..."), or is empty for a plain pause."""
+
+    def __init__(self, awaited: str = "") -> None:
+        super().__init__(awaited or "time ran out")
+        self.awaited = awaited
+
+
+class NoTimeLeft(DeadlineExceeded):
+    """The file's time was up before a call could even be sent: what it waited for is
+    whatever came before (a pause, a JUKEBOX, another file's shared lookup)."""
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
@@ -205,6 +217,8 @@ class AddressPool:
                     ep.connected = True
             except asyncio.CancelledError:
                 raise
+            except (asyncio.TimeoutError, RpcTimeout):  # still silent: the first sentence stays
+                continue
             except Exception as exc:
                 ep.last_error = describe(exc)
                 continue
@@ -231,7 +245,7 @@ class AddressPool:
         wait = limit - now
         if deadline is not None:
             if now >= deadline:
-                raise DeadlineExceeded("waiting for a mount address to answer")
+                raise DeadlineExceeded(self.down_reason())
             wait = min(wait, deadline - now)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._up.wait(), wait)
@@ -241,11 +255,13 @@ class AddressPool:
     async def call(
         self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None,
         on_retry: Callable[[], None] | None = None, *, call_timeout: float | None = None,
+        what: str = "a call",
     ) -> T:
         """``await fn(client)`` on the least-loaded healthy address, failing over on transport
         errors until it gets an answer, the deadline passes or the cache is unreachable.
         ``on_retry`` is told when a call is re-issued (its first try may have been done).
-        ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's."""
+        ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's.
+        ``what``: the procedure, for the reason when the file's time runs out waiting."""
         while True:
             ep = self._pick()
             if ep is None:
@@ -253,7 +269,8 @@ class AddressPool:
                 continue
             ep.inflight += 1
             try:
-                return await self._bounded(fn(ep.client), deadline, call_timeout)
+                return await self._bounded(fn(ep.client), deadline, call_timeout,
+                                           f"{what} from {ep.address}")
             except StatusError:
                 self.answered += 1
                 raise
@@ -265,7 +282,8 @@ class AddressPool:
                 ep.inflight -= 1
 
     async def _bounded(
-        self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None
+        self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None,
+        what: str = "a call",
     ) -> T:
         """Apply the file's deadline only when it is nearer than the call's own timeout:
         a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
@@ -274,12 +292,14 @@ class AddressPool:
             if remaining <= 0:
                 if asyncio.iscoroutine(aw):
                     aw.close()
-                raise DeadlineExceeded("time ran out")
+                raise NoTimeLeft()
             if remaining < (self.options.timeout if call_timeout is None else call_timeout):
                 try:
                     result = await asyncio.wait_for(aw, remaining)
                 except asyncio.TimeoutError:
-                    raise DeadlineExceeded("time ran out") from None
+                    raise DeadlineExceeded(
+                        f"no reply to {what} in {round(remaining, 1):g} s"
+                    ) from None
                 self.answered += 1
                 return result
         result = await aw
