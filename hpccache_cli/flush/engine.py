@@ -202,6 +202,10 @@ class FlushEngine:
 
     def _admit(self, raw: bytes) -> WorkItem | None:
         """Resolve and dedup one input path; final outcomes (refused, duplicate) are emitted."""
+        if raw.isspace():  # a blank-looking line, not a name: NOENT would send users hunting
+            self._emit(FileResult(raw, Outcome.SKIPPED, "only whitespace: not a path",
+                                  kind="blank"))
+            return None
         resolved = self.resolver.resolve(raw)
         if resolved is OUTSIDE_SHARD:  # another --shard job's path: not input of this run
             self.summary.total -= 1
