@@ -49,6 +49,9 @@ class Policies:
     stale_retries: int = 3  # fresh lookups after NFS3ERR_STALE before giving up
     unreachable_after: float = 10.0  # all addresses down this long -> "cache unreachable"
     drain_idle: float = 1.0  # after Ctrl-C: stop reading input idle this long
+    #: Fewest files in flight the run backs off to on transport failures (see throttle.py);
+    #: at or above --concurrency it never backs off (benchmarks compare that).
+    backoff_floor: int = 4
 
 
 @dataclass

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from hpccache_cli.flush.options import Policies
+from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
@@ -102,8 +103,10 @@ class AddressPool:
         *,
         client_factory: ClientFactory = NfsClient,
         log: Callable[[str], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.policies = policies
+        self.throttle = throttle  # told of every answer and transport failure (AIMD)
         self.options = options
         self.endpoints = [Endpoint(a, client_factory(a, replace(options))) for a in addresses]
         self._log = log or (lambda _msg: None)
@@ -262,24 +265,40 @@ class AddressPool:
         ``on_retry`` is told when a call is re-issued (its first try may have been done).
         ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's.
         ``what``: the procedure, for the reason when the file's time runs out waiting."""
+        throttle = self.throttle
         while True:
             ep = self._pick()
             if ep is None:
                 await self._wait_up(deadline)
                 continue
+            if throttle is not None and not await throttle.acquire(deadline):
+                raise DeadlineExceeded(
+                    f"waiting for a turn to send {what}: {throttle.limit} files may call the "
+                    f"cache at once after transport failures (of {throttle.ceiling})"
+                )
+            ep = self._pick() or ep  # the wait may have changed which address is best
             ep.inflight += 1
             try:
-                return await self._bounded(fn(ep.client), deadline, call_timeout,
-                                           f"{what} from {ep.address}")
+                result = await self._bounded(fn(ep.client), deadline, call_timeout,
+                                             f"{what} from {ep.address}")
+                if throttle is not None:
+                    throttle.answered()
+                return result
             except StatusError:
                 self.answered += 1
+                if throttle is not None:
+                    throttle.answered()
                 raise
             except (ConnectionLost, RpcTimeout, OSError) as exc:
+                if throttle is not None and not self._closed:
+                    throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
                 self.mark_down(ep, exc)
                 if on_retry is not None:
                     on_retry()
             finally:
                 ep.inflight -= 1
+                if throttle is not None:
+                    throttle.release()
 
     async def _bounded(
         self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None,

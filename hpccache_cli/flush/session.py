@@ -19,6 +19,7 @@ from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft
 from hpccache_cli.flush.results import display_path
+from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.client import FlushOp
 from hpccache_cli.nfs.errors import MountError, NfsError
@@ -129,9 +130,10 @@ class CacheSession:
         *,
         client_factory: Callable[..., Any] | None = None,
         log: Callable[[str], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         client = replace(options.client, connections=options.connections)
-        kwargs: dict[str, Any] = {"log": log}
+        kwargs: dict[str, Any] = {"log": log, "throttle": throttle}
         if client_factory is not None:
             kwargs["client_factory"] = client_factory
         self.options = options
