@@ -36,7 +36,7 @@ class Throttle:
         self._answered = 0  # answered calls since the last change (for the increase)
         self._window = 0  # outcomes to wait for after a cut: the calls in flight at the cut
         self._told = self.ceiling  # the lowest limit logged since the last return to -j
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[bool]] = deque()
         self._log = log or (lambda _m: None)
 
     async def acquire(self, deadline: float | None = None) -> bool:
