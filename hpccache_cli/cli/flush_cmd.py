@@ -168,7 +168,8 @@ def register(app: typer.Typer) -> None:
             help="Only report where each file stands: written-back, flushing or dirty."),
         concurrency: int = typer.Option(
             DEFAULT_CONCURRENCY, "--concurrency", "-j", min=1, rich_help_panel=HOW,
-            help="Files in flight at once (at most 4096)."),
+            help="Files in flight at once (at most 4096); fewer call the cache at once while "
+                 "calls time out or connections drop (-v says when)."),
         timeout: float = typer.Option(
             300.0, "--timeout", min=0, rich_help_panel=HOW,
             help="Seconds allowed per file (0 = no limit)."),
