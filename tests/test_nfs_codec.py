@@ -405,3 +405,39 @@ def test_non_zero_padding_and_bad_booleans_are_refused() -> None:
         xdr.Opaque().decode(struct.pack(">I", 1) + b"a\0\0\1")
     with pytest.raises(xdr.XdrError, match="boolean"):
         xdr.boolean.decode(struct.pack(">I", 2))
+
+
+def test_endless_empty_fragments_are_refused_not_buffered() -> None:
+    """Empty non-final fragments pass any byte limit: only their count stops them."""
+    decoder = rpc.RecordDecoder()
+    chunk = struct.pack(">I", 0) * 4096
+    with pytest.raises(ProtocolError, match="fragments"):
+        for _ in range(64):  # 262,144 fragments: far past any sane record
+            decoder.feed(chunk)
+    assert decoder.fragments <= rpc.MAX_FRAGMENTS
+
+
+@FAST
+@given(
+    fragments=st.lists(
+        st.tuples(st.integers(0, 40), st.booleans()), min_size=1, max_size=3000
+    ),
+    chunk=st.integers(1, 5000),
+)
+def test_any_fragment_stream_keeps_the_decoder_bounded(
+    fragments: list[tuple[int, bool]], chunk: int
+) -> None:
+    """Fuzz: runs of empty and small fragments, final or not, fed in any chunking; the
+    decoder yields records or raises ProtocolError, and never holds more than its limits."""
+    limits = {"max_record": 512, "max_fragments": 64}
+    stream = b"".join(
+        struct.pack(">I", (rpc.LAST_FRAGMENT if last else 0) | n) + b"x" * n
+        for n, last in fragments
+    )
+    decoder = rpc.RecordDecoder(**limits)
+    with contextlib.suppress(ProtocolError):
+        for start in range(0, len(stream), chunk):
+            for record in decoder.feed(stream[start : start + chunk]):
+                assert len(record) <= limits["max_record"]
+            assert decoder.fragments <= limits["max_fragments"]
+            assert decoder.pending <= limits["max_record"] + chunk + 4

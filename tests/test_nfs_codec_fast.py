@@ -2,8 +2,9 @@
 
 Fixed-layout structs (``Fattr3``, times, ...) are packed and unpacked with one precompiled
 ``struct.Struct``; RPC call headers and accepted replies have a one-call path; flush COMMITs
-are decoded for their status alone. Each is checked here against an independent slow path
-(every field through its own type), including the errors out-of-range values must raise.
+are checked whole but decoded for their status alone. Each is checked here against an
+independent slow path (every field through its own type), including the errors out-of-range
+values must raise.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hpccache_cli.nfs import nfs3, rpc, xdr
+from hpccache_cli.nfs.errors import ProtocolError
 from tests.test_nfs_codec import opaque_auth, strategy_for
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,3 +112,31 @@ def test_accepted_reply_fast_path_keeps_the_verifier_flavor_and_body(
 def test_flush_commit_reads_the_status_of_every_commit_result(data: st.DataObject) -> None:
     value = data.draw(strategy_for(nfs3.COMMIT.res))
     assert nfs3.FLUSH_COMMIT.res.decode(nfs3.COMMIT.res.encode(value)) == int(value[0])
+
+
+@FAST
+@given(data=st.data())
+def test_flush_commit_refuses_every_cut_or_extended_reply(data: st.DataObject) -> None:
+    """A reply is believed only whole: any strict prefix, extension or non-boolean flag of
+    a COMMIT result (with or without pre/post-op attributes) is a ProtocolError, never a
+    status. Before, a lone status word 0 read as "flushed"."""
+    encoded = nfs3.COMMIT.res.encode(data.draw(strategy_for(nfs3.COMMIT.res)))
+    for n in range(len(encoded)):
+        with pytest.raises(ProtocolError):
+            nfs3.FLUSH_COMMIT.res.decode(encoded[:n])
+    with pytest.raises(ProtocolError):
+        nfs3.FLUSH_COMMIT.res.decode(encoded + data.draw(st.binary(min_size=1, max_size=8)))
+    with pytest.raises(ProtocolError, match="not a boolean"):
+        nfs3.FLUSH_COMMIT.res.decode(encoded[:4] + b"\0\0\0\x02" + encoded[8:])
+
+
+@pytest.mark.parametrize("post_op", [None, nfs3.Fattr3(type=nfs3.Ftype3.NF3REG, size=7)],
+                         ids=["no-attrs", "post-op-attrs"])
+def test_flush_commit_accepts_replies_with_and_without_attributes(
+    post_op: nfs3.Fattr3 | None,
+) -> None:
+    wcc = nfs3.WccData(None, post_op)
+    ok = nfs3.COMMIT.res.encode((nfs3.Nfsstat3.NFS3_OK, nfs3.CommitOk(wcc, b"v" * 8)))
+    failed = nfs3.COMMIT.res.encode((nfs3.Nfsstat3.NFS3ERR_NOTEMPTY, wcc))
+    assert nfs3.FLUSH_COMMIT.res.decode(ok) == nfs3.Nfsstat3.NFS3_OK
+    assert nfs3.FLUSH_COMMIT.res.decode(failed) == nfs3.Nfsstat3.NFS3ERR_NOTEMPTY

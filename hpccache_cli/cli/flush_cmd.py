@@ -137,7 +137,8 @@ def register(app: typer.Typer) -> None:
             help="Flush every regular file under directory paths (listed on the cache)."),
         ip: list[str] = typer.Option(
             [], "--ip", metavar="IP", rich_help_panel=WHERE,
-            help="A mount address of the cache; repeat it to spread work over several."),
+            help="A mount address of the cache (an IP address; host names are not looked "
+                 "up); repeat it to spread work over several."),
         export: Optional[str] = typer.Option(  # noqa: UP045
             None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
             help="The junction the paths are under, e.g. /NAS_12_exp5."),
@@ -183,7 +184,8 @@ def register(app: typer.Typer) -> None:
             help="Only report where each file stands: written-back, flushing or dirty."),
         concurrency: int = typer.Option(
             DEFAULT_CONCURRENCY, "--concurrency", "-j", min=1, rich_help_panel=HOW,
-            help="Files in flight at once."),
+            help="Files in flight at once (at most 4096); fewer call the cache at once while "
+                 "calls time out or connections drop (-v says when)."),
         timeout: float = typer.Option(
             300.0, "--timeout", min=0, rich_help_panel=HOW,
             help="Seconds allowed per file (0 = no limit)."),

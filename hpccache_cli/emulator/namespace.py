@@ -6,9 +6,13 @@ every junction, as on a real HPC Cache), and below a junction the union of the c
 (``backend_dir/<target_path>/<rest>``), the cache copy winning. A file is *dirty* when its cache
 copy differs from the back-end copy; write-back (``writeback.py``) makes them equal again.
 
-Handles are ``magic + generation + fileid`` with the fileid handed out by a counter per
-namespace path, so they are stable for the emulator's life, identical on every mount address
-and survive reconnects, while a forged or forgotten handle is reliably STALE.
+Handles are ``magic + generation + fileid`` with the fileid a hash of the namespace path (and
+of how often that path's handle was invalidated), so they are identical on every mount address,
+survive reconnects and, as a real server's, survive a restart of the emulator: after a restart
+a handle names the same path or, until that path is looked up again, is STALE; it never names
+another file. (A counter, as before, handed the first handles looked up after a restart to
+other paths: a paused client then flushed the wrong files and reported its own as flushed.)
+A forged or forgotten handle is reliably STALE.
 """
 
 from __future__ import annotations
@@ -108,7 +112,7 @@ class Namespace:
         self.writeback = WriteBackScheduler(config.writeback, faults)
         self.compare = ContentCompare()
         self._generation = 1
-        self._next_id = 1
+        self._incarnation: dict[str, int] = {}  # paths whose handle was invalidated, and how often
         self._by_path: dict[str, Node] = {}
         self._by_id: dict[int, Node] = {}
         self._listings: OrderedDict[tuple[str, bytes], list[str]] = OrderedDict()
@@ -151,12 +155,24 @@ class Namespace:
         known = self._by_path.get(node.path)
         if known is not None:
             return known
-        node.fileid = self._next_id
-        self._next_id += 1
+        node.fileid = self._fileid(node.path)
         node.handle = _HANDLE.pack(MAGIC, self._generation, node.fileid)
         self._by_path[node.path] = node
         self._by_id[node.fileid] = node
         return node
+
+    def _fileid(self, path: str) -> int:
+        """A path's file id, stable across restarts: a 64-bit hash (never 0) of the path and
+        its incarnation. A collision with a known path (about 1 in 2**64 per pair) moves to
+        the next incarnation, so one id never names two paths."""
+        incarnation = self._incarnation.get(path, 0)
+        while True:
+            seed = f"{incarnation}\0{path}".encode("utf-8", "surrogateescape")
+            fileid = int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest(), "big") or 1
+            known = self._by_id.get(fileid)
+            if known is None or known.path == path:
+                return fileid
+            incarnation += 1
 
     # --- handles ----------------------------------------------------------------------------
 
@@ -172,9 +188,11 @@ class Namespace:
 
     def invalidate_handle(self, path: str) -> None:
         """Make the handle of ``path`` STALE; a new LOOKUP hands out a new one."""
-        node = self._by_path.pop(norm_path(path) or path, None)
+        path = norm_path(path) or path
+        node = self._by_path.pop(path, None)
         if node is not None:
             self._by_id.pop(node.fileid, None)
+            self._incarnation[path] = self._incarnation.get(path, 0) + 1
 
     def forget_handles(self) -> None:
         """Make every handle handed out so far STALE (like a server losing its handle table)."""

@@ -14,6 +14,8 @@ from typing import Any
 #: full takes about twice its width (docs/benchmarks.md: 64 in flight reach ~70 % of the
 #: emulator's limit, 128 over 90 %). In-flight flush requests cost the cache next to nothing.
 DEFAULT_CONCURRENCY = 128
+#: Files in flight at most (-j): beyond a few thousand, more only queue at the cache.
+MAX_CONCURRENCY = 4096
 
 _API = {
     "flush_paths": "hpccache_cli.flush.api",
@@ -31,7 +33,7 @@ _API = {
     "Target": "hpccache_cli.flush.resolve",
 }
 
-__all__ = ["DEFAULT_CONCURRENCY", *_API]
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_CONCURRENCY", *_API]
 
 
 def __getattr__(name: str) -> Any:

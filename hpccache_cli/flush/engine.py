@@ -35,6 +35,7 @@ from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.session import CacheSession, FileFailure, q
 from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.errors import NfsClientError
 
 UNFINISHED = "interrupted before it finished"
@@ -77,6 +78,9 @@ class FlushEngine:
         self._stop_event: asyncio.Event | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._dirs_open = 0
+        self.throttle = Throttle(  # files in flight, backing off on transport failures (AIMD)
+            options.concurrency, floor=options.policies.backoff_floor, log=self._log
+        )
 
     # -- public -------------------------------------------------------------------------------
 
@@ -206,6 +210,10 @@ class FlushEngine:
 
     def _admit(self, raw: bytes) -> WorkItem | None:
         """Resolve and dedup one input path; final outcomes (refused, duplicate) are emitted."""
+        if raw.isspace():  # a blank-looking line, not a name: NOENT would send users hunting
+            self._emit(FileResult(raw, Outcome.SKIPPED, "only whitespace: not a path",
+                                  kind="blank"))
+            return None
         resolved = self.resolver.resolve(raw)
         if resolved is OUTSIDE_SHARD:  # another --shard job's path: not input of this run
             self.summary.total -= 1
@@ -359,7 +367,7 @@ class FlushEngine:
         fut = self._sessions.get(addresses)
         if fut is None:
             session = CacheSession(addresses, self.options, log=self._log,
-                                   client_factory=self._client_factory)
+                                   client_factory=self._client_factory, throttle=self.throttle)
             fut = self._sessions[addresses] = asyncio.ensure_future(self._start(session))
         return await asyncio.shield(fut)
 

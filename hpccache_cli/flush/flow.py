@@ -99,9 +99,10 @@ class FileFlow:
             result = await self._run(item, deadline, state)
         except FileFailure as exc:
             result = FileResult(item.raw, Outcome.FAILED, exc.reason, kind=exc.kind)
-        except DeadlineExceeded:
+        except DeadlineExceeded as exc:
+            awaited = f"{state.phase}: {exc.awaited}" if exc.awaited else state.phase
             result = FileResult(
-                item.raw, Outcome.FAILED, f"timed out after {limit:g} s ({state.phase})",
+                item.raw, Outcome.FAILED, f"timed out after {limit:g} s ({awaited})",
                 kind="timeout",
             )
         except CacheUnreachable as exc:

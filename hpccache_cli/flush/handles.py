@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from hpccache_cli.flush.pool import DeadlineExceeded
+from hpccache_cli.flush.pool import DeadlineExceeded, NoTimeLeft
 
 Key = tuple[bytes, bytes]
 #: Builds the exception a file under a remembered-missing directory fails with (a fresh one
@@ -39,7 +39,12 @@ NEGATIVE_CAPACITY = 4096
 
 
 class _LoaderGone(Exception):
-    """The task doing a shared lookup was cancelled; a waiter should do the lookup itself."""
+    """The task doing a shared lookup was cancelled; a waiter should do the lookup itself.
+    ``awaited``: what the loader was waiting for when its own time ran out."""
+
+    def __init__(self, awaited: str = "") -> None:
+        super().__init__(awaited)
+        self.awaited = awaited
 
 
 class HandleCache:
@@ -161,6 +166,7 @@ class HandleCache:
         in that time fail at once with the factory's exception, without a lookup.
         """
         key = (export, path)
+        awaited = ""  # what a gone loader we waited on was waiting for
         while True:
             fh = self.get(export, path)
             if fh is not None:
@@ -176,15 +182,22 @@ class HandleCache:
                 break
             try:
                 return await asyncio.shield(fut)
-            except _LoaderGone:
+            except _LoaderGone as gone:
+                awaited = gone.awaited or awaited
                 continue
         self.misses += 1
         fut = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
             fh = await loader()
-        except DeadlineExceeded:  # the loading file's own time ran out: not the waiters'
-            fut.set_exception(_LoaderGone())
+        except NoTimeLeft:  # after waiting on a loader whose time ran out: say what for
+            fut.set_exception(_LoaderGone(awaited))
+            fut.exception()
+            if awaited:
+                raise DeadlineExceeded(awaited) from None
+            raise
+        except DeadlineExceeded as exc:  # the loading file's own time ran out: not the waiters'
+            fut.set_exception(_LoaderGone(exc.awaited))
             fut.exception()
             raise
         except Exception as exc:

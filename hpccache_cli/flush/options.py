@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hpccache_cli.errors import UsageError
-from hpccache_cli.flush import DEFAULT_CONCURRENCY
+from hpccache_cli.flush import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from hpccache_cli.nfs.client import ClientOptions
 
 Mode = Literal["async", "sync"]
@@ -50,6 +50,9 @@ class Policies:
     stale_retries: int = 3  # fresh lookups after NFS3ERR_STALE before giving up
     unreachable_after: float = 10.0  # all addresses down this long -> "cache unreachable"
     drain_idle: float = 1.0  # after Ctrl-C: stop reading input idle this long
+    #: Fewest files in flight the run backs off to on transport failures (see throttle.py);
+    #: at or above --concurrency it never backs off (benchmarks compare that).
+    backoff_floor: int = 4
 
 
 @dataclass
@@ -75,6 +78,12 @@ class FlushOptions:
             raise UsageError(f"--mode must be async or sync, not {self.mode!r}")
         if self.concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
+        if self.concurrency > MAX_CONCURRENCY:
+            raise UsageError(
+                f"--concurrency (-j; flush-file --threads) must be at most {MAX_CONCURRENCY}, "
+                f"not {self.concurrency}: more files in flight only queue up at the cache "
+                "while costing memory and start-up time here"
+            )
         if self.timeout < 0:
             raise UsageError("--timeout must be 0 (no limit) or a positive number of seconds")
         if self.retries < 0:

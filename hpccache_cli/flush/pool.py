@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from hpccache_cli.flush.options import Policies
+from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
@@ -34,7 +35,19 @@ class CacheUnreachable(Exception):
 
 
 class DeadlineExceeded(Exception):
-    """The file's time ran out while a call was in flight or waiting for an address."""
+    """The file's time ran out while a call was in flight or waiting for an address.
+
+    ``awaited`` says what the file was waiting for when it ran out ("no reply to LOOKUP from
+    127.0.0.5 in 30 s", "the server was busy ..."), or is empty for a plain pause."""
+
+    def __init__(self, awaited: str = "") -> None:
+        super().__init__(awaited or "time ran out")
+        self.awaited = awaited
+
+
+class NoTimeLeft(DeadlineExceeded):
+    """The file's time was up before a call could even be sent: what it waited for is
+    whatever came before (a pause, a JUKEBOX, another file's shared lookup)."""
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
@@ -90,8 +103,10 @@ class AddressPool:
         *,
         client_factory: ClientFactory = NfsClient,
         log: Callable[[str], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.policies = policies
+        self.throttle = throttle  # told of every answer and transport failure (AIMD)
         self.options = options
         self.endpoints = [Endpoint(a, client_factory(a, replace(options))) for a in addresses]
         self._log = log or (lambda _msg: None)
@@ -205,6 +220,8 @@ class AddressPool:
                     ep.connected = True
             except asyncio.CancelledError:
                 raise
+            except (asyncio.TimeoutError, RpcTimeout):  # still silent: the first sentence stays
+                continue
             except Exception as exc:
                 ep.last_error = describe(exc)
                 continue
@@ -231,7 +248,7 @@ class AddressPool:
         wait = limit - now
         if deadline is not None:
             if now >= deadline:
-                raise DeadlineExceeded("waiting for a mount address to answer")
+                raise DeadlineExceeded(self.down_reason())
             wait = min(wait, deadline - now)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._up.wait(), wait)
@@ -241,31 +258,51 @@ class AddressPool:
     async def call(
         self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None,
         on_retry: Callable[[], None] | None = None, *, call_timeout: float | None = None,
+        what: str = "a call",
     ) -> T:
         """``await fn(client)`` on the least-loaded healthy address, failing over on transport
         errors until it gets an answer, the deadline passes or the cache is unreachable.
         ``on_retry`` is told when a call is re-issued (its first try may have been done).
-        ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's."""
+        ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's.
+        ``what``: the procedure, for the reason when the file's time runs out waiting."""
+        throttle = self.throttle
         while True:
             ep = self._pick()
             if ep is None:
                 await self._wait_up(deadline)
                 continue
+            if throttle is not None and not await throttle.acquire(deadline):
+                raise DeadlineExceeded(
+                    f"waiting for a turn to send {what}: {throttle.limit} files may call the "
+                    f"cache at once after transport failures (of {throttle.ceiling})"
+                )
+            ep = self._pick() or ep  # the wait may have changed which address is best
             ep.inflight += 1
             try:
-                return await self._bounded(fn(ep.client), deadline, call_timeout)
+                result = await self._bounded(fn(ep.client), deadline, call_timeout,
+                                             f"{what} from {ep.address}")
+                if throttle is not None:
+                    throttle.answered()
+                return result
             except StatusError:
                 self.answered += 1
+                if throttle is not None:
+                    throttle.answered()
                 raise
             except (ConnectionLost, RpcTimeout, OSError) as exc:
+                if throttle is not None and not self._closed:
+                    throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
                 self.mark_down(ep, exc)
                 if on_retry is not None:
                     on_retry()
             finally:
                 ep.inflight -= 1
+                if throttle is not None:
+                    throttle.release()
 
     async def _bounded(
-        self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None
+        self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None,
+        what: str = "a call",
     ) -> T:
         """Apply the file's deadline only when it is nearer than the call's own timeout:
         a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
@@ -274,12 +311,14 @@ class AddressPool:
             if remaining <= 0:
                 if asyncio.iscoroutine(aw):
                     aw.close()
-                raise DeadlineExceeded("time ran out")
+                raise NoTimeLeft()
             if remaining < (self.options.timeout if call_timeout is None else call_timeout):
                 try:
                     result = await asyncio.wait_for(aw, remaining)
                 except asyncio.TimeoutError:
-                    raise DeadlineExceeded("time ran out") from None
+                    raise DeadlineExceeded(
+                        f"no reply to {what} in {round(remaining, 1):g} s"
+                    ) from None
                 self.answered += 1
                 return result
         result = await aw

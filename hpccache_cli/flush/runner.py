@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
+from hpccache_cli.flush.addresses import check_ip
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
@@ -79,8 +80,9 @@ class FlushRequest:
 
 
 def split_ips(values: Sequence[str]) -> list[str]:
-    """``--ip a --ip b,c`` -> ``[a, b, c]`` (commas allowed for scripts)."""
-    out = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    """``--ip a --ip b,c`` -> ``[a, b, c]`` (commas allowed for scripts), each checked to be
+    an IP address before anything is sent (see :mod:`hpccache_cli.flush.addresses`)."""
+    out = [check_ip(v.strip()) for value in values for v in value.split(",") if v.strip()]
     return list(dict.fromkeys(out))
 
 

@@ -18,8 +18,9 @@ from typing import Any
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
-from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded
+from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft
 from hpccache_cli.flush.results import display_path
+from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.client import FlushOp
 from hpccache_cli.nfs.errors import MountError, NfsError
@@ -58,8 +59,24 @@ async def sleep_within(delay: float, deadline: float | None) -> None:
     """Sleep ``delay`` seconds, or raise DeadlineExceeded if that would pass the deadline."""
     if deadline is not None and time.monotonic() + delay >= deadline:
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        raise DeadlineExceeded("time ran out")
+        raise DeadlineExceeded()
     await asyncio.sleep(delay)
+
+
+async def _busy_pause(delay: float, deadline: float | None, busy_since: float) -> None:
+    """The pause after a JUKEBOX; if the file's time runs out in it, the reason says the
+    server was busy (not that it did not answer: it did, with "try later")."""
+    try:
+        await sleep_within(delay, deadline)
+    except DeadlineExceeded:
+        raise _busy(busy_since) from None
+
+
+def _busy(busy_since: float) -> DeadlineExceeded:
+    busy = round(time.monotonic() - busy_since, 1)
+    return DeadlineExceeded(
+        f"the server was busy (answered NFS3ERR_JUKEBOX, try later) for {busy:g} s"
+    )
 
 
 def lookup_failure(exc: NfsError, path: bytes, parent: bytes, leaf: bool) -> FileFailure:
@@ -116,9 +133,10 @@ class CacheSession:
         *,
         client_factory: Callable[..., Any] | None = None,
         log: Callable[[str], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         client = replace(options.client, connections=options.connections)
-        kwargs: dict[str, Any] = {"log": log}
+        kwargs: dict[str, Any] = {"log": log, "throttle": throttle}
         if client_factory is not None:
             kwargs["client_factory"] = client_factory
         self.options = options
@@ -137,16 +155,24 @@ class CacheSession:
 
     # -- calls with JUKEBOX retry ------------------------------------------------------------
 
-    async def call(self, fn: Callable[[Any], Any], deadline: float | None) -> Any:
+    async def call(
+        self, fn: Callable[[Any], Any], deadline: float | None, what: str = "a call"
+    ) -> Any:
         """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
         delays = self.policies.jukebox.delays()
+        busy_since = None
         while True:
             try:
-                return await self.pool.call(fn, deadline)
+                return await self.pool.call(fn, deadline, what=what)
             except NfsError as exc:
                 if exc.status != S.NFS3ERR_JUKEBOX:
                     raise
-            await sleep_within(next(delays), deadline)
+            except NoTimeLeft:
+                if busy_since is None:
+                    raise
+                raise _busy(busy_since) from None
+            busy_since = busy_since or time.monotonic()
+            await _busy_pause(next(delays), deadline, busy_since)
 
     async def flush(
         self, fh: bytes, op: Any, deadline: float | None,
@@ -155,13 +181,21 @@ class CacheSession:
         """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned.
         ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run)."""
         delays = self.policies.jukebox.delays()
+        busy_since = None
         while True:
             limit = _sync_limit(deadline) if op == FlushOp.SYNC else None
-            status = await self.pool.call(
-                lambda c, t=limit: c.flush(fh, op, t), deadline, on_retry, call_timeout=limit
-            )
+            try:
+                status = await self.pool.call(
+                    lambda c, t=limit: c.flush(fh, op, t), deadline, on_retry,
+                    call_timeout=limit, what="COMMIT",
+                )
+            except NoTimeLeft:
+                if busy_since is None:
+                    raise
+                raise _busy(busy_since) from None
             if status == S.NFS3ERR_JUKEBOX:
-                await sleep_within(next(delays), deadline)
+                busy_since = busy_since or time.monotonic()
+                await _busy_pause(next(delays), deadline, busy_since)
                 continue
             if status in STALE:
                 raise StaleHandle()
@@ -179,7 +213,7 @@ class CacheSession:
 
     async def _mount(self, export: bytes, deadline: float | None) -> bytes:
         try:
-            return await self.pool.call(lambda c: c.mount(export), deadline)
+            return await self.pool.call(lambda c: c.mount(export), deadline, what="MNT")
         except MountError as exc:
             if exc.status == Mountstat3.MNT3ERR_NOENT:  # a wrong --export: see export_guard
                 failure = FileFailure(
@@ -244,7 +278,7 @@ class CacheSession:
         """LOOKUP ``name`` in ``parent``; failures become the user's sentence."""
         path = parent + b"/" + name if parent else name
         try:
-            return await self.call(lambda c: c.lookup(parent_fh, name), deadline)
+            return await self.call(lambda c: c.lookup(parent_fh, name), deadline, "LOOKUP")
         except NfsError as exc:
             if exc.status in STALE:
                 self.handles.invalidate(export, parent)
@@ -276,7 +310,8 @@ class CacheSession:
         while True:
             try:
                 page = await self.call(
-                    lambda c, ck=cookie, vf=verf: c.readdirplus(fh, ck, vf), deadline
+                    lambda c, ck=cookie, vf=verf: c.readdirplus(fh, ck, vf), deadline,
+                    "READDIRPLUS",
                 )
             except NfsError as exc:
                 if exc.status == S.NFS3ERR_BAD_COOKIE and restarts < 3:

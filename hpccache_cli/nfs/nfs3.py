@@ -11,12 +11,13 @@ flush request and ``count`` selects sync flush, async start or status.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from hpccache_cli.nfs import xdr
-from hpccache_cli.nfs.errors import NfsError, checked_body, status_label
+from hpccache_cli.nfs.errors import NfsError, ProtocolError, checked_body, status_label
 
 PROGRAM = 100003
 VERSION = 3
@@ -347,22 +348,47 @@ COMMIT = Procedure("COMMIT", 21, CommitArgs.xdr, _res(CommitOk.xdr, WccData.xdr)
 
 
 class _StatusOnly(xdr.XdrType[int]):
-    """A result read for its nfsstat3 alone; the rest (wcc_data, verifier) is not decoded.
+    """A COMMIT result checked whole but decoded for its nfsstat3 alone.
 
     The answer to an HPC Cache flush COMMIT *is* its status, and a flush of a million files
-    sends millions of them: decoding attributes nobody reads was measurable client CPU.
+    sends millions of them: decoding attributes nobody reads was measurable client CPU. But
+    a status word alone proves nothing (a truncated or garbled reply starting with 0 would
+    count as "flushed"), so the layout is walked without building anything: the wcc_data's
+    two optional attribute blocks (present or not: servers differ), the verifier on
+    success, and not one byte more.
     """
 
     def pack(self, p: xdr.Packer, value: int) -> None:
         p.u32(int(value))
 
     def unpack(self, u: xdr.Unpacker) -> int:
-        status = u.u32()
-        u.rest()
-        return status
+        return self.decode(u.rest())
 
     def decode(self, data: bytes) -> int:
-        return self.unpack(xdr.Unpacker(data))
+        end = len(data)
+        if end < 12:
+            raise ProtocolError(f"malformed COMMIT reply: {end} bytes, too short for its status")
+        status, pre = _WORDS2.unpack_from(data)
+        at = 8 + _follows(pre, _WCC_ATTR_SIZE, "pre-op attributes")
+        if end < at + 4:
+            raise ProtocolError(f"malformed COMMIT reply: {end} bytes, cut in its wcc_data")
+        at += 4 + _follows(_WORD.unpack_from(data, at)[0], _FATTR3_SIZE, "post-op attributes")
+        if status == Nfsstat3.NFS3_OK:
+            at += WRITEVERF_SIZE
+        if at != end:
+            raise ProtocolError(f"malformed COMMIT reply: {end} bytes where its layout says {at}")
+        return status
+
+
+_WORD, _WORDS2 = struct.Struct(">I"), struct.Struct(">II")
+_WCC_ATTR_SIZE, _FATTR3_SIZE = 24, 84  # RFC 1813 wcc_attr and fattr3, fixed sizes
+
+
+def _follows(flag: int, size: int, what: str) -> int:
+    """The bytes an XDR optional (bool + value) holds after its flag."""
+    if flag > 1:
+        raise ProtocolError(f"malformed COMMIT reply: {what} flag {flag} is not a boolean")
+    return size * flag
 
 
 #: COMMIT as the client sends flush requests (see :class:`_StatusOnly`); not a server table

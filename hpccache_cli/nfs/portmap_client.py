@@ -8,7 +8,7 @@ the user that the NFS ports can simply be given by hand.
 from __future__ import annotations
 
 from hpccache_cli.nfs import mount, nfs3, portmap
-from hpccache_cli.nfs.errors import ConnectionLost, ProgramUnavailable
+from hpccache_cli.nfs.errors import ConnectionLost, ProgramUnavailable, ProtocolError
 from hpccache_cli.nfs.transport import RpcConnection
 
 PROGRAM_NAMES = {nfs3.PROGRAM: "NFS", mount.PROGRAM: "MOUNT", portmap.PROGRAM: "portmapper"}
@@ -55,5 +55,10 @@ async def getport(
             f"{name} (program {prog} version {vers}, TCP) is not registered with the portmapper "
             f"at {conn.address}: is the server running and exporting NFSv3? or give its port "
             "with --mount-port/--nfs-port"
+        )
+    if not 0 < found <= 0xFFFF:
+        raise ProtocolError(
+            f"the portmapper at {conn.address} answered port {found} for {name}, which is not a "
+            "TCP port (1-65535): a broken portmapper; give the port with --mount-port/--nfs-port"
         )
     return int(found)

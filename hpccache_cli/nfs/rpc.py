@@ -25,6 +25,9 @@ from hpccache_cli.nfs.errors import (
 RPC_VERSION = 2
 LAST_FRAGMENT = 0x80000000
 MAX_RECORD = 4 << 20  # larger than any reply we ask for; anything bigger is refused
+#: Fragments one record may have. Peers send one (Linux, nfs-ganesha); the bound only stops
+#: a stream of empty non-final fragments, which pass any byte limit, from growing forever.
+MAX_FRAGMENTS = 1024
 MAX_AUTH_BODY = 400  # RFC 5531: opaque_auth bodies are at most 400 bytes
 
 
@@ -326,11 +329,14 @@ class RecordDecoder:
 
     ``feed(data)`` returns the records completed by ``data``. A record larger than
     ``max_record`` raises ProtocolError before its bytes are buffered, so a hostile length
-    cannot make us allocate.
+    cannot make us allocate; so does a record of more than ``max_fragments`` fragments (empty
+    non-final fragments add no bytes, so only their count can bound them). What is buffered
+    is thus at most ``max_record`` bytes of the record plus one unread chunk.
     """
 
-    def __init__(self, max_record: int = MAX_RECORD) -> None:
+    def __init__(self, max_record: int = MAX_RECORD, max_fragments: int = MAX_FRAGMENTS) -> None:
         self.max_record = max_record
+        self.max_fragments = max_fragments
         self._buf = bytearray()
         self._fragments: list[bytes] = []
         self._record_len = 0
@@ -345,9 +351,11 @@ class RecordDecoder:
                 raise ProtocolError(
                     f"record of {self._record_len + length} bytes exceeds {self.max_record}"
                 )
+            if len(self._fragments) >= self.max_fragments:
+                raise ProtocolError(f"record of more than {self.max_fragments} fragments")
             if len(self._buf) < 4 + length:
                 break
-            self._fragments.append(bytes(self._buf[4 : 4 + length]))
+            self._fragments.append(bytes(self._buf[4 : 4 + length]))  # empty ones count too
             self._record_len += length
             del self._buf[: 4 + length]
             if mark & LAST_FRAGMENT:
@@ -360,3 +368,8 @@ class RecordDecoder:
     def pending(self) -> int:
         """Bytes of an incomplete record still buffered."""
         return len(self._buf) + self._record_len
+
+    @property
+    def fragments(self) -> int:
+        """Fragments of the incomplete record held so far."""
+        return len(self._fragments)

@@ -288,7 +288,8 @@ class RpcConnection:
             record = await fut
         except asyncio.TimeoutError:
             raise RpcTimeout(
-                f"{what}: no reply within {timeout:g} s; the server may be overloaded or hung"
+                f"no reply to {proc.name} from {self.host} in {timeout:g} s ({self.label} port "
+                f"{self.port}; the server may be overloaded or hung)"
             ) from None
         except ConnectionError as exc:  # drain() on a connection that broke under us
             raise self._lost(str(exc) or type(exc).__name__, link) from exc
