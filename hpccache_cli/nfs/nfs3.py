@@ -90,7 +90,7 @@ filename3 = xdr.String(MAX_NAME)
 
 @xdr.struct_type([("seconds", xdr.u32), ("nseconds", xdr.u32)])
 @dataclass(frozen=True)
-class NfsTime3:
+class NfsTime3(xdr.Record):
     seconds: int = 0
     nseconds: int = 0
 
@@ -114,7 +114,7 @@ class NfsTime3:
     ]
 )
 @dataclass(frozen=True)
-class Fattr3:
+class Fattr3(xdr.Record):
     type: int
     mode: int = 0o644
     nlink: int = 1
@@ -144,7 +144,7 @@ post_op_attr = xdr.Optional(Fattr3.xdr)
 
 @xdr.struct_type([("size", xdr.u64), ("mtime", NfsTime3.xdr), ("ctime", NfsTime3.xdr)])
 @dataclass(frozen=True)
-class WccAttr:
+class WccAttr(xdr.Record):
     size: int = 0
     mtime: NfsTime3 = NfsTime3()
     ctime: NfsTime3 = NfsTime3()
@@ -152,7 +152,7 @@ class WccAttr:
 
 @xdr.struct_type([("before", xdr.Optional(WccAttr.xdr)), ("after", post_op_attr)])
 @dataclass(frozen=True)
-class WccData:
+class WccData(xdr.Record):
     before: WccAttr | None = None
     after: Fattr3 | None = None
 
@@ -162,7 +162,7 @@ class WccData:
 
 @xdr.struct_type([("dir", fh3), ("name", filename3)])
 @dataclass(frozen=True)
-class LookupArgs:
+class LookupArgs(xdr.Record):
     dir: bytes
     name: bytes
 
@@ -171,7 +171,7 @@ class LookupArgs:
     [("object", fh3), ("obj_attributes", post_op_attr), ("dir_attributes", post_op_attr)]
 )
 @dataclass(frozen=True)
-class LookupOk:
+class LookupOk(xdr.Record):
     object: bytes
     obj_attributes: Fattr3 | None = None
     dir_attributes: Fattr3 | None = None
@@ -179,7 +179,7 @@ class LookupOk:
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
 @dataclass(frozen=True)
-class CommitArgs:
+class CommitArgs(xdr.Record):
     file: bytes
     offset: int = 0
     count: int = 0
@@ -187,28 +187,28 @@ class CommitArgs:
 
 @xdr.struct_type([("file_wcc", WccData.xdr), ("verf", xdr.Fixed(WRITEVERF_SIZE))])
 @dataclass(frozen=True)
-class CommitOk:
+class CommitOk(xdr.Record):
     file_wcc: WccData = WccData()
     verf: bytes = b"\0" * WRITEVERF_SIZE
 
 
 @xdr.struct_type([("object", fh3), ("access", xdr.u32)])
 @dataclass(frozen=True)
-class AccessArgs:
+class AccessArgs(xdr.Record):
     object: bytes
     access: int
 
 
 @xdr.struct_type([("obj_attributes", post_op_attr), ("access", xdr.u32)])
 @dataclass(frozen=True)
-class AccessOk:
+class AccessOk(xdr.Record):
     obj_attributes: Fattr3 | None
     access: int
 
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
 @dataclass(frozen=True)
-class ReadArgs:
+class ReadArgs(xdr.Record):
     file: bytes
     offset: int
     count: int
@@ -219,7 +219,7 @@ class ReadArgs:
      ("data", xdr.Opaque())]
 )
 @dataclass(frozen=True)
-class ReadOk:
+class ReadOk(xdr.Record):
     file_attributes: Fattr3 | None
     count: int
     eof: bool
@@ -231,7 +231,7 @@ class ReadOk:
      ("dircount", xdr.u32), ("maxcount", xdr.u32)]
 )
 @dataclass(frozen=True)
-class ReaddirplusArgs:
+class ReaddirplusArgs(xdr.Record):
     dir: bytes
     cookie: int = 0
     cookieverf: bytes = b"\0" * COOKIEVERF_SIZE
@@ -244,7 +244,7 @@ class ReaddirplusArgs:
      ("name_attributes", post_op_attr), ("name_handle", xdr.Optional(fh3))]
 )
 @dataclass(frozen=True)
-class EntryPlus:
+class EntryPlus(xdr.Record):
     fileid: int
     name: bytes
     cookie: int
@@ -257,7 +257,7 @@ class EntryPlus:
      ("entries", xdr.LinkedList(EntryPlus.xdr)), ("eof", xdr.boolean)]
 )
 @dataclass(frozen=True)
-class ReaddirplusOk:
+class ReaddirplusOk(xdr.Record):
     dir_attributes: Fattr3 | None
     cookieverf: bytes
     entries: list[EntryPlus]
@@ -271,7 +271,7 @@ class ReaddirplusOk:
      ("properties", xdr.u32)]
 )
 @dataclass(frozen=True)
-class FsinfoOk:
+class FsinfoOk(xdr.Record):
     obj_attributes: Fattr3 | None = None
     rtmax: int = 1 << 20
     rtpref: int = 1 << 20
@@ -291,7 +291,7 @@ class FsinfoOk:
      ("invarsec", xdr.u32)]
 )
 @dataclass(frozen=True)
-class FsstatOk:
+class FsstatOk(xdr.Record):
     obj_attributes: Fattr3 | None = None
     tbytes: int = 1 << 40
     fbytes: int = 1 << 39
@@ -308,7 +308,7 @@ class FsstatOk:
      ("case_insensitive", xdr.boolean), ("case_preserving", xdr.boolean)]
 )
 @dataclass(frozen=True)
-class PathconfOk:
+class PathconfOk(xdr.Record):
     obj_attributes: Fattr3 | None = None
     linkmax: int = 1024
     name_max: int = 255
