@@ -141,8 +141,8 @@ class FlushEngine:
     async def _feed(self, source: PathSource) -> None:
         """Read, resolve and dedup input; put work on the bounded queue (backpressure)."""
         assert self._stop_event is not None
-        stop = asyncio.ensure_future(self._stop_event.wait())
-        pending: asyncio.Future[list[bytes] | None] | None = None
+        stop: asyncio.Future[Any] = asyncio.ensure_future(self._stop_event.wait())
+        pending: asyncio.Future[Any] | None = None
         try:
             while True:
                 if pending is None:

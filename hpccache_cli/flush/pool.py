@@ -47,13 +47,13 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
     errors (a probe reconnecting a dead address) then never ends, and a ``gather`` on it
     never returns. A lost cancel needs that exact timing, so the next one lands.
     """
-    tasks = [t for t in tasks if t is not None]
-    pending = {t for t in tasks if not t.done()}
+    live = [t for t in tasks if t is not None]
+    pending = {t for t in live if not t.done()}
     while pending:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=_RECANCEL)
-    for task in tasks:  # retrieved, as gather(return_exceptions=True) would
+    for task in live:  # retrieved, as gather(return_exceptions=True) would
         if not task.cancelled():
             task.exception()
 

@@ -196,7 +196,8 @@ def peek_xid(msg: bytes) -> int:
     """The xid of any RPC message (first word); the transport matches replies with it."""
     if len(msg) < 4:
         raise ProtocolError("RPC message shorter than its xid")
-    return struct.unpack_from(">I", msg)[0]
+    xid: int = struct.unpack_from(">I", msg)[0]
+    return xid
 
 
 def encode_reply(

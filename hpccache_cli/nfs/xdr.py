@@ -21,10 +21,10 @@ from typing import Any, Generic, TypeVar
 from hpccache_cli.nfs.xdr_bytes import (
     DEFAULT_MAX_ARRAY,
     DEFAULT_MAX_OPAQUE,
-    Packer,
-    Unpacker,
-    XdrError,
 )
+from hpccache_cli.nfs.xdr_bytes import Packer as Packer  # re-exported: codecs use xdr.Packer
+from hpccache_cli.nfs.xdr_bytes import Unpacker as Unpacker
+from hpccache_cli.nfs.xdr_bytes import XdrError as XdrError
 
 T = TypeVar("T")
 R = TypeVar("R", bound="Record")

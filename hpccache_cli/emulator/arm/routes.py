@@ -76,7 +76,7 @@ class ArmRoutes:
         self._ops: dict[str, Operation] = {}
         self._lock = threading.Lock()
         route = Callable[..., Reply]
-        self._table: list[tuple[str, re.Pattern[str], route, str]] = [
+        table: list[tuple[str, str, route, str]] = [
             ("GET", _SUB + _CACHES, self._list_caches, "caches/read"),
             ("GET", _RG + _CACHES, self._list_caches, "caches/read"),
             ("GET", _CACHE, self._get_cache, "caches/read"),
@@ -97,8 +97,8 @@ class ArmRoutes:
                 "locations/ascoperations/read",
             ),
         ]
-        self._table = [
-            (m, re.compile(f"^{p}/?$", re.IGNORECASE), f, a) for m, p, f, a in self._table
+        self._table: list[tuple[str, re.Pattern[str], route, str]] = [
+            (m, re.compile(f"^{p}/?$", re.IGNORECASE), f, a) for m, p, f, a in table
         ]
 
     # ---- entry point ----------------------------------------------------------------------
