@@ -29,7 +29,9 @@ class PipelineLogSink(Sink):
     """
 
     def __init__(self, log: PipelineLog, *, storm_attempts: int = RETRY_STORM_ATTEMPTS) -> None:
-        self.log = log
+        # Not ``self.log``: that would hide Sink.log(), which the engine calls for run events
+        # (a retry, an address that does not answer) and which must stay a method.
+        self.pipeline_log = log
         self.storm_attempts = storm_attempts
         self.summary: FlushSummary | None = None
 
@@ -37,22 +39,22 @@ class PipelineLogSink(Sink):
         self.summary = summary
 
     def emit(self, result: FileResult) -> None:
-        self.log.on_result(result)
+        self.pipeline_log.on_result(result)
         # A failed file already has its error, which says how many attempts it took.
         if result.attempts >= self.storm_attempts and not is_failure(outcome_of(result)):
-            self.log.retry_storm(result.path, result.attempts)
+            self.pipeline_log.retry_storm(result.path, result.attempts)
         s = self.summary
         if s is not None and s.input_complete:
-            self.log.progress(s.done, s.total)
+            self.pipeline_log.progress(s.done, s.total)
 
     def finish(self, summary: FlushSummary, allow_partial: bool) -> int:
         """The last progress, unlisted-issue counts, output variables and, with
         ``allow_partial`` and failures, SucceededWithIssues; PipelineLog's exit code."""
         if summary.input_complete:
-            self.log.progress(summary.done, summary.total)
+            self.pipeline_log.progress(summary.done, summary.total)
         counts: dict[str, int] = dict(summary.counts)
         counts["total"] = summary.total
-        return self.log.finish(counts, allow_partial)
+        return self.pipeline_log.finish(counts, allow_partial)
 
 
 class JUnitSink(Sink):

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from operator import methodcaller
-from typing import Any
+from typing import Any, TypeVar
 
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded
 from hpccache_cli.flush.results import display_path
 from hpccache_cli.nfs import nfs3, readdir
-from hpccache_cli.nfs.client import FlushOp
+from hpccache_cli.nfs.client import FlushOp, NfsClient
 from hpccache_cli.nfs.errors import MountError, NfsError
 from hpccache_cli.nfs.mount import Mountstat3
+
+T = TypeVar("T")
 
 S = nfs3.Nfsstat3
 STALE = frozenset({S.NFS3ERR_STALE, S.NFS3ERR_BADHANDLE})
@@ -151,7 +153,7 @@ class CacheSession:
 
     # -- calls with JUKEBOX retry ------------------------------------------------------------
 
-    async def call(self, fn: Callable[[Any], Any], deadline: float | None) -> Any:
+    async def call(self, fn: Callable[[NfsClient], Awaitable[T]], deadline: float | None) -> T:
         """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
         delays = self.policies.jukebox.delays()
         while True:
