@@ -293,8 +293,12 @@ def test_auth_error_replies_raise_rpc_denied(auth_stat: rpc.AuthStat) -> None:
         reply.check()
     assert info.value.auth_stat == auth_stat
     assert auth_stat.name in str(info.value)
-    hint = "privileged" if auth_stat == rpc.AuthStat.AUTH_TOOWEAK else "--uid"
-    assert hint in str(info.value)
+    weak = auth_stat == rpc.AuthStat.AUTH_TOOWEAK
+    # The library names keywords, never flags; the field and a machine-readable hint go along.
+    assert ("privileged_port" if weak else "check uid/gid") in str(info.value)
+    assert "--" not in str(info.value)
+    assert info.value.fields == (("privileged_port",) if weak else ("uid", "gid"))
+    assert info.value.hint == ("auth_too_weak" if weak else "auth_refused")
 
 
 def test_rpc_version_mismatch_reply() -> None:

@@ -326,7 +326,8 @@ def test_auth_error_is_rpc_denied_with_a_hint() -> None:
             with pytest.raises(RpcDenied) as info:
                 await conn.call(ECHO, PROG, 1, 1, cred, timeout=DEADLINE)
             assert info.value.auth_stat == rpc.AuthStat.AUTH_BADCRED
-            assert "AUTH_BADCRED" in str(info.value) and "--uid" in str(info.value)
+            assert "AUTH_BADCRED" in str(info.value) and "uid/gid" in str(info.value)
+            assert (info.value.fields, info.value.hint) == (("uid", "gid"), "auth_refused")
 
     run(body())
 
@@ -373,7 +374,7 @@ def _privileged_error_as(uid: int | None) -> str:
 
 def test_privileged_source_port_without_root_is_a_clear_error() -> None:
     message = _privileged_error_as(65534 if os.geteuid() == 0 else None)
-    assert "needs root" in message and "--privileged-port" in message
+    assert "needs root" in message and "drop privileged_port" in message
 
 
 # --- NFS client -------------------------------------------------------------------------------
@@ -430,7 +431,10 @@ def test_unreachable_portmapper_is_named_in_the_error() -> None:
         with pytest.raises(ConnectionLost) as info:
             await NfsClient("127.0.0.1", _options(port)).connect()
         assert f"portmapper at 127.0.0.1:{port}" in str(info.value)
-        assert "--mount-port" in str(info.value)
+        assert "give mount_port and nfs_port" in str(info.value)
+        assert info.value.fields == ("mount_port", "nfs_port")
+        assert info.value.render({"mount_port": "--mount-port", "nfs_port": "--nfs-port"})\
+            .endswith("or give --mount-port and --nfs-port to skip it")
 
     run(body())
 

@@ -306,7 +306,9 @@ class FlushEngine:
                             self.summary.total += 1
                             await self._work.put(WorkItem(child_raw, sub, handle))
             except (FileFailure, NfsClientError, CacheUnreachable) as exc:
-                problems.append(f"{q(rel or b'/')}: {getattr(exc, 'reason', exc)}")
+                why = (exc.render(self.options.client.option_names)
+                       if isinstance(exc, NfsClientError) else getattr(exc, "reason", exc))
+                problems.append(f"{q(rel or b'/')}: {why}")
         seconds = time.monotonic() - started
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -107,7 +107,9 @@ class FileFlow:
             )
         except NfsClientError as exc:  # RPC denied, protocol errors, ...
             result = FileResult(
-                item.raw, Outcome.FAILED, f"{state.phase}: {type(exc).__name__}: {exc}",
+                item.raw, Outcome.FAILED,
+                f"{state.phase}: {type(exc).__name__}: "
+                f"{exc.render(self.options.client.option_names)}",
                 kind="rpc",
             )
         if isinstance(result, FileResult):

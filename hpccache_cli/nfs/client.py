@@ -21,7 +21,7 @@ import itertools
 import os
 import socket
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -59,6 +59,9 @@ class ClientOptions:
     timeout: float = 30.0  # per call
     connect_timeout: float = 5.0
     connect_attempts: int = 3  # per (re)connect; a restarting server refuses briefly
+    #: How messages about errors name these fields (``NfsClientError.render``): empty for
+    #: Python callers (the keyword), the flags for the CLI.
+    option_names: Mapping[str, str] = field(default_factory=dict)
 
     def credential(self) -> rpc.OpaqueAuth:
         """The RPC credential these options describe."""
@@ -94,7 +97,7 @@ class NfsClient:
         """The NFS connections calls are spread over (for stats and tests)."""
         return list(self._nfs)
 
-    def _conn(self, port: int, label: str, flag: str) -> RpcConnection:
+    def _conn(self, port: int, label: str, option: str) -> RpcConnection:
         o = self.options
         return RpcConnection(
             self.host,
@@ -103,7 +106,8 @@ class NfsClient:
             connect_timeout=o.connect_timeout,
             connect_attempts=o.connect_attempts,
             label=label,
-            hint=f"is the cache/NFS server up at {self.host}? check the address and {flag}",
+            hint=f"is the cache/NFS server up at {self.host}? check the address and {{{option}}}",
+            fields=(option,),
         )
 
     async def connect(self) -> None:
@@ -124,9 +128,9 @@ class NfsClient:
                     self.nfs_port = await getport(
                         self.host, nfs3.PROGRAM, nfs3.VERSION, pm, o.connect_timeout
                     )
-            self._mount = self._conn(self.mount_port, "MOUNT", "--mount-port")
+            self._mount = self._conn(self.mount_port, "MOUNT", "mount_port")
             conns = [
-                self._conn(self.nfs_port, "NFS", "--nfs-port")
+                self._conn(self.nfs_port, "NFS", "nfs_port")
                 for _ in range(max(1, o.connections))
             ]
             tasks = [asyncio.ensure_future(c.connect()) for c in conns]
