@@ -81,6 +81,36 @@ def resolve_dots(parts: Sequence[bytes]) -> list[bytes]:
     return out
 
 
+#: Why a name with a NUL byte is refused, in every resolver's words.
+NUL_REJECTED = "the name contains a NUL byte (NUL-separated input needs -0)"
+
+
+def reject_nul(raw: bytes) -> None:
+    """Raise PathRejected for a NUL byte: no NFS name holds one, and in a newline-separated
+    input it usually means the input was NUL-separated (``find -print0``) without ``-0``."""
+    if b"\0" in raw:
+        raise PathRejected(NUL_REJECTED)
+
+
+def checked_rel(parts: Sequence[bytes]) -> bytes:
+    """The one path validator: ``parts`` (components under an export, empty and ``.`` ones
+    already dropped) as Target.rel, ``..`` applied. Raises PathRejected for a ``..`` that
+    climbs out or an over-long component, so reports read alike whatever the resolver."""
+    out = resolve_dots(parts)
+    for part in out:
+        if len(part) > MAX_NAME:
+            raise PathRejected(
+                f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
+            )
+    return b"/".join(out)
+
+
+def rel_under_export(rest: bytes) -> bytes:
+    """``rest`` (a path under an export) as Target.rel, checked by :func:`checked_rel`."""
+    reject_nul(rest)
+    return checked_rel(split_components(rest))
+
+
 def normalise_export(export: str | bytes) -> bytes:
     """``NAS_12_exp5/`` -> ``/NAS_12_exp5``: one leading slash, no empty/``.`` components."""
     raw = export.encode() if isinstance(export, str) else export
@@ -119,16 +149,9 @@ class ExportResolver:
 
     def relative(self, raw: bytes) -> bytes:
         """The path inside the export, components joined by ``/`` (``b""`` = the root)."""
-        if b"\0" in raw:
-            raise PathRejected("the name contains a NUL byte (NUL-separated input needs -0)")
+        reject_nul(raw)
         parts = split_components(raw)
         ex = self._export_parts
         if ex and raw.startswith(b"/") and parts[: len(ex)] == ex:
             parts = parts[len(ex) :]
-        parts = resolve_dots(parts)
-        for part in parts:
-            if len(part) > MAX_NAME:
-                raise PathRejected(
-                    f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
-                )
-        return b"/".join(parts)
+        return checked_rel(parts)

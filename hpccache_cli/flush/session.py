@@ -220,7 +220,6 @@ class CacheSession:
             raise missing()
         cached = self.handles.get(export, dirpath)
         if cached is not None:
-            self.handles.hits += 1
             return cached
         parts = dirpath.split(b"/")
         depth = len(parts) - 1

@@ -108,12 +108,3 @@ class FailedList(Sink):
         self.stream.flush()
         self.stream.close()
 
-
-class CollectSink(Sink):
-    """Keeps every result in a list (small runs and tests only)."""
-
-    def __init__(self) -> None:
-        self.results: list[FileResult] = []
-
-    def emit(self, result: FileResult) -> None:
-        self.results.append(result)

@@ -73,6 +73,18 @@ class Ftype3(IntEnum):
     NF3SOCK = 6
     NF3FIFO = 7
 
+    @property
+    def label(self) -> str:
+        """The type in words, for messages (``NF3LNK`` -> "symbolic link")."""
+        return _FTYPE_LABELS[self]
+
+
+_FTYPE_LABELS = {
+    Ftype3.NF3REG: "regular file", Ftype3.NF3DIR: "directory", Ftype3.NF3BLK: "block device",
+    Ftype3.NF3CHR: "character device", Ftype3.NF3LNK: "symbolic link", Ftype3.NF3SOCK: "socket",
+    Ftype3.NF3FIFO: "FIFO",
+}
+
 
 def status_name(status: int) -> str:
     return status_label(Nfsstat3, status, "NFS3ERR")
