@@ -31,7 +31,7 @@ from hpccache_cli.nfs.errors import (
     RpcTimeout,
 )
 from hpccache_cli.nfs.portmap_client import getport
-from hpccache_cli.nfs.transport import PrivilegedPortError, RpcConnection
+from hpccache_cli.nfs.transport import PrivilegedPortError, RpcClientConnection
 
 DEADLINE = 30.0  # generous bound on any single wait; only hit when something is broken
 PROG = 0x20000042
@@ -221,8 +221,8 @@ async def serving(**kw: Any) -> AsyncIterator[RpcTestServer]:
 
 
 @contextlib.asynccontextmanager
-async def connection(server: RpcTestServer, **kw: Any) -> AsyncIterator[RpcConnection]:
-    conn = RpcConnection("127.0.0.1", server.port, **kw)
+async def connection(server: RpcTestServer, **kw: Any) -> AsyncIterator[RpcClientConnection]:
+    conn = RpcClientConnection("127.0.0.1", server.port, **kw)
     try:
         yield conn
     finally:
@@ -282,7 +282,7 @@ def test_dropped_connection_fails_in_flight_calls_and_next_call_reconnects() -> 
 def test_refused_connection_names_the_address_and_what_to_check() -> None:
     async def body() -> None:
         port = free_port()
-        conn = RpcConnection(
+        conn = RpcClientConnection(
             "127.0.0.1", port, connect_attempts=2, label="NFS", hint="check --nfs-port"
         )
         with pytest.raises(ConnectionLost) as info:
@@ -297,7 +297,8 @@ def test_refused_connection_names_the_address_and_what_to_check() -> None:
 @pytest.mark.parametrize(
     "proc, prog, error, words",
     [
-        (ECHO, PROG + 1, ProgramUnavailable, ["PROG_UNAVAIL", "ECHO", "--nfs-port"]),
+        (ECHO, PROG + 1, ProgramUnavailable,
+         ["PROG_UNAVAIL", "ECHO", "check nfs_port/mount_port/portmap_port"]),
         (nfs3.Procedure("NOPE", 99, xdr.void, xdr.void), PROG, ProgramUnavailable,
          ["PROC_UNAVAIL", "NOPE"]),
         (NOARGS, PROG, GarbageArgs, ["GARBAGE_ARGS", "could not decode"]),
@@ -346,7 +347,7 @@ def test_privileged_source_port_as_root() -> None:
 def _privileged_error_as(uid: int | None) -> str:
     async def attempt() -> str:
         try:
-            await RpcConnection("127.0.0.1", free_port(), privileged_port=True).connect()
+            await RpcClientConnection("127.0.0.1", free_port(), privileged_port=True).connect()
         except PrivilegedPortError as exc:
             return str(exc)
         return "no error"

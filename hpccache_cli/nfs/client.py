@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from hpccache_cli.nfs import mount, nfs3, readdir, rpc
 from hpccache_cli.nfs.mount import ExportNode
 from hpccache_cli.nfs.portmap_client import getport
-from hpccache_cli.nfs.transport import RpcConnection
+from hpccache_cli.nfs.transport import RpcClientConnection
 
 T = TypeVar("T")
 
@@ -87,19 +87,19 @@ class NfsClient:
         self.mount_port: int | None = self.options.mount_port
         self.nfs_port: int | None = self.options.nfs_port
         self._cred = self.options.credential()
-        self._mount: RpcConnection | None = None
-        self._nfs: list[RpcConnection] = []
-        self._next: itertools.cycle[RpcConnection] | None = None
+        self._mount: RpcClientConnection | None = None
+        self._nfs: list[RpcClientConnection] = []
+        self._next: itertools.cycle[RpcClientConnection] | None = None
         self._connect_lock: asyncio.Lock | None = None
 
     @property
-    def nfs_connections(self) -> list[RpcConnection]:
+    def nfs_connections(self) -> list[RpcClientConnection]:
         """The NFS connections calls are spread over (for stats and tests)."""
         return list(self._nfs)
 
-    def _conn(self, port: int, label: str, option: str) -> RpcConnection:
+    def _conn(self, port: int, label: str, option: str) -> RpcClientConnection:
         o = self.options
-        return RpcConnection(
+        return RpcClientConnection(
             self.host,
             port,
             privileged_port=o.privileged_port,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hpccache_cli.nfs import mount, nfs3, portmap
 from hpccache_cli.nfs.errors import ConnectionLost, ProgramUnavailable
-from hpccache_cli.nfs.transport import RpcConnection
+from hpccache_cli.nfs.transport import RpcClientConnection
 
 _PORTS = ("mount_port", "nfs_port")  # the ClientOptions that skip the portmapper
 PROGRAM_NAMES = {nfs3.PROGRAM: "NFS", mount.PROGRAM: "MOUNT", portmap.PROGRAM: "portmapper"}
@@ -23,7 +23,7 @@ async def getport(
     port: int = portmap.DEFAULT_PORT,
     timeout: float = 5.0,
     *,
-    conn: RpcConnection | None = None,
+    conn: RpcClientConnection | None = None,
 ) -> int:
     """The TCP port of ``prog``/``vers`` on ``host``, from the portmapper at ``port``.
 
@@ -34,7 +34,7 @@ async def getport(
     name = PROGRAM_NAMES.get(prog, f"program {prog}")
     own = conn is None
     if conn is None:
-        conn = RpcConnection(
+        conn = RpcClientConnection(
             host,
             port,
             connect_timeout=timeout,

@@ -82,7 +82,7 @@ def _expire(fut: asyncio.Future[bytes]) -> None:
         fut.set_exception(asyncio.TimeoutError())
 
 
-class RpcConnection:
+class RpcClientConnection:
     """A reconnecting ONC RPC client connection to ``host:port`` over TCP.
 
     ``label`` names the service in error messages (``"NFS"``, ``"MOUNT"``, ``"portmapper"``),
