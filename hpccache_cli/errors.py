@@ -37,8 +37,3 @@ class AzureError(UserError):
 
     exit_code = EXIT_AZURE
 
-
-class UnreachableError(UserError):
-    """The cache could not be reached over NFS (exit 4)."""
-
-    exit_code = EXIT_UNREACHABLE

@@ -263,7 +263,8 @@ def test_every_truncation_of_rpc_messages_raises_only_protocol_error(message: by
 @pytest.mark.parametrize(
     "stat, error, words",
     [
-        (rpc.AcceptStat.PROG_UNAVAIL, ProgramUnavailable, ["PROG_UNAVAIL", "--nfs-port"]),
+        (rpc.AcceptStat.PROG_UNAVAIL, ProgramUnavailable,
+         ["PROG_UNAVAIL", "check nfs_port/mount_port"]),
         (rpc.AcceptStat.PROG_MISMATCH, ProgramUnavailable, ["PROG_MISMATCH", "(2, 4)"]),
         (rpc.AcceptStat.PROC_UNAVAIL, ProgramUnavailable, ["PROC_UNAVAIL"]),
         (rpc.AcceptStat.GARBAGE_ARGS, GarbageArgs, ["GARBAGE_ARGS"]),
@@ -293,8 +294,12 @@ def test_auth_error_replies_raise_rpc_denied(auth_stat: rpc.AuthStat) -> None:
         reply.check()
     assert info.value.auth_stat == auth_stat
     assert auth_stat.name in str(info.value)
-    hint = "privileged" if auth_stat == rpc.AuthStat.AUTH_TOOWEAK else "--uid"
-    assert hint in str(info.value)
+    weak = auth_stat == rpc.AuthStat.AUTH_TOOWEAK
+    # The library names keywords, never flags; the field and a machine-readable hint go along.
+    assert ("privileged_port" if weak else "check uid/gid") in str(info.value)
+    assert "--" not in str(info.value)
+    assert info.value.fields == (("privileged_port",) if weak else ("uid", "gid"))
+    assert info.value.hint == ("auth_too_weak" if weak else "auth_refused")
 
 
 def test_rpc_version_mismatch_reply() -> None:

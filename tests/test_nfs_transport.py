@@ -31,7 +31,7 @@ from hpccache_cli.nfs.errors import (
     RpcTimeout,
 )
 from hpccache_cli.nfs.portmap_client import getport
-from hpccache_cli.nfs.transport import PrivilegedPortError, RpcConnection
+from hpccache_cli.nfs.transport import PrivilegedPortError, RpcClientConnection
 
 DEADLINE = 30.0  # generous bound on any single wait; only hit when something is broken
 PROG = 0x20000042
@@ -225,8 +225,8 @@ async def serving(**kw: Any) -> AsyncIterator[RpcTestServer]:
 
 
 @contextlib.asynccontextmanager
-async def connection(server: RpcTestServer, **kw: Any) -> AsyncIterator[RpcConnection]:
-    conn = RpcConnection("127.0.0.1", server.port, **kw)
+async def connection(server: RpcTestServer, **kw: Any) -> AsyncIterator[RpcClientConnection]:
+    conn = RpcClientConnection("127.0.0.1", server.port, **kw)
     try:
         yield conn
     finally:
@@ -286,7 +286,7 @@ def test_dropped_connection_fails_in_flight_calls_and_next_call_reconnects() -> 
 def test_refused_connection_names_the_address_and_what_to_check() -> None:
     async def body() -> None:
         port = free_port()
-        conn = RpcConnection(
+        conn = RpcClientConnection(
             "127.0.0.1", port, connect_attempts=2, label="NFS", hint="check --nfs-port"
         )
         with pytest.raises(ConnectionLost) as info:
@@ -301,7 +301,8 @@ def test_refused_connection_names_the_address_and_what_to_check() -> None:
 @pytest.mark.parametrize(
     "proc, prog, error, words",
     [
-        (ECHO, PROG + 1, ProgramUnavailable, ["PROG_UNAVAIL", "ECHO", "--nfs-port"]),
+        (ECHO, PROG + 1, ProgramUnavailable,
+         ["PROG_UNAVAIL", "ECHO", "check nfs_port/mount_port/portmap_port"]),
         (nfs3.Procedure("NOPE", 99, xdr.void, xdr.void), PROG, ProgramUnavailable,
          ["PROC_UNAVAIL", "NOPE"]),
         (NOARGS, PROG, GarbageArgs, ["GARBAGE_ARGS", "could not decode"]),
@@ -330,7 +331,8 @@ def test_auth_error_is_rpc_denied_with_a_hint() -> None:
             with pytest.raises(RpcDenied) as info:
                 await conn.call(ECHO, PROG, 1, 1, cred, timeout=DEADLINE)
             assert info.value.auth_stat == rpc.AuthStat.AUTH_BADCRED
-            assert "AUTH_BADCRED" in str(info.value) and "--uid" in str(info.value)
+            assert "AUTH_BADCRED" in str(info.value) and "uid/gid" in str(info.value)
+            assert (info.value.fields, info.value.hint) == (("uid", "gid"), "auth_refused")
 
     run(body())
 
@@ -349,7 +351,7 @@ def test_privileged_source_port_as_root() -> None:
 def _privileged_error_as(uid: int | None) -> str:
     async def attempt() -> str:
         try:
-            await RpcConnection("127.0.0.1", free_port(), privileged_port=True).connect()
+            await RpcClientConnection("127.0.0.1", free_port(), privileged_port=True).connect()
         except PrivilegedPortError as exc:
             return str(exc)
         return "no error"
@@ -377,7 +379,7 @@ def _privileged_error_as(uid: int | None) -> str:
 
 def test_privileged_source_port_without_root_is_a_clear_error() -> None:
     message = _privileged_error_as(65534 if os.geteuid() == 0 else None)
-    assert "needs root" in message and "--privileged-port" in message
+    assert "needs root" in message and "drop privileged_port" in message
 
 
 # --- NFS client -------------------------------------------------------------------------------
@@ -434,7 +436,10 @@ def test_unreachable_portmapper_is_named_in_the_error() -> None:
         with pytest.raises(ConnectionLost) as info:
             await NfsClient("127.0.0.1", _options(port)).connect()
         assert f"portmapper at 127.0.0.1:{port}" in str(info.value)
-        assert "--mount-port" in str(info.value)
+        assert "give mount_port and nfs_port" in str(info.value)
+        assert info.value.fields == ("mount_port", "nfs_port")
+        assert info.value.render({"mount_port": "--mount-port", "nfs_port": "--nfs-port"})\
+            .endswith("or give --mount-port and --nfs-port to skip it")
 
     run(body())
 

@@ -12,7 +12,7 @@ import pytest
 
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.errors import ConnectionLost
-from hpccache_cli.nfs.transport import RpcConnection
+from hpccache_cli.nfs.transport import RpcClientConnection
 
 HOST = "127.0.0.95"
 
@@ -31,7 +31,7 @@ def test_close_returns_when_the_server_stops_reading() -> None:
     async def scenario() -> None:
         server, held = await _deaf_server()
         port = server.sockets[0].getsockname()[1]
-        conn = RpcConnection(HOST, port)
+        conn = RpcClientConnection(HOST, port)
         await conn.connect()
         name = b"n" * 1000
         calls = [
@@ -61,7 +61,7 @@ def test_a_cancelled_close_stays_cancelled() -> None:
     async def scenario() -> None:
         server, held = await _deaf_server()
         port = server.sockets[0].getsockname()[1]
-        conn = RpcConnection(HOST, port)
+        conn = RpcClientConnection(HOST, port)
         await conn.connect()
         closing = asyncio.ensure_future(conn.close())
         await asyncio.sleep(0)  # close() is now waiting for its reader task to end

@@ -131,6 +131,7 @@ def _demo(base: Path, files: int, write_back_ms: float) -> int:
     config = _config(base, write_back_ms)
     with EmulatorThread(config) as emu:
         arm = emu.call(start_fake_arm, config, emu.namespace)
+        assert arm is not None  # _config asks for an ARM port (0: any free one)
         try:
             env = _child_env(base, emu, arm.arm.client_env())
             typer.echo(f"emulated cache {CACHE} on {', '.join(ADDRESSES)}, fake Azure Resource "

@@ -15,9 +15,14 @@ from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.nfs_options import PANEL as CONN
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
-from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT
+from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT as DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import UsageError
-from hpccache_cli.flush import DEFAULT_CONCURRENCY
+from hpccache_cli.flush import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECTIONS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 
 INPUT, WHERE, HOW, OUT = "Input", "Where", "How", "Output"
 PIPE = "Pipelines and scripts"
@@ -169,7 +174,7 @@ def register(app: typer.Typer) -> None:
                  "failed, through Azure. Disrupts other clients of those targets until done "
                  "and needs Contributor rights; no prompt."),
         fallback_timeout: float = typer.Option(
-            DEFAULT_TIMEOUT, "--fallback-timeout", metavar="SECONDS", rich_help_panel=HOW,
+            DEFAULT_OPERATION_TIMEOUT, "--fallback-timeout", metavar="SECONDS", rich_help_panel=HOW,
             help="How long each target flush of --fallback is waited for; then it is reported "
                  "failed (still running in Azure, with the command to check on it)."),
         mode: ModeChoice = typer.Option(
@@ -187,13 +192,13 @@ def register(app: typer.Typer) -> None:
             help="Files in flight at once (at most 4096); fewer call the cache at once while "
                  "calls time out or connections drop (-v says when)."),
         timeout: float = typer.Option(
-            300.0, "--timeout", min=0, rich_help_panel=HOW,
+            DEFAULT_TIMEOUT, "--timeout", min=0, rich_help_panel=HOW,
             help="Seconds allowed per file (0 = no limit)."),
         retries: int = typer.Option(
-            3, "--retries", min=0, rich_help_panel=HOW,
+            DEFAULT_RETRIES, "--retries", min=0, rich_help_panel=HOW,
             help="Re-starts of a write-back that ended dirty or with an I/O error."),
         connections: int = typer.Option(
-            2, "--connections", min=1, rich_help_panel=CONN,
+            DEFAULT_CONNECTIONS, "--connections", min=1, rich_help_panel=CONN,
             help="TCP connections per mount address."),
         output: OutputChoice = typer.Option(
             OutputChoice.text, "--output", "-o", rich_help_panel=OUT,

@@ -43,7 +43,9 @@ class ConnectionArgs:
         """The NFS client's options; an out-of-range value is a UsageError (exit 2)."""
         from hpccache_cli.flush.runner import client_options
 
-        return client_options(**{f.name: getattr(self, f.name) for f in fields(self)})
+        options = client_options(**{f.name: getattr(self, f.name) for f in fields(self)})
+        options.option_names = FLAGS  # NFS errors name these fields; users know the flags
+        return options
 
 
 _OptionalInt = typing.Optional[int]  # noqa: UP045 - Typer needs a real type object on 3.10
@@ -69,6 +71,11 @@ OPTIONS: list[OptionSpec] = [
         False, "--privileged-port", envvar="HPCCACHE_PRIVILEGED_PORT", rich_help_panel=PANEL,
         help="Connect from a port below 1024 (needs root; for caches that require it).")),
 ]
+
+
+#: ClientOptions field -> the flag that sets it: how NFS client errors, which name the field
+#: (``NfsClientError.fields``), read to a user of the command line.
+FLAGS: dict[str, str] = {name: option.param_decls[0] for name, _, option in OPTIONS}
 
 
 def connection_command(func: Callable[..., Any]) -> Callable[..., Any]:

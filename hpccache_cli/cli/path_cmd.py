@@ -206,7 +206,9 @@ def _human(rec: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, _display(v)) for k, v in lines]
 
 
-def write_records(records: list[dict[str, Any]], fmt: OutputFormat, columns: Iterable[str]):
+def write_records(
+    records: list[dict[str, Any]], fmt: OutputFormat, columns: Iterable[str]
+) -> None:
     """JSON and TSV as bytes (paths are written back byte for byte); table for people."""
     out = sys.stdout.buffer
     cols = tuple(columns)

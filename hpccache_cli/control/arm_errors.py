@@ -52,7 +52,8 @@ def lro_failure(exc: Any) -> str | None:
     """The operation's own error message when ``exc`` is a failed/canceled LRO, else None."""
     body = _body(exc)
     if isinstance(body, dict) and str(body.get("status", "")).lower() in ("failed", "canceled"):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = body.get("error")
+        inner = error if isinstance(error, dict) else {}
         msg = inner.get("message") or f"status {body['status']}"
         code = inner.get("code")
         return f"{msg} ({code})" if code else msg

@@ -191,7 +191,7 @@ def build_credential(
     from azure.identity import DefaultAzureCredential
 
     try:
-        cred = DefaultAzureCredential(**kwargs)
+        default = DefaultAzureCredential(**kwargs)
     except ValueError as exc:  # e.g. an invalid AZURE_TOKEN_CREDENTIALS value
         raise AzureError(f"cannot set up {tried}: {exc}") from None
-    return CredentialChoice(cred, mode, tried)
+    return CredentialChoice(default, mode, tried)

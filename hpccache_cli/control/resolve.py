@@ -10,7 +10,6 @@ never read half a file. ``refresh=True`` (``--refresh``) always asks ARM and rew
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -205,12 +204,6 @@ def cached_layout_for_address(address: str, ttl: float | None = None) -> CacheLa
         if best is None or mtime > best[0]:
             best = (mtime, layout)
     return best[1] if best else None
-
-
-def forget_layout(settings: ArmSettings, resource_group: str, cache_name: str) -> None:
-    """Drop a cached layout (e.g. after a 404 suggests it is out of date)."""
-    with contextlib.suppress(OSError):
-        _cache_file(settings, resource_group, cache_name).unlink()
 
 
 # ---- ARM lookups ------------------------------------------------------------------------------

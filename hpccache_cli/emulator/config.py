@@ -168,7 +168,7 @@ def _check_keys(section: str, data: dict[str, Any], allowed: set[str]) -> None:
         )
 
 
-def _build(cls: type, section: str, data: Any, base: Path, paths: tuple[str, ...] = ()) -> Any:
+def _build(cls: type[Any], section: str, data: Any, base: Path, paths: tuple[str, ...] = ()) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"[{section}] must be a table")
     allowed = set(cls.__dataclass_fields__)

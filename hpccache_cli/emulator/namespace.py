@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import stat
 import struct
@@ -32,6 +33,8 @@ from hpccache_cli.emulator.config import EmulatorConfig, Faults, Junction, Stora
 from hpccache_cli.emulator.writeback import ContentCompare, WriteBackScheduler
 from hpccache_cli.nfs.nfs3 import Fattr3, Ftype3, NfsTime3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
+
+log = logging.getLogger("hpccache_cli.emulator.writeback")  # where scans logged before
 
 MAGIC = b"HPCE"
 _HANDLE = struct.Struct(">4sIQ")  # magic, generation, fileid: 16 bytes
@@ -360,6 +363,46 @@ class Namespace:
             if self.node_dirty(node):
                 found.append(ns_path)
         return found
+
+    # --- automatic write-back -----------------------------------------------------------------
+
+    def scan_interval(self) -> float | None:
+        """How often to look for files due for write-back; None when no target writes back."""
+        delays = [t.write_back_delay_seconds for t in self.config.storage_targets
+                  if t.write_back_delay_seconds >= 0 and self.caches_writes(t.name)]
+        return min(max(min(delays) / 4, 0.05), 1.0) if delays else None
+
+    def _due_files(self, now: float) -> list[str]:
+        """Cache copies whose last change is older than their target's write-back delay."""
+        due = []
+        for t in self.config.storage_targets:
+            delay = t.write_back_delay_seconds
+            if delay < 0 or not self.caches_writes(t.name):
+                continue
+            for ns_path, cache_path in self.cache_files(t.name):
+                try:
+                    st = os.lstat(cache_path)  # a symlink is never dirty (see ContentCompare)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode) and st.st_mtime + delay <= now:
+                    due.append(ns_path)
+        return due
+
+    async def auto_write_back(self, interval: float) -> None:
+        """Forever: start the write-back of every dirty file that is due (runs as a task).
+        The scan walks the cache directory in a thread: a large cache must not stall NFS."""
+        while True:
+            await asyncio.sleep(interval)
+            self.writeback.scans += 1
+            try:
+                due = await asyncio.to_thread(self._due_files, time.time())
+                for ns_path in due:
+                    node = self.node_at(ns_path)
+                    if (not self.writeback.running(ns_path) and node is not None
+                            and self.node_dirty(node)):
+                        self.writeback.start(node)
+            except Exception:  # a scan must never end the loop: log and try again later
+                log.exception("automatic write-back scan failed")
 
     # --- TargetOps (driven by the fake ARM) -------------------------------------------------
 

@@ -1,6 +1,6 @@
 """ONC RPC over TCP for the emulator: record framing, call checks and procedure dispatch.
 
-One :class:`RpcConnection` (an ``asyncio.Protocol``, leaner than streams) per client
+One :class:`RpcServerConnection` (an ``asyncio.Protocol``, leaner than streams) per client
 connection. Calls are answered as soon as they are decoded; a call that has to wait (a sync
 flush) runs as a task and its reply goes out whenever it is ready, so one slow call never holds
 up the pipelined calls behind it (replies are matched by xid, order does not matter). Replies
@@ -57,10 +57,10 @@ class Program:
         return self._fail_bodies[proc.number]
 
 
-class RpcConnection(asyncio.Protocol):
+class RpcServerConnection(asyncio.Protocol):
     """One client connection; ``registry`` is its address's connection set (to drop them)."""
 
-    def __init__(self, programs: dict[int, Program], registry: set[RpcConnection]) -> None:
+    def __init__(self, programs: dict[int, Program], registry: set[RpcServerConnection]) -> None:
         self.programs = programs
         self.registry = registry
         self.transport: asyncio.Transport | None = None

@@ -37,8 +37,7 @@ from typing import Any, TypeVar
 from hpccache_cli.emulator.config import EmulatorConfig, Faults, Ports
 from hpccache_cli.emulator.handlers_nfs import NfsHandlers
 from hpccache_cli.emulator.namespace import Namespace
-from hpccache_cli.emulator.rpcserver import Program, RpcConnection
-from hpccache_cli.emulator.writeback import auto_write_back, scan_interval
+from hpccache_cli.emulator.rpcserver import Program, RpcServerConnection
 from hpccache_cli.nfs import mount, nfs3, portmap
 from hpccache_cli.nfs.mount import Mountstat3
 
@@ -66,7 +65,7 @@ class Emulator:
         self.nfs = NfsHandlers(self.namespace, self.faults, self.write_verf)
         self.nfs_calls = 0
         self._listeners: dict[str, list[asyncio.AbstractServer]] = {}
-        self._conns: dict[str, set[RpcConnection]] = {a: set() for a in self.addresses}
+        self._conns: dict[str, set[RpcServerConnection]] = {a: set() for a in self.addresses}
         self._services = self._make_services()
         self._auto: asyncio.Task[None] | None = None
 
@@ -132,7 +131,7 @@ class Emulator:
                       ) -> asyncio.AbstractServer:
         loop = asyncio.get_running_loop()
         conns = self._conns[addr]
-        return await loop.create_server(lambda: RpcConnection(programs, conns), addr, port,
+        return await loop.create_server(lambda: RpcServerConnection(programs, conns), addr, port,
                                         reuse_address=True, backlog=1024)
 
     async def _bind_service(self, programs: dict[int, Program], port: int,
@@ -173,10 +172,10 @@ class Emulator:
         except BaseException:
             await self._close_all()
             raise
-        interval = self.scan_interval or scan_interval(self.namespace)
+        interval = self.scan_interval or self.namespace.scan_interval()
         if interval:
             self._auto = asyncio.get_running_loop().create_task(
-                auto_write_back(self.namespace, interval))
+                self.namespace.auto_write_back(interval))
 
     async def _close_address(self, addr: str) -> None:
         servers = self._listeners.pop(addr, [])
@@ -256,7 +255,8 @@ def _free_port(addr: str) -> int:
     family = socket.AF_INET6 if ":" in addr else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((addr, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class EmulatorThread:

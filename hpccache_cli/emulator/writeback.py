@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from hpccache_cli.emulator.config import Faults, WriteBack
 
 if TYPE_CHECKING:
-    from hpccache_cli.emulator.namespace import Namespace, Node
+    from hpccache_cli.emulator.namespace import Node
 
 log = logging.getLogger(__name__)
 _THREAD_COPY_BYTES = 4 << 20  # copy larger files in a thread: keep the event loop answering
@@ -255,46 +255,3 @@ class WriteBackScheduler:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def scan_interval(namespace: Namespace) -> float | None:
-    """How often to look for files due for write-back; None when no target writes back."""
-    delays = [t.write_back_delay_seconds for t in namespace.config.storage_targets
-              if t.write_back_delay_seconds >= 0 and namespace.caches_writes(t.name)]
-    if not delays:
-        return None
-    return min(max(min(delays) / 4, 0.05), 1.0)
-
-
-def _due_files(namespace: Namespace, now: float) -> list[str]:
-    """Cache copies whose last change is older than their target's write-back delay."""
-    due = []
-    for t in namespace.config.storage_targets:
-        delay = t.write_back_delay_seconds
-        if delay < 0 or not namespace.caches_writes(t.name):
-            continue
-        for ns_path, cache_path in namespace.cache_files(t.name):
-            try:
-                st = os.lstat(cache_path)  # a symlink is never dirty (see ContentCompare)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode) and st.st_mtime + delay <= now:
-                due.append(ns_path)
-    return due
-
-
-async def auto_write_back(namespace: Namespace, interval: float) -> None:
-    """Forever: start the write-back of every dirty file that is due (runs as a task)."""
-    while True:
-        await asyncio.sleep(interval)
-        namespace.writeback.scans += 1
-        try:
-            due = await asyncio.to_thread(_due_files, namespace, time.time())
-            for ns_path in due:
-                if namespace.writeback.running(ns_path):
-                    continue
-                node = namespace.node_at(ns_path)
-                if node is not None and namespace.node_dirty(node):
-                    namespace.writeback.start(node)
-        except Exception:  # a scan must never end the loop: log and try again later
-            log.exception("automatic write-back scan failed")

@@ -7,7 +7,7 @@ CLI does, for defaults) stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 #: Files in flight by default. HPC Cache writes back many files at once (the emulator: 64);
 #: each file also spends time in LOOKUP and between polls, so keeping the back end's pipeline
@@ -16,6 +16,12 @@ from typing import Any
 DEFAULT_CONCURRENCY = 128
 #: Files in flight at most (-j): beyond a few thousand, more only queue at the cache.
 MAX_CONCURRENCY = 4096
+#: Seconds a file may take in all (0: no limit); write-backs of large files take minutes.
+DEFAULT_TIMEOUT = 300.0
+#: Re-starts of a write-back that failed (NOTEMPTY, I/O error) before the file fails.
+DEFAULT_RETRIES = 3
+#: TCP connections per mount address.
+DEFAULT_CONNECTIONS = 2
 
 _API = {
     "flush_paths": "hpccache_cli.flush.api",
@@ -33,7 +39,25 @@ _API = {
     "Target": "hpccache_cli.flush.resolve",
 }
 
-__all__ = ["DEFAULT_CONCURRENCY", "MAX_CONCURRENCY", *_API]
+__all__ = [
+    "DEFAULT_CONCURRENCY", "DEFAULT_CONNECTIONS", "DEFAULT_RETRIES", "DEFAULT_TIMEOUT",
+    "MAX_CONCURRENCY", *_API,
+]
+
+if TYPE_CHECKING:  # what the lazy __getattr__ below returns, for type checkers and IDEs
+    from hpccache_cli.flush.api import flush_paths as flush_paths
+    from hpccache_cli.flush.api import flush_paths_async as flush_paths_async
+    from hpccache_cli.flush.api import make_options as make_options
+    from hpccache_cli.flush.api import run_flush as run_flush
+    from hpccache_cli.flush.engine import FlushEngine as FlushEngine
+    from hpccache_cli.flush.options import FlushOptions as FlushOptions
+    from hpccache_cli.flush.resolve import ExportResolver as ExportResolver
+    from hpccache_cli.flush.resolve import Target as Target
+    from hpccache_cli.flush.resolve_layout import LayoutResolver as LayoutResolver
+    from hpccache_cli.flush.resolve_local import LocalPathResolver as LocalPathResolver
+    from hpccache_cli.flush.results import FileResult as FileResult
+    from hpccache_cli.flush.results import FlushSummary as FlushSummary
+    from hpccache_cli.flush.results import Outcome as Outcome
 
 
 def __getattr__(name: str) -> Any:

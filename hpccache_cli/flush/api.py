@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from hpccache_cli.flush import DEFAULT_CONCURRENCY
+from hpccache_cli.flush import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECTIONS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.inputs import IterableSource, PathSource
 from hpccache_cli.flush.options import FlushOptions, Mode, Policies
@@ -29,6 +34,44 @@ from hpccache_cli.flush.resolve import ExportResolver, Resolver
 from hpccache_cli.flush.results import FileResult, FlushSummary
 from hpccache_cli.flush.sinks import CallbackSink, Sink
 from hpccache_cli.nfs.client import ClientOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+
+class ClientKeywords(TypedDict, total=False):
+    """The :class:`ClientOptions` a caller may set by keyword (None keeps the default).
+
+    Spelled out, rather than ``**kwargs: Any``, so a type checker rejects a misspelt keyword
+    (``concurrrency=3``) in the caller's code instead of the run failing later.
+    """
+
+    uid: int | None
+    gid: int | None
+    gids: tuple[int, ...] | None
+    machinename: str | None
+    auth: str | None
+    portmap_port: int | None
+    mount_port: int | None
+    nfs_port: int | None
+    privileged_port: bool | None
+    connect_timeout: float | None
+    connect_attempts: int | None
+
+
+class FlushKeywords(ClientKeywords, total=False):
+    """The keywords of :func:`flush_paths` beyond its own: :func:`make_options`'s."""
+
+    mode: Mode
+    wait: bool
+    status_only: bool
+    recursive: bool
+    concurrency: int
+    timeout: float
+    retries: int
+    connections: int
+    policies: Policies | None
+    client_options: ClientOptions | None
 
 
 async def run_flush(
@@ -53,12 +96,12 @@ def make_options(
     status_only: bool = False,
     recursive: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
-    timeout: float = 300.0,
-    retries: int = 3,
-    connections: int = 2,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    connections: int = DEFAULT_CONNECTIONS,
     policies: Policies | None = None,
     client_options: ClientOptions | None = None,
-    **client: Any,
+    **client: Unpack[ClientKeywords],
 ) -> FlushOptions:
     """FlushOptions from keyword arguments; extra keywords go to ClientOptions
     (``portmap_port``, ``mount_port``, ``nfs_port``, ``uid``, ``gid``, ``privileged_port``)."""
@@ -82,7 +125,7 @@ async def flush_paths_async(
     export: str | bytes,
     on_result: Callable[[FileResult], None] | None = None,
     collect: bool = True,
-    **kwargs: Any,
+    **kwargs: Unpack[FlushKeywords],
 ) -> FlushSummary:
     """Flush ``paths`` (relative to ``export``, as with ``hpccache flush --export``).
 
@@ -102,7 +145,7 @@ def flush_paths(
     export: str | bytes,
     on_result: Callable[[FileResult], None] | None = None,
     collect: bool = True,
-    **kwargs: Any,
+    **kwargs: Unpack[FlushKeywords],
 ) -> FlushSummary:
     """Blocking form of :func:`flush_paths_async` (runs its own event loop)."""
     return asyncio.run(flush_paths_async(paths, ips=ips, export=export, on_result=on_result,

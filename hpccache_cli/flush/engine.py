@@ -148,8 +148,8 @@ class FlushEngine:
     async def _feed(self, source: PathSource) -> None:
         """Read, resolve and dedup input; put work on the bounded queue (backpressure)."""
         assert self._stop_event is not None
-        stop = asyncio.ensure_future(self._stop_event.wait())
-        pending: asyncio.Future[list[bytes] | None] | None = None
+        stop: asyncio.Future[Any] = asyncio.ensure_future(self._stop_event.wait())
+        pending: asyncio.Future[Any] | None = None
         try:
             while True:
                 if pending is None:
@@ -325,7 +325,9 @@ class FlushEngine:
                                 self._emit(_unfinished(child_raw, NOT_STARTED))
                                 raise
             except (FileFailure, NfsClientError, CacheUnreachable) as exc:
-                problems.append(f"{q(rel or b'/')}: {getattr(exc, 'reason', exc)}")
+                why = (exc.render(self.options.client.option_names)
+                       if isinstance(exc, NfsClientError) else getattr(exc, "reason", exc))
+                problems.append(f"{q(rel or b'/')}: {why}")
         seconds = time.monotonic() - started
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -114,7 +114,9 @@ class FileFlow:
             )
         except NfsClientError as exc:  # RPC denied, protocol errors, ...
             result = FileResult(
-                item.raw, Outcome.FAILED, f"{state.phase}: {type(exc).__name__}: {exc}",
+                item.raw, Outcome.FAILED,
+                f"{state.phase}: {type(exc).__name__}: "
+                f"{exc.render(self.options.client.option_names)}",
                 kind="rpc",
             )
         if isinstance(result, FileResult):
@@ -299,6 +301,8 @@ def _kind(status: int) -> str:
 
 
 def _type_name(ftype: int) -> str:
-    names = {1: "regular file", 2: "directory", 3: "block device", 4: "character device",
-             5: "symbolic link", 6: "socket", 7: "FIFO"}
-    return names.get(int(ftype), f"type {ftype}")
+    """What a non-regular file is, in words; a type number no enum knows stays a number."""
+    try:
+        return nfs3.Ftype3(ftype).label
+    except ValueError:
+        return f"type {ftype}"

@@ -72,8 +72,6 @@ class HandleCache:
         self._inflight: dict[Key, asyncio.Future[bytes]] = {}
         # key -> (expiry on ``clock``, how to fail a file under it)
         self._missing: OrderedDict[Key, tuple[float, FailureFactory]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
         self.negative_hits = 0  # files failed from a remembered-missing directory, no LOOKUP
 
     def __len__(self) -> int:
@@ -170,7 +168,6 @@ class HandleCache:
         while True:
             fh = self.get(export, path)
             if fh is not None:
-                self.hits += 1
                 return fh
             if self._missing:
                 failure = self._missing_entry(key, self._clock())
@@ -185,7 +182,6 @@ class HandleCache:
             except _LoaderGone as gone:
                 awaited = gone.awaited or awaited
                 continue
-        self.misses += 1
         fut = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:

@@ -242,10 +242,3 @@ def open_source(
         return ThreadedReader(sys.stdin.buffer, separator), "stdin"
     return IterableSource(list(paths), separator), "arguments"
 
-
-@contextlib.contextmanager
-def closing_source(source: PathSource) -> Iterator[PathSource]:
-    try:
-        yield source
-    finally:
-        source.close()

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hpccache_cli.errors import UsageError
-from hpccache_cli.flush import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from hpccache_cli.flush import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECTIONS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
+)
 from hpccache_cli.nfs.client import ClientOptions
 
 Mode = Literal["async", "sync"]
@@ -64,9 +70,9 @@ class FlushOptions:
     status_only: bool = False  # only ask where each file stands
     recursive: bool = False
     concurrency: int = DEFAULT_CONCURRENCY  # files in flight
-    timeout: float = 300.0  # per file, seconds; 0 = no limit
-    retries: int = 3  # re-starts of a write-back that failed (NOTEMPTY, I/O error)
-    connections: int = 2  # TCP connections per mount address
+    timeout: float = DEFAULT_TIMEOUT  # per file, seconds; 0 = no limit
+    retries: int = DEFAULT_RETRIES  # re-starts of a write-back that failed
+    connections: int = DEFAULT_CONNECTIONS  # TCP connections per mount address
     dir_cache: int = 16384  # directory handles kept
     expanders: int = 4  # directories listed at once with --recursive
     client: ClientOptions = field(default_factory=ClientOptions)

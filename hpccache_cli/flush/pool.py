@@ -16,14 +16,14 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from hpccache_cli.flush.options import Policies
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
-from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
+from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError, render_error
 
 T = TypeVar("T")
 _RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)
@@ -60,22 +60,22 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
     errors (a probe reconnecting a dead address) then never ends, and a ``gather`` on it
     never returns. A lost cancel needs that exact timing, so the next one lands.
     """
-    tasks = [t for t in tasks if t is not None]
-    pending = {t for t in tasks if not t.done()}
+    live = [t for t in tasks if t is not None]
+    pending = {t for t in live if not t.done()}
     while pending:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=_RECANCEL)
-    for task in tasks:  # retrieved, as gather(return_exceptions=True) would
+    for task in live:  # retrieved, as gather(return_exceptions=True) would
         if not task.cancelled():
             task.exception()
 
 
-def describe(exc: BaseException) -> str:
-    """One short phrase for a transport failure."""
+def describe(exc: BaseException, names: Mapping[str, str] | None = None) -> str:
+    """One short phrase for a transport failure (``names``: see ``NfsClientError.render``)."""
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
-    text = str(exc).strip()
+    text = render_error(exc, names).strip()
     return text or type(exc).__name__
 
 
@@ -139,7 +139,7 @@ class AddressPool:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            ep.last_error = describe(exc)
+            ep.last_error = describe(exc, self.options.option_names)
             self._log(f"mount address {ep.address} does not answer ({ep.last_error})")
             self._start_probe(ep, immediate=False)
             return
@@ -184,7 +184,7 @@ class AddressPool:
         """A transport failure on ``ep``: stop using it until its probe gets an answer."""
         if self._closed:
             return
-        ep.last_error = describe(exc)
+        ep.last_error = describe(exc, self.options.option_names)
         if not ep.up:
             return
         ep.up = False
@@ -223,7 +223,7 @@ class AddressPool:
             except (asyncio.TimeoutError, RpcTimeout):  # still silent: the first sentence stays
                 continue
             except Exception as exc:
-                ep.last_error = describe(exc)
+                ep.last_error = describe(exc, self.options.option_names)
                 continue
             self._set_up(ep)
             return

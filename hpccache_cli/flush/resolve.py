@@ -87,6 +87,36 @@ def resolve_dots(parts: Sequence[bytes]) -> list[bytes]:
     return out
 
 
+#: Why a name with a NUL byte is refused, in every resolver's words.
+NUL_REJECTED = "the name contains a NUL byte (NUL-separated input needs -0)"
+
+
+def reject_nul(raw: bytes) -> None:
+    """Raise PathRejected for a NUL byte: no NFS name holds one, and in a newline-separated
+    input it usually means the input was NUL-separated (``find -print0``) without ``-0``."""
+    if b"\0" in raw:
+        raise PathRejected(NUL_REJECTED)
+
+
+def checked_rel(parts: Sequence[bytes]) -> bytes:
+    """The one path validator: ``parts`` (components under an export, empty and ``.`` ones
+    already dropped) as Target.rel, ``..`` applied. Raises PathRejected for a ``..`` that
+    climbs out or an over-long component, so reports read alike whatever the resolver."""
+    out = resolve_dots(parts)
+    for part in out:
+        if len(part) > MAX_NAME:
+            raise PathRejected(
+                f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
+            )
+    return b"/".join(out)
+
+
+def rel_under_export(rest: bytes) -> bytes:
+    """``rest`` (a path under an export) as Target.rel, checked by :func:`checked_rel`."""
+    reject_nul(rest)
+    return checked_rel(split_components(rest))
+
+
 def normalise_export(export: str | bytes) -> bytes:
     """``NAS_12_exp5/`` -> ``/NAS_12_exp5``: one leading slash, no empty/``.`` components."""
     raw = export.encode() if isinstance(export, str) else export
@@ -145,8 +175,7 @@ class ExportResolver:
 
     def readings(self, raw: bytes) -> tuple[bytes, bytes | None]:
         """``(rel, alt)``: the path inside the export, and its other reading or None."""
-        if b"\0" in raw:
-            raise PathRejected("the name contains a NUL byte (NUL-separated input needs -0)")
+        reject_nul(raw)
         parts = split_components(raw)
         ex = self._export_parts
         under = bool(ex) and parts[: len(ex)] == ex
@@ -155,18 +184,7 @@ class ExportResolver:
                 raise PathRejected(
                     f"not under the --export junction {display_path(self.export)} "
                     "(--path-kind namespace)")
-            return _checked(parts[len(ex):]), None
+            return checked_rel(parts[len(ex):]), None
         if self.reading is None and under and raw.startswith(b"/"):
-            return _checked(parts[len(ex):]), _checked(parts)
-        return _checked(parts), None
-
-
-def _checked(parts: list[bytes]) -> bytes:
-    """Components with ``..`` applied and lengths checked, joined by ``/``."""
-    parts = resolve_dots(parts)
-    for part in parts:
-        if len(part) > MAX_NAME:
-            raise PathRejected(
-                f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
-            )
-    return b"/".join(parts)
+            return checked_rel(parts[len(ex):]), checked_rel(parts)
+        return checked_rel(parts), None

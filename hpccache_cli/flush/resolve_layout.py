@@ -22,10 +22,15 @@ import os
 from typing import TYPE_CHECKING
 
 from hpccache_cli.errors import AzureError, UsageError
-from hpccache_cli.flush.resolve import PathRejected, Target, normalise_export, resolve_dots
+from hpccache_cli.flush.resolve import (
+    NUL_REJECTED,
+    PathRejected,
+    Target,
+    normalise_export,
+    rel_under_export,
+)
 from hpccache_cli.flush.results import FileResult, Outcome
 from hpccache_cli.layout import CacheLayout
-from hpccache_cli.nfs.nfs3 import MAX_NAME
 from hpccache_cli.paths import (
     Enrichment,
     InputResolver,
@@ -43,23 +48,6 @@ if TYPE_CHECKING:
 
 #: The reason the issue asks for, verbatim; details follow in parentheses.
 NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
-
-
-def checked_rel(rest: bytes) -> bytes:
-    """``rest`` (a path under an export) as Target.rel: components joined by ``/``.
-
-    Raises PathRejected for a NUL byte, a ``..`` that climbs out, or an over-long component,
-    with the same wording as ExportResolver so reports read alike whatever the path kind.
-    """
-    if b"\0" in rest:
-        raise PathRejected("the name contains a NUL byte (NUL-separated input needs -0)")
-    parts = resolve_dots([c for c in rest.split(b"/") if c and c != b"."])
-    for part in parts:
-        if len(part) > MAX_NAME:
-            raise PathRejected(
-                f"a component is {len(part)} bytes long; NFS names are at most {MAX_NAME}"
-            )
-    return b"/".join(parts)
 
 
 def _failed(raw: bytes, reason: str, kind: str) -> FileResult:
@@ -168,7 +156,7 @@ class LayoutResolver:
         key = junction.rstrip("/")
         rest = ns[len(key):] if key else ns
         try:
-            rel = checked_rel(os.fsencode(rest))
+            rel = rel_under_export(os.fsencode(rest))
         except PathRejected as exc:
             return _failed(raw, f"{exc}: refused", "bad-path")
         return Target(self.addresses, export, rel)
@@ -185,8 +173,7 @@ class LayoutResolver:
     def _place(self, raw: bytes) -> tuple[Enrichment, str] | FileResult:
         """(what the layout says, normalised namespace path), or the failure to report."""
         if b"\0" in raw:
-            return _failed(raw, "the name contains a NUL byte (NUL-separated input needs -0): "
-                                "refused", "bad-path")
+            return _failed(raw, f"{NUL_REJECTED}: refused", "bad-path")
         text = os.fsdecode(raw)
         kind, unplaced = self.path_kind, False
         if kind is None:

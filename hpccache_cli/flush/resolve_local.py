@@ -33,8 +33,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from hpccache_cli.flush.resolve import PathRejected, Target, normalise_export
-from hpccache_cli.flush.resolve_layout import checked_rel
+from hpccache_cli.flush.resolve import (
+    NUL_REJECTED,
+    PathRejected,
+    Target,
+    normalise_export,
+    rel_under_export,
+)
 from hpccache_cli.flush.results import FileResult, Outcome
 from hpccache_cli.paths import InputResolver, MountTable, Translation, cache_address
 from hpccache_cli.paths.mountinfo import normpath
@@ -68,7 +73,7 @@ class LocalPathResolver:
         if export is None:
             export = self._exports[export_path] = normalise_export(os.fsencode(export_path))
         try:
-            rel = checked_rel(os.fsencode(rest))
+            rel = rel_under_export(os.fsencode(rest))
         except PathRejected as exc:
             return FileResult(raw, Outcome.FAILED, f"{exc}: refused", kind="bad-path")
         assert translation.cache_address is not None
@@ -89,8 +94,7 @@ class LocalPathResolver:
     def _translate(self, raw: bytes) -> tuple[Translation, str, str] | FileResult:
         """(translation, the export to MOUNT, the path under it) or the failure."""
         if b"\0" in raw:
-            return FileResult(raw, Outcome.FAILED, "the name contains a NUL byte "
-                              "(NUL-separated input needs -0): refused", kind="bad-path")
+            return FileResult(raw, Outcome.FAILED, f"{NUL_REJECTED}: refused", kind="bad-path")
         t = self._inputs.resolve(os.fsdecode(raw))
         mount = t.mount
         if t.error is not None or mount is None or t.cache_address is None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from operator import methodcaller
+from typing import Any, TypeVar
 
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
@@ -21,10 +22,12 @@ from hpccache_cli.flush.poll_timing import PollTimer
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft
 from hpccache_cli.flush.results import display_path
 from hpccache_cli.flush.throttle import Throttle
-from hpccache_cli.nfs import nfs3
-from hpccache_cli.nfs.client import FlushOp
+from hpccache_cli.nfs import nfs3, readdir
+from hpccache_cli.nfs.client import FlushOp, NfsClient
 from hpccache_cli.nfs.errors import MountError, NfsError
 from hpccache_cli.nfs.mount import Mountstat3
+
+T = TypeVar("T")
 
 S = nfs3.Nfsstat3
 STALE = frozenset({S.NFS3ERR_STALE, S.NFS3ERR_BADHANDLE})
@@ -156,8 +159,9 @@ class CacheSession:
     # -- calls with JUKEBOX retry ------------------------------------------------------------
 
     async def call(
-        self, fn: Callable[[Any], Any], deadline: float | None, what: str = "a call"
-    ) -> Any:
+        self, fn: Callable[[NfsClient], Awaitable[T]], deadline: float | None,
+        what: str = "a call",
+    ) -> T:
         """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
         delays = self.policies.jukebox.delays()
         busy_since = None
@@ -185,8 +189,8 @@ class CacheSession:
         while True:
             limit = _sync_limit(deadline) if op == FlushOp.SYNC else None
             try:
-                status = await self.pool.call(
-                    lambda c, t=limit: c.flush(fh, op, t), deadline, on_retry,
+                status: int = await self.pool.call(
+                    methodcaller("flush", fh, op, limit), deadline, on_retry,
                     call_timeout=limit, what="COMMIT",
                 )
             except NoTimeLeft:
@@ -242,7 +246,6 @@ class CacheSession:
             raise missing()
         cached = self.handles.get(export, dirpath)
         if cached is not None:
-            self.handles.hits += 1
             return cached
         parts = dirpath.split(b"/")
         depth = len(parts) - 1
@@ -305,23 +308,15 @@ class CacheSession:
     ) -> AsyncIterator[nfs3.EntryPlus]:
         """Every entry of a directory, page by page with READDIRPLUS; each page may go to any
         address. A BAD_COOKIE (directory changed under us) restarts the listing: repeats are
-        harmless because the engine skips duplicate paths."""
-        cookie, verf, restarts = 0, b"\0" * nfs3.COOKIEVERF_SIZE, 0
-        while True:
-            try:
-                page = await self.call(
-                    lambda c, ck=cookie, vf=verf: c.readdirplus(fh, ck, vf), deadline,
-                    "READDIRPLUS",
-                )
-            except NfsError as exc:
-                if exc.status == S.NFS3ERR_BAD_COOKIE and restarts < 3:
-                    cookie, verf, restarts = 0, b"\0" * nfs3.COOKIEVERF_SIZE, restarts + 1
-                    continue
-                raise
-            for entry in page.entries:
-                cookie = entry.cookie
-                if entry.name not in (b".", b".."):
-                    yield entry
-            if page.eof or not page.entries:
-                return
-            verf = page.cookieverf
+        harmless because the engine skips duplicate paths. A page that neither ends nor moves
+        the listing fails the directory (:class:`~hpccache_cli.nfs.readdir.TruncatedListing`):
+        its files would otherwise be missing from a listing reported as complete."""
+
+        async def page(cookie: int, verf: bytes) -> nfs3.ReaddirplusOk:
+            ok: nfs3.ReaddirplusOk = await self.call(
+                methodcaller("readdirplus", fh, cookie, verf), deadline, "READDIRPLUS"
+            )
+            return ok
+
+        async for entry in readdir.entries(page, bad_cookie_restarts=3):
+            yield entry

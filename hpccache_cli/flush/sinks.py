@@ -254,12 +254,3 @@ class FailedList(RecordFile):
                 f"{'path has' if self.unlisted == 1 else 'paths have'} a {sep} in the name "
                 f"and cannot be listed in {self.label} ({sep}-separated)"]
 
-
-class CollectSink(Sink):
-    """Keeps every result in a list (small runs and tests only)."""
-
-    def __init__(self) -> None:
-        self.results: list[FileResult] = []
-
-    def emit(self, result: FileResult) -> None:
-        self.results.append(result)

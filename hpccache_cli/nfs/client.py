@@ -21,16 +21,15 @@ import itertools
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from hpccache_cli.nfs import mount, nfs3, rpc
-from hpccache_cli.nfs.errors import ProtocolError
+from hpccache_cli.nfs import mount, nfs3, readdir, rpc
 from hpccache_cli.nfs.mount import ExportNode
 from hpccache_cli.nfs.portmap_client import getport
-from hpccache_cli.nfs.transport import RpcConnection
+from hpccache_cli.nfs.transport import RpcClientConnection
 
 T = TypeVar("T")
 
@@ -60,6 +59,9 @@ class ClientOptions:
     timeout: float = 30.0  # per call
     connect_timeout: float = 5.0
     connect_attempts: int = 3  # per (re)connect; a restarting server refuses briefly
+    #: How messages about errors name these fields (``NfsClientError.render``): empty for
+    #: Python callers (the keyword), the flags for the CLI.
+    option_names: Mapping[str, str] = field(default_factory=dict)
 
     def credential(self) -> rpc.OpaqueAuth:
         """The RPC credential these options describe."""
@@ -85,26 +87,27 @@ class NfsClient:
         self.mount_port: int | None = self.options.mount_port
         self.nfs_port: int | None = self.options.nfs_port
         self._cred = self.options.credential()
-        self._mount: RpcConnection | None = None
-        self._nfs: list[RpcConnection] = []
-        self._next: itertools.cycle[RpcConnection] | None = None
+        self._mount: RpcClientConnection | None = None
+        self._nfs: list[RpcClientConnection] = []
+        self._next: itertools.cycle[RpcClientConnection] | None = None
         self._connect_lock: asyncio.Lock | None = None
 
     @property
-    def nfs_connections(self) -> list[RpcConnection]:
+    def nfs_connections(self) -> list[RpcClientConnection]:
         """The NFS connections calls are spread over (for stats and tests)."""
         return list(self._nfs)
 
-    def _conn(self, port: int, label: str, flag: str) -> RpcConnection:
+    def _conn(self, port: int, label: str, option: str) -> RpcClientConnection:
         o = self.options
-        return RpcConnection(
+        return RpcClientConnection(
             self.host,
             port,
             privileged_port=o.privileged_port,
             connect_timeout=o.connect_timeout,
             connect_attempts=o.connect_attempts,
             label=label,
-            hint=f"is the cache/NFS server up at {self.host}? check the address and {flag}",
+            hint=f"is the cache/NFS server up at {self.host}? check the address and {{{option}}}",
+            fields=(option,),
         )
 
     async def connect(self) -> None:
@@ -125,9 +128,9 @@ class NfsClient:
                     self.nfs_port = await getport(
                         self.host, nfs3.PROGRAM, nfs3.VERSION, pm, o.connect_timeout
                     )
-            self._mount = self._conn(self.mount_port, "MOUNT", "--mount-port")
+            self._mount = self._conn(self.mount_port, "MOUNT", "mount_port")
             conns = [
-                self._conn(self.nfs_port, "NFS", "--nfs-port")
+                self._conn(self.nfs_port, "NFS", "nfs_port")
                 for _ in range(max(1, o.connections))
             ]
             tasks = [asyncio.ensure_future(c.connect()) for c in conns]
@@ -186,13 +189,15 @@ class NfsClient:
     async def mount(self, path: bytes) -> bytes:
         """MNT: the root file handle of ``path`` (raises MountError)."""
         res = await self._call_mount(mount.MNT, path)
-        return mount.ok_body(res, f"MNT {_show(path)}").fhandle
+        ok: mount.MountOk = mount.ok_body(res, f"MNT {_show(path)}")
+        return ok.fhandle
 
     async def umount(self, path: bytes) -> None:
         await self._call_mount(mount.UMNT, path)
 
     async def exports(self) -> list[ExportNode]:
-        return await self._call_mount(mount.EXPORT)
+        nodes: list[ExportNode] = await self._call_mount(mount.EXPORT)
+        return nodes
 
     async def mount_null(self) -> None:
         """MOUNT NULL: is the MOUNT service answering?"""
@@ -203,11 +208,13 @@ class NfsClient:
         await self._call_nfs(nfs3.NULL)
 
     async def getattr(self, fh: bytes) -> nfs3.Fattr3:
-        return nfs3.ok_body(await self._call_nfs(nfs3.GETATTR, fh), "GETATTR")
+        attrs: nfs3.Fattr3 = nfs3.ok_body(await self._call_nfs(nfs3.GETATTR, fh), "GETATTR")
+        return attrs
 
     async def lookup(self, dir_fh: bytes, name: bytes) -> nfs3.LookupOk:
         res = await self._call_nfs(nfs3.LOOKUP, nfs3.LookupArgs(dir_fh, name))
-        return nfs3.ok_body(res, f"LOOKUP {_show(name)}")
+        ok: nfs3.LookupOk = nfs3.ok_body(res, f"LOOKUP {_show(name)}")
+        return ok
 
     async def lookup_path(self, root_fh: bytes, path: bytes) -> bytes:
         """LOOKUP each component of a relative ``path`` (b"a/b/c") from ``root_fh``."""
@@ -223,7 +230,8 @@ class NfsClient:
 
     async def commit(self, fh: bytes, offset: int = 0, count: int = 0) -> nfs3.CommitOk:
         res = await self._call_nfs(nfs3.COMMIT, nfs3.CommitArgs(fh, offset, count))
-        return nfs3.ok_body(res, "COMMIT")
+        ok: nfs3.CommitOk = nfs3.ok_body(res, "COMMIT")
+        return ok
 
     async def flush(self, fh: bytes, op: FlushOp, timeout: float | None = None) -> int:
         """Send an HPC Cache flush COMMIT; return the raw nfsstat3 (never raises for status).
@@ -233,7 +241,8 @@ class NfsClient:
         other call should, so it gets its own limit and the others keep theirs.
         """
         args = nfs3.CommitArgs(fh, nfs3.FLUSH_OFFSET, int(op))
-        return await self._call_nfs(nfs3.FLUSH_COMMIT, args, timeout)
+        status: int = await self._call_nfs(nfs3.FLUSH_COMMIT, args, timeout)
+        return status
 
     async def readdirplus(
         self,
@@ -244,26 +253,23 @@ class NfsClient:
         maxcount: int = 32768,
     ) -> nfs3.ReaddirplusOk:
         args = nfs3.ReaddirplusArgs(dir_fh, cookie, cookieverf, dircount, maxcount)
-        return nfs3.ok_body(await self._call_nfs(nfs3.READDIRPLUS, args), "READDIRPLUS")
+        res = await self._call_nfs(nfs3.READDIRPLUS, args)
+        ok: nfs3.ReaddirplusOk = nfs3.ok_body(res, "READDIRPLUS")
+        return ok
 
     async def iter_dir(
         self, dir_fh: bytes, dircount: int = 8192, maxcount: int = 32768
-    ) -> AsyncIterator[nfs3.EntryPlus]:
-        """Every entry of a directory (without . and ..), paging with cookies."""
-        cookie, verf = 0, b"\0" * nfs3.COOKIEVERF_SIZE
-        while True:
-            page = await self.readdirplus(dir_fh, cookie, verf, dircount, maxcount)
-            for entry in page.entries:
-                if entry.name not in (b".", b".."):
-                    yield entry
-            if page.eof:
-                return
-            if not page.entries:  # no progress and no eof: asking again would loop forever
-                raise ProtocolError("READDIRPLUS returned no entries and no eof; server bug?")
-            cookie, verf = page.entries[-1].cookie, page.cookieverf
+    ) -> AsyncGenerator[nfs3.EntryPlus, None]:
+        """Every entry of a directory (without . and ..), paging with cookies; a page that
+        neither ends nor moves the listing raises :class:`~.readdir.TruncatedListing`."""
+        async for entry in readdir.entries(
+            lambda cookie, verf: self.readdirplus(dir_fh, cookie, verf, dircount, maxcount)
+        ):
+            yield entry
 
     async def fsinfo(self, fh: bytes) -> nfs3.FsinfoOk:
-        return nfs3.ok_body(await self._call_nfs(nfs3.FSINFO, fh), "FSINFO")
+        ok: nfs3.FsinfoOk = nfs3.ok_body(await self._call_nfs(nfs3.FSINFO, fh), "FSINFO")
+        return ok
 
 
 class SyncNfsClient:

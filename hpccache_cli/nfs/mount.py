@@ -47,21 +47,21 @@ dirpath = xdr.String(MNTPATHLEN)
 
 @xdr.struct_type([("fhandle", xdr.Opaque(FHSIZE)), ("auth_flavors", xdr.Array(xdr.u32, 64))])
 @dataclass(frozen=True)
-class MountOk:
+class MountOk(xdr.Record):
     fhandle: bytes
     auth_flavors: list[int]
 
 
 @xdr.struct_type([("dir", dirpath), ("groups", xdr.LinkedList(xdr.String(MNTNAMLEN)))])
 @dataclass(frozen=True)
-class ExportNode:
+class ExportNode(xdr.Record):
     dir: bytes
     groups: list[bytes]
 
 
 @xdr.struct_type([("hostname", xdr.String(MNTNAMLEN)), ("directory", dirpath)])
 @dataclass(frozen=True)
-class MountBody:
+class MountBody(xdr.Record):
     hostname: bytes
     directory: bytes
 

@@ -74,6 +74,18 @@ class Ftype3(IntEnum):
     NF3SOCK = 6
     NF3FIFO = 7
 
+    @property
+    def label(self) -> str:
+        """The type in words, for messages (``NF3LNK`` -> "symbolic link")."""
+        return _FTYPE_LABELS[self]
+
+
+_FTYPE_LABELS = {
+    Ftype3.NF3REG: "regular file", Ftype3.NF3DIR: "directory", Ftype3.NF3BLK: "block device",
+    Ftype3.NF3CHR: "character device", Ftype3.NF3LNK: "symbolic link", Ftype3.NF3SOCK: "socket",
+    Ftype3.NF3FIFO: "FIFO",
+}
+
 
 def status_name(status: int) -> str:
     return status_label(Nfsstat3, status, "NFS3ERR")
@@ -91,7 +103,7 @@ filename3 = xdr.String(MAX_NAME)
 
 @xdr.struct_type([("seconds", xdr.u32), ("nseconds", xdr.u32)])
 @dataclass(frozen=True)
-class NfsTime3:
+class NfsTime3(xdr.Record):
     seconds: int = 0
     nseconds: int = 0
 
@@ -115,7 +127,7 @@ class NfsTime3:
     ]
 )
 @dataclass(frozen=True)
-class Fattr3:
+class Fattr3(xdr.Record):
     type: int
     mode: int = 0o644
     nlink: int = 1
@@ -145,7 +157,7 @@ post_op_attr = xdr.Optional(Fattr3.xdr)
 
 @xdr.struct_type([("size", xdr.u64), ("mtime", NfsTime3.xdr), ("ctime", NfsTime3.xdr)])
 @dataclass(frozen=True)
-class WccAttr:
+class WccAttr(xdr.Record):
     size: int = 0
     mtime: NfsTime3 = NfsTime3()
     ctime: NfsTime3 = NfsTime3()
@@ -153,7 +165,7 @@ class WccAttr:
 
 @xdr.struct_type([("before", xdr.Optional(WccAttr.xdr)), ("after", post_op_attr)])
 @dataclass(frozen=True)
-class WccData:
+class WccData(xdr.Record):
     before: WccAttr | None = None
     after: Fattr3 | None = None
 
@@ -163,7 +175,7 @@ class WccData:
 
 @xdr.struct_type([("dir", fh3), ("name", filename3)])
 @dataclass(frozen=True)
-class LookupArgs:
+class LookupArgs(xdr.Record):
     dir: bytes
     name: bytes
 
@@ -172,7 +184,7 @@ class LookupArgs:
     [("object", fh3), ("obj_attributes", post_op_attr), ("dir_attributes", post_op_attr)]
 )
 @dataclass(frozen=True)
-class LookupOk:
+class LookupOk(xdr.Record):
     object: bytes
     obj_attributes: Fattr3 | None = None
     dir_attributes: Fattr3 | None = None
@@ -180,7 +192,7 @@ class LookupOk:
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
 @dataclass(frozen=True)
-class CommitArgs:
+class CommitArgs(xdr.Record):
     file: bytes
     offset: int = 0
     count: int = 0
@@ -188,28 +200,28 @@ class CommitArgs:
 
 @xdr.struct_type([("file_wcc", WccData.xdr), ("verf", xdr.Fixed(WRITEVERF_SIZE))])
 @dataclass(frozen=True)
-class CommitOk:
+class CommitOk(xdr.Record):
     file_wcc: WccData = WccData()
     verf: bytes = b"\0" * WRITEVERF_SIZE
 
 
 @xdr.struct_type([("object", fh3), ("access", xdr.u32)])
 @dataclass(frozen=True)
-class AccessArgs:
+class AccessArgs(xdr.Record):
     object: bytes
     access: int
 
 
 @xdr.struct_type([("obj_attributes", post_op_attr), ("access", xdr.u32)])
 @dataclass(frozen=True)
-class AccessOk:
+class AccessOk(xdr.Record):
     obj_attributes: Fattr3 | None
     access: int
 
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
 @dataclass(frozen=True)
-class ReadArgs:
+class ReadArgs(xdr.Record):
     file: bytes
     offset: int
     count: int
@@ -220,7 +232,7 @@ class ReadArgs:
      ("data", xdr.Opaque())]
 )
 @dataclass(frozen=True)
-class ReadOk:
+class ReadOk(xdr.Record):
     file_attributes: Fattr3 | None
     count: int
     eof: bool
@@ -232,7 +244,7 @@ class ReadOk:
      ("dircount", xdr.u32), ("maxcount", xdr.u32)]
 )
 @dataclass(frozen=True)
-class ReaddirplusArgs:
+class ReaddirplusArgs(xdr.Record):
     dir: bytes
     cookie: int = 0
     cookieverf: bytes = b"\0" * COOKIEVERF_SIZE
@@ -245,7 +257,7 @@ class ReaddirplusArgs:
      ("name_attributes", post_op_attr), ("name_handle", xdr.Optional(fh3))]
 )
 @dataclass(frozen=True)
-class EntryPlus:
+class EntryPlus(xdr.Record):
     fileid: int
     name: bytes
     cookie: int
@@ -258,7 +270,7 @@ class EntryPlus:
      ("entries", xdr.LinkedList(EntryPlus.xdr)), ("eof", xdr.boolean)]
 )
 @dataclass(frozen=True)
-class ReaddirplusOk:
+class ReaddirplusOk(xdr.Record):
     dir_attributes: Fattr3 | None
     cookieverf: bytes
     entries: list[EntryPlus]
@@ -272,7 +284,7 @@ class ReaddirplusOk:
      ("properties", xdr.u32)]
 )
 @dataclass(frozen=True)
-class FsinfoOk:
+class FsinfoOk(xdr.Record):
     obj_attributes: Fattr3 | None = None
     rtmax: int = 1 << 20
     rtpref: int = 1 << 20
@@ -292,7 +304,7 @@ class FsinfoOk:
      ("invarsec", xdr.u32)]
 )
 @dataclass(frozen=True)
-class FsstatOk:
+class FsstatOk(xdr.Record):
     obj_attributes: Fattr3 | None = None
     tbytes: int = 1 << 40
     fbytes: int = 1 << 39
@@ -309,7 +321,7 @@ class FsstatOk:
      ("case_insensitive", xdr.boolean), ("case_preserving", xdr.boolean)]
 )
 @dataclass(frozen=True)
-class PathconfOk:
+class PathconfOk(xdr.Record):
     obj_attributes: Fattr3 | None = None
     linkmax: int = 1024
     name_max: int = 255
@@ -368,6 +380,8 @@ class _StatusOnly(xdr.XdrType[int]):
         end = len(data)
         if end < 12:
             raise ProtocolError(f"malformed COMMIT reply: {end} bytes, too short for its status")
+        status: int
+        pre: int
         status, pre = _WORDS2.unpack_from(data)
         at = 8 + _follows(pre, _WCC_ATTR_SIZE, "pre-op attributes")
         if end < at + 4:

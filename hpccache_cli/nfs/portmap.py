@@ -16,7 +16,7 @@ IPPROTO_UDP = 17
 
 @xdr.struct_type([("prog", xdr.u32), ("vers", xdr.u32), ("prot", xdr.u32), ("port", xdr.u32)])
 @dataclass(frozen=True)
-class Mapping:
+class Mapping(xdr.Record):
     prog: int
     vers: int
     prot: int = IPPROTO_TCP

@@ -199,7 +199,8 @@ def peek_xid(msg: bytes) -> int:
     """The xid of any RPC message (first word); the transport matches replies with it."""
     if len(msg) < 4:
         raise ProtocolError("RPC message shorter than its xid")
-    return struct.unpack_from(">I", msg)[0]
+    xid: int = struct.unpack_from(">I", msg)[0]
+    return xid
 
 
 def encode_reply(
@@ -286,12 +287,17 @@ def check_reply(reply: Reply, what: str = "") -> bytes:
     if reply.reply_stat == ReplyStat.MSG_DENIED:
         if reply.reject_stat == RejectStat.AUTH_ERROR:
             stat = _name(AuthStat, reply.auth_stat)
-            hint = (
-                "the server wants a privileged source port (try --privileged-port as root)"
-                if reply.auth_stat == AuthStat.AUTH_TOOWEAK
-                else "check --uid/--gid and that the export allows this client"
+            weak = reply.auth_stat == AuthStat.AUTH_TOOWEAK
+            advice = (
+                "the server wants a privileged source port (try {privileged_port} as root)"
+                if weak
+                else "check {uid}/{gid} and that the export allows this client"
             )
-            raise RpcDenied(f"{call}authentication refused ({stat}): {hint}", reply.auth_stat)
+            raise RpcDenied(
+                f"{call}authentication refused ({stat}): {advice}", reply.auth_stat,
+                fields=("privileged_port",) if weak else ("uid", "gid"),
+                hint="auth_too_weak" if weak else "auth_refused",
+            )
         raise RpcDenied(f"{call}server does not speak RPC version 2 (mismatch {reply.mismatch})")
     accept = reply.accept_stat
     if accept == AcceptStat.SUCCESS:
@@ -300,7 +306,8 @@ def check_reply(reply: Reply, what: str = "") -> bytes:
         extra = f" (server supports versions {reply.mismatch})" if reply.mismatch else ""
         raise ProgramUnavailable(
             f"{call}{_name(AcceptStat, accept)}{extra}: is this port really the NFS/MOUNT "
-            "service? check --nfs-port/--mount-port/--portmap-port"
+            "service? check {nfs_port}/{mount_port}/{portmap_port}",
+            fields=("nfs_port", "mount_port", "portmap_port"), hint="wrong_port",
         )
     if accept == AcceptStat.GARBAGE_ARGS:
         raise GarbageArgs(f"{call}server could not decode the arguments (GARBAGE_ARGS)")

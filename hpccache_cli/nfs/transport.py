@@ -82,11 +82,13 @@ def _expire(fut: asyncio.Future[bytes]) -> None:
         fut.set_exception(asyncio.TimeoutError())
 
 
-class RpcConnection:
+class RpcClientConnection:
     """A reconnecting ONC RPC client connection to ``host:port`` over TCP.
 
     ``label`` names the service in error messages (``"NFS"``, ``"MOUNT"``, ``"portmapper"``),
-    and ``hint`` says what the user should check when the server cannot be reached.
+    and ``hint`` says what the user should check when the server cannot be reached; it may
+    name ``ClientOptions`` fields as ``{field}``, listed in ``fields`` (see
+    :class:`~hpccache_cli.nfs.errors.NfsClientError`).
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class RpcConnection:
         connect_attempts: int = 3,
         label: str = "RPC",
         hint: str = "",
+        fields: tuple[str, ...] = (),
         max_record: int = rpc.MAX_RECORD,
     ) -> None:
         self.host = host
@@ -108,6 +111,7 @@ class RpcConnection:
         self.connect_attempts = max(1, connect_attempts)
         self.label = label
         self.hint = hint or "check that the server is running and the address and port are right"
+        self.fields = fields
         self.max_record = max_record
         self.dropped_replies = 0  # replies that arrived after their call timed out
         self.connects = 0  # successful connects, including reconnects
@@ -163,7 +167,8 @@ class RpcConnection:
         if self.privileged_port and os.geteuid() != 0:
             raise PrivilegedPortError(
                 f"a privileged source port for {self.label} at {self.address} needs root: run as "
-                "root, or drop --privileged-port if the export does not require it"
+                "root, or drop {privileged_port} if the export does not require it",
+                fields=("privileged_port",), hint="privileged_port_needs_root",
             )
         last: BaseException | None = None
         for attempt in range(self.connect_attempts):
@@ -182,7 +187,8 @@ class RpcConnection:
             reason = getattr(last, "strerror", None) or str(last)
         raise ConnectionLost(
             f"cannot connect to {self.label} at {self.address}: {reason} "
-            f"({self.connect_attempts} attempt(s)); {self.hint}"
+            f"({self.connect_attempts} attempt(s)); {self.hint}",
+            fields=self.fields, hint="unreachable",
         ) from last
 
     async def _open_once(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -21,12 +21,13 @@ from typing import Any, Generic, TypeVar
 from hpccache_cli.nfs.xdr_bytes import (
     DEFAULT_MAX_ARRAY,
     DEFAULT_MAX_OPAQUE,
-    Packer,
-    Unpacker,
-    XdrError,
 )
+from hpccache_cli.nfs.xdr_bytes import Packer as Packer  # re-exported: codecs use xdr.Packer
+from hpccache_cli.nfs.xdr_bytes import Unpacker as Unpacker
+from hpccache_cli.nfs.xdr_bytes import XdrError as XdrError
 
 T = TypeVar("T")
+R = TypeVar("R", bound="Record")
 
 
 class XdrType(Generic[T]):
@@ -204,10 +205,10 @@ class LinkedList(XdrType[list[Any]]):
         return items
 
 
-class Struct(XdrType[Any]):
+class Struct(XdrType[T]):
     """An XDR struct decoded into a dataclass whose fields are listed in wire order."""
 
-    def __init__(self, cls: type, spec: Sequence[tuple[str, XdrType[Any]]]) -> None:
+    def __init__(self, cls: type[T], spec: Sequence[tuple[str, XdrType[Any]]]) -> None:
         if not is_dataclass(cls):
             raise TypeError("Struct needs a dataclass")
         names = [f.name for f in fields(cls) if f.init]
@@ -216,10 +217,10 @@ class Struct(XdrType[Any]):
         self.cls = cls
         self.spec = tuple(spec)
         codes = [t.code for _, t in self.spec]
-        self.code = "".join(codes) if all(codes) else None  # type: ignore[arg-type]
+        self.code = "".join(c for c in codes if c) if all(codes) else None
         self._layout = struct.Struct(">" + self.code) if self.code else None
 
-    def pack(self, p: Packer, value: Any) -> None:
+    def pack(self, p: Packer, value: T) -> None:
         if self._layout is None:
             for name, t in self.spec:
                 t.pack(p, getattr(value, name))
@@ -231,10 +232,11 @@ class Struct(XdrType[Any]):
         except (struct.error, TypeError, ValueError, AttributeError):
             raise XdrError(f"a field of {self.cls.__name__} does not fit its XDR type") from None
 
-    def unpack(self, u: Unpacker) -> Any:
+    def unpack(self, u: Unpacker) -> T:
         if self._layout is None:
             return self.cls(*[t.unpack(u) for _, t in self.spec])
-        return self._build(u.fields(self._layout), 0)[0]
+        value: T = self._build(u.fields(self._layout), 0)[0]
+        return value
 
     def _flatten(self, value: Any, out: list[int]) -> None:
         for name, t in self.spec:
@@ -245,7 +247,7 @@ class Struct(XdrType[Any]):
                 out.append(int(v))
 
     def _build(self, flat: tuple[int, ...], i: int) -> tuple[Any, int]:
-        args = []
+        args: list[Any] = []
         for _, t in self.spec:
             if isinstance(t, Struct):
                 v, i = t._build(flat, i)
@@ -287,11 +289,33 @@ class StatusUnion(XdrType[Any]):
         return status, body
 
 
-def struct_type(spec: Sequence[tuple[str, XdrType[Any]]]) -> Callable[[type], type]:
-    """Class decorator: attach ``cls.xdr = Struct(cls, spec)`` to a dataclass."""
+class _CodecSlot:
+    """What type checkers see as ``SomeRecord.xdr``: a ``Struct`` of exactly that class.
 
-    def wrap(cls: type) -> type:
-        cls.xdr = Struct(cls, spec)  # type: ignore[attr-defined]
+    At run time :func:`struct_type` sets the real codec as a plain class attribute, which
+    shadows this descriptor, so reading ``Fattr3.xdr`` costs one dictionary lookup as before.
+    Reaching this ``__get__`` means a class derived from :class:`Record` was not decorated.
+    """
+
+    def __get__(self, obj: object, owner: type[R]) -> Struct[R]:
+        raise TypeError(f"{owner.__name__} has no XDR codec: decorate it with @xdr.struct_type")
+
+
+class Record:
+    """Base of the dataclasses that are XDR structs: declares their ``xdr`` codec for mypy.
+
+    A class decorator cannot add an attribute a type checker sees, so the declaration lives
+    here (typed per subclass by :class:`_CodecSlot`) and :func:`struct_type` fills it in.
+    """
+
+    xdr = _CodecSlot()
+
+
+def struct_type(spec: Sequence[tuple[str, XdrType[Any]]]) -> Callable[[type[R]], type[R]]:
+    """Class decorator: attach ``cls.xdr = Struct(cls, spec)`` to a :class:`Record` dataclass."""
+
+    def wrap(cls: type[R]) -> type[R]:
+        setattr(cls, "xdr", Struct(cls, spec))  # noqa: B010 - shadows the typed Record.xdr slot
         return cls
 
     return wrap

@@ -10,7 +10,6 @@ is bounds-checked before anything is sliced, so truncated or hostile input raise
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from hpccache_cli.nfs.errors import ProtocolError
 
@@ -109,7 +108,7 @@ class Unpacker:
         self._pos += n
         return bytes(self._data[start : self._pos])
 
-    def fields(self, layout: struct.Struct) -> tuple[Any, ...]:
+    def fields(self, layout: struct.Struct) -> tuple[int, ...]:
         """Read a run of fixed-size items in one ``unpack_from`` (no slice is copied)."""
         pos = self._pos
         if layout.size > len(self._data) - pos:

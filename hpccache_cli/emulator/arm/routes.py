@@ -34,7 +34,9 @@ _ACTIONS = "flush|suspend|resume|invalidate"
 
 
 @dataclass
-class Reply:
+class ArmReply:
+    """The fake ARM's HTTP answer (status, JSON body, headers); not the RPC ``rpc.Reply``."""
+
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -67,8 +69,8 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _err(status: int, code: str, message: str, **headers: str) -> Reply:
-    return Reply(status, {"error": {"code": code, "message": message}}, dict(headers))
+def _err(status: int, code: str, message: str, **headers: str) -> ArmReply:
+    return ArmReply(status, {"error": {"code": code, "message": message}}, dict(headers))
 
 
 class ArmRoutes:
@@ -78,8 +80,8 @@ class ArmRoutes:
         self.arm = arm
         self._ops: dict[str, Operation] = {}
         self._lock = threading.Lock()
-        route = Callable[..., Reply]
-        self._table: list[tuple[str, re.Pattern[str], route, str]] = [
+        route = Callable[..., ArmReply]
+        table: list[tuple[str, str, route, str]] = [
             ("GET", _SUB + _CACHES, self._list_caches, "caches/read"),
             ("GET", _RG + _CACHES, self._list_caches, "caches/read"),
             ("GET", _CACHE, self._get_cache, "caches/read"),
@@ -100,13 +102,13 @@ class ArmRoutes:
                 "locations/ascoperations/read",
             ),
         ]
-        self._table = [
-            (m, re.compile(f"^{p}/?$", re.IGNORECASE), f, a) for m, p, f, a in self._table
+        self._table: list[tuple[str, re.Pattern[str], route, str]] = [
+            (m, re.compile(f"^{p}/?$", re.IGNORECASE), f, a) for m, p, f, a in table
         ]
 
     # ---- entry point ----------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, str], auth: str | None) -> Reply:
+    def handle(self, method: str, path: str, query: dict[str, str], auth: str | None) -> ArmReply:
         if not self.arm.token_ok(auth):
             code = "AuthenticationFailed" if not auth else "InvalidAuthenticationToken"
             msg = (
@@ -122,7 +124,7 @@ class ArmRoutes:
             groups = {k: unquote(v) for k, v in match.groupdict().items()}
             body_fault = self.arm.faults.take_body(method, path)
             if body_fault is not None:
-                return Reply(body_fault.status, raw=body_fault.body,
+                return ArmReply(body_fault.status, raw=body_fault.body,
                              content_type=body_fault.content_type, hang=body_fault.hang)
             fault = self.arm.faults.take_status(method, path)
             if fault is not None:
@@ -151,7 +153,7 @@ class ArmRoutes:
 
     # ---- lookups --------------------------------------------------------------------------
 
-    def _find(self, sub: str, rg: str, cache: str) -> CacheRecord | Reply:
+    def _find(self, sub: str, rg: str, cache: str) -> CacheRecord | ArmReply:
         record = self.arm.store.find(sub, rg, cache)
         if record is not None:
             return record
@@ -164,7 +166,7 @@ class ArmRoutes:
             "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
         )
 
-    def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str]) -> Reply:
+    def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str]) -> ArmReply:
         size = max(1, self.arm.page_size)
         try:
             skip = int(query.get("$skipToken", "0"))
@@ -177,38 +179,40 @@ class ArmRoutes:
             body["nextLink"] = (
                 f"{origin}{path}?api-version={query['api-version']}&$skipToken={skip + size}"
             )
-        return Reply(200, body)
+        return ArmReply(200, body)
 
     # ---- reads ----------------------------------------------------------------------------
 
     def _list_caches(
         self, query: dict[str, str], path: str, sub: str, rg: str | None = None
-    ) -> Reply:
+    ) -> ArmReply:
         store = self.arm.store
         if rg is not None and rg.lower() not in store.resource_groups(sub):
             return _err(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         return self._page([store.snapshot(r.body) for r in store.caches(sub, rg)], path, query)
 
-    def _get_cache(self, query: dict[str, str], path: str, sub: str, rg: str, cache: str) -> Reply:
+    def _get_cache(
+        self, query: dict[str, str], path: str, sub: str, rg: str, cache: str
+    ) -> ArmReply:
         found = self._find(sub, rg, cache)
-        if isinstance(found, Reply):
+        if isinstance(found, ArmReply):
             return found
-        return Reply(200, self.arm.store.snapshot(found.body))
+        return ArmReply(200, self.arm.store.snapshot(found.body))
 
     def _list_targets(
         self, query: dict[str, str], path: str, sub: str, rg: str, cache: str
-    ) -> Reply:
+    ) -> ArmReply:
         found = self._find(sub, rg, cache)
-        if isinstance(found, Reply):
+        if isinstance(found, ArmReply):
             return found
         items = [self.arm.store.snapshot(t) for t in found.targets.values()]
         return self._page(items, path, query)
 
     def _get_target(
         self, query: dict[str, str], path: str, sub: str, rg: str, cache: str, target: str
-    ) -> Reply:
+    ) -> ArmReply:
         found = self._find(sub, rg, cache)
-        if isinstance(found, Reply):
+        if isinstance(found, ArmReply):
             return found
         body = found.target(target)
         if body is None:
@@ -218,15 +222,15 @@ class ArmRoutes:
                 f"The Resource '{PROVIDER}/caches/{cache}/storageTargets/{target}' under resource "
                 f"group '{rg}' was not found.",
             )
-        return Reply(200, self.arm.store.snapshot(body))
+        return ArmReply(200, self.arm.store.snapshot(body))
 
     # ---- long-running operations ----------------------------------------------------------
 
     def _cache_flush(
         self, query: dict[str, str], path: str, sub: str, rg: str, cache: str
-    ) -> Reply:
+    ) -> ArmReply:
         found = self._find(sub, rg, cache)
-        if isinstance(found, Reply):
+        if isinstance(found, ArmReply):
             return found
         return self._start(found, sub, query, None, "flush")
 
@@ -239,7 +243,7 @@ class ArmRoutes:
         cache: str,
         target: str,
         action: str,
-    ) -> Reply:
+    ) -> ArmReply:
         found = self._get_target(query, path, sub, rg, cache, target)
         if found.status != 200:
             return found
@@ -249,7 +253,7 @@ class ArmRoutes:
 
     def _start(
         self, record: CacheRecord, sub: str, query: dict[str, str], target: str | None, action: str
-    ) -> Reply:
+    ) -> ArmReply:
         op_id = str(uuid.uuid4())
         origin = self.arm.url
         url_fault = self.arm.faults.take_urls()
@@ -271,7 +275,7 @@ class ArmRoutes:
         else:
             self.arm.begin_work(record, target, action, op.finish)
         version = query["api-version"]
-        return Reply(
+        return ArmReply(
             202,
             None,
             {
@@ -283,7 +287,7 @@ class ArmRoutes:
 
     def _get_operation(
         self, query: dict[str, str], path: str, sub: str, loc: str, op: str
-    ) -> Reply:
+    ) -> ArmReply:
         with self._lock:
             operation = self._ops.get(op)
         if operation is None:
@@ -292,7 +296,7 @@ class ArmRoutes:
         if operation.status == "InProgress":
             headers["retry-after-ms"] = str(self.arm.poll_after_ms)
             if query.get("monitor", "").lower() == "true":
-                return Reply(202, None, headers)
+                return ArmReply(202, None, headers)
         body: dict[str, Any] = {
             "id": f"/subscriptions/{sub}/providers/{PROVIDER}/locations/{loc}/ascOperations/{op}",
             "name": op,
@@ -303,7 +307,7 @@ class ArmRoutes:
             body["endTime"] = _iso(operation.ended)
         if operation.error:
             body["error"] = dict(operation.error)
-        return Reply(200, body, headers)
+        return ArmReply(200, body, headers)
 
     def operations(self) -> list[Operation]:
         with self._lock:

@@ -333,9 +333,9 @@ class FakeArm:
             )
         except Exception as exc:  # noqa: BLE001 - a bug in the fake must not kill the thread
             log.exception("fake ARM: %s %s failed", handler.command, parts.path)
-            from hpccache_cli.emulator.arm.routes import Reply
+            from hpccache_cli.emulator.arm.routes import ArmReply
 
-            reply = Reply(500, {"error": {"code": "FakeArmBug", "message": str(exc)}})
+            reply = ArmReply(500, {"error": {"code": "FakeArmBug", "message": str(exc)}})
         with self._requests_lock:
             self.requests.append(
                 RequestRecord(handler.command, parts.path, parts.query, reply.status)
