@@ -23,7 +23,7 @@ from flush_cache_support import (
     world,
 )
 
-from hpccache_cli.flush.fallback import FallbackReport, Site, TargetFlush
+from hpccache_cli.cli.flush.fallback import FallbackReport, Site, TargetFlush
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.resolve_layout import LayoutResolver
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome

@@ -25,7 +25,7 @@ from flush_cache_support import (
     world,
 )
 
-from hpccache_cli.flush.fallback import Site
+from hpccache_cli.cli.flush.fallback import Site
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.resolve_local import LocalPathResolver
 from hpccache_cli.flush.results import FileResult

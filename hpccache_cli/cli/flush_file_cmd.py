@@ -48,9 +48,9 @@ def register(app: typer.Typer) -> None:
         *,
         conn: ConnectionArgs,
     ) -> None:
+        from hpccache_cli.cli.flush.progress import FlushFileLog
+        from hpccache_cli.cli.flush.runner import FlushRequest, execute
         from hpccache_cli.flush.options import FlushOptions
-        from hpccache_cli.flush.progress import FlushFileLog
-        from hpccache_cli.flush.runner import FlushRequest, execute
 
         options = FlushOptions(
             mode="sync" if sync else "async", concurrency=threads, timeout=timeout,

@@ -35,8 +35,8 @@ from hpccache_cli.paths import (
 from hpccache_cli.paths.mountinfo import normpath
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.fallback import Site
-    from hpccache_cli.flush.naming import ArmContext
+    from hpccache_cli.cli.flush.fallback import Site
+    from hpccache_cli.cli.flush.naming import ArmContext
 
 #: The reason the issue asks for, verbatim; details follow in parentheses.
 NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
@@ -128,7 +128,7 @@ class LayoutResolver:
 
     def site(self, raw: bytes) -> Site | None:
         """The storage target of a path (for ``--fallback target-flush``)."""
-        from hpccache_cli.flush.fallback import Site
+        from hpccache_cli.cli.flush.fallback import Site
 
         placed = self._place(raw)
         if isinstance(placed, FileResult) or placed[0].storage_target is None:

@@ -40,7 +40,7 @@ from hpccache_cli.paths import InputResolver, MountTable, Translation, cache_add
 from hpccache_cli.paths.mountinfo import normpath
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.fallback import Site
+    from hpccache_cli.cli.flush.fallback import Site
 
 
 class LocalPathResolver:
@@ -77,7 +77,7 @@ class LocalPathResolver:
     def site(self, raw: bytes) -> Site | None:
         """Cache address and namespace directory of a path: ``--fallback`` finds the cache
         (and so the storage target) by that address in Azure after the run."""
-        from hpccache_cli.flush.fallback import Site
+        from hpccache_cli.cli.flush.fallback import Site
 
         placed = self._translate(raw)
         if isinstance(placed, FileResult):

@@ -13,7 +13,7 @@ after the run. That bounds memory by targets (or directories, capped), not by fi
 
 Telling the truth afterwards: a failed file whose target flush succeeded *was* written back.
 The per-file records (``--report``, ``--failed-to``, ``--junit``) hold back exactly the failures
-a target flush may cover (spilled to disk, see :mod:`hpccache_cli.flush.fallback_outputs`) and
+a target flush may cover (spilled to disk, see :mod:`hpccache_cli.cli.flush.fallback_outputs`) and
 write them once the fallback has run: as ``flushed`` ("written back by the flush of storage
 target ...") when their target's flush succeeded, else as they were. :meth:`FallbackReport.settle`
 moves the same files from ``failed`` to ``flushed`` in the summary (``-o json``, the text
@@ -34,8 +34,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+from hpccache_cli.cli.flush.naming import ArmContext, AzureOptions, EnvironmentAzure
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, UserError
-from hpccache_cli.flush.naming import ArmContext, AzureOptions, EnvironmentAzure
 from hpccache_cli.flush.resolve import ExportResolver, PathRejected
 from hpccache_cli.flush.results import OK_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import Sink

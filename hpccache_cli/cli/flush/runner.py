@@ -3,7 +3,7 @@ options -> resolver, input source and sinks; run with Ctrl-C handling; summary a
 
 ``build_resolver`` is the single place that decides how input paths are named: ``--ip`` +
 ``--export``, ``--cache NAME`` (namespace and client paths through a CacheLayout) or client
-paths alone (the mount table), one branch each (details in ``hpccache_cli.flush.naming``).
+paths alone (the mount table), one branch each (details in ``hpccache_cli.cli.flush.naming``).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hpccache_cli.cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
+from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
+from hpccache_cli.cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
+from hpccache_cli.cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
-from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
-from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
 from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
-from hpccache_cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
 from hpccache_cli.flush.options import FlushOptions
-from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
 from hpccache_cli.flush.resolve import ExportResolver, Resolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
@@ -32,7 +32,7 @@ from hpccache_cli.nfs.client import ClientOptions
 from hpccache_cli.pipelines.text import plural
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.pipeline_run import PipelineRun
+    from hpccache_cli.cli.flush.pipeline_run import PipelineRun
 
 
 @dataclass
@@ -50,7 +50,7 @@ class FlushRequest:
     failed_to: str | None = None
     verbosity: int = NORMAL
     strip: bool = False  # flush_file.py: surrounding whitespace of each line is not the name
-    # How paths are named besides --ip/--export (see hpccache_cli.flush.naming):
+    # How paths are named besides --ip/--export (see hpccache_cli.cli.flush.naming):
     cache: str | None = None  # --cache NAME (or a resource id)
     resource_group: str | None = None
     cache_id: str | None = None
@@ -212,7 +212,7 @@ def execute(
     try:
         resolver = resolver or build_resolver(request)
         fallback = fallback_for(request, resolver)  # None unless --fallback
-        pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
+        pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
         extra = (pipeline.open_sinks(request.report, request.failed_to)
                  if pipeline is not None else [])
         if pipeline is not None:
@@ -224,7 +224,7 @@ def execute(
         console = make_console_sink(request.verbosity)
     sinks = extra + _open_sinks(request, console)
     held = None
-    if fallback is not None:  # the records wait for it: hpccache_cli.flush.fallback_outputs
+    if fallback is not None:  # the records wait for it: hpccache_cli.cli.flush.fallback_outputs
         junit = pipeline.junit if pipeline is not None else None
         held = HeldOutputs([s for s in sinks if s.record], fallback,
                            spill_dir_for([request.report, request.failed_to, junit]))

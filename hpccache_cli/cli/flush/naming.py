@@ -1,5 +1,5 @@
 """How input paths are named: the option checks and the ``--cache`` and client-path branches
-of :func:`hpccache_cli.flush.runner.build_resolver`.
+of :func:`hpccache_cli.cli.flush.runner.build_resolver`.
 
 Three ways, one resolver each:
 
@@ -24,9 +24,9 @@ from hpccache_cli.layout import CacheLayout
 from hpccache_cli.paths import ENV_MOUNTINFO, MountTable, MountTableError
 
 if TYPE_CHECKING:
+    from hpccache_cli.cli.flush.runner import FlushRequest
     from hpccache_cli.flush.resolve_layout import LayoutResolver
     from hpccache_cli.flush.resolve_local import LocalPathResolver
-    from hpccache_cli.flush.runner import FlushRequest
 
 PATH_KINDS = ("local", "namespace", "export")
 FALLBACKS = ("target-flush",)

@@ -220,7 +220,7 @@ def make_console_sink(verbosity: int, tty: bool | None = None) -> Sink:
 
     Never a bar in Azure Pipelines (``TF_BUILD=True``), even when the agent gives the step a
     terminal: its redraws would be noise in the kept log, and the step's progress is shown by
-    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.flush.pipeline_sinks`).
+    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.cli.flush.pipeline_sinks`).
     """
     if tty is None:
         tty = is_interactive(sys.stderr) and not detect(os.environ)
