@@ -121,8 +121,31 @@ def test_every_package_imports_only_what_the_map_allows() -> None:
     assert not wrong, "imports against docs/DEVELOPING.md's map:\n" + "\n".join(sorted(wrong))
 
 
+def project_imports(graph: dict[str, set[str]], module: str) -> set[str]:
+    """The project's modules ``module`` imports (attributes folded into their module)."""
+    found = {existing(graph, t) for t in graph[module] if t.split(".")[0] == "hpccache_cli"}
+    return {m for m in found if m is not None and m != "hpccache_cli"}
+
+
+def test_leaves_import_only_leaves() -> None:
+    """The shared leaves stay leaves: plain values and errors, importable from anywhere."""
+    graph = all_modules()
+    wrong = {leaf: project_imports(graph, leaf) - LEAVES for leaf in LEAVES}
+    assert not any(wrong.values()), wrong
+
+
+def test_the_command_values_import_nothing_of_the_command() -> None:
+    """``cli.flush.values`` holds what naming, the runner, the fallback and the pipeline hooks
+    share, so none of them imports another for a type (the cycles of 0.1.0)."""
+    graph = all_modules()
+    back = {m for m in project_imports(graph, "hpccache_cli.cli.flush.values")
+            if m.startswith("hpccache_cli.cli")}
+    assert not back, back
+
+
 @pytest.mark.parametrize("package", ["hpccache_cli.flush", "hpccache_cli.cli.flush",
-                                     "hpccache_cli.nfs"])
+                                     "hpccache_cli.nfs", "hpccache_cli.paths",
+                                     "hpccache_cli.control", "hpccache_cli.pipelines"])
 def test_no_import_cycle_inside(package: str) -> None:
     graph = all_modules()
     inside = {m for m in graph if m == package or m.startswith(package + ".")}

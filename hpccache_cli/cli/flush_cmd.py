@@ -100,7 +100,7 @@ class OutputChoice(str, Enum):
 
 
 def verbosity(verbose: bool, quiet: bool) -> int:
-    from hpccache_cli.cli.flush.progress import NORMAL, QUIET, VERBOSE
+    from hpccache_cli.cli.flush.values import NORMAL, QUIET, VERBOSE
 
     if verbose and quiet:
         raise UsageError("-v and -q contradict each other; pick one")
@@ -212,7 +212,8 @@ def register(app: typer.Typer) -> None:
         import os
 
         from hpccache_cli.cli.flush.pipeline_run import PipelineRun
-        from hpccache_cli.cli.flush.runner import FlushRequest, execute
+        from hpccache_cli.cli.flush.runner import execute
+        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
 
         pipeline = PipelineRun.from_options(

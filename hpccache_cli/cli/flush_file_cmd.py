@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
         conn: ConnectionArgs,
     ) -> None:
         from hpccache_cli.cli.flush.progress import FlushFileLog
-        from hpccache_cli.cli.flush.runner import FlushRequest, execute
+        from hpccache_cli.cli.flush.runner import execute
+        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
 
         options = FlushOptions(

@@ -16,7 +16,6 @@ Resolution is string work plus, for client paths that exist, one ``lstat``; no n
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from hpccache_cli.errors import AzureError, UsageError
 from hpccache_cli.flush.resolve import PathRejected, Target, normalise_export, resolve_dots
@@ -33,10 +32,6 @@ from hpccache_cli.paths import (
     matches_any,
 )
 from hpccache_cli.paths.mountinfo import normpath
-
-if TYPE_CHECKING:
-    from hpccache_cli.cli.flush.fallback import Site
-    from hpccache_cli.cli.flush.naming import ArmContext
 
 #: The reason the issue asks for, verbatim; details follow in parentheses.
 NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
@@ -69,7 +64,6 @@ class LayoutResolver:
     ``path_kind`` forces how paths are read: ``namespace``, ``local``, or None to recognise
     each (see :func:`hpccache_cli.paths.classify_path`). ``table`` is the client's mount table;
     without one only namespace paths can be placed (no mounts to translate through).
-    ``arm`` is set by the command line to the ARM context (for ``--fallback``).
     """
 
     def __init__(
@@ -100,7 +94,6 @@ class LayoutResolver:
         self._inputs = {k: InputResolver(self.table, layout, k, cwd)
                         for k in ("local", "namespace", "export")}
         self._exports: dict[str, bytes] = {}
-        self.arm: ArmContext | None = None
 
     def resolve(self, raw: bytes) -> Target | FileResult:
         placed = self._place(raw)
@@ -126,14 +119,11 @@ class LayoutResolver:
             return _failed(raw, f"{exc}: refused", "bad-path")
         return Target(self.addresses, export, rel)
 
-    def site(self, raw: bytes) -> Site | None:
-        """The storage target of a path (for ``--fallback target-flush``)."""
-        from hpccache_cli.cli.flush.fallback import Site
-
+    def storage_target(self, raw: bytes) -> str | None:
+        """The storage target that holds a path, None when the path does not place (what a
+        storage-target flush of a failed file would flush: ``--fallback target-flush``)."""
         placed = self._place(raw)
-        if isinstance(placed, FileResult) or placed[0].storage_target is None:
-            return None
-        return Site(target=placed[0].storage_target)
+        return None if isinstance(placed, FileResult) else placed[0].storage_target
 
     def _place(self, raw: bytes) -> tuple[Enrichment, str] | FileResult:
         """(what the layout says, normalised namespace path), or the failure to report."""

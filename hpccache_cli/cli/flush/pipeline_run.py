@@ -70,7 +70,8 @@ class PipelineRun:
     def wrap(self, resolver: Resolver) -> Resolver:
         """The resolver the engine uses: with ``--shard``, one that drops other jobs' paths.
 
-        Wrap after ``--fallback`` took the plain resolver: it needs ``site()`` of the inner one.
+        Only the engine gets it: ``--fallback`` places failed files with the locator of the
+        same :class:`~hpccache_cli.cli.flush.values.Naming`, never through this wrapper.
         """
         if self.shard is None:
             return resolver

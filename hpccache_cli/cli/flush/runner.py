@@ -4,6 +4,8 @@ options -> resolver, input source and sinks; run with Ctrl-C handling; summary a
 ``build_resolver`` is the single place that decides how input paths are named: ``--ip`` +
 ``--export``, ``--cache NAME`` (namespace and client paths through a CacheLayout) or client
 paths alone (the mount table), one branch each (details in ``hpccache_cli.cli.flush.naming``).
+It returns a :class:`~hpccache_cli.cli.flush.values.Naming`: the resolver for the engine and
+the locator for ``--fallback``, so the shard wrapper and the fallback each take their own part.
 """
 
 from __future__ import annotations
@@ -14,56 +16,25 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from hpccache_cli.cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
+from hpccache_cli.cli.flush.fallback import (
+    ExportSites,
+    FallbackReport,
+    TargetFallback,
+    fallback_for,
+)
 from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
-from hpccache_cli.cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
-from hpccache_cli.cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
+from hpccache_cli.cli.flush.naming import cache_resolver, check_naming, local_resolver
+from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
+from hpccache_cli.cli.flush.values import QUIET, FlushRequest, Naming
 from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.engine import FlushEngine
-from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
-from hpccache_cli.flush.options import FlushOptions
-from hpccache_cli.flush.resolve import ExportResolver, Resolver
+from hpccache_cli.flush.inputs import PathSource, StrippedSource, open_source
+from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink, Sink
 from hpccache_cli.nfs.client import ClientOptions
 from hpccache_cli.pipelines.text import plural
-
-if TYPE_CHECKING:
-    from hpccache_cli.cli.flush.pipeline_run import PipelineRun
-
-
-@dataclass
-class FlushRequest:
-    """Everything a flush command line says, after parsing."""
-
-    paths: Sequence[str] = ()
-    from_file: str | None = None
-    null: bool = False
-    ips: Sequence[str] = ()
-    export: str | None = None
-    options: FlushOptions = field(default_factory=FlushOptions)
-    output: str = "text"  # text | json
-    report: str | None = None
-    failed_to: str | None = None
-    verbosity: int = NORMAL
-    strip: bool = False  # flush_file.py: surrounding whitespace of each line is not the name
-    # How paths are named besides --ip/--export (see hpccache_cli.cli.flush.naming):
-    cache: str | None = None  # --cache NAME (or a resource id)
-    resource_group: str | None = None
-    cache_id: str | None = None
-    path_kind: str | None = None  # local | namespace | export; None: recognise each path
-    mountinfo: str | None = None  # mount table for client paths (default: /proc/self/mountinfo)
-    force: bool = False  # also flush files of targets whose usage model does not cache writes
-    fallback: str | None = None  # "target-flush": flush the targets of failed files via ARM
-    azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
-    pipeline: PipelineRun | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
-
-    @property
-    def separator(self) -> bytes:
-        return NUL if self.null else NEWLINE
 
 
 def split_ips(values: Sequence[str]) -> list[str]:
@@ -72,7 +43,7 @@ def split_ips(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def build_resolver(request: FlushRequest) -> Resolver:
+def build_resolver(request: FlushRequest) -> Naming:
     """How input paths are named, from the options. One branch per way of naming a cache."""
     ips = split_ips(request.ips)
     check_naming(request, ips)
@@ -85,7 +56,8 @@ def build_resolver(request: FlushRequest) -> Resolver:
         if not request.export:
             raise UsageError("--ip needs the junction to flush under: add --export "
                              "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
-        return ExportResolver(ips, request.export)
+        resolver = ExportResolver(ips, request.export)
+        return Naming(resolver, ExportSites(resolver))
     return local_resolver(request)  # client paths: each file's mount says where
 
 
@@ -204,19 +176,18 @@ def execute(
     *,
     console: Sink | None = None,
     finish: Callable[[FlushSummary], None] | None = None,
-    resolver: Resolver | None = None,
+    naming: Naming | None = None,
 ) -> int:
     """Run a flush command line; print the summary; return the exit code."""
     request.options.validate()
     source = _open_source(request)  # bad input is reported before any Azure call
     try:
-        resolver = resolver or build_resolver(request)
-        fallback = fallback_for(request, resolver)  # None unless --fallback
+        naming = naming or build_resolver(request)
+        fallback = fallback_for(request, naming)  # None unless --fallback; takes the locator
         pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
         extra = (pipeline.open_sinks(request.report, request.failed_to)
                  if pipeline is not None else [])
-        if pipeline is not None:
-            resolver = pipeline.wrap(resolver)  # after fallback_for: it needs the plain one
+        resolver = pipeline.wrap(naming.resolver) if pipeline is not None else naming.resolver
     except BaseException:
         source.close()
         raise
