@@ -23,7 +23,8 @@ from flush_cache_support import (
     world,
 )
 
-from hpccache_cli.flush.fallback import FallbackReport, Site, TargetFlush
+from hpccache_cli.cli.flush.fallback import FallbackReport, LayoutSites, TargetFlush
+from hpccache_cli.cli.flush.values import Site
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.resolve_layout import LayoutResolver
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
@@ -183,7 +184,9 @@ def test_layout_resolver_places_paths_on_the_longest_junction() -> None:
     assert r.resolve(b"/a//./x/../y") == Target(ADDR, b"/a", b"y")
     assert r.resolve(b"/a/b") == Target(ADDR, b"/a/b", b"")  # the junction itself
     assert r.resolve(b"/a/\xff") == Target(ADDR, b"/a", b"\xff")  # bytes kept
-    assert r.site(b"/a/b/x") == Site(target="t2") and r.site(b"/zz") is None
+    sites = LayoutSites(r)
+    assert sites.site(b"/a/b/x") == Site(target="t2") and sites.site(b"/zz") is None
+    assert r.storage_target(b"/a/x") == "t1" and r.storage_target(b"/a/x\0y") is None
     for raw, kind in ((b"/a/" + b"n" * 1025, "bad-path"), (b"/a/x\0y", "bad-path"),
                       (b"/zz/y", "no-junction"), (b"rel/x", "path")):
         result = r.resolve(raw)

@@ -127,14 +127,16 @@ def test_held_back_failures_are_written_as_they_were_when_no_fallback_ran(
         tmp_path: Path) -> None:
     """No network: an interrupted run (or a fallback that raised) never calls run(); release()
     still writes every held-back failure, byte-exact, and closes the files."""
-    from hpccache_cli.flush.fallback import TargetFallback, make_fallback
-    from hpccache_cli.flush.fallback_outputs import HeldOutputs
+    from hpccache_cli.cli.flush.fallback import ExportSites, TargetFallback, make_fallback
+    from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs
+    from hpccache_cli.cli.flush.values import Naming
     from hpccache_cli.flush.outputs import OutputFile
     from hpccache_cli.flush.resolve import ExportResolver
     from hpccache_cli.flush.results import FileResult, Outcome
     from hpccache_cli.flush.sinks import FailedList, JsonlReport
 
-    fallback = make_fallback(ExportResolver([A_ROOT], "/NAS_12_exp5"), None, None, quiet=True)
+    resolver = ExportResolver([A_ROOT], "/NAS_12_exp5")
+    fallback = make_fallback(Naming(resolver, ExportSites(resolver)), None, quiet=True)
     assert isinstance(fallback, TargetFallback)
     report, failed = tmp_path / "r.jsonl", tmp_path / "f.lst"
     records = [JsonlReport(OutputFile.open(str(report), "--report")),
@@ -160,7 +162,7 @@ def test_held_back_failures_are_written_as_they_were_when_no_fallback_ran(
 def test_settle_decides_the_code_then_counts_covered_files_as_flushed() -> None:
     from collections import Counter
 
-    from hpccache_cli.flush.fallback import FallbackReport, TargetFlush
+    from hpccache_cli.cli.flush.fallback import FallbackReport, TargetFlush
     from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 
     summary = FlushSummary(unreachable=True)

@@ -25,7 +25,8 @@ from flush_cache_support import (
     world,
 )
 
-from hpccache_cli.flush.fallback import Site
+from hpccache_cli.cli.flush.fallback import LocalSites
+from hpccache_cli.cli.flush.values import Site
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.resolve_local import LocalPathResolver
 from hpccache_cli.flush.results import FileResult
@@ -160,7 +161,7 @@ def test_local_resolver_mounts_what_the_client_mounted() -> None:
     assert r.resolve(f"{top}/r/caf\xe9".encode("utf-8", "surrogateescape")) == Target(
         ("127.0.0.63",), b"/", "caf\xe9".encode("utf-8", "surrogateescape"))
     assert r.resolve(os.fsencode(f"{top}/r/caf\udce9")).rel == b"caf\xe9"
-    assert r.site(f"{top}/b/f".encode()) == Site(address="127.0.0.64",
+    assert LocalSites(r).site(f"{top}/b/f".encode()) == Site(address="127.0.0.64",
                                                  directory="/NAS_12_exp5/sub")
     failed = r.resolve(b"/etc/x")
     assert isinstance(failed, FileResult) and failed.kind == "path"

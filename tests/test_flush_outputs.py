@@ -179,12 +179,12 @@ def test_a_list_that_is_the_input_is_kept_when_the_input_was_not_read_to_the_end
     run is stopped; the failed list standing for the input file must not replace it."""
     from test_flush_support import FAST, Recorder
 
+    from hpccache_cli.cli.flush.runner import _run
     from hpccache_cli.flush.api import make_options
     from hpccache_cli.flush.engine import FlushEngine
     from hpccache_cli.flush.inputs import ThreadedReader
     from hpccache_cli.flush.outputs import OutputFile
     from hpccache_cli.flush.resolve import ExportResolver
-    from hpccache_cli.flush.runner import _run
     from hpccache_cli.flush.sinks import FailedList, MultiSink
 
     names = dirty_cache(tmp_path, ["k/a", "k/b"])

@@ -41,13 +41,14 @@ from test_flush_support import (
     emulator,
 )
 
+from hpccache_cli.cli.flush.pipeline_run import PipelineRun
+from hpccache_cli.cli.flush.pipeline_sinks import PipelineLogSink
+from hpccache_cli.cli.flush.runner import client_options, execute
+from hpccache_cli.cli.flush.shard_resolve import ShardResolver, namespace_path
+from hpccache_cli.cli.flush.values import FlushRequest
 from hpccache_cli.flush.options import FlushOptions
-from hpccache_cli.flush.pipeline_run import PipelineRun
-from hpccache_cli.flush.pipeline_sinks import PipelineLogSink
 from hpccache_cli.flush.resolve import OUTSIDE_SHARD, ExportResolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
-from hpccache_cli.flush.runner import FlushRequest, client_options, execute
-from hpccache_cli.flush.shard_resolve import ShardResolver, namespace_path
 from hpccache_cli.pipelines.guard import neutralise
 from hpccache_cli.pipelines.shard import shard_of
 from hpccache_cli.pipelines.text import display_name

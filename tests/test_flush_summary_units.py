@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hpccache_cli.cli.flush.progress import progress_line, summary_text
+from hpccache_cli.cli.flush.runner import print_summary
+from hpccache_cli.cli.flush.values import FlushRequest
 from hpccache_cli.flush.inputs import NEWLINE, NUL, count_records, split_records
-from hpccache_cli.flush.progress import progress_line, summary_text
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
-from hpccache_cli.flush.runner import FlushRequest, print_summary
 
 
 @given(st.binary(max_size=300), st.sampled_from([NEWLINE, NUL]), st.integers(1, 17))

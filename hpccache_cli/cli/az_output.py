@@ -44,7 +44,7 @@ def resolve_format(explicit: AzOutput | None, environ: Mapping[str, str] | None 
     """``-o``, else the Azure CLI's configured default, else table on a terminal / JSON piped."""
     if explicit is not None:
         return explicit
-    from hpccache_cli.cli.az_config import default_output
+    from hpccache_cli.control.az_config import default_output
 
     configured = default_output(environ)
     if configured:

@@ -55,7 +55,7 @@ def group_or_default(resource_group: str | None) -> str | None:
     """``-g``, else the Azure CLI's default group."""
     if resource_group:
         return resource_group
-    from hpccache_cli.cli.az_config import default_group
+    from hpccache_cli.control.az_config import default_group
 
     return default_group()
 

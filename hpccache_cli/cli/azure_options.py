@@ -15,7 +15,7 @@ import json
 import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -91,6 +91,11 @@ class AzureArgs:
             endpoint=self.arm_endpoint,
             ca_bundle=str(self.ca_bundle) if self.ca_bundle else None,
         )
+
+    def progress(self, label: str) -> AbstractContextManager[Callable[[float, str], None] | None]:
+        """The Azure commands' spinner (:func:`progress`), for a long operation that a command
+        elsewhere (``flush --fallback target-flush``) runs with these options."""
+        return progress(label)
 
 
 _AZURE: list[tuple[str, Any, Any]] = [

@@ -1,7 +1,7 @@
 """``hpccache flush``: get files written back from the cache to storage now, per file.
 
 Options are parsed here; everything else (resolution, engine, sinks, Ctrl-C) is in
-``hpccache_cli.flush.runner`` so ``flush-file`` and ``demo`` run the very same code path.
+``hpccache_cli.cli.flush.runner`` so ``flush-file`` and ``demo`` run the very same code path.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class OutputChoice(str, Enum):
 
 
 def verbosity(verbose: bool, quiet: bool) -> int:
-    from hpccache_cli.flush.progress import NORMAL, QUIET, VERBOSE
+    from hpccache_cli.cli.flush.values import NORMAL, QUIET, VERBOSE
 
     if verbose and quiet:
         raise UsageError("-v and -q contradict each other; pick one")
@@ -235,9 +235,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import os
 
+        from hpccache_cli.cli.flush.pipeline_run import PipelineRun
+        from hpccache_cli.cli.flush.runner import execute
+        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
-        from hpccache_cli.flush.pipeline_run import PipelineRun
-        from hpccache_cli.flush.runner import FlushRequest, execute
 
         if not fallback_timeout > 0:
             raise UsageError("--fallback-timeout must be a positive number of seconds")

@@ -76,9 +76,10 @@ def register(app: typer.Typer) -> None:
         *,
         conn: ConnectionArgs,
     ) -> None:
+        from hpccache_cli.cli.flush.progress import FlushFileLog
+        from hpccache_cli.cli.flush.runner import execute
+        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
-        from hpccache_cli.flush.progress import FlushFileLog
-        from hpccache_cli.flush.runner import FlushRequest, execute
 
         options = FlushOptions(
             mode="sync" if sync else "async", concurrency=threads, timeout=timeout,

@@ -41,7 +41,7 @@ class ConnectionArgs:
 
     def client_options(self) -> ClientOptions:
         """The NFS client's options; an out-of-range value is a UsageError (exit 2)."""
-        from hpccache_cli.flush.runner import client_options
+        from hpccache_cli.cli.flush.runner import client_options
 
         options = client_options(**{f.name: getattr(self, f.name) for f in fields(self)})
         options.option_names = FLAGS  # NFS errors name these fields; users know the flags

@@ -40,12 +40,12 @@ the emulator's own token (``--auth token``) needs nothing.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hpccache_cli import __version__
+from hpccache_cli.control.attempts import AttemptLog
 from hpccache_cli.control.credentials import build_credential, resolve_auth_mode
 from hpccache_cli.control.subscription import resolve_subscription
 from hpccache_cli.errors import UsageError
@@ -94,24 +94,6 @@ DEFAULT_OPERATION_TIMEOUT = 3600.0
 TRUST_VAR = "HPCCACHE_ARM_ENDPOINT_TRUSTED"
 #: Identities whose tokens are real Azure tokens (``token`` is the emulator's own).
 REAL_IDENTITIES = ("default", "cli", "pipelines")
-
-
-class AttemptLog:
-    """How many attempts the last request took (error messages quote it); shared by the
-    policies of every client built from one :class:`~hpccache_cli.control.client.ArmSettings`."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.attempts = 0
-
-    def start(self) -> None:
-        with self._lock:
-            self.attempts = 1
-
-    def retried(self) -> int:
-        with self._lock:
-            self.attempts += 1
-            return self.attempts
 
 
 def _env_number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> Any:

@@ -28,7 +28,7 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 from hpccache_cli.errors import AzureError
 
 if TYPE_CHECKING:
-    from hpccache_cli.control.client import AttemptLog
+    from hpccache_cli.control.attempts import AttemptLog
 
 #: Waits before a retry this long or longer are announced on stderr.
 ANNOUNCE_WAIT_S = 2.0

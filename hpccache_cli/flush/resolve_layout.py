@@ -19,9 +19,9 @@ changed since; the reason of any path still under no junction then says Azure wa
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from hpccache_cli.errors import AzureError, UsageError
+from hpccache_cli.errors import AzureError, UsageError, UserError
 from hpccache_cli.flush.resolve import (
     NUL_REJECTED,
     PathRejected,
@@ -42,10 +42,6 @@ from hpccache_cli.paths import (
 )
 from hpccache_cli.paths.mountinfo import normpath
 
-if TYPE_CHECKING:
-    from hpccache_cli.flush.fallback import Site
-    from hpccache_cli.flush.naming import ArmContext
-
 #: The reason the issue asks for, verbatim; details follow in parentheses.
 NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
 
@@ -60,7 +56,9 @@ class LayoutResolver:
     ``path_kind`` forces how paths are read: ``namespace``, ``local``, or None to recognise
     each (see :func:`hpccache_cli.paths.classify_path`). ``table`` is the client's mount table;
     without one only namespace paths can be placed (no mounts to translate through).
-    ``arm`` is set by the command line to the ARM context (for ``--fallback``).
+    ``refresh`` reads the layout again (from ARM): given, a path under no junction of a layout
+    that did not come from ARM just now is placed once more on a fresh one, and ``on_note``
+    hears that it happened (the library itself prints nothing).
     """
 
     def __init__(
@@ -71,6 +69,8 @@ class LayoutResolver:
         *,
         table: MountTable | None = None,
         cwd: str | None = None,
+        refresh: Callable[[], CacheLayout] | None = None,
+        on_note: Callable[[str], None] | None = None,
     ) -> None:
         if path_kind not in (None, "local", "namespace"):
             raise UsageError(
@@ -91,9 +91,10 @@ class LayoutResolver:
         self._inputs = {k: InputResolver(self.table, layout, k, cwd)
                         for k in ("local", "namespace", "export")}
         self._exports: dict[str, bytes] = {}
-        self.arm: ArmContext | None = None
         self.cwd = cwd
-        self._checked_note = ""  # set once ARM was asked again (see _ask_again)
+        self.refresh = refresh
+        self.on_note = on_note
+        self._checked_note = ""  # set once the layout was read again (see _ask_again)
 
     def _adopt(self, layout: CacheLayout) -> None:
         """Use a newer layout of the same cache from now on."""
@@ -105,27 +106,23 @@ class LayoutResolver:
         self._exports = {}
 
     def _ask_again(self, raw: bytes, failed: FileResult) -> tuple[Enrichment, str] | FileResult:
-        """``raw`` is under no junction of a cached layout: read the layout from ARM once (the
-        namespace may have changed in the last minutes) and place the path again."""
-        import sys
-
-        from hpccache_cli.control.resolve import get_layout
-        from hpccache_cli.errors import UserError
-
-        arm = self.arm
-        assert arm is not None
+        """``raw`` is under no junction of a cached layout: read the layout again once through
+        ``refresh`` (the namespace may have changed in the last minutes) and place the path
+        again."""
+        assert self.refresh is not None
         try:
-            fresh = get_layout(arm.settings, arm.resource_group, arm.name, refresh=True)
+            fresh = self.refresh()
         except UserError as exc:
             self._checked_note = f" (the cached layout was used; asking Azure again failed: {exc})"
             failed.reason += self._checked_note
             return failed
         changed = fresh.junctions != self.layout.junctions
         self._adopt(fresh)
-        print(f"hpccache: {os.fsdecode(raw)} is under no junction of the cached layout of cache "
-              f"{arm.name}; asked Azure again: the namespace "
-              + ("has changed, using the new one" if changed else "is unchanged"),
-              file=sys.stderr)
+        if self.on_note is not None:
+            self.on_note(
+                f"{os.fsdecode(raw)} is under no junction of the cached layout of cache "
+                f"{self.layout.name}; asked Azure again: the namespace "
+                + ("has changed, using the new one" if changed else "is unchanged"))
         self._checked_note = " (checked with Azure during this run, not only the cached layout)"
         placed = self._place(raw)
         if isinstance(placed, FileResult) and placed.kind == "no-junction":
@@ -137,7 +134,7 @@ class LayoutResolver:
         if isinstance(placed, FileResult) and placed.kind == "no-junction":
             if self._checked_note:
                 placed.reason += self._checked_note
-            elif self.arm is not None and self.layout.source != "arm":
+            elif self.refresh is not None and self.layout.source != "arm":
                 placed = self._ask_again(raw, placed)
         if isinstance(placed, FileResult):
             return placed
@@ -161,14 +158,11 @@ class LayoutResolver:
             return _failed(raw, f"{exc}: refused", "bad-path")
         return Target(self.addresses, export, rel)
 
-    def site(self, raw: bytes) -> Site | None:
-        """The storage target of a path (for ``--fallback target-flush``)."""
-        from hpccache_cli.flush.fallback import Site
-
+    def storage_target(self, raw: bytes) -> str | None:
+        """The storage target that holds a path, None when the path does not place (what a
+        storage-target flush of a failed file would flush: ``--fallback target-flush``)."""
         placed = self._place(raw)
-        if isinstance(placed, FileResult) or placed[0].storage_target is None:
-            return None
-        return Site(target=placed[0].storage_target)
+        return None if isinstance(placed, FileResult) else placed[0].storage_target
 
     def _place(self, raw: bytes) -> tuple[Enrichment, str] | FileResult:
         """(what the layout says, normalised namespace path), or the failure to report."""

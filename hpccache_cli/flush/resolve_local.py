@@ -31,7 +31,6 @@ mount-specific port is almost always a tunnel or a test server the user can name
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from hpccache_cli.flush.resolve import (
     NUL_REJECTED,
@@ -43,9 +42,6 @@ from hpccache_cli.flush.resolve import (
 from hpccache_cli.flush.results import FileResult, Outcome
 from hpccache_cli.paths import InputResolver, MountTable, Translation, cache_address
 from hpccache_cli.paths.mountinfo import normpath
-
-if TYPE_CHECKING:
-    from hpccache_cli.flush.fallback import Site
 
 
 class LocalPathResolver:
@@ -79,17 +75,16 @@ class LocalPathResolver:
         assert translation.cache_address is not None
         return Target((translation.cache_address,), export, rel)
 
-    def site(self, raw: bytes) -> Site | None:
-        """Cache address and namespace directory of a path: ``--fallback`` finds the cache
-        (and so the storage target) by that address in Azure after the run."""
-        from hpccache_cli.flush.fallback import Site
-
+    def cache_path(self, raw: bytes) -> tuple[str, str] | None:
+        """(cache address, namespace path) of a client path, None when it does not place: by
+        that address Azure names the cache, and the layout the storage target (``--fallback``
+        finds them after the run)."""
         placed = self._translate(raw)
         if isinstance(placed, FileResult):
             return None
         translation, _, _ = placed
-        ns = normpath(translation.namespace_path or "/")
-        return Site(address=translation.cache_address, directory=ns.rpartition("/")[0] or "/")
+        assert translation.cache_address is not None  # _translate fails paths without one
+        return translation.cache_address, normpath(translation.namespace_path or "/")
 
     def _translate(self, raw: bytes) -> tuple[Translation, str, str] | FileResult:
         """(translation, the export to MOUNT, the path under it) or the failure."""

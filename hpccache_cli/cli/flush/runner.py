@@ -3,7 +3,9 @@ options -> resolver, input source and sinks; run with Ctrl-C handling; summary a
 
 ``build_resolver`` is the single place that decides how input paths are named: ``--ip`` +
 ``--export``, ``--cache NAME`` (namespace and client paths through a CacheLayout) or client
-paths alone (the mount table), one branch each (details in ``hpccache_cli.flush.naming``).
+paths alone (the mount table), one branch each (details in ``hpccache_cli.cli.flush.naming``).
+It returns a :class:`~hpccache_cli.cli.flush.values.Naming`: the resolver for the engine and
+the locator for ``--fallback``, so the shard wrapper and the fallback each take their own part.
 """
 
 from __future__ import annotations
@@ -15,22 +17,24 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
+from hpccache_cli.cli.flush.fallback import (
+    ExportSites,
+    FallbackReport,
+    TargetFallback,
+    fallback_for,
+)
+from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
+from hpccache_cli.cli.flush.naming import cache_resolver, check_naming, local_resolver
+from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
+from hpccache_cli.cli.flush.values import QUIET, FlushRequest, Naming
 from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.addresses import check_ip
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.export_guard import ExportGuard
-from hpccache_cli.flush.fallback import FallbackReport, TargetFallback, fallback_for
-from hpccache_cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
-from hpccache_cli.flush.inputs import NEWLINE, NUL, PathSource, StrippedSource, open_source
-from hpccache_cli.flush.naming import AzureOptions, cache_resolver, check_naming, local_resolver
-from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.inputs import PathSource, StrippedSource, open_source
 from hpccache_cli.flush.outputs import OutputFile, check_outputs
-from hpccache_cli.flush.progress import NORMAL, QUIET, make_console_sink, summary_text
-from hpccache_cli.flush.resolve import ExportResolver, Resolver
+from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import (
     FailedList,
@@ -43,41 +47,6 @@ from hpccache_cli.flush.sinks import (
 from hpccache_cli.nfs.client import ClientOptions
 from hpccache_cli.pipelines.text import plural
 
-if TYPE_CHECKING:
-    from hpccache_cli.flush.pipeline_run import PipelineRun
-
-
-@dataclass
-class FlushRequest:
-    """Everything a flush command line says, after parsing."""
-
-    paths: Sequence[str] = ()
-    from_file: str | None = None
-    null: bool = False
-    ips: Sequence[str] = ()
-    export: str | None = None
-    options: FlushOptions = field(default_factory=FlushOptions)
-    output: str = "text"  # text | json
-    report: str | None = None
-    failed_to: str | None = None
-    verbosity: int = NORMAL
-    strip: bool = False  # flush_file.py: surrounding whitespace of each line is not the name
-    # How paths are named besides --ip/--export (see hpccache_cli.flush.naming):
-    cache: str | None = None  # --cache NAME (or a resource id)
-    resource_group: str | None = None
-    cache_id: str | None = None
-    path_kind: str | None = None  # local | namespace | export; None: recognise each path
-    mountinfo: str | None = None  # mount table for client paths (default: /proc/self/mountinfo)
-    force: bool = False  # also flush files of targets whose usage model does not cache writes
-    fallback: str | None = None  # "target-flush": flush the targets of failed files via ARM
-    fallback_timeout: float = DEFAULT_OPERATION_TIMEOUT  # each target flush of the fallback
-    azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
-    pipeline: PipelineRun | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
-
-    @property
-    def separator(self) -> bytes:
-        return NUL if self.null else NEWLINE
-
 
 def split_ips(values: Sequence[str]) -> list[str]:
     """``--ip a --ip b,c`` -> ``[a, b, c]`` (commas allowed for scripts), each checked to be
@@ -86,7 +55,7 @@ def split_ips(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def build_resolver(request: FlushRequest) -> Resolver:
+def build_resolver(request: FlushRequest) -> Naming:
     """How input paths are named, from the options. One branch per way of naming a cache."""
     ips = split_ips(request.ips)
     check_naming(request, ips)
@@ -99,7 +68,8 @@ def build_resolver(request: FlushRequest) -> Resolver:
         if not request.export:
             raise UsageError("--ip needs the junction to flush under: add --export "
                              "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
-        return ExportResolver(ips, request.export, request.path_kind)
+        resolver = ExportResolver(ips, request.export, request.path_kind)
+        return Naming(resolver, ExportSites(resolver))
     return local_resolver(request)  # client paths: each file's mount says where
 
 
@@ -231,7 +201,7 @@ def _run(
             guard.check()  # --export names no junction: exit 2, before any fallback
         report = fallback.run(summary) if fallback is not None else None
         if report is not None and held is not None:  # a Succeeded target flush: check files
-            from hpccache_cli.flush.fallback_verify import verify_covered
+            from hpccache_cli.cli.flush.fallback_verify import verify_covered
 
             assert fallback is not None  # (report came from it)
             verify_covered(held, fallback, report, summary, engine.options)
@@ -252,21 +222,19 @@ def execute(
     *,
     console: Sink | None = None,
     finish: Callable[[FlushSummary], None] | None = None,
-    resolver: Resolver | None = None,
+    naming: Naming | None = None,
 ) -> int:
     """Run a flush command line; print the summary; return the exit code."""
     request.options.validate()
     source = _open_source(request)  # bad input is reported before any Azure call
     try:
         on_input = _check_outputs(request, source)  # before any output is opened
-        resolver = resolver or build_resolver(request)
-        fallback = fallback_for(request, resolver)  # None unless --fallback
-        pipeline = request.pipeline  # hpccache_cli.flush.pipeline_run: its three hooks
-        plain = resolver  # for the cache's state when nothing answered (flush.cache_state)
+        naming = naming or build_resolver(request)
+        fallback = fallback_for(request, naming)  # None unless --fallback; takes the locator
+        pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
         extra = (pipeline.open_sinks(request.report, request.failed_to)
                  if pipeline is not None else [])
-        if pipeline is not None:
-            resolver = pipeline.wrap(resolver)  # after fallback_for: it needs the plain one
+        resolver = pipeline.wrap(naming.resolver) if pipeline is not None else naming.resolver
     except BaseException:
         source.close()
         raise
@@ -280,7 +248,7 @@ def execute(
         raise
     sinks = [s if s.record else LiveOutput(s) for s in extra] + records + [LiveOutput(console)]
     held = None
-    if fallback is not None:  # the records wait for it: hpccache_cli.flush.fallback_outputs
+    if fallback is not None:  # the records wait for it: hpccache_cli.cli.flush.fallback_outputs
         junit = pipeline.junit if pipeline is not None else None
         held = HeldOutputs([s for s in sinks if s.record], fallback,
                            spill_dir_for([request.report, request.failed_to, junit]))
@@ -297,9 +265,9 @@ def execute(
     code = summary.exit_code if report is None else report.settle(summary)
     cause = None
     if summary.unreachable and code == EXIT_UNREACHABLE:
-        from hpccache_cli.flush.cache_state import unreachable_cause
+        from hpccache_cli.cli.flush.cache_state import unreachable_cause
 
-        cause = unreachable_cause(plain)  # a stopped/upgrading cache is not a network problem
+        cause = unreachable_cause(naming)  # a stopped/upgrading cache is not a network problem
         code = EXIT_AZURE if cause else code
     if pipeline is not None:  # output variables; --allow-partial turns 1 into 0
         try:

@@ -10,7 +10,7 @@ redone by whoever reads the report or feeds the failed list back.
 The choice: hold back only the failures a target flush may cover, on disk. Everything else
 (flushed, clean, skipped, unfinished, and failures no target flush can cure: a missing file, a
 bad name, no storage target) is written as it happens, exactly as without ``--fallback``. A
-coverable failure is counted on its site by :class:`~hpccache_cli.flush.fallback.TargetFallback`
+coverable failure is counted on its site by :class:`~hpccache_cli.cli.flush.fallback.TargetFallback`
 and spilled as one JSON line (the report line plus the site's id) to an anonymous temporary
 file next to the first record's destination (same disk as the output; ``/tmp`` may be RAM),
 falling back to the system temporary directory when that directory refuses one. After the
@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO
 
-from hpccache_cli.flush.fallback import TargetFallback
+from hpccache_cli.cli.flush.fallback import TargetFallback
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import MultiSink, Sink
 
@@ -55,7 +55,7 @@ class HeldOutputs(Sink):
         self._spill: IO[str] | None = None
         self._released = False
         # path -> why the check after the target flush did not find it written back
-        # (set by hpccache_cli.flush.fallback_verify; those files stay failed)
+        # (set by hpccache_cli.cli.flush.fallback_verify; those files stay failed)
         self.verdicts: dict[bytes, str] = {}
         self.note = ""  # said of every covered file when they could not be checked
 

@@ -4,7 +4,7 @@ reported Succeeded, each file it was meant to cover gets one status COMMIT.
 Why: "Succeeded" means the target's dirty data *at the time* went back. A file a client wrote
 again while the flush ran, or one the back end still refuses, can be dirty afterwards; calling
 it flushed would make a pipeline skip work that is not done. So the held-back failures (see
-:mod:`hpccache_cli.flush.fallback_outputs`) of covered sites are asked for their write-back
+:mod:`hpccache_cli.cli.flush.fallback_outputs`) of covered sites are asked for their write-back
 state, through the same resolver and options as the run, in ``--status-only`` mode:
 
 - written back (or clean): reported as ``flushed`` (kind ``target-flush``);
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, cast
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.fallback import FallbackReport, TargetFallback
-    from hpccache_cli.flush.fallback_outputs import HeldOutputs
+    from hpccache_cli.cli.flush.fallback import FallbackReport, TargetFallback
+    from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs
     from hpccache_cli.flush.options import FlushOptions
     from hpccache_cli.flush.resolve import Resolver
 

@@ -12,10 +12,10 @@ cache address and namespace directory, whose cache and target are found in Azure
 after the run. That bounds memory by targets (or directories, capped), not by files.
 
 Telling the truth afterwards: a failed file whose target flush succeeded *was* written back,
-once a status COMMIT confirms it (:mod:`hpccache_cli.flush.fallback_verify`). The per-file
+once a status COMMIT confirms it (:mod:`hpccache_cli.cli.flush.fallback_verify`). The per-file
 records (``--report``, ``--failed-to``, ``--junit``, and the ``##vso`` errors) hold back exactly
 the failures a target flush may cover (spilled to disk, see
-:mod:`hpccache_cli.flush.fallback_outputs`) and write them once the fallback has run: as
+:mod:`hpccache_cli.cli.flush.fallback_outputs`) and write them once the fallback has run: as
 ``flushed`` ("written back by the flush of storage target ...") when their target's flush
 succeeded and the check found the file written back, else as they were (with what the check
 found). :meth:`FallbackReport.settle` moves the same files from ``failed`` to ``flushed`` in
@@ -35,34 +35,33 @@ import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
+from hpccache_cli.cli.flush.values import (
+    ArmContext,
+    AzureOptions,
+    EnvironmentAzure,
+    FlushRequest,
+    Locator,
+    Naming,
+    Site,
+)
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
-from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, UserError
-from hpccache_cli.flush.naming import ArmContext, AzureOptions, EnvironmentAzure
+from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from hpccache_cli.flush.resolve import ExportResolver, PathRejected
+from hpccache_cli.flush.resolve_layout import LayoutResolver
+from hpccache_cli.flush.resolve_local import LocalPathResolver
 from hpccache_cli.flush.results import OK_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import Sink
+
+if TYPE_CHECKING:  # the Azure SDK stays out of ``hpccache --help``
+    from hpccache_cli.control.client import ArmSettings
 
 #: Failure kinds a storage-target flush cannot fix: there is no dirty file behind the name.
 NOT_COVERABLE = frozenset({"noent", "notdir", "nametoolong", "bad-path", "path", "no-junction",
                            "other-cache", "not-regular"})
 #: Distinct sites remembered; failures beyond them are reported as not covered.
 MAX_SITES = 1 << 16
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a failed file is: its storage ``target`` when the layout is known, else the cache
-    ``address`` it was flushed through and its namespace ``directory``."""
-
-    target: str | None = None
-    address: str | None = None
-    directory: str | None = None
-
-
-class Locator(Protocol):
-    def site(self, raw: bytes) -> Site | None: ...
 
 
 class ExportSites:
@@ -79,6 +78,32 @@ class ExportSites:
         path = self.resolver.export.rstrip(b"/") + (b"/" + rel if rel else b"")
         directory = path.rpartition(b"/")[0] or b"/"
         return Site(address=self.resolver.addresses[0], directory=os.fsdecode(directory))
+
+
+class LayoutSites:
+    """Sites for ``--cache`` paths: the storage target the layout places each on."""
+
+    def __init__(self, resolver: LayoutResolver) -> None:
+        self.resolver = resolver
+
+    def site(self, raw: bytes) -> Site | None:
+        target = self.resolver.storage_target(raw)
+        return Site(target=target) if target is not None else None
+
+
+class LocalSites:
+    """Sites for client paths: cache address + namespace directory of each, by which the
+    fallback finds the cache (and so the storage target) in Azure after the run."""
+
+    def __init__(self, resolver: LocalPathResolver) -> None:
+        self.resolver = resolver
+
+    def site(self, raw: bytes) -> Site | None:
+        placed = self.resolver.cache_path(raw)
+        if placed is None:
+            return None
+        address, ns = placed
+        return Site(address=address, directory=ns.rpartition("/")[0] or "/")
 
 
 @dataclass
@@ -117,7 +142,7 @@ class FallbackReport:
     skipped: str = ""  # why nothing ran at all
     covered_kinds: Counter[str] = field(default_factory=Counter)  # per-file failure kinds
     settled_code: int | None = None  # settle() moved covered files to "flushed": the code
-    # The check after the target flushes (hpccache_cli.flush.fallback_verify):
+    # The check after the target flushes (hpccache_cli.cli.flush.fallback_verify):
     still_dirty: Counter[str] = field(default_factory=Counter)  # kinds of covered files that
     # the status COMMIT found not written back: they stay failed
     verified: int = 0  # covered files the check found written back
@@ -216,7 +241,7 @@ class TargetFallback(Sink):
         self.sites: dict[Site, int] = {}  # site -> its id: the index in self.kinds
         self.kinds: list[Counter[str]] = []  # per site id: failure kind -> failed files
         self.not_coverable = 0
-        self._settings: Any = None
+        self._settings: ArmSettings | None = None
         self._found: dict[str, ArmContext | None] = {}
         self._flush_of: dict[int, TargetFlush] = {}  # site id -> its target's flush
 
@@ -302,16 +327,17 @@ class TargetFallback(Sink):
         try:
             if self._settings is None:
                 self._settings = self.azure.settings()
-            layout = discover_by_address(self._settings, address, refresh=self.azure.refresh)
+            settings = self._settings
+            layout = discover_by_address(settings, address, refresh=self.azure.refresh)
         except UserError as exc:
             report.problems.append(f"cannot find the cache of mount address {address}: {exc}")
         else:
             if layout is None:
                 report.problems.append(
-                    f"no cache in subscription {self._settings.subscription_id} has mount "
+                    f"no cache in subscription {settings.subscription_id} has mount "
                     f"address {address}; its files are not covered")
             else:
-                context = ArmContext(self._settings, layout.resource_group, layout.name, layout)
+                context = ArmContext(settings, layout.resource_group, layout.name, layout)
         self._found[address] = context
         return context
 
@@ -322,7 +348,8 @@ class TargetFallback(Sink):
                   f"{flush.cache} for {flush.files:,} failed file(s); clients see errors on "
                   "its namespace paths until it ends")
         try:
-            with _progress(f"Flushing storage target {flush.target} of {flush.cache}") as tick:
+            with self.azure.progress(
+                    f"Flushing storage target {flush.target} of {flush.cache}") as tick:
                 result = flush_target(context.settings, context.resource_group, context.name,
                                       flush.target, wait=True, on_progress=tick,
                                       timeout=self.timeout)
@@ -343,33 +370,18 @@ class TargetFallback(Sink):
         stream.flush()
 
 
-def _progress(label: str) -> Any:
-    """A spinner with elapsed time on a terminal (the Azure commands' own), else nothing."""
-    from hpccache_cli.cli.azure_options import progress
-
-    return progress(label)
-
-
 def make_fallback(
-    resolver: object, arm: ArmContext | None, azure: AzureOptions | None, *, quiet: bool,
+    naming: Naming, azure: AzureOptions | None, *, quiet: bool,
     timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> TargetFallback:
-    """The fallback sink for ``resolver`` (anything with ``site()``, or an ExportResolver)."""
-    locator: Locator | None = None
-    if isinstance(resolver, ExportResolver):
-        locator = ExportSites(resolver)
-    elif callable(getattr(resolver, "site", None)):
-        locator = resolver  # type: ignore[assignment]
-    if locator is None:
-        raise UsageError("--fallback target-flush cannot place these paths on storage targets")
-    return TargetFallback(locator, arm, azure, quiet=quiet, timeout=timeout)
+    """The fallback sink for paths named as ``naming`` says: it places failed files with its
+    locator (never with a resolver the shard wrapper wrapped) in its ARM context, if any."""
+    return TargetFallback(naming.locator, naming.arm, azure, quiet=quiet, timeout=timeout)
 
 
-
-def fallback_for(request: Any, resolver: object) -> TargetFallback | None:
+def fallback_for(request: FlushRequest, naming: Naming) -> TargetFallback | None:
     """The fallback sink a FlushRequest asks for (``--fallback target-flush``), else None."""
-    if getattr(request, "fallback", None) is None:
+    if request.fallback is None:
         return None
-    return make_fallback(resolver, getattr(resolver, "arm", None), request.azure,
-                         quiet=request.verbosity < 0,
-                         timeout=getattr(request, "fallback_timeout", DEFAULT_OPERATION_TIMEOUT))
+    return make_fallback(naming, request.azure, quiet=request.verbosity < 0,
+                         timeout=request.fallback_timeout)

@@ -12,8 +12,8 @@ layout may come from the resolution cache and be minutes old.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
+from hpccache_cli.cli.flush.values import Naming
 from hpccache_cli.errors import UserError
 from hpccache_cli.layout import CacheLayout
 
@@ -45,16 +45,17 @@ def state_problem(layout: CacheLayout) -> str | None:
     )
 
 
-def unreachable_cause(resolver: Any) -> str | None:
+def unreachable_cause(naming: Naming) -> str | None:
     """For a ``--cache`` run whose mount addresses all stayed silent: the cache's state, read
-    again from ARM (one refresh), if it explains it; None for a healthy cache or another
-    resolver. An Azure error while asking falls back to the state the run started with."""
-    arm = getattr(resolver, "arm", None)
-    layout = getattr(resolver, "layout", None)
-    if arm is None or not isinstance(layout, CacheLayout):
+    again from ARM (one refresh), if it explains it; None for a healthy cache or a run without
+    a cache named in Azure. An Azure error while asking falls back to the state the run
+    started with."""
+    arm = naming.arm
+    if arm is None:
         return None
     from hpccache_cli.control.resolve import get_layout
 
+    layout = arm.layout
     with contextlib.suppress(UserError):
         layout = get_layout(arm.settings, arm.resource_group, arm.name, refresh=True)
     return state_problem(layout)

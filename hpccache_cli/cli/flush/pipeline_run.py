@@ -1,7 +1,7 @@
 """What ``hpccache flush`` does for pipelines and scripts besides flushing: ``--shard``,
 ``--junit``, Azure DevOps logging commands (``TF_BUILD``) and ``--allow-partial``.
 
-One object, built from the command line, hooks into :func:`hpccache_cli.flush.runner.execute`
+One object, built from the command line, hooks into :func:`hpccache_cli.cli.flush.runner.execute`
 at three points, so the runner stays a list of steps and this logic lives in one place:
 
 1. :meth:`PipelineRun.wrap` the resolver (``--shard``: other jobs' paths are dropped);
@@ -22,11 +22,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from hpccache_cli.cli.flush.pipeline_sinks import JUnitSink, PipelineLogSink, ShardMark
+from hpccache_cli.cli.flush.shard_resolve import ShardResolver
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED
-from hpccache_cli.flush.pipeline_sinks import JUnitSink, PipelineLogSink, ShardMark
 from hpccache_cli.flush.resolve import Resolver
 from hpccache_cli.flush.results import FlushSummary
-from hpccache_cli.flush.shard_resolve import ShardResolver
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines.guard import command_stream
 from hpccache_cli.pipelines.junit import JUnitReport
@@ -70,7 +70,8 @@ class PipelineRun:
     def wrap(self, resolver: Resolver) -> Resolver:
         """The resolver the engine uses: with ``--shard``, one that drops other jobs' paths.
 
-        Wrap after ``--fallback`` took the plain resolver: it needs ``site()`` of the inner one.
+        Only the engine gets it: ``--fallback`` places failed files with the locator of the
+        same :class:`~hpccache_cli.cli.flush.values.Naming`, never through this wrapper.
         """
         if self.shard is None:
             return resolver

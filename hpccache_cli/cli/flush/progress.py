@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 from typing import IO, Any
 
+from hpccache_cli.cli.flush.values import NORMAL, VERBOSE
 from hpccache_cli.flush.results import (
     OK_OUTCOMES,
     FileResult,
@@ -26,8 +27,6 @@ from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines.term import is_interactive
 from hpccache_cli.pipelines.text import plural
 from hpccache_cli.pipelines.vso import detect
-
-QUIET, NORMAL, VERBOSE = -1, 0, 1
 
 # Control characters (C0, DEL, C1, Unicode line breaks) that a file name or a reason quoting
 # one may hold: written raw they would split a log line (a name "x\n##vso[...]" would forge
@@ -220,7 +219,7 @@ def make_console_sink(verbosity: int, tty: bool | None = None) -> Sink:
 
     Never a bar in Azure Pipelines (``TF_BUILD=True``), even when the agent gives the step a
     terminal: its redraws would be noise in the kept log, and the step's progress is shown by
-    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.flush.pipeline_sinks`).
+    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.cli.flush.pipeline_sinks`).
     """
     if tty is None:
         tty = is_interactive(sys.stderr) and not detect(os.environ)

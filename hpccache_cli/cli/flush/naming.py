@@ -1,5 +1,5 @@
 """How input paths are named: the option checks and the ``--cache`` and client-path branches
-of :func:`hpccache_cli.flush.runner.build_resolver`.
+of :func:`hpccache_cli.cli.flush.runner.build_resolver`.
 
 Three ways, one resolver each:
 
@@ -18,50 +18,24 @@ Conflicting options fail here, before any network call, with one line saying wha
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+import sys
 
+from hpccache_cli.cli.flush.fallback import LayoutSites, LocalSites
+from hpccache_cli.cli.flush.values import (
+    ArmContext,
+    AzureOptions,
+    EnvironmentAzure,
+    FlushRequest,
+    Naming,
+)
 from hpccache_cli.errors import UsageError
+from hpccache_cli.flush.resolve_layout import LayoutResolver
+from hpccache_cli.flush.resolve_local import LocalPathResolver
 from hpccache_cli.layout import CacheLayout
 from hpccache_cli.paths import ENV_MOUNTINFO, MountTable, MountTableError
 
-if TYPE_CHECKING:
-    from hpccache_cli.flush.resolve_layout import LayoutResolver
-    from hpccache_cli.flush.resolve_local import LocalPathResolver
-    from hpccache_cli.flush.runner import FlushRequest
-
 PATH_KINDS = ("local", "namespace", "export")
 FALLBACKS = ("target-flush",)
-
-
-class AzureOptions(Protocol):
-    """What the flush needs of the shared Azure options (``cli.azure_options.AzureArgs``)."""
-
-    refresh: bool
-
-    def settings(self, subscription: str | None = None) -> Any: ...
-
-
-@dataclass
-class EnvironmentAzure:
-    """Azure settings from the environment alone, for callers without the CLI's options."""
-
-    refresh: bool = False
-
-    def settings(self, subscription: str | None = None) -> Any:
-        from hpccache_cli.control.client import ArmSettings
-
-        return ArmSettings.resolve(subscription=subscription)
-
-
-@dataclass(frozen=True)
-class ArmContext:
-    """One cache as ARM names it: where a storage-target flush (``--fallback``) goes."""
-
-    settings: Any  # control.client.ArmSettings (not imported: keeps --help fast)
-    resource_group: str
-    name: str
-    layout: CacheLayout
 
 
 def check_naming(request: FlushRequest, ips: list[str]) -> None:
@@ -102,27 +76,39 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
                              "not; it does not go with --status-only or --no-wait")
 
 
-def cache_resolver(request: FlushRequest) -> LayoutResolver:
-    """``--cache``/``--cache-id``: the layout from the resolution cache or ARM."""
-    from hpccache_cli.flush.resolve_layout import LayoutResolver
-
+def cache_resolver(request: FlushRequest) -> Naming:
+    """``--cache``/``--cache-id``: the layout from the resolution cache or ARM; the fallback
+    flushes the storage target each failed path is on, in that cache."""
     context = load_cache(request)
     table = None
     if request.path_kind != "namespace":
         explicit = bool(request.mountinfo or os.environ.get(ENV_MOUNTINFO))
         table = mount_table(request.mountinfo, required=explicit)
-    resolver = LayoutResolver(context.layout, request.force, request.path_kind, table=table)
-    resolver.arm = context
-    return resolver
+    resolver = LayoutResolver(
+        context.layout, request.force, request.path_kind, table=table,
+        refresh=lambda: refreshed_layout(context), on_note=_note,
+    )
+    return Naming(resolver, LayoutSites(resolver), context)
 
 
-def local_resolver(request: FlushRequest) -> LocalPathResolver:
-    """No ``--ip``/``--cache``: client paths, through the mount table."""
-    from hpccache_cli.flush.resolve_local import LocalPathResolver
+def refreshed_layout(context: ArmContext) -> CacheLayout:
+    """The cache's layout read from ARM now (not from the resolution cache)."""
+    from hpccache_cli.control.resolve import get_layout
 
+    return get_layout(context.settings, context.resource_group, context.name, refresh=True)
+
+
+def _note(message: str) -> None:
+    print(f"hpccache: {message}", file=sys.stderr)
+
+
+def local_resolver(request: FlushRequest) -> Naming:
+    """No ``--ip``/``--cache``: client paths, through the mount table (the fallback finds
+    their caches in Azure by mount address after the run)."""
     table = mount_table(request.mountinfo, required=True)
     assert table is not None
-    return LocalPathResolver(table)
+    resolver = LocalPathResolver(table)
+    return Naming(resolver, LocalSites(resolver))
 
 
 def mount_table(path: str | None, *, required: bool) -> MountTable | None:
@@ -141,7 +127,7 @@ def load_cache(request: FlushRequest) -> ArmContext:
     from hpccache_cli.control.resolve import CacheRef, get_layout, parse_cache_id
 
     azure: AzureOptions = request.azure or EnvironmentAzure()
-    from hpccache_cli.cli.az_config import default_group
+    from hpccache_cli.control.az_config import default_group
 
     name = request.cache_id or request.cache or ""
     group = request.resource_group or default_group()  # az's [defaults] group, as az -g
@@ -163,8 +149,8 @@ def _mention_store_problems(verbosity: int) -> None:
     Azure again); without -v this costs nothing but speed, so it stays quiet."""
     import sys
 
+    from hpccache_cli.cli.flush.progress import VERBOSE
     from hpccache_cli.control.resolve import store_problems
-    from hpccache_cli.flush.progress import VERBOSE
 
     problems = store_problems()
     if verbosity < VERBOSE:

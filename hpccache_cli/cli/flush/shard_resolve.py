@@ -39,8 +39,8 @@ def namespace_path(target: Target) -> bytes:
 
 class ShardResolver:
     """Resolve with ``inner``; answer OUTSIDE_SHARD for paths that shard ``k`` of ``n`` does
-    not own. Other attributes (``site`` for ``--fallback``) stay on ``inner``: wrap after
-    the fallback has taken its locator."""
+    not own. Only the engine sees it: ``--fallback`` places failed files with the locator
+    of the Naming that holds ``inner`` (hpccache_cli.cli.flush.values), whatever the order."""
 
     def __init__(self, inner: Resolver, k: int, n: int) -> None:
         if not 1 <= k <= n:
