@@ -86,6 +86,17 @@ def test_cache_id_and_the_resolution_cache(tmp_path: Path) -> None:
         w.assert_written_back(*files)
 
 
+def test_az_names_for_the_cache(tmp_path: Path) -> None:
+    """An az hpc-cache user's -n/--name and --ids name the cache as --cache and --cache-id do."""
+    with world(tmp_path) as w:
+        files = w.dirty("/NAS_12_exp5/az/1", "/NAS_12_exp5/az/2")
+        by_ids = run(["flush", "--ids", CACHE_ID, "--refresh", files[0]], w.env())
+        assert by_ids.returncode == 0, by_ids.stderr
+        by_n = run(["flush", "-n", BY_NAME[1], *BY_NAME[2:], "--refresh", files[1]], w.env())
+        assert by_n.returncode == 0, by_n.stderr
+        w.assert_written_back(*files)
+
+
 def test_fallback_flushes_the_targets_of_unreachable_files(tmp_path: Path) -> None:
     """Scenario: this machine cannot reach the cache's mount addresses (a build agent outside
     the cache's virtual network, a firewall change) but can reach Azure. Per file every flush

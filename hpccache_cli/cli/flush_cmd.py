@@ -148,14 +148,15 @@ def register(app: typer.Typer) -> None:
             None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
             help="The junction the paths are under, e.g. /NAS_12_exp5."),
         cache: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--cache", metavar="NAME", rich_help_panel=WHERE,
-            help="The cache's name (with -g): mount addresses and junctions from Azure."),
+            None, "--cache", "--name", "-n", metavar="NAME", rich_help_panel=WHERE,
+            help="The cache's name (with -g): mount addresses and junctions from Azure "
+                 "(-n/--name as in az hpc-cache)."),
         resource_group: Optional[str] = typer.Option(  # noqa: UP045
             None, "--resource-group", "-g", rich_help_panel=WHERE,
             help="Resource group of --cache."),
         cache_id: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--cache-id", metavar="RESOURCE_ID", rich_help_panel=WHERE,
-            help="The cache's full resource id, instead of --cache and -g."),
+            None, "--cache-id", "--ids", metavar="RESOURCE_ID", rich_help_panel=WHERE,
+            help="The cache's full resource id, instead of --cache and -g (--ids as in az)."),
         path_kind: Optional[PathKindChoice] = typer.Option(  # noqa: UP045
             None, "--path-kind", rich_help_panel=WHERE, show_default=False,
             help="Read every path as local (client path), namespace (with --cache or "
