@@ -21,9 +21,15 @@ from test_flush_inputs_checked import run_offline
 
 from hpccache_cli.cli.flags import FLAGS
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE, AzureError, FieldError, UsageError
-from hpccache_cli.flush import ExportResolver, LayoutResolver, flush_paths, make_options
+from hpccache_cli.flush import (
+    ExportResolver,
+    FlushOptionError,
+    LayoutResolver,
+    flush_paths,
+    make_options,
+)
 from hpccache_cli.flush.addresses import check_ip
-from hpccache_cli.flush.errors import FlushOptionError, NoMountAddresses
+from hpccache_cli.flush.errors import NoMountAddresses
 from hpccache_cli.flush.results import FileResult
 from hpccache_cli.layout import CacheLayout
 

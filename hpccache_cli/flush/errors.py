@@ -7,6 +7,11 @@ renders the same error with its flags (``--concurrency must be ...``) through th
 field -> flag table it keeps (``hpccache_cli.cli.flags``). The mechanism, ``{field}`` in the
 message and :meth:`~hpccache_cli.errors.FieldError.render`, is the NFS client's too.
 
+Hints, one word each: ``too_small``, ``too_large``, ``invalid_choice``, ``conflict`` (two
+keywords that do not go together), ``missing``, ``dotdot`` and ``too_long`` (an export),
+``url``, ``network``, ``brackets``, ``port`` and ``not_an_ip`` (a mount address),
+``no_junction`` (the cache has no such export), ``no_mount_addresses``.
+
 The classes stay :class:`~hpccache_cli.errors.UsageError` (exit 2) and
 :class:`~hpccache_cli.errors.AzureError` (exit 3), so the command's exit codes hold without
 a mapping of their own; a bad value is also a ``ValueError`` to Python callers.
