@@ -4,20 +4,21 @@ A script's bad value raises a typed error whose text names the keyword it passed
 (``concurrency``, ``export``, ``ips``, ``path_kind``), with ``fields`` and a machine-readable
 ``hint``; the command renders the same error with its flags through one table
 (``hpccache_cli.cli.flags.FLAGS``), so what a user of the command line reads does not change.
-And no string the library builds names a flag: checked over its source, docstrings and
-comments aside.
+And no string the flush library (or the NFS client, whose errors share the mechanism) builds
+names a flag: checked over their source, docstrings and comments aside.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flush_cache_support import one_error_line
-from test_flush_inputs_checked import run_offline
+from test_flush_inputs_checked import _BadPortmapper, run_offline
 
 from hpccache_cli.cli.flags import FLAGS
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE, AzureError, FieldError, UsageError
@@ -32,8 +33,11 @@ from hpccache_cli.flush.addresses import check_ip
 from hpccache_cli.flush.errors import NoMountAddresses
 from hpccache_cli.flush.results import FileResult
 from hpccache_cli.layout import CacheLayout
+from hpccache_cli.nfs import nfs3
+from hpccache_cli.nfs.errors import ProtocolError
+from hpccache_cli.nfs.portmap_client import getport
 
-LIBRARY = Path(__file__).resolve().parent.parent / "hpccache_cli" / "flush"
+PACKAGE = Path(__file__).resolve().parent.parent / "hpccache_cli"
 IP = "127.0.0.1"
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 
@@ -186,10 +190,29 @@ def test_the_checker_sees_a_flag_in_an_f_string_and_spares_docstrings() -> None:
     assert literals_naming_flags(source) == ["is a dir; use --recursive "]
 
 
-def test_no_string_of_the_flush_library_names_a_flag() -> None:
-    found = {f"{path.name}: {text!r}" for path in sorted(LIBRARY.rglob("*.py"))
+@pytest.mark.parametrize("library", ["flush", "nfs"])
+def test_no_string_of_the_libraries_names_a_flag(library: str) -> None:
+    found = {f"{path.name}: {text!r}" for path in sorted((PACKAGE / library).rglob("*.py"))
              for text in literals_naming_flags(path.read_text(encoding="utf-8"))}
     assert not found, "name the keyword as {field} (FieldError / fill_fields) instead"
+
+
+def test_a_broken_portmapper_names_the_port_keywords() -> None:
+    """The one NFS message that still named flags (an impossible GETPORT answer)."""
+    async def body() -> ProtocolError:
+        server = _BadPortmapper()
+        await server.start()
+        try:
+            with pytest.raises(ProtocolError) as caught:
+                await getport(IP, nfs3.PROGRAM, nfs3.VERSION, server.port, 10.0)
+            return caught.value
+        finally:
+            await server.stop()
+
+    exc = asyncio.run(asyncio.wait_for(body(), 30))
+    assert (exc.fields, exc.hint) == (("mount_port", "nfs_port"), "broken_portmapper")
+    assert str(exc).endswith("a broken portmapper; give the port with mount_port/nfs_port")
+    assert exc.render(FLAGS).endswith("give the port with --mount-port/--nfs-port")
 
 
 def test_one_mechanism_for_nfs_and_flush_errors() -> None:
