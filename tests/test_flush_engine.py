@@ -52,7 +52,7 @@ def test_each_outcome_with_its_reason(tmp_path: Path) -> None:
     assert got[b"dir/missing.txt"].reason == "not found (NFS3ERR_NOENT)"
     assert "directory 'nodir' does not exist" in got[b"nodir/x"].reason
     assert "'file-not-dir' is not a directory" in got[b"file-not-dir/x"].reason
-    assert got[b"dir"].reason == "is a directory; use --recursive"
+    assert got[b"dir"].reason == "is a directory; use recursive=True"  # a script: the keyword
     # Read as its namespace path, the only reading that exists, and said so.
     assert got[b"/NAS_12_exp5/dir/sub/deep.txt"].reason == (
         "read as the namespace path '/NAS_12_exp5/dir/sub/deep.txt' "

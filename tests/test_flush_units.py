@@ -124,7 +124,7 @@ def test_export_resolver_readings(reading: str | None, raw: bytes, rel: bytes,
 def test_namespace_reading_refuses_paths_outside_the_junction() -> None:
     out = ExportResolver(["127.0.0.31"], "/NAS_12_exp5", "namespace").resolve(b"/other/f")
     assert isinstance(out, FileResult) and out.outcome is Outcome.FAILED
-    assert "not under the --export junction /NAS_12_exp5" in out.reason
+    assert "not under the export junction /NAS_12_exp5" in out.reason
 
 
 @pytest.mark.parametrize("raw, words", [

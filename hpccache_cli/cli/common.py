@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from hpccache_cli.errors import UserError
+from hpccache_cli.errors import UserError, render_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +46,9 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except UserError as exc:
-            fail(str(exc), exc.exit_code)
+            from hpccache_cli.cli.flags import FLAGS
+
+            fail(render_error(exc, FLAGS), exc.exit_code)  # library fields read as flags
         except KeyboardInterrupt:
             typer.echo("hpccache: interrupted", err=True)
             raise typer.Exit(130) from None

@@ -41,10 +41,12 @@ class ConnectionArgs:
 
     def client_options(self) -> ClientOptions:
         """The NFS client's options; an out-of-range value is a UsageError (exit 2)."""
+        from hpccache_cli.cli.flags import FLAGS as ALL_FLAGS
         from hpccache_cli.cli.flush.runner import client_options
 
         options = client_options(**{f.name: getattr(self, f.name) for f in fields(self)})
-        options.option_names = FLAGS  # NFS errors name these fields; users know the flags
+        # NFS errors and flush reasons name library fields; users know the flags
+        options.option_names = ALL_FLAGS
         return options
 
 
@@ -74,7 +76,8 @@ OPTIONS: list[OptionSpec] = [
 
 
 #: ClientOptions field -> the flag that sets it: how NFS client errors, which name the field
-#: (``NfsClientError.fields``), read to a user of the command line.
+#: (``NfsClientError.fields``), read to a user of the command line. Part of the one table
+#: of every library field, ``hpccache_cli.cli.flags.FLAGS``.
 FLAGS: dict[str, str] = {name: option.param_decls[0] for name, _, option in OPTIONS}
 
 

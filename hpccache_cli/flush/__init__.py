@@ -30,6 +30,7 @@ _API = {
     "make_options": "hpccache_cli.flush.api",
     "FlushEngine": "hpccache_cli.flush.engine",
     "FlushOptions": "hpccache_cli.flush.options",
+    "FlushOptionError": "hpccache_cli.flush.errors",
     "FlushSummary": "hpccache_cli.flush.results",
     "FileResult": "hpccache_cli.flush.results",
     "Outcome": "hpccache_cli.flush.results",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # what the lazy __getattr__ below returns, for type checkers 
     from hpccache_cli.flush.api import make_options as make_options
     from hpccache_cli.flush.api import run_flush as run_flush
     from hpccache_cli.flush.engine import FlushEngine as FlushEngine
+    from hpccache_cli.flush.errors import FlushOptionError as FlushOptionError
     from hpccache_cli.flush.options import FlushOptions as FlushOptions
     from hpccache_cli.flush.resolve import ExportResolver as ExportResolver
     from hpccache_cli.flush.resolve import Target as Target

@@ -13,6 +13,11 @@ Example::
 The CLI runs the same engine (``FlushEngine``) with streaming input and file sinks. Ctrl-C in a
 script cancels the run: every path still gets an outcome (sent to ``on_result``) before the
 ``KeyboardInterrupt`` propagates.
+
+A value that cannot work raises :class:`~hpccache_cli.flush.errors.FlushOptionError` (a
+``ValueError``) before anything is sent; its text names your keyword ("concurrency must be at
+least 1, not 0"), ``exc.fields`` lists the keywords at fault and ``exc.hint`` says why in one
+word (``too_small``, ``dotdot``, ``conflict``, ...).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hpccache_cli.errors import fill_fields
 from hpccache_cli.flush.dedup import DigestSet, digest
 from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
 from hpccache_cli.flush.inputs import PathSource
@@ -268,7 +269,8 @@ class FlushEngine:
     def _directory(self, item: WorkItem, found: DirectoryFound) -> None:
         if not self.options.recursive:
             # A failure, as `cp dir dest` without -r: the user named something not flushed.
-            reason = "is a directory; use --recursive"
+            reason = fill_fields("is a directory; use {recursive}", ("recursive",),
+                                 self.options.option_names, {"recursive": "recursive=True"})
             self._emit(FileResult(item.raw, Outcome.FAILED,
                                   f"{reason}; {item.note}" if item.note else reason,
                                   kind="directory"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hpccache_cli.errors import UsageError
+from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.flush.results import FileResult, FlushSummary
 from hpccache_cli.flush.session import NO_EXPORT
 from hpccache_cli.flush.sinks import Sink
@@ -44,7 +44,10 @@ class ExportGuard(Sink):
         self.inner.close()
 
     def check(self) -> None:
-        """Raise the usage error if the run stopped for a missing export."""
+        """Raise the usage error (FlushOptionError naming ``export``) if the run stopped for
+        a missing export."""
         if self.reason is not None:
-            raise UsageError(f"{self.reason}; check --export: it must be a junction (namespace "
-                             "path) of the cache, as `hpccache namespace` lists them")
+            raise FlushOptionError(
+                self.reason + "; check {export}: it must be a junction (namespace path) of the "
+                "cache, as `hpccache namespace` lists them", fields=("export",),
+                hint="no_junction")

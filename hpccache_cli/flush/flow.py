@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from hpccache_cli.errors import fill_fields
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded
 from hpccache_cli.flush.resolve import Target
@@ -188,10 +189,11 @@ class FileFlow:
                 f"not found as the namespace path {ns_path} ({ns.reason}) nor relative to the "
                 f"export as {ex_path} ({ex.reason})", ns.kind)
         if not isinstance(ns, FileFailure) and not isinstance(ex, FileFailure):
-            raise FileFailure(
-                f"ambiguous: both {ns_path} (the path read as a namespace path: --path-kind "
-                f"namespace) and {ex_path} (read relative to the export: --path-kind export) "
-                "exist; pass the --path-kind of the one you mean", "ambiguous")
+            raise FileFailure(fill_fields(
+                f"ambiguous: both {ns_path} (the path read as a namespace path: {{path_kind}} "
+                f"namespace) and {ex_path} (read relative to the export: {{path_kind}} export) "
+                "exist; pass the {path_kind} of the one you mean", ("path_kind",),
+                self.options.option_names), "ambiguous")
         if isinstance(ex, FileFailure):
             assert not isinstance(ns, FileFailure)
             item.target = replace(t, alt=None)

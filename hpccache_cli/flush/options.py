@@ -6,11 +6,10 @@ them and the numbers in docs have one home.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTIONS,
@@ -18,9 +17,13 @@ from hpccache_cli.flush import (
     DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
 )
+from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.nfs.client import ClientOptions
 
 Mode = Literal["async", "sync"]
+
+#: ``wait`` is named by the value that conflicts (the CLI's ``--no-wait``), for Python callers.
+_NO_WAIT = {"wait": "wait=False", "status_only": "status_only=True"}
 
 
 
@@ -78,30 +81,46 @@ class FlushOptions:
     client: ClientOptions = field(default_factory=ClientOptions)
     policies: Policies = field(default_factory=Policies)
 
+    @property
+    def option_names(self) -> Mapping[str, str]:
+        """How messages name this run's keywords: the front end's names (the CLI's flags,
+        set on ``client.option_names``; one table for the NFS and the flush fields), or
+        empty for Python callers, who read the keyword."""
+        return self.client.option_names
+
     def validate(self) -> None:
-        """Raise UsageError for values that cannot work (one line, exit 2)."""
+        """Raise FlushOptionError (a UsageError: one line, exit 2) for values that cannot
+        work; the message names the keyword (the CLI renders its flag)."""
         if self.mode not in ("async", "sync"):
-            raise UsageError(f"--mode must be async or sync, not {self.mode!r}")
+            raise FlushOptionError(f"{{mode}} must be async or sync, not {self.mode!r}",
+                                   fields=("mode",), hint="invalid_choice")
         if self.concurrency < 1:
-            raise UsageError("--concurrency must be at least 1")
+            raise FlushOptionError(f"{{concurrency}} must be at least 1, not {self.concurrency}",
+                                   fields=("concurrency",), hint="too_small")
         if self.concurrency > MAX_CONCURRENCY:
-            raise UsageError(
-                f"--concurrency (-j; flush-file --threads) must be at most {MAX_CONCURRENCY}, "
+            raise FlushOptionError(
+                f"{{concurrency}} must be at most {MAX_CONCURRENCY}, "
                 f"not {self.concurrency}: more files in flight only queue up at the cache "
-                "while costing memory and start-up time here"
-            )
+                "while costing memory and start-up time here",
+                fields=("concurrency",), hint="too_large")
         if self.timeout < 0:
-            raise UsageError("--timeout must be 0 (no limit) or a positive number of seconds")
+            raise FlushOptionError(
+                "{timeout} must be 0 (no limit) or a positive number of seconds",
+                fields=("timeout",), hint="too_small")
         if self.retries < 0:
-            raise UsageError("--retries must be 0 or more")
+            raise FlushOptionError("{retries} must be 0 or more", fields=("retries",),
+                                   hint="too_small")
         if self.connections < 1:
-            raise UsageError("--connections must be at least 1")
+            raise FlushOptionError("{connections} must be at least 1", fields=("connections",),
+                                   hint="too_small")
         if self.status_only and (self.mode == "sync" or not self.wait):
-            raise UsageError("--status-only only asks; do not combine it with --mode sync or "
-                             "--no-wait")
+            raise FlushOptionError(
+                "{status_only} only asks; do not combine it with {mode} sync or {wait}",
+                fields=("status_only", "mode", "wait"), hint="conflict", keywords=_NO_WAIT)
         if not self.wait and self.mode == "sync":
-            raise UsageError("--no-wait starts write-backs without waiting, which --mode sync "
-                             "cannot do; drop one of them")
+            raise FlushOptionError(
+                "{wait} starts write-backs without waiting, which {mode} sync cannot do; "
+                "drop one of them", fields=("wait", "mode"), hint="conflict", keywords=_NO_WAIT)
 
     @property
     def deadline_seconds(self) -> float | None:

@@ -20,10 +20,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from hpccache_cli.errors import render_error
 from hpccache_cli.flush.options import Policies
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
-from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError, render_error
+from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
 T = TypeVar("T")
 _RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)

@@ -10,12 +10,13 @@ event loop for every path at input speed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from hpccache_cli.errors import UsageError
+from hpccache_cli.errors import fill_fields
+from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.flush.results import FileResult, Outcome, display_path
 from hpccache_cli.nfs.nfs3 import MAX_NAME
 
@@ -122,10 +123,13 @@ def normalise_export(export: str | bytes) -> bytes:
     raw = export.encode() if isinstance(export, str) else export
     parts = split_components(raw)
     if b".." in parts:
-        raise UsageError(f"--export {raw.decode(errors='replace')!r} must not contain '..'")
+        raise FlushOptionError(
+            "{export} " + repr(raw.decode(errors="replace")) + " must not contain '..'",
+            fields=("export",), hint="dotdot")
     norm = b"/" + b"/".join(parts)
     if len(norm) > MAX_EXPORT:
-        raise UsageError(f"--export is longer than {MAX_EXPORT} bytes")
+        raise FlushOptionError(f"{{export}} is longer than {MAX_EXPORT} bytes",
+                               fields=("export",), hint="too_long")
     return norm
 
 
@@ -134,7 +138,8 @@ READINGS = ("export", "namespace")
 
 
 class ExportResolver:
-    """Paths under the export (junction) ``export``, read as ``reading`` says.
+    """Paths under the export (junction) ``export`` on the mount addresses ``ips``, read as
+    ``path_kind`` says.
 
     * ``"export"`` (flush_file.py, ``flush-file``, ``--path-kind export``): every path is
       relative to the export, as flush_file.py LOOKUPs it from the mounted root:
@@ -150,15 +155,21 @@ class ExportResolver:
     """
 
     def __init__(
-        self, addresses: Sequence[str], export: str | bytes, reading: str | None = None
+        self, ips: Sequence[str], export: str | bytes, path_kind: str | None = None, *,
+        option_names: Mapping[str, str] | None = None,
     ) -> None:
-        if not addresses:
-            raise UsageError("give at least one cache mount address with --ip")
-        if reading is not None and reading not in READINGS:
-            raise ValueError(f"reading must be one of {READINGS} or None, not {reading!r}")
-        self.addresses = tuple(dict.fromkeys(addresses))
+        if not ips:
+            raise FlushOptionError("give at least one cache mount address with {ips}",
+                                   fields=("ips",), hint="missing")
+        if path_kind is not None and path_kind not in READINGS:
+            raise FlushOptionError(
+                f"{{path_kind}} must be one of {', '.join(READINGS)} or None, not {path_kind!r}",
+                fields=("path_kind",), hint="invalid_choice")
+        self.addresses = tuple(dict.fromkeys(ips))
         self.export = normalise_export(export)
-        self.reading = reading
+        self.reading = path_kind
+        #: How per-path reasons name the keywords (the CLI: its flags); see FieldError.
+        self.option_names = option_names
         self._export_parts = split_components(self.export)
 
     def resolve(self, raw: bytes) -> Target | FileResult:
@@ -181,9 +192,9 @@ class ExportResolver:
         under = bool(ex) and parts[: len(ex)] == ex
         if self.reading == "namespace":
             if not under:
-                raise PathRejected(
-                    f"not under the --export junction {display_path(self.export)} "
-                    "(--path-kind namespace)")
+                raise PathRejected(fill_fields(
+                    f"not under the {{export}} junction {display_path(self.export)} "
+                    "({path_kind} namespace)", ("export", "path_kind"), self.option_names))
             return checked_rel(parts[len(ex):]), None
         if self.reading is None and under and raw.startswith(b"/"):
             return checked_rel(parts[len(ex):]), checked_rel(parts)

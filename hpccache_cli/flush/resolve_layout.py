@@ -19,9 +19,10 @@ changed since; the reason of any path still under no junction then says Azure wa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from hpccache_cli.errors import AzureError, UsageError, UserError
+from hpccache_cli.errors import UserError, fill_fields
+from hpccache_cli.flush.errors import FlushOptionError, NoMountAddresses
 from hpccache_cli.flush.resolve import (
     NUL_REJECTED,
     PathRejected,
@@ -71,17 +72,23 @@ class LayoutResolver:
         cwd: str | None = None,
         refresh: Callable[[], CacheLayout] | None = None,
         on_note: Callable[[str], None] | None = None,
+        option_names: Mapping[str, str] | None = None,
     ) -> None:
         if path_kind not in (None, "local", "namespace"):
-            raise UsageError(
-                f"--path-kind {path_kind} means paths relative to --export (with --ip); with "
-                "--cache give namespace or client paths (--path-kind namespace|local)"
+            raise FlushOptionError(
+                f"{{path_kind}} {path_kind} means paths relative to {{export}} (with {{ips}}); "
+                "with {layout} give namespace or client paths ({path_kind} namespace|local)",
+                fields=("path_kind", "export", "ips", "layout"), hint="invalid_choice",
+                keywords={"export": "an export", "ips": "ExportResolver",
+                          "layout": "a layout"},
             )
         if not layout.mount_addresses:
-            raise AzureError(
+            raise NoMountAddresses(
                 f"Azure reports no mount addresses for cache {layout.name} (is it still being "
-                "created, or stopped?); try again with --refresh once it is running"
+                "created, or stopped?); try again with {refresh} once it is running"
             )
+        #: How per-path reasons name the keywords (the CLI: its flags); see FieldError.
+        self.option_names = option_names
         self.layout = layout
         self.force = force
         self.path_kind = path_kind
@@ -143,7 +150,9 @@ class LayoutResolver:
             return FileResult(
                 raw, Outcome.SKIPPED,
                 f"{NOT_WRITE_CACHED} (storage target {enrichment.storage_target} uses usage "
-                f"model {enrichment.usage_model}; --force flushes anyway)",
+                f"model {enrichment.usage_model}; "
+                + fill_fields("{force} flushes anyway)", ("force",), self.option_names,
+                              {"force": "force=True"}),
                 kind="not-write-cached",
             )
         junction = enrichment.junction or "/"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from operator import methodcaller
 from typing import Any, TypeVar
 
+from hpccache_cli.errors import fill_fields
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
@@ -82,15 +83,18 @@ def _busy(busy_since: float) -> DeadlineExceeded:
     )
 
 
-def lookup_failure(exc: NfsError, path: bytes, parent: bytes, leaf: bool) -> FileFailure:
-    """The user's sentence for a failed LOOKUP of ``path`` (``leaf``: the file itself)."""
+def lookup_failure(exc: NfsError, path: bytes, parent: bytes, leaf: bool,
+                   names: Mapping[str, str] | None = None) -> FileFailure:
+    """The user's sentence for a failed LOOKUP of ``path`` (``leaf``: the file itself;
+    ``names``: how to name the keywords, see ``FlushOptions.option_names``)."""
     code = f"{exc.name} ({exc.status})"
     if exc.status == S.NFS3ERR_NOENT:
         what = "not found" if leaf else f"not found: directory {q(path)} does not exist"
         return FileFailure(f"{what} ({exc.name})", "noent")
     if exc.status in (S.NFS3ERR_ACCES, S.NFS3ERR_PERM):
         return FileFailure(
-            f"permission denied looking up {q(path)} ({exc.name}); check --uid/--gid", "access"
+            fill_fields(f"permission denied looking up {q(path)} ({exc.name}); check "
+                        "{uid}/{gid}", ("uid", "gid"), names), "access"
         )
     if exc.status == S.NFS3ERR_NOTDIR:
         return FileFailure(f"{q(parent or b'/')} is not a directory ({exc.name})", "notdir")
@@ -224,8 +228,9 @@ class CacheSession:
                     f"the cache has no junction {q(export)} ({exc.name})", NO_EXPORT)
             else:
                 failure = FileFailure(
-                    f"the cache refused to mount export {q(export)}: {exc.name} ({exc.status})"
-                    "; check --export (a namespace path of the cache)",
+                    fill_fields(f"the cache refused to mount export {q(export)}: {exc.name} "
+                                f"({exc.status}); check {{export}} (a namespace path of the "
+                                "cache)", ("export",), self.options.option_names),
                     "mount",
                 )
             if exc.status in MOUNT_FINAL:
@@ -286,7 +291,7 @@ class CacheSession:
             if exc.status in STALE:
                 self.handles.invalidate(export, parent)
                 raise StaleHandle() from None
-            raise lookup_failure(exc, path, parent, leaf) from None
+            raise lookup_failure(exc, path, parent, leaf, self.options.option_names) from None
 
     async def lookup_target(
         self, export: bytes, rel: bytes, deadline: float | None

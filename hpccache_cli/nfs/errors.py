@@ -7,12 +7,13 @@ message says what to check next, because these reach users of the flush command 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
+from hpccache_cli.errors import FieldError
 
-class NfsClientError(Exception):
+
+class NfsClientError(FieldError):
     """Base of every error raised by ``hpccache_cli.nfs``.
 
     The library speaks Python, not flags: an error that a :class:`ClientOptions` field may
@@ -20,30 +21,9 @@ class NfsClientError(Exception):
     says in one machine-readable word what to check (the model is h11's
     ``error_status_hint``). ``str(exc)`` names the fields as Python callers know them (the
     keyword); a front end renders its own names with :meth:`render`, e.g. the CLI's flags
-    (``ClientOptions.option_names``), so its users read ``--mount-port``.
+    (``ClientOptions.option_names``), so its users read ``--mount-port``. The mechanism is
+    :class:`hpccache_cli.errors.FieldError`, shared with the flush library's errors.
     """
-
-    def __init__(self, message: str = "", *, fields: tuple[str, ...] = (),
-                 hint: str = "") -> None:
-        super().__init__(message)
-        self.template = message
-        self.fields = fields
-        self.hint = hint
-
-    def render(self, names: Mapping[str, str] | None = None) -> str:
-        """The message with each ``{field}`` called by ``names`` (default: the keyword)."""
-        text = self.template
-        for field in self.fields:
-            text = text.replace("{" + field + "}", (names or {}).get(field, field))
-        return text
-
-    def __str__(self) -> str:
-        return self.render()
-
-
-def render_error(exc: BaseException, names: Mapping[str, str] | None = None) -> str:
-    """``exc`` as text, its option fields named by ``names`` when it is an NFS client error."""
-    return exc.render(names) if isinstance(exc, NfsClientError) else str(exc)
 
 
 class ProtocolError(NfsClientError):

@@ -66,6 +66,7 @@ async def getport(
     if not 0 < found <= 0xFFFF:
         raise ProtocolError(
             f"the portmapper at {conn.address} answered port {found} for {name}, which is not a "
-            "TCP port (1-65535): a broken portmapper; give the port with --mount-port/--nfs-port"
+            "TCP port (1-65535): a broken portmapper; give the port with {mount_port}/{nfs_port}",
+            fields=_PORTS, hint="broken_portmapper",
         )
     return int(found)

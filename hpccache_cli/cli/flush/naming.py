@@ -87,6 +87,7 @@ def cache_resolver(request: FlushRequest) -> Naming:
     resolver = LayoutResolver(
         context.layout, request.force, request.path_kind, table=table,
         refresh=lambda: refreshed_layout(context), on_note=_note,
+        option_names=request.options.option_names,
     )
     return Naming(resolver, LayoutSites(resolver), context)
 

@@ -68,7 +68,8 @@ def build_resolver(request: FlushRequest) -> Naming:
         if not request.export:
             raise UsageError("--ip needs the junction to flush under: add --export "
                              "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
-        resolver = ExportResolver(ips, request.export, request.path_kind)
+        resolver = ExportResolver(ips, request.export, request.path_kind,
+                                  option_names=request.options.option_names)
         return Naming(resolver, ExportSites(resolver))
     return local_resolver(request)  # client paths: each file's mount says where
 
