@@ -11,7 +11,8 @@ from emulator_support import JUNCTION, make_config, put
 
 from hpccache_cli.emulator.config import config_from_dict
 from hpccache_cli.emulator.handlers_nfs import read_file
-from hpccache_cli.emulator.namespace import Namespace, NfsStatusError
+from hpccache_cli.emulator.namespace import Namespace
+from hpccache_cli.emulator.nodes import NfsStatusError
 from hpccache_cli.emulator.target_ops import TargetOps
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 

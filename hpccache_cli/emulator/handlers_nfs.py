@@ -19,7 +19,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hpccache_cli.emulator.config import Faults
-from hpccache_cli.emulator.namespace import REAL, Namespace, NfsStatusError, Node, parent_path
+from hpccache_cli.emulator.namespace import Namespace
+from hpccache_cli.emulator.nodes import REAL, NfsStatusError, Node, parent_path
 from hpccache_cli.emulator.writeback import path_fails
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S

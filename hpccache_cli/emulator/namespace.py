@@ -30,6 +30,16 @@ from collections.abc import Iterator
 
 from hpccache_cli import usage_models
 from hpccache_cli.emulator.config import EmulatorConfig, Faults, Junction, StorageTarget
+from hpccache_cli.emulator.nodes import (
+    JROOT,
+    REAL,
+    SYNTH,
+    NfsStatusError,
+    Node,
+    child_path,
+    norm_path,
+    parent_path,
+)
 from hpccache_cli.emulator.writeback import ContentCompare, WriteBackScheduler
 from hpccache_cli.nfs.nfs3 import Fattr3, Ftype3, NfsTime3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
@@ -38,57 +48,12 @@ log = logging.getLogger("hpccache_cli.emulator.writeback")  # where scans logged
 
 MAGIC = b"HPCE"
 _HANDLE = struct.Struct(">4sIQ")  # magic, generation, fileid: 16 bytes
-SYNTH, JROOT, REAL = 0, 1, 2  # node kinds: synthetic dir, junction root, path inside a junction
 FSID = 0x48504343  # "HPCC": one file system, like the cache presents itself
 _FTYPES = {
     stat.S_IFREG: Ftype3.NF3REG, stat.S_IFDIR: Ftype3.NF3DIR, stat.S_IFLNK: Ftype3.NF3LNK,
     stat.S_IFBLK: Ftype3.NF3BLK, stat.S_IFCHR: Ftype3.NF3CHR, stat.S_IFSOCK: Ftype3.NF3SOCK,
     stat.S_IFIFO: Ftype3.NF3FIFO,
 }
-
-
-class NfsStatusError(Exception):
-    """A failure status the NFS handlers return as the procedure's result."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(S(status).name)
-        self.status = status
-
-
-class Node:
-    """One namespace path as the server sees it; created on first LOOKUP/MNT/READDIRPLUS."""
-
-    __slots__ = ("path", "kind", "target", "cache_path", "backend_path", "caches_writes",
-                 "fileid", "handle")
-
-    def __init__(self, path: str, kind: int, target: StorageTarget | None, cache_path: str,
-                 backend_path: str, caches_writes: bool) -> None:
-        self.path = path
-        self.kind = kind
-        self.target = target
-        self.cache_path = cache_path
-        self.backend_path = backend_path
-        self.caches_writes = caches_writes
-        self.fileid = 0
-        self.handle = b""
-
-
-def norm_path(path: str) -> str | None:
-    """``/a//b/./c/`` -> ``/a/b/c``; None for relative paths or ``..`` (never leave the tree)."""
-    if not path.startswith("/"):
-        return None
-    parts = [p for p in path.split("/") if p and p != "."]
-    if ".." in parts:
-        return None
-    return "/" + "/".join(parts)
-
-
-def child_path(parent: str, name: str) -> str:
-    return parent + name if parent == "/" else f"{parent}/{name}"
-
-
-def parent_path(path: str) -> str:
-    return path.rsplit("/", 1)[0] or "/"
 
 
 class Namespace:

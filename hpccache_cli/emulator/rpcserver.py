@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpccache_cli.emulator.namespace import NfsStatusError
+from hpccache_cli.emulator.nodes import NfsStatusError
 from hpccache_cli.nfs import rpc, xdr
 from hpccache_cli.nfs.errors import ProtocolError
 from hpccache_cli.nfs.nfs3 import Procedure

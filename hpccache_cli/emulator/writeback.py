@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from hpccache_cli.emulator.config import Faults, WriteBack
 
 if TYPE_CHECKING:
-    from hpccache_cli.emulator.namespace import Node
+    from hpccache_cli.emulator.nodes import Node
 
 log = logging.getLogger(__name__)
 _THREAD_COPY_BYTES = 4 << 20  # copy larger files in a thread: keep the event loop answering

@@ -17,13 +17,34 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
-from hpccache_cli.emulator.arm.resources import PROVIDER, CacheRecord
+from hpccache_cli.emulator.arm.faults import ArmFaults
+from hpccache_cli.emulator.arm.resources import PROVIDER, ArmStore, CacheRecord
 
-if TYPE_CHECKING:
-    from hpccache_cli.emulator.arm.server import FakeArm
+
+class ArmBackend(Protocol):
+    """What the routes use of the fake ARM (:class:`~hpccache_cli.emulator.arm.server.FakeArm`):
+    named here so that the routes need not import the server that imports them."""
+
+    faults: ArmFaults
+    store: ArmStore
+    page_size: int
+    poll_after_ms: int
+
+    @property
+    def url(self) -> str: ...
+
+    def token_ok(self, header: str | None) -> bool: ...
+
+    def begin_work(
+        self,
+        record: CacheRecord,
+        target: str | None,
+        action: str,
+        finish: Callable[[tuple[str, str] | None], None],
+    ) -> None: ...
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
@@ -76,7 +97,7 @@ def _err(status: int, code: str, message: str, **headers: str) -> ArmReply:
 class ArmRoutes:
     """Dispatch one request of the fake ARM; holds the LRO table."""
 
-    def __init__(self, arm: FakeArm) -> None:
+    def __init__(self, arm: ArmBackend) -> None:
         self.arm = arm
         self._ops: dict[str, Operation] = {}
         self._lock = threading.Lock()
