@@ -32,7 +32,8 @@ from typing import IO
 
 from peers import peer_unavailable
 
-INSTALL_HINT = "install with: apt-get install -y --no-install-recommends tshark"
+INSTALL_HINT = ("install with: apt-get install -y --no-install-recommends tshark "
+                "(or run scripts/test.sh as root)")
 #: Options for reading a capture: RPC records reassembled over TCP segments, whatever the
 #: user's Wireshark preferences say.
 AGGREGATOR = "|"  # joins a field's occurrences in a frame (dates contain ",")
@@ -58,7 +59,7 @@ class Capture:
     """``tshark -i lo`` writing the packets that match ``bpf`` to ``path`` around a block.
 
     ``probe`` makes one short exchange with a server inside the filter, closes first, and
-    returns (client port, server port); it marks the start and the end of the capture (see module docstring).
+    returns (client port, server port); it marks the start and the end of the capture.
     ``timeout`` bounds each wait; tshark itself stops after ``max_seconds`` whatever happens.
     """
 
