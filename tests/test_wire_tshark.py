@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from emulator_support import JUNCTION, RawRpc, free_port, make_config, put
 from peers import wait_until
-from tshark_support import AGGREGATOR, Capture, dissect
+from tshark_support import Capture, RpcMessage, dissect, rpc_messages
 
 from hpccache_cli.emulator.server import EmulatorThread
 from hpccache_cli.nfs import mount, nfs3, portmap
@@ -42,20 +42,18 @@ class Wire:
     path: Path
     ports: tuple[int, int, int]  # portmap, mount, nfs
     flushes: set[tuple[int, int]] = field(default_factory=set)  # (count, status) we got
+    messages: list[RpcMessage] = field(default_factory=list)  # as tshark dissected them
 
-    def rows(self, display_filter: str, *fields: str) -> list[list[list[str]]]:
-        """Per matching packet, each field's occurrences (several RPCs may share a frame)."""
-        return [[cell.split(AGGREGATOR) if cell else [] for cell in row]
-                for row in dissect(self.tshark, self.path, self.ports, display_filter, fields)]
+    def rows(self, display_filter: str, *fields: str) -> list[list[str]]:
+        return dissect(self.tshark, self.path, self.ports, display_filter, fields)
 
-    def messages(self, display_filter: str, *fields: str) -> list[tuple[str, ...]]:
-        """One tuple per RPC message: ``fields`` must occur once per message in each frame."""
-        out: list[tuple[str, ...]] = []
-        for row in self.rows(display_filter, "frame.number", "rpc.xid", *fields):
-            frame, xids, *cells = row
-            assert all(len(c) == len(xids) for c in cells), (frame, fields, row)
-            out += [tuple(t) for t in zip(xids, *cells, strict=True)]
-        return out
+    def calls(self, program: int, procedure: int | None = None) -> list[RpcMessage]:
+        return [m for m in self.messages if m.is_call and m.num("rpc.program") == program
+                and procedure in (None, m.num("rpc.procedure"))]
+
+    def replies(self, program: int, procedure: int) -> list[RpcMessage]:
+        return [m for m in self.messages if not m.is_call
+                and m.num("rpc.program") == program and m.num("rpc.procedure") == procedure]
 
 
 def portmap_null(port: int) -> tuple[int, int]:
@@ -130,6 +128,7 @@ def wire(tshark: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wire
         with Capture(tshark, captured.path, bpf, lambda: portmap_null(p.portmap)):
             client_traffic(emu, captured)
             cli_traffic(emu)
+    captured.messages = rpc_messages(tshark, captured.path, captured.ports)
     yield captured
 
 
@@ -141,56 +140,54 @@ def test_no_malformed_packet_and_no_expert_error(wire: Wire) -> None:
 
 
 def test_every_call_has_its_accepted_reply(wire: Wire) -> None:
-    calls = wire.messages("rpc.msgtyp == 0", "tcp.stream")
-    replies = wire.messages("rpc.msgtyp == 1", "tcp.stream", "rpc.replystat",
-                            "rpc.state_accept")
-    assert {(xid, stream) for xid, stream in calls} == {
-        (xid, stream) for xid, stream, _, _ in replies}
-    assert len(calls) == len(replies) > 30
-    assert {(r[2], r[3]) for r in replies} == {("0", "0")}  # MSG_ACCEPTED, SUCCESS
-    # tshark's own matching (two passes): each call links to a reply frame and back. The
+    calls = [m for m in wire.messages if m.is_call]
+    replies = [m for m in wire.messages if not m.is_call]
+    key = {id(m): (m.stream, m.get("rpc.xid")) for m in wire.messages}
+    assert sorted(key[id(m)] for m in calls) == sorted(key[id(m)] for m in replies)
+    assert len(calls) > 30
+    assert {(m.get("rpc.replystat"), m.get("rpc.state_accept")) for m in replies} == {
+        ("0", "0")}  # MSG_ACCEPTED, SUCCESS
+    # tshark's own matching (two passes): each message links to the frame of its partner. The
     # link is rpc.reqframe in a call and rpc.repframe in a reply in tshark 4.0 (the reverse
-    # of their titles), so both names are read.
-    frames = {}
-    for kind in ("0", "1"):
-        rows = wire.rows(f"rpc.msgtyp == {kind}", "frame.number", "rpc.xid",
-                         "rpc.reqframe", "rpc.repframe")
-        frames[kind] = {frame[0]: req + rep for frame, xids, req, rep in rows
-                        if len(req + rep) == len(xids)}
-        assert len(frames[kind]) == len(rows), f"messages without their partner: {rows}"
-    for kind, other in (("0", "1"), ("1", "0")):
-        assert {f for links in frames[kind].values() for f in links} <= set(frames[other])
+    # of their titles), so either name is read.
+    in_frame: dict[int, set[tuple[int, str | None]]] = {}
+    for m in wire.messages:
+        in_frame.setdefault(m.frame, set()).add((m.stream, m.get("rpc.xid")))
+    for m in wire.messages:
+        link = m.fields.get("rpc.reqframe", []) + m.fields.get("rpc.repframe", [])
+        assert len(link) == 1 and key[id(m)] in in_frame.get(int(link[0]), set()), m
 
 
 def test_the_dissected_procedures(wire: Wire) -> None:
-    calls = {(int(prog), int(proc)) for _, prog, proc in
-             wire.messages("rpc.msgtyp == 0", "rpc.program", "rpc.procedure")}
+    seen = {(m.num("rpc.program"), m.num("rpc.procedure")) for m in wire.messages if m.is_call}
     expected = {(portmap.PROGRAM, portmap.GETPORT.number)}
     expected |= {(mount.PROGRAM, p.number) for p in (mount.MNT, mount.EXPORT, mount.UMNT)}
     expected |= {(NFS, p.number) for p in (nfs3.NULL, nfs3.GETATTR, nfs3.LOOKUP,
                                            nfs3.READDIRPLUS, nfs3.FSINFO, nfs3.COMMIT)}
-    assert expected <= calls
-    getport = wire.messages("rpc.msgtyp == 1 && portmap.procedure_v2 == 3", "portmap.port")
-    assert {int(port) for _, port in getport} == {wire.ports[1], wire.ports[2]}
-    lookups = wire.messages("rpc.msgtyp == 1 && nfs.procedure_v3 == 3", "nfs.status")
-    assert {int(status) for _, status in lookups} == {S.NFS3_OK, S.NFS3ERR_NOENT}
-    listed = wire.rows("nfs.procedure_v3 == 17 && rpc.msgtyp == 1",
-                       "nfs.readdirplus.entry.name")
-    assert set(LISTED) <= {name for row in listed for name in row[0]}
+    assert expected <= seen
+    assert {m.get("mount.path") for m in wire.calls(mount.PROGRAM, mount.MNT.number)} == {
+        JUNCTION}
+    getport = wire.replies(portmap.PROGRAM, portmap.GETPORT.number)
+    assert {m.num("portmap.port") for m in getport} == {wire.ports[1], wire.ports[2]}
+    lookups = wire.replies(NFS, nfs3.LOOKUP.number)
+    assert {m.num("nfs.status") for m in lookups} == {S.NFS3_OK, S.NFS3ERR_NOENT}
+    listed = wire.replies(NFS, nfs3.READDIRPLUS.number)
+    assert sorted(n for m in listed for n in m.fields["nfs.readdirplus.entry.name"]) == sorted(
+        [".", ".."] + LISTED)
 
 
 def test_commits_offsets_counts_statuses_and_post_op_attributes(wire: Wire) -> None:
-    calls = {(xid, stream): (int(offset), int(count)) for xid, stream, offset, count in
-             wire.messages("rpc.msgtyp == 0 && nfs.procedure_v3 == 21",
-                           "tcp.stream", "nfs.offset3", "nfs.count3")}
-    # Every reply carries the file's post-op attributes: one mtime and size per reply.
-    replies = wire.messages("rpc.msgtyp == 1 && nfs.procedure_v3 == 21", "tcp.stream",
-                            "nfs.status", "nfs.mtime", "nfs.fattr3.size")
-    answered = {calls[(xid, stream)] + (int(status),) for xid, stream, status, _, _ in replies}
+    calls = {(m.stream, m.get("rpc.xid")): (m.num("nfs.offset3"), m.num("nfs.count3"))
+             for m in wire.calls(NFS, nfs3.COMMIT.number)}
+    replies = wire.replies(NFS, nfs3.COMMIT.number)
+    assert len(replies) == len(calls) >= len(wire.flushes) + 1
+    answered = {calls[(m.stream, m.get("rpc.xid"))] + (m.num("nfs.status"),) for m in replies}
     assert (0, 0, S.NFS3_OK) in answered  # the plain COMMIT
     flushes = {(count, status) for offset, count, status in answered
                if offset == nfs3.FLUSH_OFFSET}
     assert {op.value for op in FlushOp} <= {count for count, _ in flushes}
     assert wire.flushes <= flushes  # what tshark read is what our client decoded
     assert {S.NFS3ERR_NOTEMPTY, S.NFS3ERR_IO, S.NFS3ERR_ISDIR} <= {s for _, s in flushes}
-    assert len(replies) == len(calls) >= len(wire.flushes) + 1
+    for m in replies:  # every answer, OK or not, carries the file's post-op attributes
+        assert m.fields["nfs.attributes_follow"][-1] == "1", m  # wcc_data: before, after
+        assert m.get("nfs.mtime") and m.get("nfs.fattr3.size") is not None, m

@@ -17,6 +17,7 @@ tshark is a peer like nfs-ganesha: missing, it skips the test, or fails it under
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -26,6 +27,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -146,20 +148,101 @@ class Capture:
                 raise AssertionError(f"tshark ignored SIGINT for {self.timeout:g} s") from None
 
 
-def dissect(tshark: str, path: Path, rpc_ports: Sequence[int], display_filter: str,
-            fields: Sequence[str], *, timeout: float = 60.0) -> list[list[str]]:
-    """Rows of ``fields`` (each an AGGREGATOR-joined list when it occurs more than once) of the
-    packets in ``path`` matching ``display_filter``, in two passes (so a call knows its reply
-    frame), with ``rpc_ports`` decoded as ONC RPC."""
+def _tshark_read(tshark: str, path: Path, rpc_ports: Sequence[int], display_filter: str,
+                 output: Sequence[str], timeout: float) -> str:
+    """``tshark -r`` in two passes (so a call knows its reply frame), ``rpc_ports`` decoded
+    as ONC RPC; the text it prints."""
     cmd = [tshark, "-r", str(path), "-n", "-2", *READ_OPTIONS]
     for port in rpc_ports:
         cmd += ["-d", f"tcp.port=={port},rpc"]
-    cmd += ["-Y", display_filter, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
-            "-E", f"aggregator={AGGREGATOR}"]
-    for name in fields:
-        cmd += ["-e", name]
+    cmd += ["-Y", display_filter, *output]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
                           stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()}")
-    return [line.split("\t") for line in proc.stdout.splitlines()]
+    return proc.stdout
+
+
+def dissect(tshark: str, path: Path, rpc_ports: Sequence[int], display_filter: str,
+            fields: Sequence[str], *, timeout: float = 60.0) -> list[list[str]]:
+    """Rows of ``fields`` (each an AGGREGATOR-joined list when it occurs more than once) of the
+    packets in ``path`` matching ``display_filter``."""
+    output = ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
+              "-E", f"aggregator={AGGREGATOR}"]
+    for name in fields:
+        output += ["-e", name]
+    text = _tshark_read(tshark, path, rpc_ports, display_filter, output, timeout)
+    return [line.split("\t") for line in text.splitlines()]
+
+
+PROGRAM_LAYERS = {"100000": "portmap", "100005": "mount", "100003": "nfs"}
+
+
+@dataclass
+class RpcMessage:
+    """One ONC RPC message as tshark dissected it: its frame, TCP stream, and every field of
+    its ``rpc`` tree and its program's tree (``nfs``, ``mount``, ``portmap``) by name."""
+
+    frame: int
+    stream: int
+    fields: dict[str, list[str]]
+
+    def get(self, name: str) -> str | None:
+        """The field's only value, None if absent (AssertionError if repeated)."""
+        values = self.fields.get(name, [])
+        assert len(values) <= 1, f"frame {self.frame}: {name} occurs {len(values)} times"
+        return values[0] if values else None
+
+    def num(self, name: str) -> int | None:
+        value = self.get(name)
+        return None if value is None else int(value, 0)
+
+    @property
+    def is_call(self) -> bool:
+        return self.get("rpc.msgtyp") == "0"
+
+
+def _flatten(node: object, out: dict[str, list[str]]) -> None:
+    """Field name -> values of a ``-T json --no-duplicate-keys`` tree (subtrees included)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str):
+                out.setdefault(key, []).append(value)
+            else:
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str):
+                        out.setdefault(key, []).append(item)
+                    else:
+                        _flatten(item, out)
+
+
+def _as_list(layer: object) -> list[object]:
+    """A layer that occurs more than once in a frame (several RPC messages) is a list."""
+    if layer is None:
+        return []
+    return layer if isinstance(layer, list) else [layer]
+
+
+def rpc_messages(tshark: str, path: Path, rpc_ports: Sequence[int], *,
+                 timeout: float = 60.0) -> list[RpcMessage]:
+    """Every RPC message in the capture, in order, including several per TCP segment (a
+    pipelining client sends them): the n-th ``rpc`` tree of a frame goes with the n-th tree
+    of its program's layer."""
+    output = ["-T", "json", "--no-duplicate-keys", "-J", "frame tcp rpc nfs mount portmap"]
+    packets = json.loads(_tshark_read(tshark, path, rpc_ports, "rpc", output, timeout) or "[]")
+    messages = []
+    for packet in packets:
+        layers = packet["_source"]["layers"]
+        frame = int(layers["frame"]["frame.number"])
+        stream = int(layers["tcp"]["tcp.stream"])
+        programs = {name: iter(_as_list(layers.get(name))) for name in PROGRAM_LAYERS.values()}
+        for tree in _as_list(layers.get("rpc")):
+            fields: dict[str, list[str]] = {}
+            _flatten(tree, fields)
+            name = PROGRAM_LAYERS.get(fields.get("rpc.program", [""])[0])
+            if name is not None:
+                program = next(programs[name], None)
+                assert program is not None, f"frame {frame}: an RPC message without its {name}"
+                _flatten(program, fields)
+            messages.append(RpcMessage(frame, stream, fields))
+    return messages
