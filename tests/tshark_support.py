@@ -77,16 +77,26 @@ class Capture:
         self.err: queue.Queue[str] = queue.Queue()
         self.err_text: list[str] = []
 
-    def _next(self, lines: queue.Queue[str], deadline: float, what: str) -> str:
-        left = deadline - time.monotonic()
-        try:
-            line = lines.get(timeout=max(0.0, left))
-        except queue.Empty:
-            raise AssertionError(f"tshark: no {what} within {self.timeout:g} s "
-                                 f"(stderr: {''.join(self._drain_err()).strip()!r})") from None
-        if lines is self.err:
+    def _wait_capturing(self, deadline: float) -> None:
+        """Until tshark says "Capturing on"; a tshark that exits first cannot capture here
+        (no permission, no lo): that is an unavailable peer, not a hang."""
+        assert self.proc is not None
+        while True:
+            try:
+                line = self.err.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    self.proc.wait(timeout=self.timeout)
+                    peer_unavailable(f"tshark cannot capture on lo (exit {self.proc.returncode}"
+                                     f"): {''.join(self._drain_err()).strip()}")
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"tshark: no 'Capturing on' line within "
+                                         f"{self.timeout:g} s (stderr: "
+                                         f"{''.join(self._drain_err()).strip()!r})") from None
+                continue
             self.err_text.append(line)
-        return line
+            if "Capturing on" in line:
+                return
 
     def _drain_err(self) -> list[str]:
         while not self.err.empty():
@@ -118,8 +128,7 @@ class Capture:
             threading.Thread(target=_pump, args=(stream, lines), daemon=True).start()
         try:
             deadline = time.monotonic() + self.timeout
-            while "Capturing on" not in self._next(self.err, deadline, "'Capturing on' line"):
-                pass
+            self._wait_capturing(deadline)
             # The line comes before the kernel filter is in place: probe until one shows up.
             self._wait_for_probe(deadline, again=True)
         except BaseException:
