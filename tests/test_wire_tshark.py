@@ -5,6 +5,10 @@ API and ``hpccache flush`` in a subprocess) and the emulator: portmapper GETPORT
 MNT/EXPORT/UMNT, NFS NULL/GETATTR/LOOKUP (incl. an NOENT answer)/READDIRPLUS/FSINFO, a plain
 COMMIT and the three HPC Cache flush COMMITs with OK and error answers. tshark then reads it
 with the emulator's ports decoded as RPC; the tests ask it what it saw.
+
+Why it matters: client and emulator share one codec, so a codec bug that is the same on both
+sides round-trips unnoticed between them. Checked by hand: a 4-byte COMMIT write verifier
+(RFC 1813: 8) passes every other test here, and tshark calls those replies malformed.
 """
 
 from __future__ import annotations
