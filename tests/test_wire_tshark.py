@@ -132,7 +132,13 @@ def wire(tshark: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wire
         with Capture(tshark, captured.path, bpf, lambda: portmap_null(p.portmap)):
             client_traffic(emu, captured)
             cli_traffic(emu)
-    captured.messages = rpc_messages(tshark, captured.path, captured.ports)
+    # Only connections seen from their SYN: the capture may begin in the middle of a start
+    # probe (a reply without its call); all such come before the first whole connection.
+    whole = {int(row[0]) for row in captured.rows("tcp.flags.syn == 1 && tcp.flags.ack == 0",
+                                                  "tcp.stream")}
+    messages = rpc_messages(tshark, captured.path, captured.ports)
+    assert all(m.stream < min(whole) for m in messages if m.stream not in whole)
+    captured.messages = [m for m in messages if m.stream in whole]
     yield captured
 
 
