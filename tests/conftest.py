@@ -16,8 +16,9 @@ from peers import (
     run_libnfs,
     wait_until,
 )
+from tshark_support import require_tshark
 
-PEER_FIXTURES = {"ganesha", "libnfs"}
+PEER_FIXTURES = {"ganesha", "libnfs", "tshark"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,6 +46,13 @@ def libnfs() -> SimpleNamespace:
     """
     require_libnfs("nfs-ls", "nfs-cat")
     return SimpleNamespace(ls=nfs_ls, cat=nfs_cat, run=run_libnfs, url=nfs_url)
+
+
+@pytest.fixture(scope="session")
+def tshark() -> str:
+    """tshark's path (Wireshark's dissectors judge our wire bytes). Skips/fails early, like a
+    missing peer, if it is not installed or cannot capture on lo (needs root)."""
+    return require_tshark()
 
 
 @pytest.fixture(name="wait_until")

@@ -1,5 +1,7 @@
 """Real third-party peers for the tests: nfs-ganesha (server) and libnfs-utils (client).
 
+(tshark, the third peer, judges the bytes on the wire: see ``tests/tshark_support.py``.)
+
 Why: our NFS client must work against a server we did not write, and our emulator must answer
 a client we did not write. Both peers are real programs on loopback, never mocks.
 
@@ -39,7 +41,7 @@ MOUNT_PORT = 20048
 PORTMAP_PORT = 111
 INSTALL_HINT = (
     "install with: apt-get install -y --no-install-recommends "
-    "nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils (or run scripts/test.sh as root)"
+    "nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tshark (or run scripts/test.sh as root)"
 )
 # Machine-wide like the ports it guards, hence not $TMPDIR.
 LEASE_DIR = Path("/tmp/hpccache-nfspeer-lease")
