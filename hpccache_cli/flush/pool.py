@@ -280,7 +280,7 @@ class AddressPool:
             ep.inflight += 1
             try:
                 result = await self._bounded(fn(ep.client), deadline, call_timeout,
-                                             f"{what} from {ep.address}")
+                                             what, ep.address)
                 if throttle is not None:
                     throttle.answered()
                 return result
@@ -302,7 +302,7 @@ class AddressPool:
 
     async def _bounded(
         self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None,
-        what: str = "a call",
+        what: str = "a call", address: str = "",
     ) -> T:
         """Apply the file's deadline only when it is nearer than the call's own timeout:
         a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
@@ -316,8 +316,9 @@ class AddressPool:
                 try:
                     result = await asyncio.wait_for(aw, remaining)
                 except asyncio.TimeoutError:
+                    source = f"{what} from {address}" if address else what
                     raise DeadlineExceeded(
-                        f"no reply to {what} in {round(remaining, 1):g} s"
+                        f"no reply to {source} in {round(remaining, 1):g} s"
                     ) from None
                 self.answered += 1
                 return result

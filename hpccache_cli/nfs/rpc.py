@@ -166,15 +166,32 @@ def encode_call(
     except struct.error:
         fields = (xid, prog, vers, proc)
         raise xdr.XdrError(f"a call header field does not fit 32 bits: {fields}") from None
-    return head + _auths(cred, verf) + args
+    return head + encode_auths(cred, verf) + args
 
 
 _CALL_HEAD = struct.Struct(">6I")
+_MARKED_CALL_HEAD = struct.Struct(">7I")  # record mark, then the call header
+
+
+def call_record(
+    xid: int, prog: int, vers: int, proc: int, args: bytes, auths: bytes
+) -> bytes:
+    """A call ready for the wire: record mark, header, ``auths`` (from :func:`encode_auths`)
+    and encoded ``args``; the same bytes as ``frame(encode_call(...))`` in one pack, since
+    the client sends several calls per flushed file."""
+    size = 24 + len(auths) + len(args)
+    try:
+        head = _MARKED_CALL_HEAD.pack(LAST_FRAGMENT | size, xid, MsgType.CALL, RPC_VERSION,
+                                      prog, vers, proc)
+    except struct.error:
+        fields = (xid, prog, vers, proc)
+        raise xdr.XdrError(f"a call header field does not fit 32 bits: {fields}") from None
+    return head + auths + args
 _REPLY_HEAD = struct.Struct(">6I")  # xid, REPLY, MSG_ACCEPTED, verf flavor + length, accept
 
 
 @functools.lru_cache(maxsize=256)
-def _auths(cred: OpaqueAuth, verf: OpaqueAuth) -> bytes:
+def encode_auths(cred: OpaqueAuth, verf: OpaqueAuth = AUTH_NONE) -> bytes:
     """The encoded credential and verifier: one client sends the same pair on every call."""
     p = xdr.Packer()
     _opaque_auth.pack(p, cred)
@@ -243,6 +260,21 @@ def encode_denied(
     else:
         p.u32(int(auth_stat))
     return p.bytes()
+
+
+_ACCEPTED_OK = (MsgType.REPLY, ReplyStat.MSG_ACCEPTED, 0, AcceptStat.SUCCESS)
+
+
+def accepted_results(msg: bytes) -> bytes | None:
+    """The results of an accepted, successful reply with an empty verifier (what servers send
+    to AUTH_SYS and AUTH_NONE callers), else None: then :func:`decode_reply` and
+    :func:`check_reply` say what it is. The transport's path for every reply, without
+    building a :class:`Reply`."""
+    if len(msg) >= _REPLY_HEAD.size:
+        _, mtype, stat, _, vlen, accept = _REPLY_HEAD.unpack_from(msg)
+        if (mtype, stat, vlen, accept) == _ACCEPTED_OK:
+            return msg[_REPLY_HEAD.size:]
+    return None
 
 
 def decode_reply(msg: bytes) -> Reply:
