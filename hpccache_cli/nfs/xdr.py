@@ -222,7 +222,9 @@ class Struct(XdrType[T]):
         codes = [t.code for _, t in self.spec]
         self.code = "".join(c for c in codes if c) if all(codes) else None
         self._layout = struct.Struct(">" + self.code) if self.code else None
-        self._from_flat = _compile_builder(self) if self._layout is not None else None
+        # Compiled at the first decode (:func:`_compile_builder`): compiling every struct at
+        # import would cost each command's start-up milliseconds for tables it never uses.
+        self._from_flat: Callable[[tuple[int, ...]], T] | None = None
 
     def pack(self, p: Packer, value: T) -> None:
         if self._layout is None:
@@ -237,10 +239,12 @@ class Struct(XdrType[T]):
             raise XdrError(f"a field of {self.cls.__name__} does not fit its XDR type") from None
 
     def unpack(self, u: Unpacker) -> T:
-        if self._layout is None or self._from_flat is None:
+        if self._layout is None:
             return self.cls(*[t.unpack(u) for _, t in self.spec])
-        value: T = self._from_flat(u.fields(self._layout))
-        return value
+        build = self._from_flat
+        if build is None:
+            build = self._from_flat = _compile_builder(self)
+        return build(u.fields(self._layout))
 
     def _flatten(self, value: Any, out: list[int]) -> None:
         for name, t in self.spec:
