@@ -271,7 +271,8 @@ class AddressPool:
             if ep is None:
                 await self._wait_up(deadline)
                 continue
-            if throttle is not None and not await throttle.acquire(deadline):
+            if throttle is not None and not (throttle.try_acquire()
+                                             or await throttle.acquire(deadline)):
                 raise DeadlineExceeded(
                     f"waiting for a turn to send {what}: {throttle.limit} files may call the "
                     f"cache at once after transport failures (of {throttle.ceiling})"
@@ -279,8 +280,13 @@ class AddressPool:
             ep = self._pick() or ep  # the wait may have changed which address is best
             ep.inflight += 1
             try:
-                result = await self._bounded(fn(ep.client), deadline, call_timeout,
-                                             what, ep.address)
+                limit = self.options.timeout if call_timeout is None else call_timeout
+                if deadline is None or deadline - time.monotonic() >= limit:
+                    result = await fn(ep.client)  # far from the deadline: _bounded's 3rd case,
+                    self.answered += 1  # without a coroutine of its own
+                else:
+                    result = await self._bounded(fn(ep.client), deadline, call_timeout,
+                                                 what, ep.address)
                 if throttle is not None:
                     throttle.answered()
                 return result
