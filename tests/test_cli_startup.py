@@ -78,6 +78,8 @@ def test_flush_without_a_report_imports_no_report_only_module(command: tuple[str
     assert sorted(n for n in names if n.startswith("hpccache_cli.flush")), names
     found = sorted(n for n in names if any(n == m or n.startswith(m + ".") for m in REPORT_ONLY))
     assert found == [], found
+    # Azure's client code (credentials, subscriptions) only when Azure options are given
+    assert "hpccache_cli.control.client" not in names
 
 
 def test_path_with_mountinfo_imports_no_heavy_package_and_no_asyncio() -> None:
