@@ -171,6 +171,7 @@ def encode_call(
 
 _CALL_HEAD = struct.Struct(">6I")
 _MARKED_CALL_HEAD = struct.Struct(">7I")  # record mark, then the call header
+_MARK = struct.Struct(">I")
 
 
 def call_record(
@@ -381,7 +382,32 @@ class RecordDecoder:
         self._record_len = 0
 
     def feed(self, data: bytes) -> list[bytes]:
+        if not self._buf and not self._fragments and type(data) is bytes:
+            return self._feed_whole(data)
         self._buf += data
+        return self._drain()
+
+    def _feed_whole(self, data: bytes) -> list[bytes]:
+        """The common case: nothing held over, so the single-fragment records at the front
+        of ``data`` are sliced from it directly (one copy each) rather than through the
+        buffer (append, copy out, delete, join); the first record that is split or has
+        several fragments, and everything after it, goes the general way."""
+        records: list[bytes] = []
+        at, end = 0, len(data)
+        max_record = self.max_record
+        while end - at >= 4:
+            (mark,) = _MARK.unpack_from(data, at)
+            length = mark & 0x7FFFFFFF
+            if not mark & LAST_FRAGMENT or length > max_record or end - at - 4 < length:
+                break
+            records.append(data[at + 4 : at + 4 + length])
+            at += 4 + length
+        if at < end:
+            self._buf += data[at:] if at else data
+            records.extend(self._drain())
+        return records
+
+    def _drain(self) -> list[bytes]:
         records: list[bytes] = []
         while len(self._buf) >= 4:
             (mark,) = struct.unpack_from(">I", self._buf)
