@@ -63,6 +63,25 @@ def test_flush_file_with_empty_input_imports_no_heavy_package() -> None:
     assert heavy(names) == []
 
 
+#: What only some outputs need: the JUnit report's XML escaping (xml.sax.saxutils brings
+#: urllib.request, http.client and email), and secrets for a temporary name.
+REPORT_ONLY = ("xml", "email", "http", "urllib.request", "secrets", "hmac")
+
+
+@pytest.mark.parametrize("command", [
+    ("flush-file", "/NAS_12_exp5", "127.0.0.1"),
+    ("flush", "--export", "/NAS_12_exp5", "--ip", "127.0.0.1", "-q", "-o", "json"),
+])
+def test_flush_without_a_report_imports_no_report_only_module(command: tuple[str, ...]) -> None:
+    names, proc = imported(*command)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert sorted(n for n in names if n.startswith("hpccache_cli.flush")), names
+    found = sorted(n for n in names if any(n == m or n.startswith(m + ".") for m in REPORT_ONLY))
+    assert found == [], found
+    # Azure's client code (credentials, subscriptions) only when Azure options are given
+    assert "hpccache_cli.control.client" not in names
+
+
 def test_path_with_mountinfo_imports_no_heavy_package_and_no_asyncio() -> None:
     names, proc = imported("path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
                            str(MOUNTINFO), "-o", "json")

@@ -47,6 +47,7 @@ from typing import Any
 from hpccache_cli import __version__
 from hpccache_cli.control.attempts import AttemptLog
 from hpccache_cli.control.credentials import build_credential, resolve_auth_mode
+from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT as DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.control.subscription import resolve_subscription
 from hpccache_cli.errors import UsageError
 
@@ -89,8 +90,6 @@ DEFAULT_POLL_INTERVAL = 2.0
 DEFAULT_RETRIES = 5
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 20.0
-#: How long flush/suspend/resume/invalidate are followed before "still running in Azure".
-DEFAULT_OPERATION_TIMEOUT = 3600.0
 TRUST_VAR = "HPCCACHE_ARM_ENDPOINT_TRUSTED"
 #: Identities whose tokens are real Azure tokens (``token`` is the emulator's own).
 REAL_IDENTITIES = ("default", "cli", "pipelines")

@@ -216,7 +216,7 @@ class FileFlow:
         state.attempts += 1
         status = await self.session.flush(fh, first_op, deadline, state.mark_reissued)
         started = time.monotonic()  # the START's answer: polls are timed from here
-        restarts = self.policies.restart.delays()
+        restarts = None  # made at the first restart: most files never need one
         while True:
             if status == OK:
                 # START answering OK at once: nothing was dirty. Later, from SYNC, or after a
@@ -238,6 +238,7 @@ class FileFlow:
                     self._log(f"{display_path(raw)}: write-back ended {status_text(status)}; "
                               "restarting it")
                 state.phase = "restarting write-back"
+                restarts = restarts or self.policies.restart.delays()
                 await sleep_within(next(restarts), deadline)
                 state.attempts += 1
                 status = await self.session.flush(fh, first_op, deadline)
@@ -254,7 +255,7 @@ class FileFlow:
         ``cap`` seconds. Every sleep ends at the file's deadline.
         """
         timer = self.session.polls
-        delays = self.policies.poll.delays()
+        delays = None  # the back-off after a miss, made at the first miss
         delay = timer.first_delay(time.monotonic() - started)
         first = True
         while True:
@@ -266,6 +267,7 @@ class FileFlow:
                 first = False
             if status != NOT_SYNC:
                 return status
+            delays = delays or self.policies.poll.delays()
             delay = timer.next_delay(next(delays))
 
     async def _status_only(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Sequence
 from typing import BinaryIO
@@ -110,8 +109,10 @@ class OutputFile:
         if st is not None and not stat.S_ISREG(st.st_mode):
             return cls(open(path, "wb"), label)  # noqa: SIM115 - closed by commit/abandon
         final = os.path.realpath(path)
+        # os.urandom(4).hex() is secrets.token_hex(4) without importing secrets (hmac,
+        # hashlib: milliseconds of every flush's start-up)
         temp = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}."
-                            f"{os.getpid()}.{secrets.token_hex(4)}.hpccache-tmp")
+                            f"{os.getpid()}.{os.urandom(4).hex()}.hpccache-tmp")
         # 0o666: the umask decides a new file's mode, as for any output; an old file's mode
         # is kept (set at commit).
         try:

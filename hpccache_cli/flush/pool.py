@@ -272,7 +272,8 @@ class AddressPool:
             if ep is None:
                 await self._wait_up(deadline)
                 continue
-            if throttle is not None and not await throttle.acquire(deadline):
+            if throttle is not None and not (throttle.try_acquire()
+                                             or await throttle.acquire(deadline)):
                 raise DeadlineExceeded(
                     f"waiting for a turn to send {what}: {throttle.limit} files may call the "
                     f"cache at once after transport failures (of {throttle.ceiling})"
@@ -280,8 +281,13 @@ class AddressPool:
             ep = self._pick() or ep  # the wait may have changed which address is best
             ep.inflight += 1
             try:
-                result = await self._bounded(fn(ep.client), deadline, call_timeout,
-                                             f"{what} from {ep.address}")
+                limit = self.options.timeout if call_timeout is None else call_timeout
+                if deadline is None or deadline - time.monotonic() >= limit:
+                    result = await fn(ep.client)  # far from the deadline: _bounded's 3rd case,
+                    self.answered += 1  # without a coroutine of its own
+                else:
+                    result = await self._bounded(fn(ep.client), deadline, call_timeout,
+                                                 what, ep.address)
                 if throttle is not None:
                     throttle.answered()
                 return result
@@ -303,7 +309,7 @@ class AddressPool:
 
     async def _bounded(
         self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None,
-        what: str = "a call",
+        what: str = "a call", address: str = "",
     ) -> T:
         """Apply the file's deadline only when it is nearer than the call's own timeout:
         a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
@@ -317,8 +323,9 @@ class AddressPool:
                 try:
                     result = await asyncio.wait_for(aw, remaining)
                 except asyncio.TimeoutError:
+                    source = f"{what} from {address}" if address else what
                     raise DeadlineExceeded(
-                        f"no reply to {what} in {round(remaining, 1):g} s"
+                        f"no reply to {source} in {round(remaining, 1):g} s"
                     ) from None
                 self.answered += 1
                 return result

@@ -7,7 +7,6 @@ happen (a million paths must not mean a million result objects), so the run-leve
 
 from __future__ import annotations
 
-import base64
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,6 +82,8 @@ class FileResult:
             data["kind"] = self.kind
         # base64 too for names a line-based tool would split (a newline: not in --failed-to)
         if b"\n" in self.path or not _is_utf8(self.path):
+            import base64  # only for such names: not on every run's start-up
+
             data["path_b64"] = base64.b64encode(self.path).decode("ascii")
         return data
 

@@ -167,7 +167,7 @@ class CacheSession:
         what: str = "a call",
     ) -> T:
         """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
-        delays = self.policies.jukebox.delays()
+        delays = None  # made at the first JUKEBOX: most calls never see one
         busy_since = None
         while True:
             try:
@@ -180,6 +180,7 @@ class CacheSession:
                     raise
                 raise _busy(busy_since) from None
             busy_since = busy_since or time.monotonic()
+            delays = delays or self.policies.jukebox.delays()
             await _busy_pause(next(delays), deadline, busy_since)
 
     async def flush(
@@ -188,7 +189,7 @@ class CacheSession:
     ) -> int:
         """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned.
         ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run)."""
-        delays = self.policies.jukebox.delays()
+        delays = None  # made at the first JUKEBOX: most calls never see one
         busy_since = None
         while True:
             limit = _sync_limit(deadline) if op == FlushOp.SYNC else None
@@ -203,6 +204,7 @@ class CacheSession:
                 raise _busy(busy_since) from None
             if status == S.NFS3ERR_JUKEBOX:
                 busy_since = busy_since or time.monotonic()
+                delays = delays or self.policies.jukebox.delays()
                 await _busy_pause(next(delays), deadline, busy_since)
                 continue
             if status in STALE:

@@ -39,6 +39,13 @@ class Throttle:
         self._waiters: deque[asyncio.Future[bool]] = deque()
         self._log = log or (lambda _m: None)
 
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now (no coroutine: the common case of every call)."""
+        if self.active < self.limit:
+            self.active += 1
+            return True
+        return False
+
     async def acquire(self, deadline: float | None = None) -> bool:
         """Take a slot; False if ``deadline`` (``time.monotonic()``) passed first."""
         loop = asyncio.get_running_loop()

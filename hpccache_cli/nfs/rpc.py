@@ -166,15 +166,33 @@ def encode_call(
     except struct.error:
         fields = (xid, prog, vers, proc)
         raise xdr.XdrError(f"a call header field does not fit 32 bits: {fields}") from None
-    return head + _auths(cred, verf) + args
+    return head + encode_auths(cred, verf) + args
 
 
 _CALL_HEAD = struct.Struct(">6I")
+_MARKED_CALL_HEAD = struct.Struct(">7I")  # record mark, then the call header
+_MARK = struct.Struct(">I")
+
+
+def call_record(
+    xid: int, prog: int, vers: int, proc: int, args: bytes, auths: bytes
+) -> bytes:
+    """A call ready for the wire: record mark, header, ``auths`` (from :func:`encode_auths`)
+    and encoded ``args``; the same bytes as ``frame(encode_call(...))`` in one pack, since
+    the client sends several calls per flushed file."""
+    size = 24 + len(auths) + len(args)
+    try:
+        head = _MARKED_CALL_HEAD.pack(LAST_FRAGMENT | size, xid, MsgType.CALL, RPC_VERSION,
+                                      prog, vers, proc)
+    except struct.error:
+        fields = (xid, prog, vers, proc)
+        raise xdr.XdrError(f"a call header field does not fit 32 bits: {fields}") from None
+    return head + auths + args
 _REPLY_HEAD = struct.Struct(">6I")  # xid, REPLY, MSG_ACCEPTED, verf flavor + length, accept
 
 
 @functools.lru_cache(maxsize=256)
-def _auths(cred: OpaqueAuth, verf: OpaqueAuth) -> bytes:
+def encode_auths(cred: OpaqueAuth, verf: OpaqueAuth = AUTH_NONE) -> bytes:
     """The encoded credential and verifier: one client sends the same pair on every call."""
     p = xdr.Packer()
     _opaque_auth.pack(p, cred)
@@ -243,6 +261,21 @@ def encode_denied(
     else:
         p.u32(int(auth_stat))
     return p.bytes()
+
+
+_ACCEPTED_OK = (MsgType.REPLY, ReplyStat.MSG_ACCEPTED, 0, AcceptStat.SUCCESS)
+
+
+def accepted_results(msg: bytes) -> bytes | None:
+    """The results of an accepted, successful reply with an empty verifier (what servers send
+    to AUTH_SYS and AUTH_NONE callers), else None: then :func:`decode_reply` and
+    :func:`check_reply` say what it is. The transport's path for every reply, without
+    building a :class:`Reply`."""
+    if len(msg) >= _REPLY_HEAD.size:
+        _, mtype, stat, _, vlen, accept = _REPLY_HEAD.unpack_from(msg)
+        if (mtype, stat, vlen, accept) == _ACCEPTED_OK:
+            return msg[_REPLY_HEAD.size:]
+    return None
 
 
 def decode_reply(msg: bytes) -> Reply:
@@ -349,7 +382,32 @@ class RecordDecoder:
         self._record_len = 0
 
     def feed(self, data: bytes) -> list[bytes]:
+        if not self._buf and not self._fragments and type(data) is bytes:
+            return self._feed_whole(data)
         self._buf += data
+        return self._drain()
+
+    def _feed_whole(self, data: bytes) -> list[bytes]:
+        """The common case: nothing held over, so the single-fragment records at the front
+        of ``data`` are sliced from it directly (one copy each) rather than through the
+        buffer (append, copy out, delete, join); the first record that is split or has
+        several fragments, and everything after it, goes the general way."""
+        records: list[bytes] = []
+        at, end = 0, len(data)
+        max_record = self.max_record
+        while end - at >= 4:
+            (mark,) = _MARK.unpack_from(data, at)
+            length = mark & 0x7FFFFFFF
+            if not mark & LAST_FRAGMENT or length > max_record or end - at - 4 < length:
+                break
+            records.append(data[at + 4 : at + 4 + length])
+            at += 4 + length
+        if at < end:
+            self._buf += data[at:] if at else data
+            records.extend(self._drain())
+        return records
+
+    def _drain(self) -> list[bytes]:
         records: list[bytes] = []
         while len(self._buf) >= 4:
             (mark,) = struct.unpack_from(">I", self._buf)

@@ -50,6 +50,8 @@ class _Link:
         self.task: asyncio.Task[None] | None = None
         self.closed = False
         self.local_port: int | None = writer.get_extra_info("sockname", (None, None))[1]
+        self._transport = writer.transport
+        self._high_water = writer.transport.get_write_buffer_limits()[1]
 
     def send(self, message: bytes) -> None:
         """Queue a framed message; the queue goes out at the end of this loop turn."""
@@ -64,8 +66,7 @@ class _Link:
 
     def backlogged(self) -> bool:
         """Has the kernel stopped taking our bytes (time to wait in ``drain``)?"""
-        transport = self.writer.transport
-        return transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]
+        return self._transport.get_write_buffer_size() > self._high_water
 
     def fail(self, exc: Exception) -> None:
         """Close the connection and fail every call still waiting on it with ``exc``."""
@@ -118,6 +119,8 @@ class RpcClientConnection:
         self._link: _Link | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._xid = random.getrandbits(32)
+        self._cred: rpc.OpaqueAuth | None = None  # the last credential, and its encoding
+        self._auths = b""
 
     @property
     def address(self) -> str:
@@ -278,19 +281,23 @@ class RpcClientConnection:
         ProtocolError when the results do not decode.
         """
         body = proc.args.encode(args)  # encode first: a bad argument never reaches the wire
+        if cred is not self._cred:  # one client sends one credential: encode it once
+            self._auths, self._cred = rpc.encode_auths(cred), cred
+        auths = self._auths
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        link = await self._ensure_link()
+        link = self._link
+        if link is None or link.closed:
+            link = await self._ensure_link()
         xid = self._next_xid(link)
         fut: asyncio.Future[bytes] = loop.create_future()
         link.pending[xid] = fut
-        what = f"{proc.name} to {self.label} at {self.address}"
         timer = loop.call_at(deadline, _expire, fut)
         try:
             if link.backlogged():  # the server is not reading: wait rather than buffer more
                 async with link.write_lock:
                     await asyncio.wait_for(link.writer.drain(), max(0.0, deadline - loop.time()))
-            link.send(rpc.frame(rpc.encode_call(xid, prog, vers, proc.number, body, cred)))
+            link.send(rpc.call_record(xid, prog, vers, proc.number, body, auths))
             record = await fut
         except asyncio.TimeoutError:
             raise RpcTimeout(
@@ -303,8 +310,11 @@ class RpcClientConnection:
             timer.cancel()
             if link.pending.get(xid) is fut:
                 del link.pending[xid]
-        reply = rpc.decode_reply(record)
-        return proc.res.decode(rpc.check_reply(reply, what))
+        results = rpc.accepted_results(record)
+        if results is None:  # not a plain success: the typed error, naming the call
+            what = f"{proc.name} to {self.label} at {self.address}"
+            results = rpc.check_reply(rpc.decode_reply(record), what)
+        return proc.res.decode(results)
 
     async def close(self) -> None:
         """Close the connection; calls in flight fail with ConnectionLost.

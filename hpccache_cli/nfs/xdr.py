@@ -130,6 +130,9 @@ class Enum(XdrType[Any]):
     def __init__(self, cls: type[IntEnum], lenient: bool = False) -> None:
         self.cls = cls
         self.lenient = lenient
+        # value -> member: a dict lookup, where calling the enum class costs a microsecond
+        # (statuses and file types are decoded on every reply)
+        self._members: dict[int, IntEnum] = {int(m): m for m in cls}
 
     def pack(self, p: Packer, value: Any) -> None:
         p.u32(int(value))
@@ -138,12 +141,12 @@ class Enum(XdrType[Any]):
         return self.convert(u.u32())
 
     def convert(self, raw: int) -> Any:
-        try:
-            return self.cls(raw)
-        except ValueError:
-            if self.lenient:
-                return raw
-            raise XdrError(f"{raw} is not a valid {self.cls.__name__}") from None
+        member = self._members.get(raw)
+        if member is not None:
+            return member
+        if self.lenient:
+            return raw
+        raise XdrError(f"{raw} is not a valid {self.cls.__name__}")
 
 
 class Optional(XdrType[Any]):
@@ -219,6 +222,9 @@ class Struct(XdrType[T]):
         codes = [t.code for _, t in self.spec]
         self.code = "".join(c for c in codes if c) if all(codes) else None
         self._layout = struct.Struct(">" + self.code) if self.code else None
+        # Compiled at the first decode (:func:`_compile_builder`): compiling every struct at
+        # import would cost each command's start-up milliseconds for tables it never uses.
+        self._from_flat: Callable[[tuple[int, ...]], T] | None = None
 
     def pack(self, p: Packer, value: T) -> None:
         if self._layout is None:
@@ -235,8 +241,10 @@ class Struct(XdrType[T]):
     def unpack(self, u: Unpacker) -> T:
         if self._layout is None:
             return self.cls(*[t.unpack(u) for _, t in self.spec])
-        value: T = self._build(u.fields(self._layout), 0)[0]
-        return value
+        build = self._from_flat
+        if build is None:
+            build = self._from_flat = _compile_builder(self)
+        return build(u.fields(self._layout))
 
     def _flatten(self, value: Any, out: list[int]) -> None:
         for name, t in self.spec:
@@ -246,17 +254,53 @@ class Struct(XdrType[T]):
             else:
                 out.append(int(v))
 
-    def _build(self, flat: tuple[int, ...], i: int) -> tuple[Any, int]:
-        args: list[Any] = []
-        for _, t in self.spec:
+    def _statements(self, names: dict[str, Any], lines: list[str], start: int) -> tuple[str, int]:
+        """Append to ``lines`` the statements building this struct from ``f[start:]`` (see
+        :func:`_compile_builder`); the variable holding it, and the index after its fields."""
+        var = f"v{len(names)}"
+        names[var + "c"] = self.cls
+        fast = not hasattr(self.cls, "__post_init__") and "__slots__" not in vars(self.cls)
+        values: list[tuple[str, str]] = []
+        i = start
+        for name, t in self.spec:
             if isinstance(t, Struct):
-                v, i = t._build(flat, i)
+                arg, i = t._statements(names, lines, i)
+            elif isinstance(t, Enum):
+                conv = f"e{len(names)}"
+                names[conv] = t.convert
+                arg, i = f"{conv}(f[{i}])", i + 1
             else:
-                v, i = flat[i], i + 1
-                if isinstance(t, Enum):
-                    v = t.convert(v)
-            args.append(v)
-        return self.cls(*args), i
+                arg, i = f"f[{i}]", i + 1
+            values.append((name, arg))
+        if fast:  # the instance __init__ makes, without one object.__setattr__ per field
+            lines.append(f"{var} = new({var}c)")
+            lines.append(f"d = {var}.__dict__")
+            lines.extend(f"d[{name!r}] = {arg}" for name, arg in values)
+        else:
+            lines.append(f"{var} = {var}c({', '.join(arg for _, arg in values)})")
+        return var, i
+
+
+def _compile_builder(st: Struct[Any]) -> Callable[[tuple[int, ...]], Any]:
+    """One function that builds a fixed-size struct from its flat ``unpack`` tuple.
+
+    Why generated: fattr3 is 14 fields with three nested times and comes twice in every
+    LOOKUP reply. Walking the spec per value (recursion, ``isinstance`` per field) and the
+    frozen dataclasses' ``__init__`` (one ``object.__setattr__`` per field) made decoding a
+    LOOKUP reply a fifth of the client's CPU per flushed file. The generated function fills
+    each instance's ``__dict__`` from fixed indexes of the tuple: the same objects (equal,
+    same hash and repr), several times faster. A class with ``__post_init__`` or slots is
+    built through its constructor. Only names bound here and integer indexes go into the
+    source.
+    """
+    names: dict[str, Any] = {"new": object.__new__}
+    lines: list[str] = []
+    var, _ = st._statements(names, lines, 0)
+    body = "".join(f"    {line}\n" for line in lines)
+    code = f"def build(f):\n{body}    return {var}\n"
+    exec(compile(code, f"<xdr builder {st.cls.__name__}>", "exec"), names)  # noqa: S102
+    builder: Callable[[tuple[int, ...]], Any] = names["build"]
+    return builder
 
 
 class StatusUnion(XdrType[Any]):

@@ -46,7 +46,7 @@ from hpccache_cli.cli.flush.values import (
     Naming,
     Site,
 )
-from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
+from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from hpccache_cli.flush.resolve import ExportResolver, PathRejected
 from hpccache_cli.flush.resolve_layout import LayoutResolver

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
+from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.flush.inputs import NEWLINE, NUL
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.resolve import Resolver
