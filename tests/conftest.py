@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from arm_support import ArmWorld, running_world
 from peers import (
     GaneshaPeer,
     ganesha_peer,
@@ -60,3 +62,18 @@ def wait_until_fixture() -> Callable[..., object]:
     """``wait_until(predicate, timeout=10.0, *, interval=, ignore=(), message=)``: poll a
     condition with a deadline; returns the truthy value, raises AssertionError on timeout."""
     return wait_until
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ArmWorld]:
+    """The emulator with its fake ARM running (``arm_support.running_world``): what the ARM
+    and CLI tests talk to. A module that needs it set up otherwise defines its own."""
+    with running_world(tmp_path / "emu") as w:
+        yield w
+
+
+@pytest.fixture
+def env(world: ArmWorld, tmp_path: Path) -> dict[str, str | None]:
+    """The environment a CLI subprocess needs to reach ``world``, with a resolution cache of
+    its own (so no test sees another's cached layout)."""
+    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}

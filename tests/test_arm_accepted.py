@@ -9,11 +9,8 @@ as the user sees it (a subprocess).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from arm_support import ArmWorld, error_line, run_hpccache, running_world
+from arm_support import ArmWorld, error_line, run_hpccache
 
 from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT
@@ -23,17 +20,6 @@ from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE, AzureError
 FLUSH = ("target", "flush", "emu", "-g", "emu-rg", "-t", "nas1", "--yes")
 SHOW_TARGET = "check with: hpccache target show emu -g emu-rg -t nas1"
 ACCEPTED = "was accepted by Azure and may still be running, but following it failed: "
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
-
-
-@pytest.fixture
-def env(world: ArmWorld, tmp_path: Path) -> dict[str, str]:
-    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
 
 
 def test_404_on_the_status_url_is_not_a_missing_target(world: ArmWorld, env: dict) -> None:

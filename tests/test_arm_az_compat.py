@@ -11,20 +11,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arm_support import SUB, TOKEN, ArmWorld, run_cli, running_world
+from arm_support import SUB, TOKEN, ArmWorld, run_cli
 
 EMU_ID = f"/subscriptions/{SUB}/resourceGroups/emu-rg/providers/Microsoft.StorageCache/caches/emu"
 SC1_ID = f"/subscriptions/{SUB}/resourceGroups/scgroup/providers/Microsoft.StorageCache/caches/sc1"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
 
 
 @pytest.fixture

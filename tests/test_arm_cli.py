@@ -5,22 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from arm_support import SUB, ArmWorld, run_cli, running_world
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
-
-
-@pytest.fixture
-def env(world: ArmWorld, tmp_path: Path) -> dict[str, str]:
-    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+from arm_support import SUB, ArmWorld, run_cli
 
 
 def test_cache_list_formats(world: ArmWorld, env: dict[str, str]) -> None:

@@ -7,27 +7,14 @@ resource group (ARM's own words), and a bad ``--query`` caught before any reques
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from arm_support import TOKEN, ArmWorld, error_line, run_hpccache, running_world
+from arm_support import TOKEN, ArmWorld, error_line, run_hpccache
 
 from hpccache_cli.emulator.arm import FakeArm
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE
 
 SHOW = ("cache", "show", "emu", "-g", "emu-rg", "-o", "json")
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
-
-
-@pytest.fixture
-def env(world: ArmWorld, tmp_path: Path) -> dict[str, str | None]:
-    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
 
 
 def test_a_200_that_is_not_json_could_not_be_read(world: ArmWorld, env: dict) -> None:

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from arm_support import ArmWorld, run_cli, running_world
+from arm_support import ArmWorld, run_cli
 
 from hpccache_cli.errors import EXIT_AZURE
 
 SHOW = ("cache", "show", "emu", "-g", "emu-rg", "-o", "json")
 FLUSH = ("target", "flush", "emu", "-g", "emu-rg", "-t", "nas1", "--yes")
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
-
-
-@pytest.fixture
-def env(world: ArmWorld, tmp_path: Path) -> dict[str, str | None]:
-    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
 
 
 def azure_error(env: dict[str, str | None], *args: str) -> str:

@@ -9,27 +9,13 @@ SDK against the HTTPS fake ARM; small timeouts from the environment keep the tes
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from arm_support import ArmWorld, error_line, run_cli, run_hpccache, running_world
+from arm_support import ArmWorld, error_line, run_cli, run_hpccache
 
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE
 
 SHOW = ("cache", "show", "emu", "-g", "emu-rg", "-o", "json")
 CACHE = "/caches/emu"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
-
-
-@pytest.fixture
-def env(world: ArmWorld, tmp_path: Path) -> dict[str, str]:
-    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
 
 
 def in_process_error(env: dict, *args: str, code: int = EXIT_AZURE) -> str:

@@ -38,11 +38,6 @@ def world(tmp_path: Path) -> Iterator[ArmWorld]:
 
 
 @pytest.fixture
-def env(world: ArmWorld, tmp_path: Path) -> dict[str, str | None]:
-    return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
-
-
-@pytest.fixture
 def az_env(env: dict, tmp_path: Path) -> dict[str, str | None]:
     """``--auth cli`` with a stand-in ``az`` (and no emulator token in sight)."""
     bin_dir = tmp_path / "bin"

@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer
-from arm_support import ArmWorld, running_world
+from arm_support import ArmWorld
 from test_flush_support import ROOT
 
 from hpccache_cli.cli.app import app
@@ -26,12 +25,6 @@ from hpccache_cli.cli.runtime import run as run_app
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE
 
 CLI = [sys.executable, "-m", "hpccache_cli"]
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ArmWorld]:
-    with running_world(tmp_path / "emu") as w:
-        yield w
 
 
 def subprocess_env(extra: dict[str, str | None]) -> dict[str, str]:
