@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from test_flush_support import (
-    CLI,
     ROOT,
     assert_written_back,
     backend_file,
@@ -25,18 +23,15 @@ from test_flush_support import (
     dirty_cache,
     emulator,
 )
+from test_flush_support import (
+    run_cli as run,
+)
 
 from hpccache_cli.cli.flush_file_cmd import DIFFERENCES
 
 A1 = "127.0.0.38"
 J = "/NAS_12_exp5"
 INNER, OUTER = "NAS_12_exp5/new-file.txt", "new-file.txt"  # both relative to the junction
-
-
-def run(args: list[str], env: dict[str, str], data: bytes = b"",
-        ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(CLI + args, input=data, capture_output=True, env=env, timeout=60,
-                          check=False)
 
 
 def written_back(base: Path, rel: str) -> bool:

@@ -22,18 +22,12 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from test_flush_support import CLI, assert_written_back, cli_env, dirty_cache, emulator
+from test_flush_support import run_cli as run
 
 from hpccache_cli.errors import EXIT_SOME_FAILED, EXIT_USAGE
 
 A1 = "127.0.0.40"
 FLUSH = ["flush", "--ip", A1, "--export", "/NAS_12_exp5"]
-
-
-def run(args: list[str], env: dict[str, str], data: bytes = b"", **kwargs: object,
-        ) -> subprocess.CompletedProcess[bytes]:
-    kwargs.setdefault("capture_output", True)
-    return subprocess.run(CLI + args, input=data, env=env, timeout=60, check=False,
-                          **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
 def error_lines(stderr: bytes) -> list[str]:

@@ -40,6 +40,9 @@ from test_flush_support import (
     dirty_cache,
     emulator,
 )
+from test_flush_support import (
+    run_cli as run,
+)
 
 from hpccache_cli.cli.flush.pipeline_run import PipelineRun
 from hpccache_cli.cli.flush.pipeline_sinks import PipelineLogSink
@@ -74,12 +77,6 @@ def env_for(emu: Any, **extra: str) -> dict[str, str]:
         env.pop(name, None)
     env.update(extra)
     return env
-
-
-def run(args: list[str], env: dict[str, str], data: bytes = b"",
-        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(CLI + args, input=data, capture_output=True, env=env,
-                          timeout=timeout, check=False)
 
 
 # -- logging commands, JSON, JUnit ---------------------------------------------------------------

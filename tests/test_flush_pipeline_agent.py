@@ -17,7 +17,8 @@ from typing import Any
 
 from junit_schema import validate_junit
 from pipeline_support import commands, issues, read_report, variables
-from test_flush_support import CLI, assert_written_back, cli_env, dirty_cache, emulator
+from test_flush_support import assert_written_back, cli_env, dirty_cache, emulator
+from test_flush_support import run_cli as run
 
 from hpccache_cli.pipelines.guard import neutralise
 from hpccache_cli.pipelines.text import display_name
@@ -42,12 +43,6 @@ def env_for(emu: Any, **extra: str) -> dict[str, str]:
         env.pop(name, None)
     env.update(extra)
     return env
-
-
-def run(args: list[str], env: dict[str, str], data: bytes = b"",
-        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(CLI + args, input=data, capture_output=True, env=env,
-                          timeout=timeout, check=False)
 
 
 def test_retries_and_a_down_address_under_tf_build(tmp_path: Path) -> None:

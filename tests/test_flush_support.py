@@ -8,6 +8,7 @@ checks the back end now holds the very same bytes, which is the point of a flush
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -130,6 +131,15 @@ def cli_env(emu: EmulatorThread) -> dict[str, str]:
 
 
 CLI = [sys.executable, "-m", "hpccache_cli"]
+
+
+def run_cli(args: list[str], env: dict[str, str], data: bytes = b"", timeout: float = 60,
+            **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """``hpccache ARGS`` in a child process, as a user runs it: ``data`` on stdin, output
+    captured (unless ``kwargs`` say otherwise), bounded by ``timeout``."""
+    kwargs.setdefault("capture_output", True)
+    return subprocess.run(CLI + args, input=data, env=env, timeout=timeout, check=False,
+                          **kwargs)
 
 
 def test_support_writes_dirty_files(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from hpccache_cli.cli.azure_options import (
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
-from hpccache_cli.cli.target_cmd import TIMEOUT_OPTION
+from hpccache_cli.cli.target_cmd import RG_OPTION, TIMEOUT_OPTION
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 cache_app = typer.Typer(
@@ -29,13 +29,6 @@ cache_app = typer.Typer(
     no_args_is_help=True,
 )
 
-RG_OPTION = typer.Option(
-    None,
-    "--resource-group",
-    "-g",
-    help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
-    "defaults.group setting).",
-)
 CACHES_ARG = typer.Argument(
     None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
 )
