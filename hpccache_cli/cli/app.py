@@ -1,35 +1,54 @@
 """The ``hpccache`` Typer application.
 
-Each command group lives in its own module under ``hpccache_cli.cli`` and exposes
-``register(app)``. Modules are imported here, but every heavy import (the Azure SDK, rich,
-asyncio servers) happens inside the command functions, so ``hpccache --help`` and
-``hpccache --version`` stay fast.
+Each command lives in its own module under ``hpccache_cli.cli`` exposing ``register(app)``,
+and is listed in :data:`COMMANDS` (name, module, short help). The root group imports and
+builds only the command that runs (:mod:`hpccache_cli.cli.lazy_group`): ``hpccache --help``
+imports no command module, ``hpccache flush-file`` only ``flush_file_cmd``. Heavy imports (the
+Azure SDK, rich, asyncio servers) still go inside the command functions.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from hpccache_cli import __version__
-from hpccache_cli.cli.fast_params import PlainValuesGroup
+from hpccache_cli.cli.lazy_group import CommandEntry, LazyGroup
 
-# Command modules, in the order their groups appear in --help.
-COMMAND_MODULES: tuple[str, ...] = (
-    "flush_cmd",
-    "flush_file_cmd",
-    "demo_cmd",
-    "emulator_cmd",
-    "path_cmd",
-    "cache_cmd",
-    "namespace_cmd",
-    "target_cmd",
+#: The commands, in the order ``hpccache --help`` lists them. tests/test_cli_startup.py checks
+#: each row against what its module registers (name, and the first sentence of its help).
+COMMANDS: tuple[CommandEntry, ...] = (
+    CommandEntry("flush", "flush_cmd",
+                 "Flush files from the cache to their storage target now, and account for "
+                 "each one."),
+    CommandEntry("flush-file", "flush_file_cmd",
+                 "Drop-in replacement for flush_file.py: flush the files named on stdin."),
+    CommandEntry("demo", "demo_cmd",
+                 "Run the main job against the built-in emulator, then verify the storage "
+                 "targets."),
+    CommandEntry("path", "path_cmd",
+                 "Show where client paths are in the cache namespace and on the back-end "
+                 "storage."),
+    CommandEntry("namespace", "namespace_cmd",
+                 "Show the cache's namespace: one row per junction with its target and usage "
+                 "model."),
+    CommandEntry("emulator", "emulator_cmd",
+                 "Run a local HPC Cache emulator (NFSv3 with the flush protocol) on loopback."),
+    CommandEntry("cache", "cache_cmd",
+                 "List, show and flush HPC caches (Azure Resource Manager)."),
+    CommandEntry("target", "target_cmd",
+                 "List, show, flush, suspend, resume and invalidate storage targets."),
 )
+
+
+class RootGroup(LazyGroup):
+    """``hpccache``: the commands of :data:`COMMANDS`, each built when it is used."""
+
+    table = COMMANDS
+
 
 app = typer.Typer(
     name="hpccache",
-    cls=PlainValuesGroup,  # no pydantic for plain values: start-up (see fast_params)
+    cls=RootGroup,
     help=(
         "Flush files from Azure HPC Cache to their storage targets, per file, by cache name "
         "and by the paths you see on your client.\n\n"
@@ -38,6 +57,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # Click's plain help: no Rich import (see lazy_group)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -64,10 +84,6 @@ def _root(
         from hpccache_cli.cli.runtime import show_library_logs
 
         show_library_logs(logging.DEBUG)
-
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"hpccache_cli.cli.{_name}").register(app)
 
 
 def main() -> None:

@@ -1,0 +1,163 @@
+"""The root command group loads only the command that runs (start-up, issue #14).
+
+Typer builds a Click command for every registered function, and registering one means
+importing its module: every ``hpccache`` call used to import all eight command modules (the
+Azure option groups, the emulator's, the demo's) and build some twenty commands, to run one.
+:class:`LazyGroup` instead knows its commands from a static table of :class:`CommandEntry`
+(name, module, short help): ``hpccache --help``, shell completion of command names and "did
+you mean" read the table; running (or asking ``--help`` of) a command imports its one module,
+registers it on a throw-away Typer app and builds only that. tests/test_cli_startup.py checks
+that the table says what the modules register, so it cannot go stale.
+
+Help is Click's plain text (``rich_markup_mode=None``): rendering it with Rich imported Rich's
+console, tables and Markdown parser (~150 ms, more than the rest of ``hpccache --help``). The
+option groups that Rich drew as panels stay: :class:`SectionedHelpCommand` writes each
+``rich_help_panel`` as a section of its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+import typer
+from typer import _click
+from typer._click.shell_completion import CompletionItem
+from typer._click.utils import make_default_short_help
+from typer.core import TyperCommand, TyperGroup
+from typer.models import DefaultPlaceholder
+
+from hpccache_cli.cli.fast_params import PlainValuesGroup, use_plain_values
+
+
+class CommandEntry(NamedTuple):
+    """One command of the root group, known without importing its module."""
+
+    name: str
+    module: str  # under hpccache_cli.cli; its register(app) declares the command
+    short_help: str  # the command's first sentence, as Click derives it from the help
+
+
+class SectionedHelpCommand(TyperCommand):
+    """Click's plain help, with the options grouped as Typer's Rich help groups them: the
+    arguments, the options without a ``rich_help_panel``, then one section per panel in the
+    order the panels first appear (a long option list stays navigable without Rich)."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            default = "Arguments" if param.param_type_name == "argument" else "Options"
+            sections.setdefault(getattr(param, "rich_help_panel", None) or default,
+                                []).append(record)
+        for title in sorted(sections, key=lambda t: (t != "Arguments", t != "Options")):
+            with formatter.section(title):
+                formatter.write_dl(sections[title])
+
+
+def write_commands(formatter: Any, rows: list[tuple[str, str]]) -> None:
+    """The "Commands" section: each command's whole first sentence, wrapped (Click would cut
+    it at the terminal width: "Show a cache: mount addresses, health, state, size, SKU and...")."""
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class PlainHelpGroup(TyperGroup):
+    """A command group (``cache``, ``target``, ``emulator``) listing its commands as the root
+    group does."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        commands = [self.get_command(ctx, name) for name in self.list_commands(ctx)]
+        write_commands(formatter, [(c.name or "", c.get_short_help_str(limit=1 << 30))
+                                   for c in commands if c is not None and not c.hidden])
+
+
+def _unset(value: Any, default: type[Any]) -> bool:
+    """No class chosen (Typer fills in its default class, or a placeholder for it)."""
+    if isinstance(value, DefaultPlaceholder):
+        value = value.value
+    return value is None or value is default
+
+
+def plain_help(app: typer.Typer) -> None:
+    """Give every command and group of ``app`` (and of its sub-apps) the plain help classes
+    above, unless it names a class of its own."""
+    for info in app.registered_commands:
+        if _unset(info.cls, TyperCommand):
+            info.cls = SectionedHelpCommand
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        if sub is not None:
+            if _unset(group.cls, TyperGroup) and _unset(sub.info.cls, TyperGroup):
+                group.cls = PlainHelpGroup
+            plain_help(sub)
+
+
+def build_command(entry: CommandEntry) -> _click.Command:
+    """Import the entry's module and build its one command (a group for ``cache`` etc.)."""
+    module = importlib.import_module(f"hpccache_cli.cli.{entry.module}")
+    app = typer.Typer(rich_markup_mode=None, add_completion=False,
+                      pretty_exceptions_enable=False)
+    module.register(app)
+    plain_help(app)
+    commands = typer.main.get_group(app).commands
+    if entry.name not in commands:
+        raise LookupError(f"hpccache_cli.cli.{entry.module} registers no {entry.name!r} "
+                          f"command (it registers {sorted(commands)})")
+    command = commands[entry.name]
+    use_plain_values(command)
+    return command
+
+
+class LazyCommands(Mapping[str, _click.Command]):
+    """The root group's ``commands``: names from the table, a command built when looked up.
+    Typer's own code reads ``commands.keys()`` (its "did you mean"), which loads nothing."""
+
+    def __init__(self, entries: tuple[CommandEntry, ...]) -> None:
+        self.entries = {entry.name: entry for entry in entries}
+        self.loaded: dict[str, _click.Command] = {}
+
+    def __getitem__(self, name: str) -> _click.Command:
+        if name not in self.loaded:
+            self.loaded[name] = build_command(self.entries[name])
+        return self.loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class LazyGroup(PlainValuesGroup):
+    """A root group whose commands come from ``table`` (set by a subclass)."""
+
+    table: tuple[CommandEntry, ...] = ()
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.table)  # type: ignore[assignment]
+
+    def add_command(self, cmd: _click.Command, name: str | None = None) -> None:
+        raise TypeError("add a CommandEntry to the table instead (hpccache_cli.cli.app)")
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [entry.name for entry in self.table]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from the table: no command module is imported."""
+        write_commands(formatter, [(entry.name, entry.short_help) for entry in self.table])
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Command names with the short help Click would give them, from the table."""
+        items = [CompletionItem(entry.name, help=make_default_short_help(entry.short_help))
+                 for entry in self.table if entry.name.startswith(incomplete)]
+        return items + _click.Command.shell_complete(self, ctx, incomplete)
+
+
+__all__ = ["CommandEntry", "LazyCommands", "LazyGroup", "PlainHelpGroup",
+           "SectionedHelpCommand", "build_command", "plain_help"]
