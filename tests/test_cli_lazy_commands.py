@@ -75,6 +75,15 @@ def test_a_command_line_imports_only_its_command_module(
     assert found == [], found
 
 
+def test_a_subcommand_gets_plain_values_too(tmp_path: Path) -> None:
+    """A command of a group (``emulator init DIR``) converts its values without pydantic."""
+    names, proc = run_probed(tmp_path, "emulator", "init", str(tmp_path / "emu"))
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert (tmp_path / "emu" / "emulator.toml").is_file()
+    assert command_modules(names) == {"emulator_cmd"}
+    assert sorted(n for n in names if n.split(".")[0] in ("pydantic", "pydantic_core")) == []
+
+
 def test_the_command_table_is_what_the_modules_register() -> None:
     """COMMANDS says what every command module registers: the names, the modules and each
     first sentence. A new module, command or help text that the table misses fails here."""

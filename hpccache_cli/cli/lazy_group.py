@@ -99,9 +99,10 @@ def write_commands(formatter: Any, rows: list[tuple[str, str]]) -> None:
             formatter.write_dl(rows)
 
 
-class PlainHelpGroup(TyperGroup):
-    """A command group (``cache``, ``target``, ``emulator``) listing its commands as the root
-    group does."""
+class PlainHelpGroup(PlainValuesGroup):
+    """A command group (``cache``, ``target``, ``emulator``): lists its commands as the root
+    group does, and gives the command it runs plain converters (the root group's class does
+    that only for its own commands: ``emulator init DIR`` used to import pydantic)."""
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         commands = [self.get_command(ctx, name) for name in self.list_commands(ctx)]
@@ -166,7 +167,7 @@ class LazyCommands(Mapping[str, _click.Command]):
         return len(self.entries)
 
 
-class LazyGroup(PlainValuesGroup):
+class LazyGroup(PlainHelpGroup):
     """A root group whose commands come from ``table`` (set by a subclass)."""
 
     table: tuple[CommandEntry, ...] = ()
