@@ -67,7 +67,7 @@ class SectionedHelpCommand(TyperCommand):
     order the panels first appear (a long option list stays navigable without Rich). List
     items in the help text get a hanging indent (:func:`hang_list_items`)."""
 
-    def format_help_text(self, ctx: Any, formatter: Any) -> None:
+    def format_help_text(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         if self.help is None or self.deprecated:
             super().format_help_text(ctx, formatter)
             return
@@ -77,7 +77,7 @@ class SectionedHelpCommand(TyperCommand):
             formatter.write_text(
                 hang_list_items(text, formatter.width - formatter.current_indent))
 
-    def format_options(self, ctx: Any, formatter: Any) -> None:
+    def format_options(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
@@ -91,7 +91,7 @@ class SectionedHelpCommand(TyperCommand):
                 formatter.write_dl(sections[title])
 
 
-def write_commands(formatter: Any, rows: list[tuple[str, str]]) -> None:
+def write_commands(formatter: _click.HelpFormatter, rows: list[tuple[str, str]]) -> None:
     """The "Commands" section: each command's whole first sentence, wrapped (Click would cut
     it at the terminal width: "Show a cache: mount addresses, health, state, size, SKU and...")."""
     if rows:
@@ -104,7 +104,7 @@ class PlainHelpGroup(PlainValuesGroup):
     group does, and gives the command it runs plain converters (the root group's class does
     that only for its own commands: ``emulator init DIR`` used to import pydantic)."""
 
-    def format_commands(self, ctx: Any, formatter: Any) -> None:
+    def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         commands = [self.get_command(ctx, name) for name in self.list_commands(ctx)]
         write_commands(formatter, [(c.name or "", c.get_short_help_str(limit=1 << 30))
                                    for c in commands if c is not None and not c.hidden])
@@ -179,14 +179,14 @@ class LazyGroup(PlainHelpGroup):
     def add_command(self, cmd: _click.Command, name: str | None = None) -> None:
         raise TypeError("add a CommandEntry to the table instead (hpccache_cli.cli.app)")
 
-    def list_commands(self, ctx: Any) -> list[str]:
+    def list_commands(self, ctx: _click.Context) -> list[str]:
         return [entry.name for entry in self.table]
 
-    def format_commands(self, ctx: Any, formatter: Any) -> None:
+    def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         """The command list from the table: no command module is imported."""
         write_commands(formatter, [(entry.name, entry.short_help) for entry in self.table])
 
-    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+    def shell_complete(self, ctx: _click.Context, incomplete: str) -> list[CompletionItem]:
         """Command names with the short help Click would give them, from the table."""
         items = [CompletionItem(entry.name, help=make_default_short_help(entry.short_help))
                  for entry in self.table if entry.name.startswith(incomplete)]
