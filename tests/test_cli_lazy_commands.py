@@ -119,6 +119,23 @@ def test_help_keeps_the_option_groups_as_sections(tmp_path: Path) -> None:
     assert any(line.lstrip().startswith("--nfs-port") for line in connection), connection
 
 
+@pytest.mark.parametrize(("command", "usage", "arguments"), [
+    (("flush-file",), "Usage: hpccache flush-file [OPTIONS] EXPORT SERVER",
+     ["EXPORT", "SERVER"]),
+    (("path",), "Usage: hpccache path [OPTIONS] [PATH]...", ["PATH"]),
+    (("emulator", "init"), "Usage: hpccache emulator init [OPTIONS] DIRECTORY", ["DIRECTORY"]),
+])
+def test_help_names_arguments_as_click_does(
+        tmp_path: Path, command: tuple[str, ...], usage: str, arguments: list[str]) -> None:
+    """Arguments in capitals, as the usage line and the Arguments section of Rich's help
+    showed them (Typer's plain help wrote "{export}" and "export <str>")."""
+    _, proc = run_probed(tmp_path, *command, "--help")
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0] == usage
+    section = lines[lines.index("Arguments:") + 1:lines.index("Options:")]
+    assert [line.split()[0] for line in section if line.strip()] == arguments
+
+
 def test_help_list_items_read_as_items(tmp_path: Path) -> None:
     """Each "- ..." paragraph of flush-file's differences wraps under its own text."""
     _, proc = run_probed(tmp_path, "flush-file", "--help", env={"COLUMNS": "80"})

@@ -77,18 +77,44 @@ class SectionedHelpCommand(TyperCommand):
             formatter.write_text(
                 hang_list_items(text, formatter.width - formatter.current_indent))
 
+    def collect_usage_pieces(self, ctx: _click.Context) -> list[str]:
+        # Typer's plain usage line writes a required argument as "{export}"; Click's own
+        # convention, and what Rich help showed, is "EXPORT" ("[PATH]..." when optional).
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(argument_usage(param))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
     def format_options(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is None:
                 continue
+            if param.param_type_name == "argument":  # "EXPORT", not Typer's "export <str>"
+                record = (argument_name(param), record[1])
             default = "Arguments" if param.param_type_name == "argument" else "Options"
             sections.setdefault(getattr(param, "rich_help_panel", None) or default,
                                 []).append(record)
         for title in sorted(sections, key=lambda t: (t != "Arguments", t != "Options")):
             with formatter.section(title):
                 formatter.write_dl(sections[title])
+
+
+def argument_name(param: _click.Parameter) -> str:
+    """An argument as help names it: its metavar, else its name in capitals (``EXPORT``)."""
+    return param.metavar or (param.name or "").upper()
+
+
+def argument_usage(param: _click.Parameter) -> str:
+    """An argument in the usage line, as Click writes it: ``EXPORT``, ``[PATH]...``."""
+    text = argument_name(param)
+    if not param.required:
+        text = f"[{text}]"
+    return f"{text}..." if param.nargs != 1 else text
 
 
 def write_commands(formatter: _click.HelpFormatter, rows: list[tuple[str, str]]) -> None:
