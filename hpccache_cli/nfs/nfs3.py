@@ -102,8 +102,10 @@ filename3 = xdr.String(MAX_NAME)
 
 
 @xdr.struct_type([("seconds", xdr.u32), ("nseconds", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class NfsTime3(xdr.Record):
+    """nfstime3: seconds and nanoseconds."""
+
     seconds: int = 0
     nseconds: int = 0
 
@@ -126,8 +128,11 @@ class NfsTime3(xdr.Record):
         ("ctime", NfsTime3.xdr),
     ]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Fattr3(xdr.Record):
+    """fattr3: a file's attributes (type, mode, size, times...), as GETATTR and the
+    post-op attributes of most replies carry them."""
+
     type: int
     mode: int = 0o644
     nlink: int = 1
@@ -156,16 +161,20 @@ post_op_attr = xdr.Optional(Fattr3.xdr)
 
 
 @xdr.struct_type([("size", xdr.u64), ("mtime", NfsTime3.xdr), ("ctime", NfsTime3.xdr)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WccAttr(xdr.Record):
+    """wcc_attr: the attributes a server reports from before an operation."""
+
     size: int = 0
     mtime: NfsTime3 = NfsTime3()
     ctime: NfsTime3 = NfsTime3()
 
 
 @xdr.struct_type([("before", xdr.Optional(WccAttr.xdr)), ("after", post_op_attr)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WccData(xdr.Record):
+    """wcc_data: attributes before and after an operation (each optional)."""
+
     before: WccAttr | None = None
     after: Fattr3 | None = None
 
@@ -174,8 +183,10 @@ class WccData(xdr.Record):
 
 
 @xdr.struct_type([("dir", fh3), ("name", filename3)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LookupArgs(xdr.Record):
+    """LOOKUP3args: a name in a directory."""
+
     dir: bytes
     name: bytes
 
@@ -183,45 +194,57 @@ class LookupArgs(xdr.Record):
 @xdr.struct_type(
     [("object", fh3), ("obj_attributes", post_op_attr), ("dir_attributes", post_op_attr)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LookupOk(xdr.Record):
+    """LOOKUP3resok: the name's handle, with its and its directory's attributes."""
+
     object: bytes
     obj_attributes: Fattr3 | None = None
     dir_attributes: Fattr3 | None = None
 
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitArgs(xdr.Record):
+    """COMMIT3args; an HPC Cache flush request is one (offset FLUSH_OFFSET)."""
+
     file: bytes
     offset: int = 0
     count: int = 0
 
 
 @xdr.struct_type([("file_wcc", WccData.xdr), ("verf", xdr.Fixed(WRITEVERF_SIZE))])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitOk(xdr.Record):
+    """COMMIT3resok: the file's wcc_data and the write verifier."""
+
     file_wcc: WccData = WccData()
     verf: bytes = b"\0" * WRITEVERF_SIZE
 
 
 @xdr.struct_type([("object", fh3), ("access", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AccessArgs(xdr.Record):
+    """ACCESS3args: the access bits asked for."""
+
     object: bytes
     access: int
 
 
 @xdr.struct_type([("obj_attributes", post_op_attr), ("access", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AccessOk(xdr.Record):
+    """ACCESS3resok: the access bits granted."""
+
     obj_attributes: Fattr3 | None
     access: int
 
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReadArgs(xdr.Record):
+    """READ3args: a byte range of a file."""
+
     file: bytes
     offset: int
     count: int
@@ -231,8 +254,10 @@ class ReadArgs(xdr.Record):
     [("file_attributes", post_op_attr), ("count", xdr.u32), ("eof", xdr.boolean),
      ("data", xdr.Opaque())]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReadOk(xdr.Record):
+    """READ3resok: the bytes read."""
+
     file_attributes: Fattr3 | None
     count: int
     eof: bool
@@ -243,8 +268,10 @@ class ReadOk(xdr.Record):
     [("dir", fh3), ("cookie", xdr.u64), ("cookieverf", xdr.Fixed(COOKIEVERF_SIZE)),
      ("dircount", xdr.u32), ("maxcount", xdr.u32)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReaddirplusArgs(xdr.Record):
+    """READDIRPLUS3args: one page of a directory listing."""
+
     dir: bytes
     cookie: int = 0
     cookieverf: bytes = b"\0" * COOKIEVERF_SIZE
@@ -256,8 +283,10 @@ class ReaddirplusArgs(xdr.Record):
     [("fileid", xdr.u64), ("name", filename3), ("cookie", xdr.u64),
      ("name_attributes", post_op_attr), ("name_handle", xdr.Optional(fh3))]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class EntryPlus(xdr.Record):
+    """entryplus3: one directory entry with its attributes and handle."""
+
     fileid: int
     name: bytes
     cookie: int
@@ -269,8 +298,10 @@ class EntryPlus(xdr.Record):
     [("dir_attributes", post_op_attr), ("cookieverf", xdr.Fixed(COOKIEVERF_SIZE)),
      ("entries", xdr.LinkedList(EntryPlus.xdr)), ("eof", xdr.boolean)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReaddirplusOk(xdr.Record):
+    """READDIRPLUS3resok: one page of entries."""
+
     dir_attributes: Fattr3 | None
     cookieverf: bytes
     entries: list[EntryPlus]
@@ -283,8 +314,10 @@ class ReaddirplusOk(xdr.Record):
      ("dtpref", xdr.u32), ("maxfilesize", xdr.u64), ("time_delta", NfsTime3.xdr),
      ("properties", xdr.u32)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class FsinfoOk(xdr.Record):
+    """FSINFO3resok: the server's transfer sizes and limits."""
+
     obj_attributes: Fattr3 | None = None
     rtmax: int = 1 << 20
     rtpref: int = 1 << 20
@@ -303,8 +336,10 @@ class FsinfoOk(xdr.Record):
      ("abytes", xdr.u64), ("tfiles", xdr.u64), ("ffiles", xdr.u64), ("afiles", xdr.u64),
      ("invarsec", xdr.u32)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class FsstatOk(xdr.Record):
+    """FSSTAT3resok: space and file counts."""
+
     obj_attributes: Fattr3 | None = None
     tbytes: int = 1 << 40
     fbytes: int = 1 << 39
@@ -320,8 +355,10 @@ class FsstatOk(xdr.Record):
      ("no_trunc", xdr.boolean), ("chown_restricted", xdr.boolean),
      ("case_insensitive", xdr.boolean), ("case_preserving", xdr.boolean)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PathconfOk(xdr.Record):
+    """PATHCONF3resok: name limits and case handling."""
+
     obj_attributes: Fattr3 | None = None
     linkmax: int = 1024
     name_max: int = 255

@@ -44,7 +44,7 @@ from hpccache_cli.flush.sinks import (
     RecordFile,
     Sink,
 )
-from hpccache_cli.nfs.client import ClientOptions
+from hpccache_cli.nfs.options import ClientOptions
 from hpccache_cli.pipelines.text import plural
 
 
