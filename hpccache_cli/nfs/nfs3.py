@@ -7,94 +7,35 @@ into a typed :class:`~hpccache_cli.nfs.errors.NfsError`.
 
 The HPC Cache flush protocol rides on COMMIT: an ``offset`` of :data:`FLUSH_OFFSET` marks a
 flush request and ``count`` selects sync flush, async start or status.
+
+The numbers and enums are defined in :mod:`hpccache_cli.nfs.nfs3_const` (no codecs, cheap to
+import) and re-exported here, so ``nfs3.Nfsstat3`` and ``nfs3.MAX_NAME`` read as before.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from hpccache_cli.nfs import xdr
-from hpccache_cli.nfs.errors import NfsError, ProtocolError, checked_body, status_label
+from hpccache_cli.nfs.errors import ProtocolError
 
-PROGRAM = 100003
-VERSION = 3
-FHSIZE = 64
-MAX_NAME = 1024  # filename3 is unbounded in the RFC; real servers cap names at 255
-COOKIEVERF_SIZE = 8
-WRITEVERF_SIZE = 8
-
-# HPC Cache flush magic (public flush_file.py documentation).
-FLUSH_OFFSET = 0x1234ABCDDEADDEAD
-FLUSH_SYNC = 0xABADBEEF
-FLUSH_ASYNC_START = 0xADEADBE6
-FLUSH_STATUS = 0xADEADBE5
-
-
-class Nfsstat3(IntEnum):
-    NFS3_OK = 0
-    NFS3ERR_PERM = 1
-    NFS3ERR_NOENT = 2
-    NFS3ERR_IO = 5
-    NFS3ERR_NXIO = 6
-    NFS3ERR_ACCES = 13
-    NFS3ERR_EXIST = 17
-    NFS3ERR_XDEV = 18
-    NFS3ERR_NODEV = 19
-    NFS3ERR_NOTDIR = 20
-    NFS3ERR_ISDIR = 21
-    NFS3ERR_INVAL = 22
-    NFS3ERR_FBIG = 27
-    NFS3ERR_NOSPC = 28
-    NFS3ERR_ROFS = 30
-    NFS3ERR_MLINK = 31
-    NFS3ERR_NAMETOOLONG = 63
-    NFS3ERR_NOTEMPTY = 66
-    NFS3ERR_DQUOT = 69
-    NFS3ERR_STALE = 70
-    NFS3ERR_REMOTE = 71
-    NFS3ERR_BADHANDLE = 10001
-    NFS3ERR_NOT_SYNC = 10002
-    NFS3ERR_BAD_COOKIE = 10003
-    NFS3ERR_NOTSUPP = 10004
-    NFS3ERR_TOOSMALL = 10005
-    NFS3ERR_SERVERFAULT = 10006
-    NFS3ERR_BADTYPE = 10007
-    NFS3ERR_JUKEBOX = 10008
-
-
-class Ftype3(IntEnum):
-    NF3REG = 1
-    NF3DIR = 2
-    NF3BLK = 3
-    NF3CHR = 4
-    NF3LNK = 5
-    NF3SOCK = 6
-    NF3FIFO = 7
-
-    @property
-    def label(self) -> str:
-        """The type in words, for messages (``NF3LNK`` -> "symbolic link")."""
-        return _FTYPE_LABELS[self]
-
-
-_FTYPE_LABELS = {
-    Ftype3.NF3REG: "regular file", Ftype3.NF3DIR: "directory", Ftype3.NF3BLK: "block device",
-    Ftype3.NF3CHR: "character device", Ftype3.NF3LNK: "symbolic link", Ftype3.NF3SOCK: "socket",
-    Ftype3.NF3FIFO: "FIFO",
-}
-
-
-def status_name(status: int) -> str:
-    return status_label(Nfsstat3, status, "NFS3ERR")
-
-
-def ok_body(result: tuple[Any, Any], context: str = "") -> Any:
-    """The body of an NFS3_OK result; any other status raises NfsError."""
-    return checked_body(result, Nfsstat3, NfsError, "NFS3ERR", context)
-
+# The numbers, status codes and file types live in nfs3_const (no codecs); re-exported here.
+from hpccache_cli.nfs.nfs3_const import COOKIEVERF_SIZE as COOKIEVERF_SIZE
+from hpccache_cli.nfs.nfs3_const import FHSIZE as FHSIZE
+from hpccache_cli.nfs.nfs3_const import FLUSH_ASYNC_START as FLUSH_ASYNC_START
+from hpccache_cli.nfs.nfs3_const import FLUSH_OFFSET as FLUSH_OFFSET
+from hpccache_cli.nfs.nfs3_const import FLUSH_STATUS as FLUSH_STATUS
+from hpccache_cli.nfs.nfs3_const import FLUSH_SYNC as FLUSH_SYNC
+from hpccache_cli.nfs.nfs3_const import MAX_NAME as MAX_NAME
+from hpccache_cli.nfs.nfs3_const import PROGRAM as PROGRAM
+from hpccache_cli.nfs.nfs3_const import VERSION as VERSION
+from hpccache_cli.nfs.nfs3_const import WRITEVERF_SIZE as WRITEVERF_SIZE
+from hpccache_cli.nfs.nfs3_const import Ftype3 as Ftype3
+from hpccache_cli.nfs.nfs3_const import Nfsstat3 as Nfsstat3
+from hpccache_cli.nfs.nfs3_const import ok_body as ok_body
+from hpccache_cli.nfs.nfs3_const import status_name as status_name
 
 _status = xdr.Enum(Nfsstat3, lenient=True)
 fh3 = xdr.Opaque(FHSIZE)

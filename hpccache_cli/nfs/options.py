@@ -10,13 +10,23 @@ option errors). :mod:`hpccache_cli.nfs.client` re-exports the class, so both nam
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hpccache_cli.nfs.rpc import OpaqueAuth
+
+
+def _hostname() -> str:
+    """This machine's name for AUTH_SYS: ``uname``'s node name, which is what
+    ``socket.gethostname()`` returns on Linux and the BSDs, without importing socket for
+    options that may never be sent (``flush-file`` with empty input)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # (Windows)
+
+    return socket.gethostname()
 
 
 @dataclass
@@ -26,7 +36,7 @@ class ClientOptions:
     uid: int = field(default_factory=os.getuid)
     gid: int = field(default_factory=os.getgid)
     gids: tuple[int, ...] = ()
-    machinename: str = field(default_factory=socket.gethostname)
+    machinename: str = field(default_factory=_hostname)
     auth: str = "sys"  # "sys" | "none"
     portmap_port: int = 111
     mount_port: int | None = None  # None: ask the portmapper
