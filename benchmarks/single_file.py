@@ -16,9 +16,14 @@ The emulator and fake ARM run in this process (tests/flush_cache_support.world),
 loopback. Printed: median whole-process seconds, 10th-90th percentile, the median over
 ``python -c pass``, the ratio to the yardstick, and the calls the emulator received per run.
 
+With ``--compare TREE`` (another checkout, e.g. ``git archive OLD | tar -x -C TREE``) the
+``flush-file`` and ``flush --ip`` rows also run from that tree, interleaved: before/after on
+one machine in one run.
+
 Example::
 
     python benchmarks/single_file.py --rounds 15
+    python benchmarks/single_file.py --rounds 15 --write-back-ms 50 --compare /tmp/old
 """
 
 from __future__ import annotations
@@ -59,36 +64,44 @@ def commands(w: World, nas: Path) -> list[tuple[str, list[str], bool]]:
     ]
 
 
-def run_once(argv: list[str], stdin: bool, rel: str, env: dict[str, str]) -> float:
+def run_once(argv: list[str], stdin: bool, rel: str, env: dict[str, str],
+             tree: Path | None = None) -> float:
+    """One whole process; ``tree``: run that checkout's code instead of this one's."""
     args = [a.replace("{rel}", rel) for a in argv]
     data = (rel + "\n").encode() if stdin else b""
+    if tree is not None:  # (`-m` puts the working directory first on sys.path)
+        env = dict(env, PYTHONPATH=str(tree))
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, *args], input=data, capture_output=True, env=env,
-                          timeout=120, check=False)
+                          timeout=120, check=False, cwd=tree)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)}: exit {proc.returncode}\n{proc.stderr.decode()}")
     return seconds
 
 
-def scenario(write_back_ms: float, rounds: int) -> list[tuple[str, ...]]:
+def scenario(write_back_ms: float, rounds: int,
+             compare: Path | None = None) -> list[tuple[str, ...]]:
     base = Path(tempfile.mkdtemp(prefix="hpccache-one-file-"))
     table, _, nas = mountinfo(base)
     writeback = {"per_file_seconds": write_back_ms / 1000.0, "parallel": 64}
     with world(base, writeback=writeback) as w:
         env = w.env(HPCCACHE_MOUNTINFO=str(table))
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: byte code cached
-        cmds = commands(w, nas)
+        cmds = [(label, argv, stdin, None) for label, argv, stdin in commands(w, nas)]
+        if compare is not None:
+            cmds += [(f"{label} [{compare.name}]", argv, stdin, compare)
+                     for label, argv, stdin, _ in cmds[2:4]]  # flush-file, flush --ip
         files = iter(f"d{i // 100:02d}/f{i:04d}" for i in range(10_000))
-        times: dict[str, list[float]] = {label: [] for label, _, _ in cmds}
-        calls: dict[str, Counter[str]] = {label: Counter() for label, _, _ in cmds}
+        times: dict[str, list[float]] = {label: [] for label, _, _, _ in cmds}
+        calls: dict[str, Counter[str]] = {label: Counter() for label, _, _, _ in cmds}
         flushed: list[str] = []
         for round_ in range(rounds + 1):  # round 0 warms byte code and the resolution cache
-            for label, argv, stdin in cmds:
+            for label, argv, stdin, tree in cmds:
                 rel = next(files)
                 w.dirty(f"{JUNCTION}/{rel}")
                 before = Counter(w.emu.emulator.rpc_counts())
-                seconds = run_once(argv, stdin, rel, env)
+                seconds = run_once(argv, stdin, rel, env, tree)
                 if label != "python -c pass":
                     flushed.append(f"{JUNCTION}/{rel}")
                 if round_:
@@ -98,7 +111,7 @@ def scenario(write_back_ms: float, rounds: int) -> list[tuple[str, ...]]:
     base_median = statistics.median(times["python -c pass"])
     yard = statistics.median(times[cmds[1][0]])
     rows = []
-    for label, _, _ in cmds:
+    for label, _, _, _ in cmds:
         values = sorted(times[label])
         median = statistics.median(values)
         lo, hi = values[len(values) // 10], values[(len(values) * 9) // 10]
@@ -114,13 +127,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--write-back-ms", type=float, nargs="+", default=[50.0, 0.0])
+    parser.add_argument("--compare", type=Path, metavar="TREE",
+                        help="also run flush-file and flush --ip from another checkout, "
+                             "interleaved: before/after on one machine")
     args = parser.parse_args()
     header = ("command (one file)", "median s", "spread s", "over python -c pass",
               "x yardstick", "RPCs")
     for ms in args.write_back_ms:
         print(f"\nwrite-back {ms:g} ms; {args.rounds} interleaved rounds; {os.cpu_count()} CPUs"
               f"; goal at 50 ms: flush-file / flush --ip <= {GOAL:.2f} s whole process")
-        rows = [header, *scenario(ms, args.rounds)]
+        rows = [header, *scenario(ms, args.rounds, args.compare)]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for k, row in enumerate(rows):
             print("  ".join(c.ljust(wd) if i == 0 else c.rjust(wd)
