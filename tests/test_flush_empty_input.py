@@ -80,6 +80,16 @@ def test_a_pipe_is_known_empty_only_once_closed_and_drained(pipe: tuple[int, int
     assert known_empty(reader(read_end))
 
 
+def test_a_list_file_never_read_is_closed(tmp_path: Path) -> None:
+    listing = tmp_path / "list"
+    listing.write_bytes(b"")
+    source, _ = open_source(None, str(listing), b"\n")
+    assert isinstance(source, ThreadedReader) and source.fd is not None and known_empty(source)
+    NothingToRead(FlushOptions(), Sink()).run(source)
+    with pytest.raises(OSError):
+        os.fstat(source.fd)
+
+
 def test_wrapped_and_listed_sources(tmp_path: Path) -> None:
     with open(os.devnull, "rb") as null:
         assert known_empty(StrippedSource(reader(null.fileno())))

@@ -205,9 +205,14 @@ class ThreadedReader:
         return item
 
     def close(self) -> None:
-        """Stop reading. A read already blocked in the thread ends with the process."""
+        """Stop reading. A read already blocked in the thread ends with the process; a
+        descriptor it owns and never started reading (nothing to read) is closed here."""
         self._stopped.set()
         self._eof = True
+        if self._thread is None and self._owns_fd:
+            self._owns_fd = False
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
 
 
 class StrippedSource:
