@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpccache_cli.nfs import xdr
+from hpccache_cli.nfs.errors import NfsError as NfsError  # (callers catch nfs3.NfsError)
 from hpccache_cli.nfs.errors import ProtocolError
 
 # The numbers, status codes and file types live in nfs3_const (no codecs); re-exported here.
