@@ -355,8 +355,8 @@ class Record:
     and get ``==``, ``hash`` and ``repr`` from here, the same as a dataclass's own. Why:
     ``dataclass`` compiles each method it writes, for every class, when the module is
     imported; for the two dozen records of the NFS codecs that was most of their import time,
-    paid by every command that flushes. The generated ``__init__`` (constructed per call)
-    stays the dataclass's; a docstring spares ``dataclass`` computing a signature for one.
+    paid by every command that flushes. ``__init__`` (run for every record built) stays
+    the dataclass's own; a docstring spares ``dataclass`` computing a signature for one.
     """
 
     xdr = _CodecSlot()
