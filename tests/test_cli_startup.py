@@ -9,6 +9,7 @@ same values as Typer's own adapters, or hand over to them.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -96,6 +97,71 @@ def test_help_imports_no_pydantic_or_azure() -> None:
     assert proc.returncode == 0
     assert b"flush-file" in proc.stdout
     assert [n for n in heavy(names) if not n.startswith("rich")] == []
+
+
+#: A small driver that runs the command as ``python -m hpccache_cli`` does and, at exit, writes
+#: every module the process holds to the file named by $MODULES_TO. ``sys.modules`` is the
+#: whole truth; ``-X importtime`` misses what ``importlib.import_module`` loads (lazy names).
+DRIVER = """\
+import atexit, json, os, runpy, sys
+atexit.register(lambda: open(os.environ["MODULES_TO"], "w").write(json.dumps(sorted(sys.modules))))
+sys.argv[0] = "hpccache"
+runpy.run_module("hpccache_cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def loaded(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.CompletedProcess[bytes]]:
+    """The modules ``hpccache ARGS`` has loaded when it exits (stdin: /dev/null, no resolution
+    cache), and the process."""
+    out = tmp_path / "modules.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MODULES_TO=str(out),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, env=env, timeout=120, check=False)
+    return set(json.loads(out.read_text())), proc
+
+
+def within(names: set[str], roots: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if any(n == r or n.startswith(r + ".") for r in roots))
+
+
+#: What only a run that sends something needs: the event loop (asyncio brings ssl), sockets,
+#: thread pools, the NFS client and its codecs, the flush engine (issue #14: a flush with
+#: nothing to read ends before any of it is loaded).
+SENDING = ("asyncio", "ssl", "socket", "concurrent.futures", "hpccache_cli.nfs.client",
+           "hpccache_cli.nfs.transport", "hpccache_cli.nfs.rpc", "hpccache_cli.nfs.mount",
+           "hpccache_cli.nfs.nfs3", "hpccache_cli.nfs.xdr", "hpccache_cli.flush.engine",
+           "hpccache_cli.flush.session", "hpccache_cli.flush.pool", "hpccache_cli.flush.flow")
+
+
+@pytest.mark.parametrize("command", [
+    ("flush-file", "/NAS_12_exp5", "127.0.0.1"),
+    ("flush", "--export", "/NAS_12_exp5", "--ip", "127.0.0.1"),
+    ("flush", "--export", "/NAS_12_exp5", "--ip", "127.0.0.1", "-q", "-o", "json"),
+], ids=["flush-file", "flush", "flush-json"])
+def test_a_flush_with_nothing_to_read_loads_no_engine_client_or_event_loop(
+    tmp_path: Path, command: tuple[str, ...],
+) -> None:
+    names, proc = loaded(tmp_path, *command)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert "hpccache_cli.cli.flush.runner" in names  # the run was set up, options checked
+    # nor, for --ip/--export, the mount table and junction code, the fallback or ARM's client
+    others = ("hpccache_cli.paths", "hpccache_cli.cli.flush.fallback",
+              "hpccache_cli.control.client")
+    assert within(names, SENDING + HEAVY + others) == []
+
+
+def test_path_loads_no_arm_client_junction_code_or_socket(tmp_path: Path) -> None:
+    names, proc = loaded(tmp_path, "path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
+                         str(MOUNTINFO), "-o", "json")
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert b'"namespace_path": "/NAS_12_exp5/a.txt"' in proc.stdout
+    assert "hpccache_cli.paths.translate" in names
+    # the resolution cache is read without ARM's client code (credentials, subscriptions);
+    # junctions and storage targets only with a layout; no host name is looked up
+    others = ("hpccache_cli.control.client", "hpccache_cli.control.arm_errors",
+              "hpccache_cli.paths.junctions", "hpccache_cli.nfs", "hpccache_cli.flush.inputs")
+    assert within(names, SENDING + HEAVY + others) == []
 
 
 def test_bad_values_keep_typers_messages() -> None:

@@ -7,6 +7,7 @@ added to nfs3/mount/portmap is covered without touching this file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import struct
 import tracemalloc
 from enum import IntEnum
@@ -445,3 +446,49 @@ def test_any_fragment_stream_keeps_the_decoder_bounded(
                 assert len(record) <= limits["max_record"]
             assert decoder.fragments <= limits["max_fragments"]
             assert decoder.pending <= limits["max_record"] + chunk + 4
+
+
+# Every XDR record of the client's codecs (xdr.Record subclasses), as pytest ids like "Fattr3".
+RECORDS = [
+    pytest.param(cls, id=cls.__name__)
+    for mod in (nfs3, mount, portmap)
+    for cls in vars(mod).values()
+    if isinstance(cls, type) and issubclass(cls, xdr.Record) and cls.__module__ == mod.__name__
+]
+
+
+def hashed(value: Any) -> Any:
+    """``hash(value)``, or TypeError for a value holding a list (as for a dataclass)."""
+    try:
+        return hash(value)
+    except TypeError:
+        return TypeError
+
+
+@pytest.mark.parametrize("cls", RECORDS)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_records_compare_hash_and_print_as_dataclasses_do(cls: type[Any],
+                                                         data: st.DataObject) -> None:
+    """Records take ``==``, ``hash`` and ``repr`` from xdr.Record instead of having dataclass
+    write them (start-up): they must behave exactly like a frozen dataclass's own."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    ref_cls = dataclasses.make_dataclass(cls.__name__, [(n, Any) for n in names], frozen=True)
+    ref_cls.__qualname__ = cls.__qualname__
+
+    def ref(value: Any) -> Any:
+        return ref_cls(*[getattr(value, n) for n in names])
+
+    a, b = data.draw(strategy_for(cls.xdr)), data.draw(strategy_for(cls.xdr))
+    assert repr(a) == repr(ref(a))
+    assert hashed(a) == hashed(ref(a))
+    assert (a == b) == (ref(a) == ref(b)) and (a != b) == (ref(a) != ref(b))
+    assert a == cls(*[getattr(a, n) for n in names])
+    assert a.__eq__(ref(a)) is NotImplemented and a != ref(a)  # another class is never equal
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(a, names[0], getattr(a, names[0]))
+
+
+def test_every_record_is_covered() -> None:
+    assert {p.values[0].__name__ for p in RECORDS} >= {"Fattr3", "LookupOk", "CommitArgs",
+                                                       "MountOk", "Mapping"}

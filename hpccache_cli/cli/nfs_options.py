@@ -22,7 +22,7 @@ import typer
 from hpccache_cli.cli.common import OptionSpec, grouped_options
 
 if TYPE_CHECKING:
-    from hpccache_cli.nfs.client import ClientOptions
+    from hpccache_cli.nfs.options import ClientOptions
 
 #: The help panel the options are shown in.
 PANEL = "Connection"

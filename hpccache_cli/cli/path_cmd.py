@@ -258,7 +258,7 @@ def _path_records(
     must_find: bool,
 ) -> list[dict[str, Any]]:
     """One JSON-ready record per translation, enriched from ``layouts`` or ``lookup``."""
-    from hpccache_cli.paths import enrich, pick_layout
+    from hpccache_cli import paths  # (its junction code loads when a layout is used)
 
     records = []
     for t in translations:
@@ -267,7 +267,7 @@ def _path_records(
         layout = None
         if t.ok and t.mount is not None:
             if layouts:
-                layout = layouts[0] if len(layouts) == 1 else pick_layout(t, layouts)
+                layout = layouts[0] if len(layouts) == 1 else paths.pick_layout(t, layouts)
                 if layout is None:
                     known = ", ".join(x.name for x in layouts)
                     rec["error"] = f"mounted from {t.cache_address}, not a mount address of {known}"
@@ -278,7 +278,7 @@ def _path_records(
                         f"no cache in the subscription has mount address {t.cache_address}"
                     )
         if layout is not None:
-            e = enrich(t, layout)
+            e = paths.enrich(t, layout)
             rec.update(e.to_dict())
             rec["error"] = e.error
         records.append(rec)

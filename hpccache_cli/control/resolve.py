@@ -11,22 +11,22 @@ never read half a file. ``refresh=True`` (``--refresh``) always asks ARM and rew
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from hpccache_cli.control.arm_errors import arm_errors
-from hpccache_cli.control.client import ArmSettings, make_client
 from hpccache_cli.errors import UsageError
 from hpccache_cli.layout import CacheLayout, JunctionInfo
+
+if TYPE_CHECKING:  # ARM's client code is imported by the calls that ask ARM: reading the
+    # resolution cache (``hpccache path`` without Azure options) needs none of it
+    from hpccache_cli.control.client import ArmSettings
 
 DEFAULT_TTL = 300.0
 _FORMAT = 1
@@ -132,6 +132,8 @@ def layout_ttl(ttl: float | None = None, env: Mapping[str, str] | None = None) -
 def _cache_file(settings: ArmSettings, resource_group: str, name: str) -> Path:
     # ARM names are case-insensitive; the endpoint is in the key so the emulator and Azure
     # never share an entry.
+    import hashlib
+
     key = "\n".join((settings.endpoint, settings.subscription_id, resource_group, name)).lower()
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
@@ -156,6 +158,8 @@ def _store(path: Path, settings: ArmSettings, layout: CacheLayout) -> None:
         "endpoint": settings.endpoint,
         "layout": layout.to_dict(),
     }
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".layout-", suffix=".tmp")
@@ -225,6 +229,8 @@ def cache_not_found_hint(client: Any, resource_group: str) -> str | None:
 
 def fetch_layout(client: Any, settings: ArmSettings, resource_group: str, name: str) -> CacheLayout:
     """Ask ARM (caches.get + storage_targets.list_by_cache) and build the layout."""
+    from hpccache_cli.control.arm_errors import arm_errors
+
     what = f"cache {name!r} in resource group {resource_group!r}"
     with arm_errors(settings, what, lambda: cache_not_found_hint(client, resource_group)):
         cache = client.caches.get(resource_group, name)
@@ -251,6 +257,8 @@ def get_layout(
         cached = _load(path, seconds)
         if cached is not None:
             return cached
+    from hpccache_cli.control.client import make_client
+
     own = client is None
     client = client or make_client(settings)
     try:
@@ -293,6 +301,9 @@ def discover_by_address(
                 and _cache_file(settings, layout.resource_group, layout.name) == path
             ):
                 return layout
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+
     own = client is None
     client = client or make_client(settings)
     try:

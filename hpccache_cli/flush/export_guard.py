@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hpccache_cli.flush.errors import FlushOptionError
-from hpccache_cli.flush.results import FileResult, FlushSummary
-from hpccache_cli.flush.session import NO_EXPORT
+from hpccache_cli.flush.results import NO_EXPORT, FileResult, FlushSummary
 from hpccache_cli.flush.sinks import Sink
 
 

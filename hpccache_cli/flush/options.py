@@ -18,7 +18,7 @@ from hpccache_cli.flush import (
     MAX_CONCURRENCY,
 )
 from hpccache_cli.flush.errors import FlushOptionError
-from hpccache_cli.nfs.client import ClientOptions
+from hpccache_cli.nfs.options import ClientOptions
 
 Mode = Literal["async", "sync"]
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from hpccache_cli.errors import fill_fields
 from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.flush.results import FileResult, Outcome, display_path
-from hpccache_cli.nfs.nfs3 import MAX_NAME
+from hpccache_cli.nfs.nfs3_const import MAX_NAME
 
 #: Longest export (MOUNT dirpath) the protocol carries.
 MAX_EXPORT = 1024

@@ -42,6 +42,9 @@ RETRY_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNFINISHED})
 OK_OUTCOMES = frozenset(
     {Outcome.FLUSHED, Outcome.CLEAN, Outcome.SKIPPED, Outcome.STARTED, Outcome.WRITTEN_BACK}
 )
+#: Failure kind of a file whose export (junction) the cache does not have (MNT3ERR_NOENT):
+#: made by the session, watched by the ``--export`` guard (here, so the guard needs no session).
+NO_EXPORT = "no-export"
 
 
 def display_path(raw: bytes) -> str:

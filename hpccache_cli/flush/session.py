@@ -21,7 +21,7 @@ from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft
-from hpccache_cli.flush.results import display_path
+from hpccache_cli.flush.results import NO_EXPORT, display_path
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs import nfs3, readdir
 from hpccache_cli.nfs.client import FlushOp, NfsClient
@@ -37,8 +37,6 @@ MOUNT_FINAL = frozenset(
     {Mountstat3.MNT3ERR_NOENT, Mountstat3.MNT3ERR_ACCES, Mountstat3.MNT3ERR_PERM,
      Mountstat3.MNT3ERR_NOTDIR, Mountstat3.MNT3ERR_INVAL, Mountstat3.MNT3ERR_NAMETOOLONG}
 )
-#: Failure kind of a file whose export (junction) the cache does not have (MNT3ERR_NOENT).
-NO_EXPORT = "no-export"
 
 
 class FileFailure(Exception):

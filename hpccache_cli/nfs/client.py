@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import socket
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Coroutine, Iterator
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from hpccache_cli.nfs import mount, nfs3, readdir, rpc
+from hpccache_cli.nfs import mount, nfs3, readdir
 from hpccache_cli.nfs.mount import ExportNode
+from hpccache_cli.nfs.options import ClientOptions as ClientOptions  # (its home: start-up)
 from hpccache_cli.nfs.portmap_client import getport
 from hpccache_cli.nfs.transport import RpcClientConnection
 
@@ -40,38 +38,6 @@ class FlushOp(IntEnum):
     SYNC = nfs3.FLUSH_SYNC
     START = nfs3.FLUSH_ASYNC_START
     STATUS = nfs3.FLUSH_STATUS
-
-
-@dataclass
-class ClientOptions:
-    """How to reach the server and who to say we are (AUTH_SYS by default)."""
-
-    uid: int = field(default_factory=os.getuid)
-    gid: int = field(default_factory=os.getgid)
-    gids: tuple[int, ...] = ()
-    machinename: str = field(default_factory=socket.gethostname)
-    auth: str = "sys"  # "sys" | "none"
-    portmap_port: int = 111
-    mount_port: int | None = None  # None: ask the portmapper
-    nfs_port: int | None = None  # None: ask the portmapper
-    privileged_port: bool = False  # bind a source port < 1024 (root only)
-    connections: int = 1  # NFS connections to open to this address
-    timeout: float = 30.0  # per call
-    connect_timeout: float = 5.0
-    connect_attempts: int = 3  # per (re)connect; a restarting server refuses briefly
-    #: How messages about errors name these fields (``NfsClientError.render``): empty for
-    #: Python callers (the keyword), the flags for the CLI.
-    option_names: Mapping[str, str] = field(default_factory=dict)
-
-    def credential(self) -> rpc.OpaqueAuth:
-        """The RPC credential these options describe."""
-        if self.auth == "none":
-            return rpc.AUTH_NONE
-        if self.auth != "sys":
-            raise ValueError(f"auth must be 'sys' or 'none', not {self.auth!r}")
-        name = self.machinename.encode("utf-8", "replace")[:255]
-        # AUTH_SYS carries at most 16 supplementary groups (RFC 5531 appendix A).
-        return rpc.AuthSys(0, name, self.uid, self.gid, tuple(self.gids[:16])).to_opaque()
 
 
 def _show(name: bytes) -> str:

@@ -46,22 +46,28 @@ dirpath = xdr.String(MNTPATHLEN)
 
 
 @xdr.struct_type([("fhandle", xdr.Opaque(FHSIZE)), ("auth_flavors", xdr.Array(xdr.u32, 64))])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MountOk(xdr.Record):
+    """mountres3_ok: the export's root handle and the auth flavors it accepts."""
+
     fhandle: bytes
     auth_flavors: list[int]
 
 
 @xdr.struct_type([("dir", dirpath), ("groups", xdr.LinkedList(xdr.String(MNTNAMLEN)))])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ExportNode(xdr.Record):
+    """exportnode: one export and the groups allowed to mount it."""
+
     dir: bytes
     groups: list[bytes]
 
 
 @xdr.struct_type([("hostname", xdr.String(MNTNAMLEN)), ("directory", dirpath)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MountBody(xdr.Record):
+    """mountbody: one client mount, as DUMP lists them."""
+
     hostname: bytes
     directory: bytes
 

@@ -7,94 +7,36 @@ into a typed :class:`~hpccache_cli.nfs.errors.NfsError`.
 
 The HPC Cache flush protocol rides on COMMIT: an ``offset`` of :data:`FLUSH_OFFSET` marks a
 flush request and ``count`` selects sync flush, async start or status.
+
+The numbers and enums are defined in :mod:`hpccache_cli.nfs.nfs3_const` (no codecs, cheap to
+import) and re-exported here, so ``nfs3.Nfsstat3`` and ``nfs3.MAX_NAME`` read as before.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from hpccache_cli.nfs import xdr
-from hpccache_cli.nfs.errors import NfsError, ProtocolError, checked_body, status_label
+from hpccache_cli.nfs.errors import NfsError as NfsError  # (callers catch nfs3.NfsError)
+from hpccache_cli.nfs.errors import ProtocolError
 
-PROGRAM = 100003
-VERSION = 3
-FHSIZE = 64
-MAX_NAME = 1024  # filename3 is unbounded in the RFC; real servers cap names at 255
-COOKIEVERF_SIZE = 8
-WRITEVERF_SIZE = 8
-
-# HPC Cache flush magic (public flush_file.py documentation).
-FLUSH_OFFSET = 0x1234ABCDDEADDEAD
-FLUSH_SYNC = 0xABADBEEF
-FLUSH_ASYNC_START = 0xADEADBE6
-FLUSH_STATUS = 0xADEADBE5
-
-
-class Nfsstat3(IntEnum):
-    NFS3_OK = 0
-    NFS3ERR_PERM = 1
-    NFS3ERR_NOENT = 2
-    NFS3ERR_IO = 5
-    NFS3ERR_NXIO = 6
-    NFS3ERR_ACCES = 13
-    NFS3ERR_EXIST = 17
-    NFS3ERR_XDEV = 18
-    NFS3ERR_NODEV = 19
-    NFS3ERR_NOTDIR = 20
-    NFS3ERR_ISDIR = 21
-    NFS3ERR_INVAL = 22
-    NFS3ERR_FBIG = 27
-    NFS3ERR_NOSPC = 28
-    NFS3ERR_ROFS = 30
-    NFS3ERR_MLINK = 31
-    NFS3ERR_NAMETOOLONG = 63
-    NFS3ERR_NOTEMPTY = 66
-    NFS3ERR_DQUOT = 69
-    NFS3ERR_STALE = 70
-    NFS3ERR_REMOTE = 71
-    NFS3ERR_BADHANDLE = 10001
-    NFS3ERR_NOT_SYNC = 10002
-    NFS3ERR_BAD_COOKIE = 10003
-    NFS3ERR_NOTSUPP = 10004
-    NFS3ERR_TOOSMALL = 10005
-    NFS3ERR_SERVERFAULT = 10006
-    NFS3ERR_BADTYPE = 10007
-    NFS3ERR_JUKEBOX = 10008
-
-
-class Ftype3(IntEnum):
-    NF3REG = 1
-    NF3DIR = 2
-    NF3BLK = 3
-    NF3CHR = 4
-    NF3LNK = 5
-    NF3SOCK = 6
-    NF3FIFO = 7
-
-    @property
-    def label(self) -> str:
-        """The type in words, for messages (``NF3LNK`` -> "symbolic link")."""
-        return _FTYPE_LABELS[self]
-
-
-_FTYPE_LABELS = {
-    Ftype3.NF3REG: "regular file", Ftype3.NF3DIR: "directory", Ftype3.NF3BLK: "block device",
-    Ftype3.NF3CHR: "character device", Ftype3.NF3LNK: "symbolic link", Ftype3.NF3SOCK: "socket",
-    Ftype3.NF3FIFO: "FIFO",
-}
-
-
-def status_name(status: int) -> str:
-    return status_label(Nfsstat3, status, "NFS3ERR")
-
-
-def ok_body(result: tuple[Any, Any], context: str = "") -> Any:
-    """The body of an NFS3_OK result; any other status raises NfsError."""
-    return checked_body(result, Nfsstat3, NfsError, "NFS3ERR", context)
-
+# The numbers, status codes and file types live in nfs3_const (no codecs); re-exported here.
+from hpccache_cli.nfs.nfs3_const import COOKIEVERF_SIZE as COOKIEVERF_SIZE
+from hpccache_cli.nfs.nfs3_const import FHSIZE as FHSIZE
+from hpccache_cli.nfs.nfs3_const import FLUSH_ASYNC_START as FLUSH_ASYNC_START
+from hpccache_cli.nfs.nfs3_const import FLUSH_OFFSET as FLUSH_OFFSET
+from hpccache_cli.nfs.nfs3_const import FLUSH_STATUS as FLUSH_STATUS
+from hpccache_cli.nfs.nfs3_const import FLUSH_SYNC as FLUSH_SYNC
+from hpccache_cli.nfs.nfs3_const import MAX_NAME as MAX_NAME
+from hpccache_cli.nfs.nfs3_const import PROGRAM as PROGRAM
+from hpccache_cli.nfs.nfs3_const import VERSION as VERSION
+from hpccache_cli.nfs.nfs3_const import WRITEVERF_SIZE as WRITEVERF_SIZE
+from hpccache_cli.nfs.nfs3_const import Ftype3 as Ftype3
+from hpccache_cli.nfs.nfs3_const import Nfsstat3 as Nfsstat3
+from hpccache_cli.nfs.nfs3_const import ok_body as ok_body
+from hpccache_cli.nfs.nfs3_const import status_name as status_name
 
 _status = xdr.Enum(Nfsstat3, lenient=True)
 fh3 = xdr.Opaque(FHSIZE)
@@ -102,8 +44,10 @@ filename3 = xdr.String(MAX_NAME)
 
 
 @xdr.struct_type([("seconds", xdr.u32), ("nseconds", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class NfsTime3(xdr.Record):
+    """nfstime3: seconds and nanoseconds."""
+
     seconds: int = 0
     nseconds: int = 0
 
@@ -126,8 +70,11 @@ class NfsTime3(xdr.Record):
         ("ctime", NfsTime3.xdr),
     ]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Fattr3(xdr.Record):
+    """fattr3: a file's attributes (type, mode, size, times...), as GETATTR and the
+    post-op attributes of most replies carry them."""
+
     type: int
     mode: int = 0o644
     nlink: int = 1
@@ -156,16 +103,20 @@ post_op_attr = xdr.Optional(Fattr3.xdr)
 
 
 @xdr.struct_type([("size", xdr.u64), ("mtime", NfsTime3.xdr), ("ctime", NfsTime3.xdr)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WccAttr(xdr.Record):
+    """wcc_attr: the attributes a server reports from before an operation."""
+
     size: int = 0
     mtime: NfsTime3 = NfsTime3()
     ctime: NfsTime3 = NfsTime3()
 
 
 @xdr.struct_type([("before", xdr.Optional(WccAttr.xdr)), ("after", post_op_attr)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WccData(xdr.Record):
+    """wcc_data: attributes before and after an operation (each optional)."""
+
     before: WccAttr | None = None
     after: Fattr3 | None = None
 
@@ -174,8 +125,10 @@ class WccData(xdr.Record):
 
 
 @xdr.struct_type([("dir", fh3), ("name", filename3)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LookupArgs(xdr.Record):
+    """LOOKUP3args: a name in a directory."""
+
     dir: bytes
     name: bytes
 
@@ -183,45 +136,57 @@ class LookupArgs(xdr.Record):
 @xdr.struct_type(
     [("object", fh3), ("obj_attributes", post_op_attr), ("dir_attributes", post_op_attr)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LookupOk(xdr.Record):
+    """LOOKUP3resok: the name's handle, with its and its directory's attributes."""
+
     object: bytes
     obj_attributes: Fattr3 | None = None
     dir_attributes: Fattr3 | None = None
 
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitArgs(xdr.Record):
+    """COMMIT3args; an HPC Cache flush request is one (offset FLUSH_OFFSET)."""
+
     file: bytes
     offset: int = 0
     count: int = 0
 
 
 @xdr.struct_type([("file_wcc", WccData.xdr), ("verf", xdr.Fixed(WRITEVERF_SIZE))])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitOk(xdr.Record):
+    """COMMIT3resok: the file's wcc_data and the write verifier."""
+
     file_wcc: WccData = WccData()
     verf: bytes = b"\0" * WRITEVERF_SIZE
 
 
 @xdr.struct_type([("object", fh3), ("access", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AccessArgs(xdr.Record):
+    """ACCESS3args: the access bits asked for."""
+
     object: bytes
     access: int
 
 
 @xdr.struct_type([("obj_attributes", post_op_attr), ("access", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AccessOk(xdr.Record):
+    """ACCESS3resok: the access bits granted."""
+
     obj_attributes: Fattr3 | None
     access: int
 
 
 @xdr.struct_type([("file", fh3), ("offset", xdr.u64), ("count", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReadArgs(xdr.Record):
+    """READ3args: a byte range of a file."""
+
     file: bytes
     offset: int
     count: int
@@ -231,8 +196,10 @@ class ReadArgs(xdr.Record):
     [("file_attributes", post_op_attr), ("count", xdr.u32), ("eof", xdr.boolean),
      ("data", xdr.Opaque())]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReadOk(xdr.Record):
+    """READ3resok: the bytes read."""
+
     file_attributes: Fattr3 | None
     count: int
     eof: bool
@@ -243,8 +210,10 @@ class ReadOk(xdr.Record):
     [("dir", fh3), ("cookie", xdr.u64), ("cookieverf", xdr.Fixed(COOKIEVERF_SIZE)),
      ("dircount", xdr.u32), ("maxcount", xdr.u32)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReaddirplusArgs(xdr.Record):
+    """READDIRPLUS3args: one page of a directory listing."""
+
     dir: bytes
     cookie: int = 0
     cookieverf: bytes = b"\0" * COOKIEVERF_SIZE
@@ -256,8 +225,10 @@ class ReaddirplusArgs(xdr.Record):
     [("fileid", xdr.u64), ("name", filename3), ("cookie", xdr.u64),
      ("name_attributes", post_op_attr), ("name_handle", xdr.Optional(fh3))]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class EntryPlus(xdr.Record):
+    """entryplus3: one directory entry with its attributes and handle."""
+
     fileid: int
     name: bytes
     cookie: int
@@ -269,8 +240,10 @@ class EntryPlus(xdr.Record):
     [("dir_attributes", post_op_attr), ("cookieverf", xdr.Fixed(COOKIEVERF_SIZE)),
      ("entries", xdr.LinkedList(EntryPlus.xdr)), ("eof", xdr.boolean)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReaddirplusOk(xdr.Record):
+    """READDIRPLUS3resok: one page of entries."""
+
     dir_attributes: Fattr3 | None
     cookieverf: bytes
     entries: list[EntryPlus]
@@ -283,8 +256,10 @@ class ReaddirplusOk(xdr.Record):
      ("dtpref", xdr.u32), ("maxfilesize", xdr.u64), ("time_delta", NfsTime3.xdr),
      ("properties", xdr.u32)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class FsinfoOk(xdr.Record):
+    """FSINFO3resok: the server's transfer sizes and limits."""
+
     obj_attributes: Fattr3 | None = None
     rtmax: int = 1 << 20
     rtpref: int = 1 << 20
@@ -303,8 +278,10 @@ class FsinfoOk(xdr.Record):
      ("abytes", xdr.u64), ("tfiles", xdr.u64), ("ffiles", xdr.u64), ("afiles", xdr.u64),
      ("invarsec", xdr.u32)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class FsstatOk(xdr.Record):
+    """FSSTAT3resok: space and file counts."""
+
     obj_attributes: Fattr3 | None = None
     tbytes: int = 1 << 40
     fbytes: int = 1 << 39
@@ -320,8 +297,10 @@ class FsstatOk(xdr.Record):
      ("no_trunc", xdr.boolean), ("chown_restricted", xdr.boolean),
      ("case_insensitive", xdr.boolean), ("case_preserving", xdr.boolean)]
 )
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PathconfOk(xdr.Record):
+    """PATHCONF3resok: name limits and case handling."""
+
     obj_attributes: Fattr3 | None = None
     linkmax: int = 1024
     name_max: int = 255

@@ -15,8 +15,10 @@ IPPROTO_UDP = 17
 
 
 @xdr.struct_type([("prog", xdr.u32), ("vers", xdr.u32), ("prot", xdr.u32), ("port", xdr.u32)])
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Mapping(xdr.Record):
+    """mapping: a program and version on a protocol and port."""
+
     prog: int
     vers: int
     prot: int = IPPROTO_TCP

@@ -350,9 +350,33 @@ class Record:
 
     A class decorator cannot add an attribute a type checker sees, so the declaration lives
     here (typed per subclass by :class:`_CodecSlot`) and :func:`struct_type` fills it in.
+
+    Records are declared ``@dataclass(frozen=True, eq=False, repr=False)`` with a docstring,
+    and get ``==``, ``hash`` and ``repr`` from here, the same as a dataclass's own. Why:
+    ``dataclass`` compiles each method it writes, for every class, when the module is
+    imported; for the two dozen records of the NFS codecs that was most of their import time,
+    paid by every command that flushes. ``__init__`` (run for every record built) stays
+    the dataclass's own; a docstring spares ``dataclass`` computing a signature for one.
     """
 
     xdr = _CodecSlot()
+    #: The fields ``==``/``hash``/``repr`` use (dataclass order), set by :func:`struct_type`.
+    _xdr_compare: tuple[str, ...] = ()
+    _xdr_hash: tuple[str, ...] = ()
+    _xdr_repr: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        names = self._xdr_compare
+        return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in self._xdr_hash))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._xdr_repr)
+        return f"{self.__class__.__qualname__}({shown})"
 
 
 def struct_type(spec: Sequence[tuple[str, XdrType[Any]]]) -> Callable[[type[R]], type[R]]:
@@ -360,6 +384,10 @@ def struct_type(spec: Sequence[tuple[str, XdrType[Any]]]) -> Callable[[type[R]],
 
     def wrap(cls: type[R]) -> type[R]:
         setattr(cls, "xdr", Struct(cls, spec))  # noqa: B010 - shadows the typed Record.xdr slot
+        declared = fields(cls)  # type: ignore[arg-type]  # (Struct checked: a dataclass)
+        cls._xdr_compare = tuple(f.name for f in declared if f.compare)
+        cls._xdr_hash = tuple(f.name for f in declared if (f.compare if f.hash is None else f.hash))
+        cls._xdr_repr = tuple(f.name for f in declared if f.repr)
         return cls
 
     return wrap

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import socket
 
 from hpccache_cli.paths.mountinfo import Mount
 
@@ -34,6 +33,8 @@ def resolve_host(host: str) -> tuple[str, ...]:
     literal = canonical_ip(host)
     if literal is not None:
         return (literal,)
+    import socket  # (only a host name needs it: `hpccache path` translates without)
+
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):

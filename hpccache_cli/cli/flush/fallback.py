@@ -31,12 +31,14 @@ interrupted (an interrupted run flushes no targets).
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from hpccache_cli.cli.flush.sites import ExportSites as ExportSites  # (re-exported)
+from hpccache_cli.cli.flush.sites import LayoutSites as LayoutSites
+from hpccache_cli.cli.flush.sites import LocalSites as LocalSites
 from hpccache_cli.cli.flush.values import (
     ArmContext,
     AzureOptions,
@@ -48,9 +50,6 @@ from hpccache_cli.cli.flush.values import (
 )
 from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
-from hpccache_cli.flush.resolve import ExportResolver, PathRejected
-from hpccache_cli.flush.resolve_layout import LayoutResolver
-from hpccache_cli.flush.resolve_local import LocalPathResolver
 from hpccache_cli.flush.results import OK_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import Sink
 
@@ -62,48 +61,6 @@ NOT_COVERABLE = frozenset({"noent", "notdir", "nametoolong", "bad-path", "path",
                            "other-cache", "not-regular"})
 #: Distinct sites remembered; failures beyond them are reported as not covered.
 MAX_SITES = 1 << 16
-
-
-class ExportSites:
-    """Sites for ``--ip``/``--export`` paths: first address + namespace directory."""
-
-    def __init__(self, resolver: ExportResolver) -> None:
-        self.resolver = resolver
-
-    def site(self, raw: bytes) -> Site | None:
-        try:
-            rel = self.resolver.relative(raw)
-        except PathRejected:
-            return None
-        path = self.resolver.export.rstrip(b"/") + (b"/" + rel if rel else b"")
-        directory = path.rpartition(b"/")[0] or b"/"
-        return Site(address=self.resolver.addresses[0], directory=os.fsdecode(directory))
-
-
-class LayoutSites:
-    """Sites for ``--cache`` paths: the storage target the layout places each on."""
-
-    def __init__(self, resolver: LayoutResolver) -> None:
-        self.resolver = resolver
-
-    def site(self, raw: bytes) -> Site | None:
-        target = self.resolver.storage_target(raw)
-        return Site(target=target) if target is not None else None
-
-
-class LocalSites:
-    """Sites for client paths: cache address + namespace directory of each, by which the
-    fallback finds the cache (and so the storage target) in Azure after the run."""
-
-    def __init__(self, resolver: LocalPathResolver) -> None:
-        self.resolver = resolver
-
-    def site(self, raw: bytes) -> Site | None:
-        placed = self.resolver.cache_path(raw)
-        if placed is None:
-            return None
-        address, ns = placed
-        return Site(address=address, directory=ns.rpartition("/")[0] or "/")
 
 
 @dataclass

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from hpccache_cli.cli.flush.fallback import LayoutSites, LocalSites
+from hpccache_cli.cli.flush.sites import LayoutSites, LocalSites
 from hpccache_cli.cli.flush.values import (
     ArmContext,
     AzureOptions,
@@ -29,10 +30,10 @@ from hpccache_cli.cli.flush.values import (
     Naming,
 )
 from hpccache_cli.errors import UsageError
-from hpccache_cli.flush.resolve_layout import LayoutResolver
-from hpccache_cli.flush.resolve_local import LocalPathResolver
-from hpccache_cli.layout import CacheLayout
-from hpccache_cli.paths import ENV_MOUNTINFO, MountTable, MountTableError
+
+if TYPE_CHECKING:  # imported by the branch that uses them: --ip runs load no mount table code
+    from hpccache_cli.layout import CacheLayout
+    from hpccache_cli.paths import MountTable
 
 PATH_KINDS = ("local", "namespace", "export")
 FALLBACKS = ("target-flush",)
@@ -79,6 +80,9 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
 def cache_resolver(request: FlushRequest) -> Naming:
     """``--cache``/``--cache-id``: the layout from the resolution cache or ARM; the fallback
     flushes the storage target each failed path is on, in that cache."""
+    from hpccache_cli.flush.resolve_layout import LayoutResolver
+    from hpccache_cli.paths import ENV_MOUNTINFO
+
     context = load_cache(request)
     table = None
     if request.path_kind != "namespace":
@@ -106,6 +110,8 @@ def _note(message: str) -> None:
 def local_resolver(request: FlushRequest) -> Naming:
     """No ``--ip``/``--cache``: client paths, through the mount table (the fallback finds
     their caches in Azure by mount address after the run)."""
+    from hpccache_cli.flush.resolve_local import LocalPathResolver
+
     table = mount_table(request.mountinfo, required=True)
     assert table is not None
     resolver = LocalPathResolver(table)
@@ -115,6 +121,8 @@ def local_resolver(request: FlushRequest) -> Naming:
 def mount_table(path: str | None, *, required: bool) -> MountTable | None:
     """The mount table; when not ``required`` (``--cache`` with namespace paths in mind), an
     unreadable default table (not Linux) just means no client paths: None."""
+    from hpccache_cli.paths import MountTable, MountTableError
+
     try:
         return MountTable.load(path)
     except MountTableError:

@@ -29,7 +29,6 @@ from hpccache_cli.flush.resolve import Resolver
 from hpccache_cli.flush.results import FlushSummary
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines.guard import command_stream
-from hpccache_cli.pipelines.junit import JUnitReport
 from hpccache_cli.pipelines.shard import parse_shard
 from hpccache_cli.pipelines.text import display_name
 from hpccache_cli.pipelines.vso import PipelineLog, detect
@@ -88,6 +87,8 @@ class PipelineRun:
         if self.shard is not None:
             sinks.append(ShardMark(*self.shard))
         if self.junit:
+            from hpccache_cli.pipelines.junit import JUnitReport  # (only --junit needs it)
+
             sinks.append(JUnitSink(JUnitReport(self.junit)))
         if self.log_commands:
             stream = sys.stderr if self.commands_to_stderr else sys.stdout

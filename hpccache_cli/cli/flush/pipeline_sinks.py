@@ -8,11 +8,15 @@ run's wall-clock time for the JUnit suite) and the moment the run ends.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hpccache_cli.flush.results import FileResult, FlushSummary
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines import is_failure, outcome_of
-from hpccache_cli.pipelines.junit import JUnitReport
 from hpccache_cli.pipelines.vso import PipelineLog
+
+if TYPE_CHECKING:  # the JUnit writer is imported by --junit runs alone
+    from hpccache_cli.pipelines.junit import JUnitReport
 
 #: A file that needed this many write-back starts (the first one included) is a retry storm:
 #: the back end kept refusing or failing its write-back, and it is worth a warning even when

@@ -24,9 +24,7 @@ from hpccache_cli.flush.results import (
     display_path,
 )
 from hpccache_cli.flush.sinks import Sink
-from hpccache_cli.pipelines.term import is_interactive
 from hpccache_cli.pipelines.text import plural
-from hpccache_cli.pipelines.vso import detect
 
 # Control characters (C0, DEL, C1, Unicode line breaks) that a file name or a reason quoting
 # one may hold: written raw they would split a log line (a name "x\n##vso[...]" would forge
@@ -222,6 +220,9 @@ def make_console_sink(verbosity: int, tty: bool | None = None) -> Sink:
     ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.cli.flush.pipeline_sinks`).
     """
     if tty is None:
+        from hpccache_cli.pipelines.term import is_interactive  # (flush-file never asks)
+        from hpccache_cli.pipelines.vso import detect
+
         tty = is_interactive(sys.stderr) and not detect(os.environ)
     if tty and verbosity >= NORMAL:
         return RichProgress(verbosity)

@@ -10,27 +10,20 @@ the locator for ``--fallback``, so the shard wrapper and the fallback each take 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from hpccache_cli.cli.flush.fallback import (
-    ExportSites,
-    FallbackReport,
-    TargetFallback,
-    fallback_for,
-)
-from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
 from hpccache_cli.cli.flush.naming import cache_resolver, check_naming, local_resolver
+from hpccache_cli.cli.flush.no_input import NothingToRead, make_engine
 from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
+from hpccache_cli.cli.flush.sites import ExportSites
 from hpccache_cli.cli.flush.values import QUIET, FlushRequest, Naming
 from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
 from hpccache_cli.flush.addresses import check_ip
-from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.inputs import PathSource, StrippedSource, open_source
 from hpccache_cli.flush.outputs import OutputFile, check_outputs
@@ -44,8 +37,14 @@ from hpccache_cli.flush.sinks import (
     RecordFile,
     Sink,
 )
-from hpccache_cli.nfs.client import ClientOptions
+from hpccache_cli.nfs.options import ClientOptions
 from hpccache_cli.pipelines.text import plural
+
+if TYPE_CHECKING:  # the engine (asyncio, the NFS client) is imported when there is input;
+    # the fallback's code with --fallback
+    from hpccache_cli.cli.flush.fallback import FallbackReport, TargetFallback
+    from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs
+    from hpccache_cli.flush.engine import FlushEngine
 
 
 def split_ips(values: Sequence[str]) -> list[str]:
@@ -72,6 +71,15 @@ def build_resolver(request: FlushRequest) -> Naming:
                                   option_names=request.options.option_names)
         return Naming(resolver, ExportSites(resolver))
     return local_resolver(request)  # client paths: each file's mount says where
+
+
+def _fallback(request: FlushRequest, naming: Naming) -> TargetFallback | None:
+    """``--fallback``'s sink (its code is imported only when asked for), else None."""
+    if request.fallback is None:
+        return None
+    from hpccache_cli.cli.flush.fallback import fallback_for
+
+    return fallback_for(request, naming)
 
 
 def _unreachable_hint(request: FlushRequest) -> str:
@@ -163,6 +171,9 @@ def _open_records(request: FlushRequest, on_input: set[str]) -> list[RecordFile]
 async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
     """Run with SIGINT/SIGTERM turned into ``engine.request_stop()`` (the second stops input
     reading too), so an interrupted run still writes its report and failed list."""
+    import asyncio
+    import signal
+
     loop = asyncio.get_running_loop()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -178,7 +189,7 @@ async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
 
 
 def _run(
-    engine: FlushEngine, source: PathSource, fallback: TargetFallback | None,
+    engine: FlushEngine | NothingToRead, source: PathSource, fallback: TargetFallback | None,
     held: HeldOutputs | None, on_input: Sequence[RecordFile] = (),
     guard: ExportGuard | None = None,
 ) -> tuple[FlushSummary, FallbackReport | None]:
@@ -191,7 +202,12 @@ def _run(
     report = None
     try:
         try:
-            summary = asyncio.run(run_engine(engine, source))
+            if isinstance(engine, NothingToRead):
+                summary = engine.run(source)
+            else:
+                import asyncio
+
+                summary = asyncio.run(run_engine(engine, source))
         finally:
             if summary is None or not summary.input_complete:
                 for sink in on_input:
@@ -231,7 +247,7 @@ def execute(
     try:
         on_input = _check_outputs(request, source)  # before any output is opened
         naming = naming or build_resolver(request)
-        fallback = fallback_for(request, naming)  # None unless --fallback; takes the locator
+        fallback = _fallback(request, naming)  # None unless --fallback; takes the locator
         pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
         extra = (pipeline.open_sinks(request.report, request.failed_to)
                  if pipeline is not None else [])
@@ -250,13 +266,15 @@ def execute(
     sinks = [s if s.record else LiveOutput(s) for s in extra] + records + [LiveOutput(console)]
     held = None
     if fallback is not None:  # the records wait for it: hpccache_cli.cli.flush.fallback_outputs
+        from hpccache_cli.cli.flush.fallback_outputs import HeldOutputs, spill_dir_for
+
         junit = pipeline.junit if pipeline is not None else None
         held = HeldOutputs([s for s in sinks if s.record], fallback,
                            spill_dir_for([request.report, request.failed_to, junit]))
         sinks = [s for s in sinks if not s.record] + [held]
     outputs = MultiSink(sinks)
     guard = ExportGuard(outputs) if request.export else None
-    engine = FlushEngine(resolver, request.options, guard or outputs)
+    engine = make_engine(source, resolver, request.options, guard or outputs)
     if guard is not None:
         guard.stop = engine.request_stop
     summary, report = _run(engine, source, fallback, held,

@@ -7,6 +7,8 @@ Why one leaf module: naming, the runner, the fallback and the pipeline hooks all
 values; when each defined some of them they imported one another (at run time inside
 functions, or only for type checking) in a cycle. This module imports nothing of the command
 package, so every other module of it can import from here and none needs to import back.
+It is also light (plain values: no engine, asyncio or NFS client), as every flush command
+imports it before it knows whether there is anything to flush.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from typing import TYPE_CHECKING, Protocol
 from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.flush.inputs import NEWLINE, NUL
 from hpccache_cli.flush.options import FlushOptions
-from hpccache_cli.flush.resolve import Resolver
-from hpccache_cli.flush.results import FlushSummary
-from hpccache_cli.flush.sinks import Sink
-from hpccache_cli.layout import CacheLayout
 
-if TYPE_CHECKING:  # the Azure SDK stays out of ``hpccache --help``
+if TYPE_CHECKING:  # the Azure SDK stays out of ``hpccache --help``; the rest is for types only
     from hpccache_cli.control.client import ArmSettings
+    from hpccache_cli.flush.resolve import Resolver
+    from hpccache_cli.flush.results import FlushSummary
+    from hpccache_cli.flush.sinks import Sink
+    from hpccache_cli.layout import CacheLayout
 
 #: Console verbosity (``-q``, default, ``-v``).
 QUIET, NORMAL, VERBOSE = -1, 0, 1
