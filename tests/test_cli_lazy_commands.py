@@ -12,8 +12,6 @@ tests/test_cli_startup.py.
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,32 +20,9 @@ import typer
 
 from hpccache_cli.cli.app import COMMANDS
 from hpccache_cli.cli.lazy_group import CommandEntry, build_command
+from tests.startup_support import ROOT, run_probed
 
-ROOT = Path(__file__).resolve().parents[1]
 MOUNTINFO = ROOT / "tests" / "fixtures" / "mountinfo" / "docs_junction.mountinfo"
-
-#: The console script as installed (its program name is hpccache), writing every module the
-#: process holds when it exits to the file named first (``-X importtime`` does not show a
-#: module loaded through importlib.import_module, as the command modules are).
-PROBE = """
-import atexit, sys
-out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
-sys.argv[0] = "hpccache"
-from hpccache_cli.cli.entry import main
-main()
-"""
-
-
-def run_probed(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
-               ) -> tuple[set[str], subprocess.CompletedProcess[bytes]]:
-    """Run ``hpccache ARGS`` (stdin empty); the modules it loaded, and the process."""
-    out = tmp_path / "modules.txt"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], input=b"",
-                          capture_output=True, env=full_env, timeout=120, check=False)
-    return set(out.read_text().split()), proc
-
 
 def command_modules(names: set[str]) -> set[str]:
     return {n.rsplit(".", 1)[1] for n in names

@@ -9,10 +9,6 @@ same values as Typer's own adapters, or hand over to them.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from enum import Enum
 from pathlib import Path
 
@@ -24,8 +20,8 @@ from typer.models import OptionInfo
 
 from hpccache_cli import __version__
 from hpccache_cli.cli.fast_params import converter_for
+from tests.startup_support import ROOT, run_probed, within
 
-ROOT = Path(__file__).resolve().parents[1]
 MOUNTINFO = ROOT / "tests" / "fixtures" / "mountinfo" / "docs_junction.mountinfo"
 
 #: Never on these paths: the Azure SDK, Typer's pydantic adapters, Rich (no terminal, no
@@ -34,34 +30,19 @@ HEAVY = ("azure", "pydantic", "pydantic_core", "rich", "hpccache_cli.emulator",
          "concurrent.futures.thread", "importlib.metadata")
 
 
-def imported(*args: str, stdin: bytes = b"") -> tuple[set[str], subprocess.CompletedProcess[bytes]]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "hpccache_cli", *args],
-        input=stdin, capture_output=True, env=env, timeout=120, check=False,
-    )
-    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.decode().splitlines()
-             if line.startswith("import time:") and "|" in line}
-    return names, proc
-
-
-def heavy(names: set[str]) -> list[str]:
-    return sorted(n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY))
-
-
-def test_version_imports_neither_typer_nor_the_app() -> None:
-    names, proc = imported("--version")
+def test_version_imports_neither_typer_nor_the_app(tmp_path: Path) -> None:
+    names, proc = run_probed(tmp_path, "--version")
     assert proc.returncode == 0
     assert proc.stdout.decode() == f"hpccache {__version__}\n"
     assert not {n for n in names if n.split(".")[0] in ("typer", "asyncio")}, names
     assert "hpccache_cli.cli.app" not in names
-    assert heavy(names) == []
+    assert within(names, HEAVY) == []
 
 
-def test_flush_file_with_empty_input_imports_no_heavy_package() -> None:
-    names, proc = imported("flush-file", "/NAS_12_exp5", "127.0.0.1")
+def test_flush_file_with_empty_input_imports_no_heavy_package(tmp_path: Path) -> None:
+    names, proc = run_probed(tmp_path, "flush-file", "/NAS_12_exp5", "127.0.0.1")
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    assert heavy(names) == []
+    assert within(names, HEAVY) == []
 
 
 #: What only some outputs need: the JUnit report's XML escaping (xml.sax.saxutils brings
@@ -73,8 +54,9 @@ REPORT_ONLY = ("xml", "email", "http", "urllib.request", "secrets", "hmac")
     ("flush-file", "/NAS_12_exp5", "127.0.0.1"),
     ("flush", "--export", "/NAS_12_exp5", "--ip", "127.0.0.1", "-q", "-o", "json"),
 ])
-def test_flush_without_a_report_imports_no_report_only_module(command: tuple[str, ...]) -> None:
-    names, proc = imported(*command)
+def test_flush_without_a_report_imports_no_report_only_module(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    names, proc = run_probed(tmp_path, *command)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert sorted(n for n in names if n.startswith("hpccache_cli.flush")), names
     found = sorted(n for n in names if any(n == m or n.startswith(m + ".") for m in REPORT_ONLY))
@@ -83,46 +65,20 @@ def test_flush_without_a_report_imports_no_report_only_module(command: tuple[str
     assert "hpccache_cli.control.client" not in names
 
 
-def test_path_with_mountinfo_imports_no_heavy_package_and_no_asyncio() -> None:
-    names, proc = imported("path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
+def test_path_with_mountinfo_imports_no_heavy_package_and_no_asyncio(tmp_path: Path) -> None:
+    names, proc = run_probed(tmp_path, "path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
                            str(MOUNTINFO), "-o", "json")
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert b"/NAS_12_exp5/a.txt" in proc.stdout
-    assert heavy(names) == []
+    assert within(names, HEAVY) == []
     assert "asyncio" not in names
 
 
-def test_help_imports_no_pydantic_or_azure() -> None:
-    names, proc = imported("--help")
+def test_help_imports_no_pydantic_azure_or_rich(tmp_path: Path) -> None:
+    names, proc = run_probed(tmp_path, "--help")
     assert proc.returncode == 0
     assert b"flush-file" in proc.stdout
-    assert [n for n in heavy(names) if not n.startswith("rich")] == []
-
-
-#: A small driver that runs the command as ``python -m hpccache_cli`` does and, at exit, writes
-#: every module the process holds to the file named by $MODULES_TO. ``sys.modules`` is the
-#: whole truth; ``-X importtime`` misses what ``importlib.import_module`` loads (lazy names).
-DRIVER = """\
-import atexit, json, os, runpy, sys
-atexit.register(lambda: open(os.environ["MODULES_TO"], "w").write(json.dumps(sorted(sys.modules))))
-sys.argv[0] = "hpccache"
-runpy.run_module("hpccache_cli", run_name="__main__", alter_sys=True)
-"""
-
-
-def loaded(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.CompletedProcess[bytes]]:
-    """The modules ``hpccache ARGS`` has loaded when it exits (stdin: /dev/null, no resolution
-    cache), and the process."""
-    out = tmp_path / "modules.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MODULES_TO=str(out),
-               XDG_CACHE_HOME=str(tmp_path / "cache"))
-    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], stdin=subprocess.DEVNULL,
-                          capture_output=True, env=env, timeout=120, check=False)
-    return set(json.loads(out.read_text())), proc
-
-
-def within(names: set[str], roots: tuple[str, ...]) -> list[str]:
-    return sorted(n for n in names if any(n == r or n.startswith(r + ".") for r in roots))
+    assert within(names, HEAVY) == []
 
 
 #: What only a run that sends something needs: the event loop (asyncio brings ssl), sockets,
@@ -142,7 +98,7 @@ SENDING = ("asyncio", "ssl", "socket", "concurrent.futures", "hpccache_cli.nfs.c
 def test_a_flush_with_nothing_to_read_loads_no_engine_client_or_event_loop(
     tmp_path: Path, command: tuple[str, ...],
 ) -> None:
-    names, proc = loaded(tmp_path, *command)
+    names, proc = run_probed(tmp_path, *command)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert "hpccache_cli.cli.flush.runner" in names  # the run was set up, options checked
     # nor, for --ip/--export, the mount table and junction code, the fallback or ARM's client
@@ -152,7 +108,7 @@ def test_a_flush_with_nothing_to_read_loads_no_engine_client_or_event_loop(
 
 
 def test_path_loads_no_arm_client_junction_code_or_socket(tmp_path: Path) -> None:
-    names, proc = loaded(tmp_path, "path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
+    names, proc = run_probed(tmp_path, "path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
                          str(MOUNTINFO), "-o", "json")
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert b'"namespace_path": "/NAS_12_exp5/a.txt"' in proc.stdout
@@ -164,9 +120,9 @@ def test_path_loads_no_arm_client_junction_code_or_socket(tmp_path: Path) -> Non
     assert within(names, SENDING + HEAVY + others) == []
 
 
-def test_bad_values_keep_typers_messages() -> None:
+def test_bad_values_keep_typers_messages(tmp_path: Path) -> None:
     """Values the fast path is unsure of go to Typer's adapter: its words, its exit code."""
-    _, proc = imported("flush-file", "/x", "127.0.0.1", "--threads", "0")
+    _, proc = run_probed(tmp_path, "flush-file", "/x", "127.0.0.1", "--threads", "0")
     assert proc.returncode == 2
     assert "greater than or equal to 1" in proc.stderr.decode()
 
