@@ -117,17 +117,9 @@ def _absent_dir(exc: Exception) -> Callable[[], Exception] | None:
     return None
 
 
-def _sync_limit(deadline: float | None) -> float:
-    """The per-call timeout of a SYNC flush: it is answered only when the write-back ends, so
-    the client's usual per-call timeout would cut it short. It gets the file's remaining
-    time (plus a margin: the file's own deadline ends it first) and every other call keeps
-    the client's timeout, so an address that stops answering is still noticed quickly."""
-    if deadline is None:
-        return _NO_DEADLINE_SYNC
-    return max(0.0, deadline - time.monotonic()) + 30.0
-
-
-_NO_DEADLINE_SYNC = 7 * 24 * 3600.0  # --timeout 0: a week stands in for "no limit"
+def _flush_call(fh: bytes, op: Any, client: NfsClient, timeout: float) -> Awaitable[int]:
+    """A flush COMMIT with its own per-call timeout (see :meth:`CacheSession.flush`)."""
+    return client.flush(fh, op, timeout)
 
 
 class CacheSession:
@@ -188,16 +180,20 @@ class CacheSession:
         on_retry: Callable[[], None] | None = None,
     ) -> int:
         """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned.
-        ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run)."""
+        ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run).
+
+        A SYNC is answered only when the write-back ends, so the client's usual per-call
+        timeout would cut it short: it gets the file's remaining time instead (``to_deadline``)
+        and every other call keeps the client's timeout, so an address that stops answering
+        is still noticed quickly."""
+        sync = op == FlushOp.SYNC
+        fn = partial(_flush_call, fh, op) if sync else methodcaller("flush", fh, op)
         delays = None  # made at the first JUKEBOX: most calls never see one
         busy_since = None
         while True:
-            limit = _sync_limit(deadline) if op == FlushOp.SYNC else None
             try:
-                status: int = await self.pool.call(
-                    methodcaller("flush", fh, op, limit), deadline, on_retry,
-                    call_timeout=limit, what="COMMIT",
-                )
+                status: int = await self.pool.call(fn, deadline, on_retry, what="COMMIT",
+                                                   to_deadline=sync)
             except NoTimeLeft:
                 if busy_since is None:
                     raise
