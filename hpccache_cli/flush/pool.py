@@ -277,13 +277,13 @@ class AddressPool:
             if ep is None:
                 await self._wait_up(deadline)
                 continue
-            if throttle is not None and not (throttle.try_acquire()
-                                             or await throttle.acquire(deadline)):
-                raise DeadlineExceeded(
-                    f"waiting for a turn to send {what}: {throttle.limit} files may call the "
-                    f"cache at once after transport failures (of {throttle.ceiling})"
-                )
-            ep = self._pick() or ep  # the wait may have changed which address is best
+            if throttle is not None and not throttle.try_acquire():
+                if not await throttle.acquire(deadline):
+                    raise DeadlineExceeded(
+                        f"waiting for a turn to send {what}: {throttle.limit} files may call "
+                        f"the cache at once after transport failures (of {throttle.ceiling})"
+                    )
+                ep = self._pick() or ep  # the wait may have changed which address is best
             ep.inflight += 1
             remaining = None
             try:

@@ -59,12 +59,18 @@ def q(path: bytes) -> str:
     return "'" + display_path(path) + "'"
 
 
-async def sleep_within(delay: float, deadline: float | None) -> None:
-    """Sleep ``delay`` seconds, or raise DeadlineExceeded if that would pass the deadline."""
-    if deadline is not None and time.monotonic() + delay >= deadline:
-        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        raise DeadlineExceeded()
-    await asyncio.sleep(delay)
+def sleep_within(delay: float, deadline: float | None) -> Awaitable[None]:
+    """Sleep ``delay`` seconds, or raise DeadlineExceeded if that would pass the deadline.
+    (A plain function: the common case is ``asyncio.sleep`` itself, without a coroutine
+    around it on every poll.)"""
+    if deadline is None or time.monotonic() + delay < deadline:
+        return asyncio.sleep(delay)
+    return _sleep_to(deadline)
+
+
+async def _sleep_to(deadline: float) -> None:
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+    raise DeadlineExceeded()
 
 
 async def _busy_pause(delay: float, deadline: float | None, busy_since: float) -> None:
@@ -115,6 +121,10 @@ def _absent_dir(exc: Exception) -> Callable[[], Exception] | None:
     if isinstance(exc, FileFailure) and exc.kind in ABSENT_KINDS:
         return partial(FileFailure, exc.reason, exc.kind)
     return None
+
+
+def _lookup_call(dir_fh: bytes, name: bytes, client: NfsClient) -> Awaitable[nfs3.LookupOk]:
+    return client.lookup(dir_fh, name)
 
 
 def _flush_call(fh: bytes, op: Any, client: NfsClient, timeout: float) -> Awaitable[int]:
@@ -282,13 +292,20 @@ class CacheSession:
         deadline: float | None, *, leaf: bool,
     ) -> nfs3.LookupOk:
         """LOOKUP ``name`` in ``parent``; failures become the user's sentence."""
-        path = parent + b"/" + name if parent else name
+        fn = partial(_lookup_call, parent_fh, name)
         try:
-            return await self.call(lambda c: c.lookup(parent_fh, name), deadline, "LOOKUP")
+            try:  # the pool directly: only a JUKEBOX needs call()'s retry loop
+                ok: nfs3.LookupOk = await self.pool.call(fn, deadline, what="LOOKUP")
+            except NfsError as exc:
+                if exc.status != S.NFS3ERR_JUKEBOX:
+                    raise
+                ok = await self.call(fn, deadline, "LOOKUP")
+            return ok
         except NfsError as exc:
             if exc.status in STALE:
                 self.handles.invalidate(export, parent)
                 raise StaleHandle() from None
+            path = parent + b"/" + name if parent else name
             raise lookup_failure(exc, path, parent, leaf, self.options.option_names) from None
 
     async def lookup_target(
@@ -300,7 +317,10 @@ class CacheSession:
             root = await self.root(export, deadline)
             return root, nfs3.Fattr3(type=nfs3.Ftype3.NF3DIR)
         parent, _, name = rel.rpartition(b"/")
-        parent_fh = await self.dir_handle(export, parent, deadline)
+        handles = self.handles
+        # Most files are in a directory already looked up: its handle without a coroutine.
+        parent_fh = (handles.get(export, parent) if parent and not handles.has_missing
+                     else None) or await self.dir_handle(export, parent, deadline)
         res = await self.lookup(export, parent_fh, parent, name, deadline, leaf=True)
         return res.object, res.obj_attributes
 
