@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpccache_cli.errors import fill_fields
-from hpccache_cli.flush.dedup import DigestSet, digest
+from hpccache_cli.flush.dedup import Digester, DigestSet
 from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
 from hpccache_cli.flush.inputs import PathSource
 from hpccache_cli.flush.options import FlushOptions
@@ -73,8 +73,8 @@ class FlushEngine:
         self._client_factory = client_factory
         self._sessions: dict[tuple[str, ...], asyncio.Future[CacheSession]] = {}
         self._flows: dict[tuple[str, ...], FileFlow] = {}
-        self._seen = DigestSet()
-        self._addr_keys: dict[tuple[str, ...], bytes] = {}
+        self._seen = DigestSet(8192)
+        self._digesters: dict[tuple[tuple[str, ...], bytes], Digester] = {}
         self._interrupted = False
         self._stop_requests = 0
         self._stop_event: asyncio.Event | None = None
@@ -235,11 +235,14 @@ class FlushEngine:
         return WorkItem(raw, resolved)
 
     def _first_time(self, target: Target) -> bool:
-        key = self._addr_keys.get(target.addresses)
-        if key is None:
-            key = self._addr_keys[target.addresses] = ",".join(target.addresses).encode()
+        """Not seen before: the digest of (addresses, export, path) is new."""
+        where = (target.addresses, target.export)
+        digester = self._digesters.get(where)
+        if digester is None:
+            digester = self._digesters[where] = Digester(
+                ",".join(target.addresses).encode(), target.export)
         rel = target.rel if target.alt is None else target.rel + b"\0" + target.alt
-        return self._seen.add(digest(key, target.export, rel))
+        return self._seen.add(digester(rel))
 
     async def _finish(self, feeder: asyncio.Task[None]) -> None:
         """Wait until input is read and every file and listed directory has an outcome."""
