@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bounded_support import run_bounded
 from emulator_support import JUNCTION
-from test_flush_support import FAST, assert_written_back, dirty_cache, emulator, outcomes
+from test_flush_support import (
+    FAST,
+    assert_written_back,
+    by_path,
+    dirty_cache,
+    emulator,
+    flush,
+    outcomes,
+)
 
 from hpccache_cli.flush.api import make_options
 from hpccache_cli.flush.dedup import Digester, digest
 from hpccache_cli.flush.engine import FlushEngine
 from hpccache_cli.flush.inputs import IterableSource
+from hpccache_cli.flush.options import Backoff
 from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FlushSummary
 from hpccache_cli.flush.workqueue import WorkQueue
@@ -117,3 +127,20 @@ def test_digester_gives_the_digest_of_the_whole_key() -> None:
         for last in (b"", b"x", b"run001/part-00001.dat", b"a\0b", bytes(range(1, 256))):
             assert digester(last) == digest(*prefix, last)
     assert Digester(b"a", b"b")(b"c") != Digester(b"a", b"bc")(b"")
+
+
+def test_a_lookup_answered_jukebox_pauses_before_asking_again(tmp_path: Path) -> None:
+    """A file's LOOKUP goes to the pool directly (no JUKEBOX wrapper on every lookup); a
+    JUKEBOX answer still starts with the pause, as before, and the file's time running out
+    in the pauses says the server was busy. Pauses of 0.4 s in 1 s: at most 3 LOOKUPs (an
+    immediate retry after the first JUKEBOX would make it 4)."""
+    names = dirty_cache(tmp_path, ["f0"])
+    policies = replace(FAST, jukebox=Backoff(0.4, 1.0, 0.4))
+    with emulator(tmp_path, [ADDR]) as emu:
+        emu.run(emu.namespace.set_suspended, "nas1", True)  # every call on it: JUKEBOX
+        summary = flush(emu, names, policies=policies, timeout=1.0)
+        lookups = emu.emulator.rpc_counts().get("NFS.LOOKUP", 0)
+    got = by_path(summary)[b"f0"]
+    assert got.kind == "timeout", got
+    assert "the server was busy (answered NFS3ERR_JUKEBOX, try later)" in got.reason, got
+    assert 1 <= lookups <= 3, lookups

@@ -166,12 +166,15 @@ class CacheSession:
 
     async def call(
         self, fn: Callable[[NfsClient], Awaitable[T]], deadline: float | None,
-        what: str = "a call",
+        what: str = "a call", *, busy_since: float | None = None,
     ) -> T:
-        """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
+        """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later").
+        ``busy_since``: the caller's own first try answered JUKEBOX then: pause first."""
         delays = None  # made at the first JUKEBOX: most calls never see one
-        busy_since = None
         while True:
+            if busy_since is not None:
+                delays = delays or self.policies.jukebox.delays()
+                await _busy_pause(next(delays), deadline, busy_since)
             try:
                 return await self.pool.call(fn, deadline, what=what)
             except NfsError as exc:
@@ -182,8 +185,6 @@ class CacheSession:
                     raise
                 raise _busy(busy_since) from None
             busy_since = busy_since or time.monotonic()
-            delays = delays or self.policies.jukebox.delays()
-            await _busy_pause(next(delays), deadline, busy_since)
 
     async def flush(
         self, fh: bytes, op: Any, deadline: float | None,
@@ -299,7 +300,7 @@ class CacheSession:
             except NfsError as exc:
                 if exc.status != S.NFS3ERR_JUKEBOX:
                     raise
-                ok = await self.call(fn, deadline, "LOOKUP")
+                ok = await self.call(fn, deadline, "LOOKUP", busy_since=time.monotonic())
             return ok
         except NfsError as exc:
             if exc.status in STALE:
