@@ -18,11 +18,15 @@ T = TypeVar("T")
 
 
 class WorkQueue(Generic[T]):
-    """FIFO of at most ``maxsize`` items; a full queue takes more once it is down to ``low``."""
+    """FIFO of at most ``maxsize`` items; a full queue takes more once it is down to ``low``
+    (by default, once an eighth of it is free)."""
 
     def __init__(self, maxsize: int, low: int | None = None) -> None:
         self.maxsize = max(1, maxsize)
-        self.low = self.maxsize // 2 if low is None else max(0, min(low, self.maxsize - 1))
+        # Default: refill once an eighth is free (32 of 256): few wake-ups, and a refill's
+        # admissions (resolve, dedup) hold the loop for a short while only.
+        default = self.maxsize - max(1, self.maxsize // 8)
+        self.low = default if low is None else max(0, min(low, self.maxsize - 1))
         self._items: deque[T] = deque()
         self._getters: deque[asyncio.Future[None]] = deque()
         self._putters: list[asyncio.Future[None]] = []
