@@ -30,6 +30,23 @@ def digest(*parts: bytes) -> int:
     return value if value & _LOW else value | 1
 
 
+class Digester:
+    """:func:`digest` of ``(*prefix, last)`` for many ``last`` under one prefix: the prefix is
+    hashed once and the hash state copied per path (the engine digests every input path
+    under the same cache and export)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, *prefix: bytes) -> None:
+        self._state = blake2b(b"\0".join(prefix) + b"\0", digest_size=16)
+
+    def __call__(self, last: bytes) -> int:
+        h = self._state.copy()
+        h.update(last)
+        value = int.from_bytes(h.digest(), "little")
+        return value if value & _LOW else value | 1
+
+
 class DigestSet:
     """Insert-only set of 128-bit ints with a non-zero low word; linear probing, grows at
     2/3 load. Slot ``i`` is ``table[2*i]`` (low word, 0 = empty) and ``table[2*i+1]``."""

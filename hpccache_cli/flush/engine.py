@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpccache_cli.errors import fill_fields
-from hpccache_cli.flush.dedup import DigestSet, digest
+from hpccache_cli.flush.dedup import Digester, DigestSet
 from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
 from hpccache_cli.flush.inputs import PathSource
 from hpccache_cli.flush.options import FlushOptions
@@ -37,6 +37,7 @@ from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.session import CacheSession, FileFailure, q
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.flush.throttle import Throttle
+from hpccache_cli.flush.workqueue import WorkQueue
 from hpccache_cli.nfs.errors import NfsClientError
 
 UNFINISHED = "interrupted before it finished"
@@ -72,8 +73,8 @@ class FlushEngine:
         self._client_factory = client_factory
         self._sessions: dict[tuple[str, ...], asyncio.Future[CacheSession]] = {}
         self._flows: dict[tuple[str, ...], FileFlow] = {}
-        self._seen = DigestSet()
-        self._addr_keys: dict[tuple[str, ...], bytes] = {}
+        self._seen = DigestSet(8192)
+        self._digesters: dict[tuple[tuple[str, ...], bytes], Digester] = {}
         self._interrupted = False
         self._stop_requests = 0
         self._stop_event: asyncio.Event | None = None
@@ -103,7 +104,7 @@ class FlushEngine:
         self._stop_event = asyncio.Event()
         if self._stop_requests:
             self._stop_event.set()
-        self._work: asyncio.Queue[WorkItem] = asyncio.Queue(max(256, 2 * opts.concurrency))
+        self._work: WorkQueue[WorkItem] = WorkQueue(max(256, 2 * opts.concurrency))
         self._dirs: asyncio.Queue[_DirJob] = asyncio.Queue()
         started = time.monotonic()
         workers = [asyncio.create_task(self._worker()) for _ in range(opts.concurrency)]
@@ -189,6 +190,7 @@ class FlushEngine:
     async def _feed_batch(self, batch: list[bytes]) -> None:
         """Admit each path of one batch; if the feeder is cancelled (second Ctrl-C) while it
         waits for queue space, the rest of the batch is still accounted for."""
+        work = self._work
         for i, raw in enumerate(batch):
             item = self._admit(raw)
             if item is None:
@@ -196,8 +198,11 @@ class FlushEngine:
             if self._interrupted:
                 self._emit(_unfinished(raw, NOT_STARTED))
                 continue
+            if not work.full():  # no coroutine for the common case
+                work.put_nowait(item)
+                continue
             try:
-                await self._work.put(item)
+                await work.put(item)
             except asyncio.CancelledError:
                 self._emit(_unfinished(raw, NOT_STARTED))
                 for rest in batch[i + 1 :]:
@@ -230,11 +235,14 @@ class FlushEngine:
         return WorkItem(raw, resolved)
 
     def _first_time(self, target: Target) -> bool:
-        key = self._addr_keys.get(target.addresses)
-        if key is None:
-            key = self._addr_keys[target.addresses] = ",".join(target.addresses).encode()
+        """Not seen before: the digest of (addresses, export, path) is new."""
+        where = (target.addresses, target.export)
+        digester = self._digesters.get(where)
+        if digester is None:
+            digester = self._digesters[where] = Digester(
+                ",".join(target.addresses).encode(), target.export)
         rel = target.rel if target.alt is None else target.rel + b"\0" + target.alt
-        return self._seen.add(digest(key, target.export, rel))
+        return self._seen.add(digester(rel))
 
     async def _finish(self, feeder: asyncio.Task[None]) -> None:
         """Wait until input is read and every file and listed directory has an outcome."""
@@ -246,10 +254,11 @@ class FlushEngine:
             await self._dirs.join()
 
     async def _worker(self) -> None:
+        work, flows = self._work, self._flows
         while True:
-            item = await self._work.get()
+            item = work.take() or await work.get()
             try:
-                flow = await self._flow(item.target.addresses)
+                flow = flows.get(item.target.addresses) or await self._flow(item.target.addresses)
                 outcome = await flow.run(item)
             except asyncio.CancelledError:
                 self._emit(_unfinished(item.raw, UNFINISHED))

@@ -96,47 +96,13 @@ class FileFlow:
         limit = self.options.deadline_seconds
         deadline = started + limit if limit is not None else None
         state = _State()
-        try:
-            result = await self._run(item, deadline, state)
-        except FileFailure as exc:
-            result = FileResult(item.raw, Outcome.FAILED, exc.reason, kind=exc.kind)
-        except DeadlineExceeded as exc:
-            awaited = f"{state.phase}: {exc.awaited}" if exc.awaited else state.phase
-            result = FileResult(
-                item.raw, Outcome.FAILED, f"timed out after {limit:g} s ({awaited})",
-                kind="timeout",
-            )
-        except CacheUnreachable as exc:
-            # Never reached at all: the run's one error line gives each address's error
-            # (exit 4), so the file names the addresses without repeating their errors.
-            why = str(exc) if self.session.pool.answered else down_addresses(self.session)
-            result = FileResult(
-                item.raw, Outcome.FAILED, f"cache unreachable: {why}", kind="unreachable"
-            )
-        except NfsClientError as exc:  # RPC denied, protocol errors, ...
-            result = FileResult(
-                item.raw, Outcome.FAILED,
-                f"{state.phase}: {type(exc).__name__}: "
-                f"{exc.render(self.options.client.option_names)}",
-                kind="rpc",
-            )
-        if isinstance(result, FileResult):
-            result.seconds = time.monotonic() - started
-            result.attempts = state.attempts
-            if item.note:
-                result.reason = f"{result.reason}; {item.note}" if result.reason else item.note
-        return result
-
-    async def _run(
-        self, item: WorkItem, deadline: float | None, state: _State
-    ) -> FileResult | DirectoryFound:
         fh = item.fh
         stale = 0
-        while True:
-            target = item.target
+        while True:  # (one coroutine per file: the lookup and flush are awaited from here)
             try:
                 if fh is None:
                     state.phase = "looking up"
+                    target = item.target
                     if target.alt is not None:
                         fh, attrs = await self._pick_reading(item, deadline)
                     else:
@@ -147,23 +113,60 @@ class FileFlow:
                         return DirectoryFound(fh)
                     if attrs is not None and not attrs.is_regular:
                         kind = _type_name(attrs.type)
-                        return FileResult(
+                        result = FileResult(
                             item.raw, Outcome.SKIPPED, f"not a regular file ({kind})",
                             kind="not-regular",
                         )
-                return await self._flush(item.raw, fh, deadline, state)
+                        break
+                result = await self._flush(item.raw, fh, deadline, state)
+                break
             except StaleHandle:
                 stale += 1
-                if stale > self.policies.stale_retries:
-                    raise FileFailure(
-                        f"file handle stays stale (NFS3ERR_STALE) after {stale} lookups",
-                        "stale",
-                    ) from None
-                # First a fresh lookup of the file; then of every directory on the way.
-                cache = self.session.handles
-                target = item.target  # the reading picked, if there were two
-                cache.invalidate(target.export, target.parent if stale == 1 else b"")
-                fh = None
+                if stale <= self.policies.stale_retries:
+                    # First a fresh lookup of the file; then of every directory on the way.
+                    target = item.target  # the reading picked, if there were two
+                    self.session.handles.invalidate(
+                        target.export, target.parent if stale == 1 else b"")
+                    fh = None
+                    continue
+                result = self._failed(item, FileFailure(
+                    f"file handle stays stale (NFS3ERR_STALE) after {stale} lookups", "stale",
+                ), state, limit)
+                break
+            except (FileFailure, DeadlineExceeded, CacheUnreachable, NfsClientError) as exc:
+                result = self._failed(item, exc, state, limit)
+                break
+        result.seconds = time.monotonic() - started
+        result.attempts = state.attempts
+        if item.note:
+            result.reason = f"{result.reason}; {item.note}" if result.reason else item.note
+        return result
+
+    def _failed(self, item: WorkItem, exc: Exception, state: _State,
+                limit: float | None) -> FileResult:
+        """The file's failure, in the user's words."""
+        if isinstance(exc, FileFailure):
+            return FileResult(item.raw, Outcome.FAILED, exc.reason, kind=exc.kind)
+        if isinstance(exc, DeadlineExceeded):
+            awaited = f"{state.phase}: {exc.awaited}" if exc.awaited else state.phase
+            return FileResult(
+                item.raw, Outcome.FAILED, f"timed out after {limit:g} s ({awaited})",
+                kind="timeout",
+            )
+        if isinstance(exc, CacheUnreachable):
+            # Never reached at all: the run's one error line gives each address's error
+            # (exit 4), so the file names the addresses without repeating their errors.
+            why = str(exc) if self.session.pool.answered else down_addresses(self.session)
+            return FileResult(
+                item.raw, Outcome.FAILED, f"cache unreachable: {why}", kind="unreachable"
+            )
+        assert isinstance(exc, NfsClientError)  # RPC denied, protocol errors, ...
+        return FileResult(
+            item.raw, Outcome.FAILED,
+            f"{state.phase}: {type(exc).__name__}: "
+            f"{exc.render(self.options.client.option_names)}",
+            kind="rpc",
+        )
 
     async def _pick_reading(
         self, item: WorkItem, deadline: float | None

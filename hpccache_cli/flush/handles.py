@@ -77,6 +77,11 @@ class HandleCache:
     def __len__(self) -> int:
         return len(self._lru)
 
+    @property
+    def has_missing(self) -> bool:
+        """Is any directory remembered as missing (then :meth:`missing` must be asked)?"""
+        return bool(self._missing)
+
     def get(self, export: bytes, path: bytes) -> bytes | None:
         if not path:
             return self._roots.get(export)

@@ -28,6 +28,7 @@ from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
 T = TypeVar("T")
 _RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)
+_NO_DEADLINE = 7 * 24 * 3600.0  # to_deadline calls without a deadline: a week stands in
 ClientFactory = Callable[[str, ClientOptions], Any]
 
 
@@ -257,37 +258,45 @@ class AddressPool:
     # -- calls ------------------------------------------------------------------------------
 
     async def call(
-        self, fn: Callable[[Any], Awaitable[T]], deadline: float | None = None,
-        on_retry: Callable[[], None] | None = None, *, call_timeout: float | None = None,
-        what: str = "a call",
+        self, fn: Callable[..., Awaitable[T]], deadline: float | None = None,
+        on_retry: Callable[[], None] | None = None, *, what: str = "a call",
+        to_deadline: bool = False,
     ) -> T:
         """``await fn(client)`` on the least-loaded healthy address, failing over on transport
         errors until it gets an answer, the deadline passes or the cache is unreachable.
         ``on_retry`` is told when a call is re-issued (its first try may have been done).
-        ``call_timeout``: the per-call timeout ``fn`` gives its call, when not the client's.
-        ``what``: the procedure, for the reason when the file's time runs out waiting."""
+        ``what``: the procedure, for the reason when the file's time runs out waiting.
+
+        ``to_deadline``: ``fn(client, timeout)`` takes its call's timeout, and gets the time
+        left to ``deadline`` (a SYNC flush, answered when the write-back ends). The client's
+        own timer then ends the call at the file's deadline, and its RpcTimeout means the
+        file's time ran out (not that the address failed): no ``wait_for`` task per call."""
         throttle = self.throttle
         while True:
             ep = self._pick()
             if ep is None:
                 await self._wait_up(deadline)
                 continue
-            if throttle is not None and not (throttle.try_acquire()
-                                             or await throttle.acquire(deadline)):
-                raise DeadlineExceeded(
-                    f"waiting for a turn to send {what}: {throttle.limit} files may call the "
-                    f"cache at once after transport failures (of {throttle.ceiling})"
-                )
-            ep = self._pick() or ep  # the wait may have changed which address is best
+            if throttle is not None and not throttle.try_acquire():
+                if not await throttle.acquire(deadline):
+                    raise DeadlineExceeded(
+                        f"waiting for a turn to send {what}: {throttle.limit} files may call "
+                        f"the cache at once after transport failures (of {throttle.ceiling})"
+                    )
+                ep = self._pick() or ep  # the wait may have changed which address is best
             ep.inflight += 1
+            remaining = None
             try:
-                limit = self.options.timeout if call_timeout is None else call_timeout
-                if deadline is None or deadline - time.monotonic() >= limit:
-                    result = await fn(ep.client)  # far from the deadline: _bounded's 3rd case,
-                    self.answered += 1  # without a coroutine of its own
+                if to_deadline:
+                    remaining = _NO_DEADLINE if deadline is None else deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise NoTimeLeft()
+                    result = await fn(ep.client, remaining)
+                elif deadline is None or deadline - time.monotonic() >= self.options.timeout:
+                    result = await fn(ep.client)  # far from the deadline: no task of its own
                 else:
-                    result = await self._bounded(fn(ep.client), deadline, call_timeout,
-                                                 what, ep.address)
+                    result = await self._bounded(fn(ep.client), deadline, what, ep.address)
+                self.answered += 1
                 if throttle is not None:
                     throttle.answered()
                 return result
@@ -297,6 +306,11 @@ class AddressPool:
                     throttle.answered()
                 raise
             except (ConnectionLost, RpcTimeout, OSError) as exc:
+                if (remaining is not None and deadline is not None
+                        and isinstance(exc, RpcTimeout)):
+                    raise DeadlineExceeded(  # the client's timer was the file's deadline
+                        f"no reply to {what} from {ep.address} in {round(remaining, 1):g} s"
+                    ) from None
                 if throttle is not None and not self._closed:
                     throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
                 self.mark_down(ep, exc)
@@ -308,27 +322,19 @@ class AddressPool:
                     throttle.release()
 
     async def _bounded(
-        self, aw: Awaitable[T], deadline: float | None, call_timeout: float | None = None,
-        what: str = "a call", address: str = "",
+        self, aw: Awaitable[T], deadline: float, what: str = "a call", address: str = "",
     ) -> T:
-        """Apply the file's deadline only when it is nearer than the call's own timeout:
-        a ``wait_for`` per call costs a task, and most calls are far from any deadline."""
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if asyncio.iscoroutine(aw):
-                    aw.close()
-                raise NoTimeLeft()
-            if remaining < (self.options.timeout if call_timeout is None else call_timeout):
-                try:
-                    result = await asyncio.wait_for(aw, remaining)
-                except asyncio.TimeoutError:
-                    source = f"{what} from {address}" if address else what
-                    raise DeadlineExceeded(
-                        f"no reply to {source} in {round(remaining, 1):g} s"
-                    ) from None
-                self.answered += 1
-                return result
-        result = await aw
-        self.answered += 1
-        return result
+        """The call with the file's deadline applied, when that is nearer than the call's own
+        timeout (a ``wait_for`` costs a task: only calls close to their deadline pay it)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            if asyncio.iscoroutine(aw):
+                aw.close()
+            raise NoTimeLeft()
+        try:
+            return await asyncio.wait_for(aw, remaining)
+        except asyncio.TimeoutError:
+            source = f"{what} from {address}" if address else what
+            raise DeadlineExceeded(
+                f"no reply to {source} in {round(remaining, 1):g} s"
+            ) from None

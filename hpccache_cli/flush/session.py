@@ -57,12 +57,18 @@ def q(path: bytes) -> str:
     return "'" + display_path(path) + "'"
 
 
-async def sleep_within(delay: float, deadline: float | None) -> None:
-    """Sleep ``delay`` seconds, or raise DeadlineExceeded if that would pass the deadline."""
-    if deadline is not None and time.monotonic() + delay >= deadline:
-        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        raise DeadlineExceeded()
-    await asyncio.sleep(delay)
+def sleep_within(delay: float, deadline: float | None) -> Awaitable[None]:
+    """Sleep ``delay`` seconds, or raise DeadlineExceeded if that would pass the deadline.
+    (A plain function: the common case is ``asyncio.sleep`` itself, without a coroutine
+    around it on every poll.)"""
+    if deadline is None or time.monotonic() + delay < deadline:
+        return asyncio.sleep(delay)
+    return _sleep_to(deadline)
+
+
+async def _sleep_to(deadline: float) -> None:
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+    raise DeadlineExceeded()
 
 
 async def _busy_pause(delay: float, deadline: float | None, busy_since: float) -> None:
@@ -115,17 +121,13 @@ def _absent_dir(exc: Exception) -> Callable[[], Exception] | None:
     return None
 
 
-def _sync_limit(deadline: float | None) -> float:
-    """The per-call timeout of a SYNC flush: it is answered only when the write-back ends, so
-    the client's usual per-call timeout would cut it short. It gets the file's remaining
-    time (plus a margin: the file's own deadline ends it first) and every other call keeps
-    the client's timeout, so an address that stops answering is still noticed quickly."""
-    if deadline is None:
-        return _NO_DEADLINE_SYNC
-    return max(0.0, deadline - time.monotonic()) + 30.0
+def _lookup_call(dir_fh: bytes, name: bytes, client: NfsClient) -> Awaitable[nfs3.LookupOk]:
+    return client.lookup(dir_fh, name)
 
 
-_NO_DEADLINE_SYNC = 7 * 24 * 3600.0  # --timeout 0: a week stands in for "no limit"
+def _flush_call(fh: bytes, op: Any, client: NfsClient, timeout: float) -> Awaitable[int]:
+    """A flush COMMIT with its own per-call timeout (see :meth:`CacheSession.flush`)."""
+    return client.flush(fh, op, timeout)
 
 
 class CacheSession:
@@ -162,12 +164,15 @@ class CacheSession:
 
     async def call(
         self, fn: Callable[[NfsClient], Awaitable[T]], deadline: float | None,
-        what: str = "a call",
+        what: str = "a call", *, busy_since: float | None = None,
     ) -> T:
-        """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later")."""
+        """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later").
+        ``busy_since``: the caller's own first try answered JUKEBOX then: pause first."""
         delays = None  # made at the first JUKEBOX: most calls never see one
-        busy_since = None
         while True:
+            if busy_since is not None:
+                delays = delays or self.policies.jukebox.delays()
+                await _busy_pause(next(delays), deadline, busy_since)
             try:
                 return await self.pool.call(fn, deadline, what=what)
             except NfsError as exc:
@@ -178,24 +183,26 @@ class CacheSession:
                     raise
                 raise _busy(busy_since) from None
             busy_since = busy_since or time.monotonic()
-            delays = delays or self.policies.jukebox.delays()
-            await _busy_pause(next(delays), deadline, busy_since)
 
     async def flush(
         self, fh: bytes, op: Any, deadline: float | None,
         on_retry: Callable[[], None] | None = None,
     ) -> int:
         """One flush COMMIT; JUKEBOX waited out, STALE raised, every other status returned.
-        ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run)."""
+        ``on_retry``: the COMMIT was re-issued after a transport failure (it may have run).
+
+        A SYNC is answered only when the write-back ends, so the client's usual per-call
+        timeout would cut it short: it gets the file's remaining time instead (``to_deadline``)
+        and every other call keeps the client's timeout, so an address that stops answering
+        is still noticed quickly."""
+        sync = op == FlushOp.SYNC
+        fn = partial(_flush_call, fh, op) if sync else methodcaller("flush", fh, op)
         delays = None  # made at the first JUKEBOX: most calls never see one
         busy_since = None
         while True:
-            limit = _sync_limit(deadline) if op == FlushOp.SYNC else None
             try:
-                status: int = await self.pool.call(
-                    methodcaller("flush", fh, op, limit), deadline, on_retry,
-                    call_timeout=limit, what="COMMIT",
-                )
+                status: int = await self.pool.call(fn, deadline, on_retry, what="COMMIT",
+                                                   to_deadline=sync)
             except NoTimeLeft:
                 if busy_since is None:
                     raise
@@ -284,13 +291,20 @@ class CacheSession:
         deadline: float | None, *, leaf: bool,
     ) -> nfs3.LookupOk:
         """LOOKUP ``name`` in ``parent``; failures become the user's sentence."""
-        path = parent + b"/" + name if parent else name
+        fn = partial(_lookup_call, parent_fh, name)
         try:
-            return await self.call(lambda c: c.lookup(parent_fh, name), deadline, "LOOKUP")
+            try:  # the pool directly: only a JUKEBOX needs call()'s retry loop
+                ok: nfs3.LookupOk = await self.pool.call(fn, deadline, what="LOOKUP")
+            except NfsError as exc:
+                if exc.status != S.NFS3ERR_JUKEBOX:
+                    raise
+                ok = await self.call(fn, deadline, "LOOKUP", busy_since=time.monotonic())
+            return ok
         except NfsError as exc:
             if exc.status in STALE:
                 self.handles.invalidate(export, parent)
                 raise StaleHandle() from None
+            path = parent + b"/" + name if parent else name
             raise lookup_failure(exc, path, parent, leaf, self.options.option_names) from None
 
     async def lookup_target(
@@ -302,7 +316,10 @@ class CacheSession:
             root = await self.root(export, deadline)
             return root, nfs3.Fattr3(type=nfs3.Ftype3.NF3DIR)
         parent, _, name = rel.rpartition(b"/")
-        parent_fh = await self.dir_handle(export, parent, deadline)
+        handles = self.handles
+        # Most files are in a directory already looked up: its handle without a coroutine.
+        parent_fh = (handles.get(export, parent) if parent and not handles.has_missing
+                     else None) or await self.dir_handle(export, parent, deadline)
         res = await self.lookup(export, parent_fh, parent, name, deadline, leaf=True)
         return res.object, res.obj_attributes
 

@@ -90,7 +90,7 @@ class MultiSink(Sink):
             sink.attach(summary)
 
     def emit(self, result: FileResult) -> None:
-        for sink in self._live():
+        for sink in self._active:
             try:
                 sink.emit(result)
             except Exception as exc:
@@ -144,7 +144,12 @@ class LiveOutput(Sink):
         self.inner.attach(summary)
 
     def emit(self, result: FileResult) -> None:
-        self._guard(lambda: self.inner.emit(result))
+        if self.quiet:
+            return
+        try:  # (as _guard, without a closure per result)
+            self.inner.emit(result)
+        except Exception:
+            self.quiet = True
 
     def log(self, message: str) -> None:
         self._guard(lambda: self.inner.log(message))

@@ -71,7 +71,8 @@ class Throttle:
 
     def release(self) -> None:
         self.active -= 1
-        self._wake()
+        if self._waiters:
+            self._wake()
 
     async def __aenter__(self) -> None:
         await self.acquire()

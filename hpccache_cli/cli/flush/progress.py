@@ -84,9 +84,10 @@ class PlainProgress(Sink):
         self.stream.write(text + "\n")
 
     def emit(self, result: FileResult) -> None:
-        if self.verbosity >= VERBOSE or _is_problem(result):
+        verbosity = self.verbosity
+        if verbosity >= VERBOSE or result.outcome is Outcome.FAILED:  # (as _is_problem)
             self._write(_line(result))
-        if self.verbosity >= NORMAL and self.summary is not None:
+        if verbosity >= NORMAL and self.summary is not None:
             now = time.monotonic()
             if now >= self._next:
                 self._next = now + self.every
