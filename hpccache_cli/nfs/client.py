@@ -21,7 +21,7 @@ import itertools
 import os
 import socket
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -165,25 +165,34 @@ class NfsClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _call_nfs(
+    def _call_nfs(
         self, proc: nfs3.Procedure, args: Any = None, timeout: float | None = None
-    ) -> Any:
-        if self._next is None:
-            await self.connect()
-        assert self._next is not None
-        conn = next(self._next)
-        return await conn.call(
+    ) -> Awaitable[Any]:
+        """Send an NFS call on the next connection; await the result for its results.
+
+        A plain function, not a coroutine: once connected, the call is on its way when this
+        returns, and the caller awaits the call's own future (one layer less per call).
+        """
+        conns = self._next
+        if conns is None:
+            return self._connect_then(self._call_nfs, proc, args, timeout)
+        return next(conns).request(
             proc, nfs3.PROGRAM, nfs3.VERSION, args, self._cred,
             self.options.timeout if timeout is None else timeout,
         )
 
-    async def _call_mount(self, proc: nfs3.Procedure, args: Any = None) -> Any:
-        if self._mount is None:
-            await self.connect()
-        assert self._mount is not None
-        return await self._mount.call(
+    def _call_mount(self, proc: nfs3.Procedure, args: Any = None) -> Awaitable[Any]:
+        conn = self._mount
+        if conn is None:
+            return self._connect_then(self._call_mount, proc, args)
+        return conn.request(
             proc, mount.PROGRAM, mount.VERSION, args, self._cred, self.options.timeout
         )
+
+    async def _connect_then(self, send: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """A call made before :meth:`connect`: connect on demand, then make it."""
+        await self.connect()
+        return await send(*args)
 
     # MOUNT
     async def mount(self, path: bytes) -> bytes:
