@@ -162,27 +162,34 @@ class Link(asyncio.Protocol):
         try:
             records = self._decoder.feed(data)
         except ProtocolError as exc:
-            conn = self.conn
-            self.fail(ProtocolError(
-                f"{conn.label} at {conn.address} sent bytes that are not ONC RPC records "
-                f"({exc}); is this port really the service?"
-            ))
+            self._garbled(exc)
             return
         pending = self.pending
         for record in records:
-            entry = pending.pop(rpc.peek_xid(record), None)
+            try:
+                xid, results = rpc.split_reply(record)
+            except ProtocolError as exc:  # shorter than an xid
+                self._garbled(exc)
+                return
+            entry = pending.pop(xid, None)
             if entry is None or entry[2].done():
                 self.conn.dropped_replies += 1  # its call timed out or was cancelled
                 continue
             fut, proc = entry[2], entry[3]
             try:
-                results = rpc.accepted_results(record)
                 if results is None:  # not a plain success: the typed error, naming the call
                     what = f"{proc.name} to {self.conn.label} at {self.conn.address}"
                     results = rpc.check_reply(rpc.decode_reply(record), what)
                 fut.set_result(proc.res.decode(results))
             except Exception as exc:  # the caller's error, as if it had decoded the reply
                 fut.set_exception(exc)
+
+    def _garbled(self, exc: ProtocolError) -> None:
+        conn = self.conn
+        self.fail(ProtocolError(
+            f"{conn.label} at {conn.address} sent bytes that are not ONC RPC records ({exc}); "
+            "is this port really the service?"
+        ))
 
     def eof_received(self) -> bool:
         self._lose("the server closed the connection")
