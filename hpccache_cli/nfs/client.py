@@ -24,7 +24,7 @@ import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from hpccache_cli.nfs import mount, nfs3, readdir, rpc
 from hpccache_cli.nfs.mount import ExportNode
@@ -76,6 +76,12 @@ class ClientOptions:
 
 def _show(name: bytes) -> str:
     return name.decode("utf-8", "backslashreplace")
+
+
+def _raise_status(result: tuple[Any, Any], context: str) -> NoReturn:
+    """Raise the NfsError of a failed ``(status, body)`` result."""
+    nfs3.ok_body(result, context)
+    raise AssertionError(f"{context}: status {result[0]} is not a failure")  # never reached
 
 
 class NfsClient:
@@ -222,8 +228,10 @@ class NfsClient:
 
     async def lookup(self, dir_fh: bytes, name: bytes) -> nfs3.LookupOk:
         res = await self._call_nfs(nfs3.LOOKUP, nfs3.LookupArgs(dir_fh, name))
-        ok: nfs3.LookupOk = nfs3.ok_body(res, f"LOOKUP {_show(name)}")
-        return ok
+        if res[0] == 0:  # NFS3_OK: the error's context text is made only when needed
+            ok: nfs3.LookupOk = res[1]
+            return ok
+        _raise_status(res, f"LOOKUP {_show(name)}")
 
     async def lookup_path(self, root_fh: bytes, path: bytes) -> bytes:
         """LOOKUP each component of a relative ``path`` (b"a/b/c") from ``root_fh``."""
