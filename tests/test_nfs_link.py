@@ -90,6 +90,25 @@ def test_a_cancelled_call_is_forgotten_and_its_reply_dropped() -> None:
     run(body())
 
 
+def test_answered_calls_behind_an_unanswered_one_do_not_pile_up() -> None:
+    """Answered calls leave the deadline heap lazily, from its top: behind an unanswered
+    call with an earlier deadline, calls with later ones (SYNC flushes) would stay until it
+    expires, so the heap is compacted (white box: its size, which nothing else shows)."""
+
+    async def body() -> None:
+        async with serving() as server, connection(server) as conn:
+            first = asyncio.ensure_future(conn.call(LATE, PROG, 1, 1, timeout=DEADLINE))
+            await server.wait_for(lambda: len(server.late) == 1)
+            for i in range(500):
+                assert await conn.call(ECHO, PROG, 1, i, timeout=3600) == i
+            link = conn._link
+            assert link is not None and len(link._heap) <= 2 + 64
+            await conn.call(RELEASE, PROG, 1, timeout=DEADLINE)
+            assert await first == 1
+
+    run(body())
+
+
 # --- how replies arrive -----------------------------------------------------------------------
 
 
