@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from test_nfs_transport import DEADLINE, ECHO, LATE, PROG, RELEASE, connection, run, serving
 
-from hpccache_cli.nfs import rpc
-from hpccache_cli.nfs.errors import RpcTimeout
+from hpccache_cli.nfs import nfs3, rpc, xdr
+from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout
 from hpccache_cli.nfs.transport import RpcClientConnection
 
 HOST = "127.0.0.1"
+BLOB = nfs3.Procedure("BLOB", 9, xdr.Opaque(1 << 20), xdr.u32)  # answered with its length
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -240,3 +241,86 @@ def test_calls_of_one_loop_turn_reach_the_server_as_one_write() -> None:
 
     run(body())
 
+
+
+# --- a server that stops reading --------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def slow_reader(go: asyncio.Event) -> AsyncIterator[int]:
+    """A server that reads nothing until ``go`` is set, then answers each BLOB with the
+    length of its arguments; yields its port."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await go.wait()
+        decoder = rpc.RecordDecoder()
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(1 << 16):
+                for record in decoder.feed(data):
+                    call = rpc.decode_call(record)
+                    reply = rpc.encode_reply(call.xid, results=xdr.u32.encode(len(call.args)))
+                    writer.write(rpc.frame(reply))
+
+    server = await asyncio.start_server(serve, HOST, 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for w in writers:
+            w.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def fill_until_paused(conn: RpcClientConnection) -> list[asyncio.Future[int]]:
+    """Send 60 kB calls until asyncio stops writing (the kernel's buffers are full: white box,
+    the transport's flow-control flag)."""
+    calls: list[asyncio.Future[int]] = []
+    while conn._link is None or not conn._link.paused:
+        assert len(calls) < 5000, "the connection never backed up"
+        calls.append(asyncio.ensure_future(
+            conn.call(BLOB, PROG, 1, b"b" * 60_000, timeout=DEADLINE)))
+        await asyncio.sleep(0)  # let the flush write it
+    return calls
+
+
+def test_calls_wait_while_the_server_is_not_reading_and_go_out_when_it_reads() -> None:
+    async def body() -> None:
+        go = asyncio.Event()
+        async with slow_reader(go) as port:
+            conn = RpcClientConnection(HOST, port)
+            try:
+                await conn.connect()
+                calls = await fill_until_paused(conn)
+                late = asyncio.ensure_future(
+                    conn.call(BLOB, PROG, 1, b"late", timeout=DEADLINE))
+                await asyncio.sleep(0)
+                assert not late.done()
+                go.set()
+                assert set(await asyncio.gather(*calls)) == {4 + 60_000}
+                assert await late == 8
+                assert conn.in_flight == 0
+            finally:
+                await conn.close()
+
+    run(body())
+
+
+def test_a_call_waiting_to_be_sent_times_out_with_the_usual_message() -> None:
+    async def body() -> None:
+        go = asyncio.Event()
+        async with slow_reader(go) as port:
+            conn = RpcClientConnection(HOST, port, label="NFS")
+            try:
+                await conn.connect()
+                calls = await fill_until_paused(conn)
+                with pytest.raises(RpcTimeout, match=r"^no reply to BLOB from 127\.0\.0\.1 in "
+                                   r"0\.2 s \(NFS port \d+;"):
+                    await conn.call(BLOB, PROG, 1, b"x", timeout=0.2)
+            finally:
+                await conn.close()
+            failed = await asyncio.gather(*calls, return_exceptions=True)
+            assert all(isinstance(f, ConnectionLost) for f in failed)
+
+    run(body())
