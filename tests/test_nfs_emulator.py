@@ -7,6 +7,7 @@ every flush outcome as the client returns it, and READDIRPLUS paging with cookie
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from emulator_support import JUNCTION, free_port, make_config, put
 from peers import wait_until
 
 from hpccache_cli.emulator.server import EmulatorThread
-from hpccache_cli.nfs.client import ClientOptions, FlushOp, SyncNfsClient
+from hpccache_cli.nfs.client import ClientOptions, FlushOp, NfsClient, SyncNfsClient
 from hpccache_cli.nfs.errors import MountError, NfsError
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 
@@ -100,3 +101,24 @@ def test_readdirplus_pages_over_many_replies(emu: EmulatorThread,
     assert not first.eof and 0 < len(first.entries) < len(names)  # one reply cannot hold them
     listed = [e.name.decode() for e in client.iter_dir(big)]
     assert sorted(listed) == sorted(names) and len(listed) == len(names)
+
+
+def test_calls_of_one_loop_turn_are_decoded_by_the_emulator(emu: EmulatorThread) -> None:
+    """A hundred LOOKUPs and then a hundred GETATTRs, each hundred made in one loop turn: the
+    client sends each hundred with one write, the emulator must cut it into its calls, and
+    its replies (many per read) must reach each caller."""
+    sizes = {f"many/f{i:03d}".encode(): i for i in range(100)}
+    for name, size in sizes.items():
+        cache_file(emu, f"{JUNCTION}/{name.decode()}", b"x" * size)
+    options = ClientOptions(portmap_port=emu.ports.portmap, timeout=10)
+
+    async def body() -> list[int]:
+        async with NfsClient(ADDR, options) as c:
+            root = await c.mount(JUNCTION.encode())
+            many = await c.lookup_path(root, b"many")
+            found = await asyncio.gather(*(c.lookup(many, n[5:]) for n in sizes))
+            attrs = await asyncio.gather(*(c.getattr(ok.object) for ok in found))
+            assert c.nfs_connections[0].in_flight == 0
+            return [a.size for a in attrs]
+
+    assert asyncio.run(asyncio.wait_for(body(), 30)) == list(sizes.values())

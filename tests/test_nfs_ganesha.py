@@ -154,3 +154,22 @@ def test_sync_client_with_several_connections(ganesha: GaneshaPeer) -> None:
         assert len(conns) == 3 and all(x.connected for x in conns)
         if opts.privileged_port:
             assert all(665 <= (x.local_port or 0) <= 1023 for x in conns)
+
+
+def test_calls_of_one_loop_turn_are_answered_by_ganesha(ganesha: GaneshaPeer) -> None:
+    """Our client sends the calls made in one loop turn with one write; a server we did not
+    write must read each of them, and its replies (many per TCP segment) reach each caller."""
+    scratch = ganesha.scratch_dir("pipelined-")
+    sizes = {f"f{i:03d}".encode(): i * 7 for i in range(150)}
+    for name, size in sizes.items():
+        (scratch / os.fsdecode(name)).write_bytes(b"y" * size)
+
+    async def body() -> list[int]:
+        async with client(ganesha) as c:
+            root = await c.mount(os.fsencode(ganesha.export_path))
+            fh = await c.lookup_path(root, rel(ganesha, scratch))
+            found = await asyncio.gather(*(c.lookup(fh, name) for name in sizes))
+            attrs = await asyncio.gather(*(c.getattr(ok.object) for ok in found))
+            return [a.size for a in attrs]
+
+    assert run(body()) == list(sizes.values())

@@ -13,6 +13,7 @@ sides round-trips unnoticed between them. Checked by hand: a 4-byte COMMIT write
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from tshark_support import Capture, RpcMessage, dissect, rpc_messages
 
 from hpccache_cli.emulator.server import EmulatorThread
 from hpccache_cli.nfs import mount, nfs3, portmap
-from hpccache_cli.nfs.client import ClientOptions, FlushOp, SyncNfsClient
+from hpccache_cli.nfs.client import ClientOptions, FlushOp, NfsClient, SyncNfsClient
 from hpccache_cli.nfs.errors import NfsError
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 
@@ -107,6 +108,24 @@ def client_traffic(emu: EmulatorThread, wire: Wire) -> None:
         client.umount(JUNCTION.encode())
 
 
+#: LOOKUPs made in one loop turn (names under the junction): the client sends them with one
+#: write, so they share a TCP segment.
+PIPELINED = [n.encode() for n in ("sync.txt", "async.txt", "stuck.txt", "listed")] * 4
+
+
+def pipelined_traffic(emu: EmulatorThread) -> None:
+    """Calls made in one loop turn, through the async client (after ``client_traffic``)."""
+    options = ClientOptions(portmap_port=emu.ports.portmap, timeout=10)
+
+    async def lookups() -> None:
+        async with NfsClient(ADDR, options) as client:
+            root = await client.mount(JUNCTION.encode())
+            found = await asyncio.gather(*(client.lookup(root, n) for n in PIPELINED))
+            assert len({ok.object for ok in found}) == 4
+
+    asyncio.run(asyncio.wait_for(lookups(), 30))
+
+
 def cli_traffic(emu: EmulatorThread) -> None:
     """``hpccache flush`` as users run it (portmapper, its own COMMITs, one missing file)."""
     cache = Path(emu.emulator.config.cache.cache_dir) / JUNCTION.lstrip("/")
@@ -131,6 +150,7 @@ def wire(tshark: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wire
         bpf = f"host {ADDR} and tcp port ({' or '.join(map(str, captured.ports))})"
         with Capture(tshark, captured.path, bpf, lambda: portmap_null(p.portmap)):
             client_traffic(emu, captured)
+            pipelined_traffic(emu)
             cli_traffic(emu)
     # Only connections seen from their SYN: the capture may begin in the middle of a start
     # probe (a reply without its call); all such come before the first whole connection.
@@ -166,6 +186,16 @@ def test_every_call_has_its_accepted_reply(wire: Wire) -> None:
     for m in wire.messages:
         link = m.fields.get("rpc.reqframe", []) + m.fields.get("rpc.repframe", [])
         assert len(link) == 1 and key[id(m)] in in_frame.get(int(link[0]), set()), m
+
+
+def test_calls_sent_together_share_a_segment_and_each_is_dissected(wire: Wire) -> None:
+    """The pipelined LOOKUPs went out in one write: one frame carries all of them, and tshark
+    finds each call there (its reply is checked with every other's above)."""
+    frames: dict[int, list[str | None]] = {}
+    for m in wire.calls(NFS, nfs3.LOOKUP.number):
+        frames.setdefault(m.frame, []).append(m.get("nfs.name"))
+    together = max(frames.values(), key=len)
+    assert sorted(map(str, together)) == sorted(n.decode() for n in PIPELINED)
 
 
 def test_the_dissected_procedures(wire: Wire) -> None:

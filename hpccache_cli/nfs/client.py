@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from hpccache_cli.nfs import mount, nfs3, readdir
 from hpccache_cli.nfs.mount import ExportNode
@@ -42,6 +42,12 @@ class FlushOp(IntEnum):
 
 def _show(name: bytes) -> str:
     return name.decode("utf-8", "backslashreplace")
+
+
+def _raise_status(result: tuple[Any, Any], context: str) -> NoReturn:
+    """Raise the NfsError of a failed ``(status, body)`` result."""
+    nfs3.ok_body(result, context)
+    raise AssertionError(f"{context}: status {result[0]} is not a failure")  # never reached
 
 
 class NfsClient:
@@ -131,25 +137,34 @@ class NfsClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _call_nfs(
+    def _call_nfs(
         self, proc: nfs3.Procedure, args: Any = None, timeout: float | None = None
-    ) -> Any:
-        if self._next is None:
-            await self.connect()
-        assert self._next is not None
-        conn = next(self._next)
-        return await conn.call(
+    ) -> Awaitable[Any]:
+        """Send an NFS call on the next connection; await the result for its results.
+
+        A plain function, not a coroutine: once connected, the call is on its way when this
+        returns, and the caller awaits the call's own future (one layer less per call).
+        """
+        conns = self._next
+        if conns is None:
+            return self._connect_then(self._call_nfs, proc, args, timeout)
+        return next(conns).request(
             proc, nfs3.PROGRAM, nfs3.VERSION, args, self._cred,
             self.options.timeout if timeout is None else timeout,
         )
 
-    async def _call_mount(self, proc: nfs3.Procedure, args: Any = None) -> Any:
-        if self._mount is None:
-            await self.connect()
-        assert self._mount is not None
-        return await self._mount.call(
+    def _call_mount(self, proc: nfs3.Procedure, args: Any = None) -> Awaitable[Any]:
+        conn = self._mount
+        if conn is None:
+            return self._connect_then(self._call_mount, proc, args)
+        return conn.request(
             proc, mount.PROGRAM, mount.VERSION, args, self._cred, self.options.timeout
         )
+
+    async def _connect_then(self, send: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """A call made before :meth:`connect`: connect on demand, then make it."""
+        await self.connect()
+        return await send(*args)
 
     # MOUNT
     async def mount(self, path: bytes) -> bytes:
@@ -179,8 +194,10 @@ class NfsClient:
 
     async def lookup(self, dir_fh: bytes, name: bytes) -> nfs3.LookupOk:
         res = await self._call_nfs(nfs3.LOOKUP, nfs3.LookupArgs(dir_fh, name))
-        ok: nfs3.LookupOk = nfs3.ok_body(res, f"LOOKUP {_show(name)}")
-        return ok
+        if res[0] == 0:  # NFS3_OK: the error's context text is made only when needed
+            ok: nfs3.LookupOk = res[1]
+            return ok
+        _raise_status(res, f"LOOKUP {_show(name)}")
 
     async def lookup_path(self, root_fh: bytes, path: bytes) -> bytes:
         """LOOKUP each component of a relative ``path`` (b"a/b/c") from ``root_fh``."""

@@ -278,6 +278,18 @@ def accepted_results(msg: bytes) -> bytes | None:
     return None
 
 
+def split_reply(msg: bytes) -> tuple[int, bytes | None]:
+    """A reply's xid and, as :func:`accepted_results`, its results when it is a plain
+    success (else None): both from one header unpack, as the transport needs them for every
+    reply."""
+    if len(msg) >= _REPLY_HEAD.size:
+        xid, mtype, stat, _, vlen, accept = _REPLY_HEAD.unpack_from(msg)
+        if (mtype, stat, vlen, accept) == _ACCEPTED_OK:
+            return xid, msg[_REPLY_HEAD.size:]
+        return xid, None
+    return peek_xid(msg), None
+
+
 def decode_reply(msg: bytes) -> Reply:
     if len(msg) >= _REPLY_HEAD.size:  # the common case in one unpack: accepted, empty verf
         xid, mtype, stat, flavor, vlen, accept = _REPLY_HEAD.unpack_from(msg)
