@@ -1,3 +1,3 @@
 """hpccache-cli: flush files from Azure HPC Cache to long-term storage, per file."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
