@@ -262,8 +262,8 @@ class FileFlow:
         delay = timer.first_delay(time.monotonic() - started)
         first = True
         while True:
-            await self.session.ticks.sleep(delay, deadline)  # on the grid shared by files
-            waited = time.monotonic() - started  # grid included: what was really waited
+            await sleep_within(delay, deadline)
+            waited = time.monotonic() - started
             status = await self.session.flush(fh, FlushOp.STATUS, deadline)
             if first:
                 timer.observe(waited, status != NOT_SYNC)

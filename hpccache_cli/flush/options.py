@@ -53,7 +53,6 @@ class Policies:
 
     poll: Backoff = Backoff(0.02, 2.0, 1.0)  # STATUS while a write-back runs
     first_poll: float = 0.05  # first STATUS before the run has learned (flush.poll_timing)
-    poll_tick: float = 0.002  # STATUS wake-ups rounded up to this grid (session.PollTicks)
     jukebox: Backoff = Backoff(0.05, 2.0, 2.0)  # server said "busy, try later"
     restart: Backoff = Backoff(0.1, 2.0, 2.0)  # before re-starting a failed write-back
     reconnect: Backoff = Backoff(0.05, 2.0, 5.0)  # probing an address that stopped answering

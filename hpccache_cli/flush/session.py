@@ -9,7 +9,6 @@ within the file's deadline, so the flow above only sees answers or final failure
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -70,52 +69,6 @@ def sleep_within(delay: float, deadline: float | None) -> Awaitable[None]:
 async def _sleep_to(deadline: float) -> None:
     await asyncio.sleep(max(0.0, deadline - time.monotonic()))
     raise DeadlineExceeded()
-
-
-class PollTicks:
-    """STATUS wake-ups on a shared grid of loop time, so polls due together leave together.
-
-    In async mode every file sleeps between its START and its STATUS. With one timer per file,
-    files due a millisecond apart wake in different loop turns, and each STATUS goes out in a
-    socket send of its own (the transport batches only the calls of one loop turn into one
-    write). Rounding each wake-up *up* to the next multiple of a small grid
-    (``Policies.poll_tick``, 2 ms) puts the files due in the same few milliseconds in one loop
-    turn: their STATUS calls share a send, and they share one timer instead of one each.
-
-    The file's deadline still wins: a wake-up whose grid point would pass the deadline sleeps as
-    before (:func:`sleep_within`: the plain delay, or up to the
-    deadline and then ``DeadlineExceeded`` at that instant). Cancelling a sleeping file cancels
-    only its own future; the shared timer then skips it. The caller measures the time it really
-    waited (grid included), so the learned poll timing (flush.poll_timing) sees actual delays.
-    """
-
-    __slots__ = ("grid", "_due")
-
-    def __init__(self, grid: float) -> None:
-        self.grid = grid
-        self._due: dict[int, list[asyncio.Future[None]]] = {}
-
-    def sleep(self, delay: float, deadline: float | None) -> Awaitable[None]:
-        """Sleep at least ``delay`` s, to the next grid point, never past ``deadline``
-        (``time.monotonic`` seconds, the loop's clock)."""
-        loop = asyncio.get_running_loop()
-        point = math.ceil((loop.time() + delay) / self.grid)
-        when = point * self.grid
-        if deadline is not None and when >= deadline:
-            return sleep_within(delay, deadline)  # the deadline wins, exactly as before
-        waiter: asyncio.Future[None] = loop.create_future()
-        due = self._due.get(point)
-        if due is None:
-            self._due[point] = [waiter]
-            loop.call_at(when, self._wake, point)
-        else:
-            due.append(waiter)
-        return waiter
-
-    def _wake(self, point: int) -> None:
-        for waiter in self._due.pop(point):
-            if not waiter.done():  # a cancelled file's future is done already
-                waiter.set_result(None)
 
 
 async def _busy_pause(delay: float, deadline: float | None, busy_since: float) -> None:
@@ -200,8 +153,6 @@ class CacheSession:
         self._mount_failures: dict[bytes, FileFailure] = {}
         # When to send STATUS: learned from this run's write-backs (flush.poll_timing).
         self.polls = PollTimer(options.policies.poll, options.policies.first_poll)
-        # ... and their wake-ups on a grid shared by the files, so due polls leave together.
-        self.ticks = PollTicks(options.policies.poll_tick)
 
     async def start(self) -> None:
         await self.pool.start()
