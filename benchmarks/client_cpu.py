@@ -13,6 +13,9 @@ this one, so before/after come from the same minutes of a shared machine::
 
     python benchmarks/client_cpu.py --files 3000 --rounds 3 --compare /tmp/base
 
+``--connections 1 2`` runs each tree with each number of TCP connections per address
+(interleaved too); without it, each tree's own default.
+
 Figures are printed, never asserted.
 """
 
@@ -34,7 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(tree: Path, files: int, mode: str, concurrency: int) -> None:
+def child(tree: Path, files: int, mode: str, concurrency: int,
+          connections: int | None) -> None:
     """One run in this process, of ``tree``'s library and emulator: prints JSON rows."""
     import asyncio
 
@@ -42,6 +46,7 @@ def child(tree: Path, files: int, mode: str, concurrency: int) -> None:
     import flush_throughput as ft  # the tree's own (the emulator, files, addresses)
 
     import hpccache_cli
+    from hpccache_cli.flush import DEFAULT_CONNECTIONS  # the tree's own default
     from hpccache_cli.flush.api import flush_paths_async
 
     assert Path(hpccache_cli.__file__).is_relative_to(tree), hpccache_cli.__file__
@@ -70,7 +75,8 @@ def child(tree: Path, files: int, mode: str, concurrency: int) -> None:
             cpu0, t0 = time.process_time(), time.monotonic()
             summary = asyncio.run(flush_paths_async(
                 rels, ips=ft.ADDRESSES, export=ft.JUNCTION, mount_port=emu.mount_port,
-                nfs_port=emu.nfs_port, concurrency=concurrency, mode=mode, collect=False))
+                nfs_port=emu.nfs_port, concurrency=concurrency, mode=mode, collect=False,
+                connections=DEFAULT_CONNECTIONS if connections is None else connections))
             cpu, seconds = time.process_time() - cpu0, time.monotonic() - t0
             assert summary.counts.get("flushed", 0) == files, summary.counts
             rows.append({"cpu_ms": 1000 * cpu / files, "files_s": files / seconds,
@@ -82,12 +88,14 @@ def child(tree: Path, files: int, mode: str, concurrency: int) -> None:
     print(json.dumps(rows))
 
 
-def run_tree(tree: Path, files: int, mode: str, concurrency: int) -> list[dict[str, float]]:
+def run_tree(tree: Path, files: int, mode: str, concurrency: int,
+             connections: int | None = None) -> list[dict[str, float]]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte code cached, as in an installed copy
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--tree", str(tree),
-         "--files", str(files), "--concurrency", str(concurrency)],
+         "--files", str(files), "--concurrency", str(concurrency),
+         *(["--connections", str(connections)] if connections else [])],
         capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"run in {tree} failed: {proc.stderr[-2000:]}")
@@ -102,29 +110,35 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["async", "sync"],
                         choices=["async", "sync"])
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--connections", type=int, nargs="+",
+                        help="TCP connections per address (default: the tree's default); "
+                             "several: each, interleaved")
     parser.add_argument("--compare", type=Path, metavar="TREE",
                         help="also run another checkout, interleaved (before/after)")
     parser.add_argument("--child", choices=["async", "sync"], help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.tree.resolve(), args.files, args.child, args.concurrency)
+        child(args.tree.resolve(), args.files, args.child, args.concurrency,
+              args.connections[0] if args.connections else None)
         return
     trees = [ROOT] + ([args.compare.resolve()] if args.compare else [])
-    results: dict[tuple[str, Path], list[dict[str, float]]] = {}
+    results: dict[tuple[str, Path, int | None], list[dict[str, float]]] = {}
     for _ in range(args.rounds):
         for mode in args.modes:
             for tree in trees:
-                rows = run_tree(tree, args.files, mode, args.concurrency)
-                results.setdefault((mode, tree), []).extend(rows)
+                for conns in args.connections or [None]:
+                    rows = run_tree(tree, args.files, mode, args.concurrency, conns)
+                    results.setdefault((mode, tree, conns), []).extend(rows)
     print(f"{args.files:,} files, 50 ms write-back, -j {args.concurrency}, two addresses; "
           f"{args.rounds} rounds x 2 runs; median [min-max]")
-    for (mode, tree), rows in results.items():
+    for (mode, tree, conns), rows in results.items():
         def spread(key: str, fmt: str, rows: list[dict[str, float]] = rows) -> str:
             values = sorted(r[key] for r in rows)
             return (f"{statistics.median(values):{fmt}} "
                     f"[{values[0]:{fmt}}-{values[-1]:{fmt}}]")
-        print(f"{mode:5} {tree.name:20} CPU ms/file {spread('cpu_ms', '.3f')}  files/s "
+        links = f" x{conns}" if conns else ""
+        print(f"{mode:5} {tree.name + links:20} CPU ms/file {spread('cpu_ms', '.3f')}  files/s "
               f"{spread('files_s', ',.0f')}  send/file {spread('send', '.2f')}  recv/file "
               f"{spread('recv', '.2f')}")
 
