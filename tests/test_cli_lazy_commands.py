@@ -111,6 +111,13 @@ def test_help_names_arguments_as_click_does(
     assert [line.split()[0] for line in section if line.strip()] == arguments
 
 
+def test_a_missing_argument_is_named_as_help_names_it(tmp_path: Path) -> None:
+    _, proc = run_probed(tmp_path, "flush-file", "/NAS_12_exp5")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        "hpccache: error: missing argument 'SERVER'. (see 'hpccache flush-file --help')"]
+
+
 def test_help_list_items_read_as_items(tmp_path: Path) -> None:
     """Each "- ..." paragraph of flush-file's differences wraps under its own text."""
     _, proc = run_probed(tmp_path, "flush-file", "--help", env={"COLUMNS": "80"})

@@ -67,6 +67,12 @@ class SectionedHelpCommand(TyperCommand):
     order the panels first appear (a long option list stays navigable without Rich). List
     items in the help text get a hanging indent (:func:`hang_list_items`)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # errors name an argument as help does: 'EXPORT'
+            if param.param_type_name == "argument" and param.metavar is None:
+                param.metavar = argument_name(param)
+
     def format_help_text(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         if self.help is None or self.deprecated:
             super().format_help_text(ctx, formatter)
