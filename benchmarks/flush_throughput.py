@@ -45,6 +45,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tables import print_table  # noqa: E402
+
 ADDRESSES = ["127.0.0.211", "127.0.0.212"]
 JUNCTION = "/bench"
 PARALLEL = 64
@@ -270,16 +272,6 @@ def scenario(args: argparse.Namespace, write_back_ms: float) -> dict[str, list[t
         emu.stop()
         shutil.rmtree(base, ignore_errors=True)
     return {"throughput": rows, "rpcs": rpc_rows, "sweep": sweep_rows}
-
-
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    rows = [header, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for k, row in enumerate(rows):
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from flush_cache_support import A_JUNCTION, BY_NAME, World, mountinfo, world  # noqa: E402
+from tables import print_table  # noqa: E402
 
 JUNCTION = "/NAS_12_exp5"
 GOAL = 0.20  # issue #14: one file, 50 ms write-back, whole flush-file / flush --ip command
@@ -145,13 +146,7 @@ def main() -> None:
     for ms in args.write_back_ms:
         print(f"\nwrite-back {ms:g} ms; {args.rounds} interleaved rounds; {os.cpu_count()} CPUs"
               f"; goal at 50 ms: flush-file / flush --ip <= {GOAL:.2f} s whole process")
-        rows = [header, *scenario(ms, args.rounds, args.compare)]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        for k, row in enumerate(rows):
-            print("  ".join(c.ljust(wd) if i == 0 else c.rjust(wd)
-                            for i, (c, wd) in enumerate(zip(row, widths, strict=True))))
-            if k == 0:
-                print("  ".join("-" * wd for wd in widths))
+        print_table(header, scenario(ms, args.rounds, args.compare))
 
 
 if __name__ == "__main__":

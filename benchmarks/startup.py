@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from tables import print_table
+
 ROOT = Path(__file__).resolve().parents[1]
 MOUNTINFO = ROOT / "tests" / "fixtures" / "mountinfo" / "docs_junction.mountinfo"
 
@@ -128,12 +130,7 @@ def main() -> None:
         cpu_over = "-" if goal is None else f"{cpu_median - base_cpu:.3f} s"
         rows.append((label, f"{median:.3f}", spread, over, goal_text, f"{cpu_median:.3f}",
                      cpu_over, f"{rss[label] / 1024:.1f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for k, row in enumerate(rows):
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    print_table(rows[0], rows[1:])
     if args.importtime:
         for label, argv, _ in COMMANDS[1:]:
             print(f"\n{label}: largest top-level imports (cumulative ms, one run)")
