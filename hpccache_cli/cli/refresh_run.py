@@ -32,6 +32,7 @@ from hpccache_cli.cli.flush.runner import (
 )
 from hpccache_cli.cli.flush.values import QUIET, VERBOSE, FlushRequest
 from hpccache_cli.errors import EXIT_UNREACHABLE
+from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, Sink
 from hpccache_cli.pipelines.text import plural
@@ -86,7 +87,7 @@ class TargetNotes:
         text = (f"storage target {info['storage_target']} ({info['junction']}): usage model "
                 f"{info['usage_model'] or 'not reported'}, {info['verification']}")
         if info["skipped"]:
-            text += f": no refresh needed, its paths are skipped (--force refreshes them)"
+            text += ": no refresh needed, its paths are skipped (--force refreshes them)"
         elif info["verify_seconds"] is not None and info["verify_seconds"] <= OFTEN_ENOUGH_S:
             text += " (refreshed anyway: --force)"
         return text
@@ -127,13 +128,17 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
 
         sinks.insert(0, ShardMark(*shard))
     outputs = MultiSink(sinks)
-    from hpccache_cli.flush.refresh import RefreshEngine
-
-    engine = RefreshEngine(resolver, request.options, outputs, skip=notes.skip)
     try:
-        import asyncio
+        if known_empty(source):  # nothing to refresh: no engine, event loop or NFS client
+            summary = FlushSummary(mode="refresh", input_complete=True)
+            outputs.attach(summary)
+        else:
+            import asyncio
 
-        summary = asyncio.run(_run(engine, source))
+            from hpccache_cli.flush.refresh import RefreshEngine
+
+            engine = RefreshEngine(resolver, request.options, outputs, skip=notes.skip)
+            summary = asyncio.run(_run(engine, source))
     finally:
         source.close()
         outputs.close()
