@@ -56,9 +56,11 @@ def test_stale_refresh_fresh_and_dirty_copies_untouched(tmp_path: Path) -> None:
         w.cache_file(f"{NAS}/in/dirty", b"newer in the cache than on the NAS\n")
         w.backend_file(f"{NAS}/in/dirty").write_bytes(b"changed on the NAS too\n")
         # a file means its directory: in/a and in/b share one pass; other/ is named itself
+        before = w.emu.emulator.rpc_counts().get("NFS.READDIRPLUS", 0)
         proc = run(["refresh", *EXPORT, "--report", str(report), "in/a", "in/b", "other"],
                    w.env())
         assert proc.returncode == 0, proc.stderr
+        assert w.emu.emulator.rpc_counts()["NFS.READDIRPLUS"] - before == 2  # one pass per directory
         for ns in (f"{NAS}/in/a", f"{NAS}/in/b", f"{NAS}/other/c"):
             assert served(w, ns) == b"new on the NAS: " + ns.encode() + b"\n"
         assert served(w, f"{NAS}/in/dirty") == b"newer in the cache than on the NAS\n"
