@@ -6,6 +6,9 @@ exit codes and one-line errors as the flush's."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 from emulator_support import RawRpc, handle_of
@@ -20,6 +23,7 @@ from flush_cache_support import (
     run,
     world,
 )
+from test_flush_support import CLI
 
 from hpccache_cli.nfs import nfs3
 
@@ -167,3 +171,33 @@ def test_errors_are_one_line_with_their_exit_code(tmp_path: Path) -> None:
         assert down.returncode == 4, down.stderr
         assert down.stderr.decode().strip().splitlines()[-1].startswith(
             "hpccache: error: cache unreachable")
+
+
+def test_ctrl_c_accounts_for_every_path(tmp_path: Path) -> None:
+    """SIGINT: directories in flight and the rest of the list end as unfinished, the report
+    and failed list are written, exit 130."""
+    listing, report, failed = (tmp_path / n for n in ("list.txt", "report.jsonl", "failed"))
+    dirs = [f"slow{i:02d}" for i in range(40)]
+    listing.write_text("".join(d + "\n" for d in dirs))
+    with world(tmp_path, faults={"latency_ms": 150}) as w:
+        for d in dirs:
+            w.dirty(f"{NAS}/{d}/f")
+        proc = subprocess.Popen(
+            [*CLI, "refresh", *EXPORT, "-v", "-j", "2", "--from-file", str(listing),
+             "--report", str(report), "--failed-to", str(failed)],
+            env=w.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the first directory done: then interrupt
+            line = proc.stderr.readline()
+            if not line or line.startswith(b"refreshed "):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = report_of(report)
+    assert sorted(lines) == sorted(dirs)  # every path has its one outcome
+    outcomes = {x["outcome"] for x in lines.values()}
+    assert outcomes == {"refreshed", "unfinished"}
+    unfinished = sorted(p for p, x in lines.items() if x["outcome"] == "unfinished")
+    assert sorted(failed.read_text().split()) == unfinished

@@ -54,33 +54,30 @@ class RefreshEngine:
         self._passes: dict[DirKey, asyncio.Future[FileResult]] = {}
         self._slots = asyncio.Semaphore(options.concurrency)
         self._stopping = False
+        self._stop_requests = 0
+        self._stop: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def request_stop(self) -> None:
-        """Ctrl-C: stop reading input; directories in flight end as ``unfinished``."""
+        """Ctrl-C: directories in flight end as ``unfinished``, and so does the rest of the
+        input, still read (until it ends or stays idle ``drain_idle`` s) so that the failed
+        list holds everything not done; a second request stops reading at once."""
         self._stopping = True
+        self._stop_requests += 1
+        if self._stop is not None:
+            self._stop.set()
         for task in list(self._tasks):
             task.cancel()
 
     async def run(self, source: PathSource) -> FlushSummary:
         self.summary.expected_input = getattr(source, "expected", None)
         self.sink.attach(self.summary)
+        self._stop = asyncio.Event()
+        if self._stopping:
+            self._stop.set()
         started = time.monotonic()
         try:
-            while not self._stopping:
-                try:
-                    batch = await source.next_batch()
-                except OSError as exc:
-                    self.summary.input_error = f"cannot read the input: {exc}"
-                    self.sink.log(self.summary.input_error)
-                    break
-                if batch is None:
-                    self.summary.input_complete = True
-                    break
-                self.summary.total += len(batch)
-                self.summary.input_read += len(batch)
-                for raw in batch:
-                    await self._admit(raw)
+            await self._read(source)
             while self._tasks:
                 await asyncio.wait(set(self._tasks))
         except asyncio.CancelledError:
@@ -93,6 +90,47 @@ class RefreshEngine:
             self.summary.seconds = time.monotonic() - started
             self._settle_unreachable()
         return self.summary
+
+    async def _read(self, source: PathSource) -> None:
+        """Read the input batch by batch and admit each path; after a stop request, account
+        for the rest as unfinished (bounded by ``drain_idle`` per batch)."""
+        assert self._stop is not None
+        pending: asyncio.Future[list[bytes] | None] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(source.next_batch())
+                if self._stopping:
+                    await asyncio.wait({pending}, timeout=self.options.policies.drain_idle)
+                    if not pending.done() or self._stop_requests > 1:
+                        return
+                else:
+                    stop: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+                    waiting: set[asyncio.Future[Any]] = {pending, stop}
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    stop.cancel()
+                    if not pending.done():
+                        continue
+                try:
+                    batch = pending.result()
+                except OSError as exc:
+                    self.summary.input_error = f"cannot read the input: {exc}"
+                    self.sink.log(self.summary.input_error)
+                    return
+                pending = None
+                if batch is None:
+                    self.summary.input_complete = True
+                    return
+                self.summary.total += len(batch)
+                self.summary.input_read += len(batch)
+                for raw in batch:
+                    if self._stopping:
+                        self._emit(_unfinished(raw, "interrupted before it started"))
+                    else:
+                        await self._admit(raw)
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
 
     # -- input --------------------------------------------------------------------------------
 
