@@ -71,7 +71,8 @@ class TargetNotes:
         if name not in self.seen:
             self.seen[name] = {
                 "storage_target": name, "junction": junction.namespace_path,
-                "usage_model": junction.usage_model, "verification": model.verification(),
+                "usage_model": junction.usage_model or model.name,
+                "verification": model.verification(),
                 "verify_seconds": model.verify_seconds if model.verify_known else None,
                 "skipped": skipped,
             }
