@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -35,6 +36,7 @@ from hpccache_cli.nfs.errors import NfsClientError
 #: Why a target needs no refresh (its usage model verifies often), or None: refresh it.
 SkipRule = Callable[[Target], "str | None"]
 DirKey = tuple[tuple[str, ...], bytes, bytes]  # addresses, export, directory
+PASSES_KEPT = 65536
 
 
 class RefreshEngine:
@@ -51,7 +53,10 @@ class RefreshEngine:
         self.summary = FlushSummary(mode="refresh")
         self._client_factory = client_factory
         self._sessions: dict[tuple[str, ...], asyncio.Future[CacheSession]] = {}
-        self._passes: dict[DirKey, asyncio.Future[FileResult]] = {}
+        # Passes by directory, for inputs that share one; the oldest are forgotten past
+        # PASSES_KEPT (a later input of such a directory gets a pass of its own), so memory
+        # stays flat over millions of directories.
+        self._passes: OrderedDict[DirKey, asyncio.Future[FileResult]] = OrderedDict()
         self._slots = asyncio.Semaphore(options.concurrency)
         self._stopping = False
         self._stop_requests = 0
@@ -230,6 +235,8 @@ class RefreshEngine:
                                   "earlier path in the same directory)", kind=earlier.kind), []
             future: asyncio.Future[FileResult] = asyncio.get_running_loop().create_future()
             self._passes[key] = future
+            if len(self._passes) > PASSES_KEPT:
+                self._passes.popitem(last=False)
             try:
                 entries, below = await self._list(session, target, directory, dir_raw, fh,
                                                   deadline)
