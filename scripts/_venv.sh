@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared set-up for scripts/test.sh and scripts/demo.sh (sourced, not run):
 #   hpc_ensure_venv            .venv with `pip install -e '.[test]'` (re-run when pyproject changes)
-#   hpc_ensure_peer_packages   nfs-ganesha + rpcbind + libnfs-utils + tshark for the peer tests
-#                              (root only)
+#   hpc_ensure_peer_packages   nfs-ganesha + rpcbind + libnfs-utils + tshark for the peer tests,
+#                              slurm-wlm + munge for the job-array tests (root only)
 # Environment: PYTHON (interpreter for the venv, default python3), HPCCACHE_VENV (default .venv).
 
 HPC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,7 +10,10 @@ HPC_VENV=${HPCCACHE_VENV:-$HPC_ROOT/.venv}
 # tshark: Wireshark's dissectors check our wire bytes (tests/test_wire_tshark.py). Its
 # wireshark-common asks (debconf) whether non-root users may capture; DEBIAN_FRONTEND=
 # noninteractive takes the default (no), which is all the tests need: they capture as root.
-HPC_PEER_PACKAGES=(nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tshark)
+# slurm-wlm + munge: a one-node Slurm on loopback (scripts/slurm-peer.sh) runs the job-array
+# test (tests/test_slurm_array.py); their postinst only registers systemd units, and
+# hpc_apt_install's policy-rc.d keeps them from starting any daemon.
+HPC_PEER_PACKAGES=(nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tshark slurm-wlm munge)
 HPC_APT_UPDATED=${HPC_APT_UPDATED:-}
 
 hpc_log() { echo "[${0##*/}] $*" >&2; }
@@ -49,7 +52,7 @@ hpc_missing_packages() {  # prints the peer packages that are not installed
     fi
   done
   if ! command -v dpkg-query >/dev/null; then  # not Debian: judge by the commands
-    for p in ganesha.nfsd rpcbind rpcinfo nfs-ls tshark; do
+    for p in ganesha.nfsd rpcbind rpcinfo nfs-ls tshark slurmctld slurmd sbatch munged; do
       command -v "$p" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$p" >/dev/null || echo "$p"
     done
   fi

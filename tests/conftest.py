@@ -20,7 +20,7 @@ from peers import (
 )
 from tshark_support import require_tshark
 
-PEER_FIXTURES = {"ganesha", "libnfs", "tshark"}
+PEER_FIXTURES = {"ganesha", "libnfs", "tshark", "slurm_cluster"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -107,6 +107,17 @@ def test_a_flush_with_nothing_to_read_loads_no_engine_client_or_event_loop(
     assert within(names, SENDING + HEAVY + others) == []
 
 
+def test_a_refresh_with_nothing_to_read_loads_no_engine_client_or_event_loop(
+    tmp_path: Path,
+) -> None:
+    names, proc = run_probed(tmp_path, "refresh", "--export", "/NAS_12_exp5", "--ip",
+                             "127.0.0.1", "-o", "json")
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert b'"mode": "refresh"' in proc.stdout
+    assert "hpccache_cli.cli.refresh_run" in names
+    assert within(names, SENDING + HEAVY + ("hpccache_cli.flush.refresh",)) == []
+
+
 def test_path_loads_no_arm_client_junction_code_or_socket(tmp_path: Path) -> None:
     names, proc = run_probed(tmp_path, "path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
                          str(MOUNTINFO), "-o", "json")

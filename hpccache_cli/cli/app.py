@@ -20,6 +20,9 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("flush", "flush_cmd",
                  "Flush files from the cache to their storage target now, and account for "
                  "each one."),
+    CommandEntry("refresh", "refresh_cmd",
+                 "Make the cache compare its copies with the storage target now (back-end "
+                 "verification on demand)."),
     CommandEntry("flush-file", "flush_file_cmd",
                  "Drop-in replacement for flush_file.py: flush the files named on stdin."),
     CommandEntry("demo", "demo_cmd",

@@ -223,7 +223,9 @@ def register(app: typer.Typer) -> None:
         shard: Optional[str] = typer.Option(  # noqa: UP045
             None, "--shard", metavar="K/N|auto", rich_help_panel=PIPE, show_default=False,
             help="Flush only this job's share (the K-th of N) of the input list; auto: from "
-                 "System.JobPositionInPhase/System.TotalJobsInPhase (1/1 outside a pipeline)."),
+                 "a Slurm, PBS Pro, LSF or Grid Engine job array, or Azure Pipelines' "
+                 "System.JobPositionInPhase/System.TotalJobsInPhase (1/1 outside them; -v "
+                 "says what was found)."),
         allow_partial: bool = typer.Option(
             False, "--allow-partial", rich_help_panel=PIPE,
             help="Exit 0 when some files failed (in Azure Pipelines: succeeded with issues)."),
@@ -264,6 +266,10 @@ def register(app: typer.Typer) -> None:
         )
         if verbose:  # -v: library warnings too (an Azure sign-in problem, ...)
             import logging
+            import sys
+
+            if pipeline.shard_note:  # what --shard auto found (stderr: -o json keeps stdout)
+                print(f"hpccache: {pipeline.shard_note}", file=sys.stderr)
 
             from hpccache_cli.cli.runtime import show_library_logs
 

@@ -29,6 +29,8 @@ are taken relative to the config file. Example (``hpccache emulator run --config
     usage_model = "WRITE_WORKLOAD_15"    # see hpccache_cli.usage_models
     backend_dir = "backend/nas1"         # *required*: the storage target's own copy
     write_back_delay_seconds = 3600      # automatic write-back after the last change; <0 = never
+    verification_seconds = 30            # back-end verification timer (0 < s <= 31536000);
+                                         # default: the usage model's (none: never)
     target = "127.0.0.1"                 # nfs3 host / blob URL shown by ARM (display only)
 
     [[storage_targets.junctions]]
@@ -87,6 +89,10 @@ class StorageTarget:
     type: str = "nfs3"
     usage_model: str | None = "WRITE_WORKLOAD_15"
     write_back_delay_seconds: float = 3600.0
+    # How often a clean cache copy is compared with the back end (None: the usage model's
+    # timer). A back-end change stays invisible until then, or until a READDIRPLUS of its
+    # directory (emulator/verify.py).
+    verification_seconds: float | None = None
     target: str = "127.0.0.1"
     junctions: list[Junction] = field(default_factory=list)
 
@@ -220,6 +226,7 @@ def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
             if key not in raw:
                 raise ConfigError(f"[{section}] needs '{key}'")
         target = _build(StorageTarget, section, raw, base, ("backend_dir",))
+        _check_verification(section, target)
         if target.type not in TARGET_TYPES:
             raise ConfigError(
                 f"[{section}] type {target.type!r} is not one of {', '.join(TARGET_TYPES)}"
@@ -245,6 +252,22 @@ def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
     if len(set(names)) != len(names):
         raise ConfigError("storage target names must be unique")
     return EmulatorConfig(cache, ports, writeback, targets, faults)
+
+
+MAX_VERIFICATION_SECONDS = 31_536_000  # the API's limit for a verification timer (a year)
+
+
+def _check_verification(section: str, target: StorageTarget) -> None:
+    value = target.verification_seconds
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"[{section}] verification_seconds must be a number of seconds, "
+                          f"not {value!r}")
+    if not 0 < value <= MAX_VERIFICATION_SECONDS:
+        raise ConfigError(f"[{section}] verification_seconds must be more than 0 and at most "
+                          f"{MAX_VERIFICATION_SECONDS}, not {value!r}")
+    target.verification_seconds = float(value)
 
 
 def load_config(path: str | Path) -> EmulatorConfig:

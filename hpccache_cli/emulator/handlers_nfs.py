@@ -87,6 +87,8 @@ class NfsHandlers:
 
     def read(self, a: nfs3.ReadArgs) -> tuple[int, Any]:
         node = self._node(a.file)
+        if self.ns.verifier.due(node):  # the verification timer ran out: compare first
+            self.ns.verify(node)
         data, eof, st = read_file(node, a.offset, min(a.count, MAX_READ))
         return OK, nfs3.ReadOk(self.ns.fattr(node, st), len(data), eof, data)
 
@@ -131,6 +133,8 @@ class NfsHandlers:
                     cst = self.ns.stat(child)
                 else:
                     child, cst = self.ns.child(node, name)
+                    if self.ns.verify(child):  # READDIRPLUS makes the cache compare files
+                        cst = self.ns.stat(child)
             except NfsStatusError:  # vanished since the listing was read: skip it
                 continue
             budget -= size

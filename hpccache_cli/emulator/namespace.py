@@ -40,7 +40,8 @@ from hpccache_cli.emulator.nodes import (
     norm_path,
     parent_path,
 )
-from hpccache_cli.emulator.writeback import ContentCompare, WriteBackScheduler
+from hpccache_cli.emulator.verify import BackendVerifier
+from hpccache_cli.emulator.writeback import ContentCompare, WriteBackScheduler, copy_back
 from hpccache_cli.nfs.nfs3 import Fattr3, Ftype3, NfsTime3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 
@@ -77,8 +78,12 @@ class Namespace:
             for i, name in enumerate(parts):
                 self._virtual.setdefault("/" + "/".join(parts[:i]), set()).add(name)
         self.suspended: set[str] = set()
-        self.writeback = WriteBackScheduler(config.writeback, faults)
+        self.writeback = WriteBackScheduler(config.writeback, faults, copy=self._copy_back)
         self.compare = ContentCompare()
+        self.verifier = BackendVerifier({  # back-end verification (emulator/verify.py)
+            t.name: t.verification_seconds if t.verification_seconds is not None
+            else usage_models.lookup(t.usage_model, t.type).verify_seconds
+            for t in config.storage_targets}, self.compare)
         self._generation = 1
         self._incarnation: dict[str, int] = {}  # paths whose handle was invalidated, and how often
         self._by_path: dict[str, Node] = {}
@@ -174,6 +179,8 @@ class Namespace:
         """The winning copy's lstat; None for synthetic directories. NOENT if neither exists."""
         if node.kind == SYNTH:
             return None
+        if node.kind == REAL and self.verifier.due(node):
+            self.verify(node)  # the target's verification timer ran out
         try:
             return os.lstat(node.cache_path)
         except (FileNotFoundError, NotADirectoryError):
@@ -305,7 +312,17 @@ class Namespace:
     def node_dirty(self, node: Node) -> bool:
         if node.kind != REAL or not node.caches_writes:
             return False
-        return self.compare.differs(node.cache_path, node.backend_path)
+        return self.verifier.dirty(node)
+
+    def verify(self, node: Node) -> bool:
+        """Compare a cache copy with the back end now (timer, or a READDIRPLUS of its
+        directory); a stale clean copy is dropped. Never while it is being written back."""
+        return (node.kind == REAL and not self.writeback.running(node.path)
+                and self.verifier.verify(node))
+
+    def _copy_back(self, node: Node) -> None:
+        copy_back(node)
+        self.verifier.record(node)  # the two sides agree: a later back-end change is stale
 
     def cache_files(self, target: str | None = None) -> Iterator[tuple[str, str]]:
         """(namespace path, cache path) of every cache copy under the target's junctions."""

@@ -34,6 +34,7 @@ class Outcome(str, Enum):
     WRITTEN_BACK = "written-back"  # --status-only
     FLUSHING = "flushing"  # --status-only: write-back running
     DIRTY = "dirty"  # --status-only: dirty, no write-back running
+    REFRESHED = "refreshed"  # hpccache refresh: the directory was listed (READDIRPLUS)
 
 
 _VALUES = {o: o.value for o in Outcome}
@@ -42,8 +43,13 @@ _VALUES = {o: o.value for o in Outcome}
 RETRY_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNFINISHED})
 #: Outcomes that leave the exit code at 0 in each kind of run.
 OK_OUTCOMES = frozenset(
-    {Outcome.FLUSHED, Outcome.CLEAN, Outcome.SKIPPED, Outcome.STARTED, Outcome.WRITTEN_BACK}
+    {Outcome.FLUSHED, Outcome.CLEAN, Outcome.SKIPPED, Outcome.STARTED, Outcome.WRITTEN_BACK,
+     Outcome.REFRESHED}
 )
+#: The outcomes each operation's summary lists (its ``-o json`` keys): a flush never refreshes
+#: and a refresh never flushes, so neither lists the other's.
+REFRESH_OUTCOMES = (Outcome.REFRESHED, Outcome.SKIPPED, Outcome.FAILED, Outcome.UNFINISHED)
+FLUSH_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.REFRESHED)
 #: Failure kind of a file whose export (junction) the cache does not have (MNT3ERR_NOENT):
 #: made by the session, watched by the ``--export`` guard (here, so the guard needs no session).
 NO_EXPORT = "no-export"
@@ -97,7 +103,7 @@ class FileResult:
 class FlushSummary:
     """Counters for a run; ``results`` only when the caller asked to collect them."""
 
-    mode: str = "async"
+    mode: str = "async"  # "refresh" for hpccache refresh
     total: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)  # failure kind -> count
@@ -188,7 +194,7 @@ class FlushSummary:
             "files_per_second": round(self.rate, 1),
         }
         # Every key always (0, false or null when it does not apply): scripts index them.
-        for outcome in Outcome:
+        for outcome in REFRESH_OUTCOMES if self.mode == "refresh" else FLUSH_OUTCOMES:
             data[outcome.value] = self.counts.get(outcome.value, 0)
         data["failure_kinds"] = dict(self.reasons.most_common())
         data["interrupted"] = self.interrupted

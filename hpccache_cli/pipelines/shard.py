@@ -13,9 +13,11 @@ contract: jobs of one run must compute the same shards, so it must not change be
 
 ``auto`` reads the agent's ``System.JobPositionInPhase`` (1-based) and
 ``System.TotalJobsInPhase``, which steps see as the environment variables
-``SYSTEM_JOBPOSITIONINPHASE`` and ``SYSTEM_TOTALJOBSINPHASE``. Outside a parallel job the
-agent sets both to 1, and outside a pipeline they are absent: ``auto`` then means ``1/1``
-(everything), so the same command line works in a single job and on a laptop.
+``SYSTEM_JOBPOSITIONINPHASE`` and ``SYSTEM_TOTALJOBSINPHASE``, or a batch scheduler's job
+array (Slurm, PBS Pro, LSF, Grid Engine: :mod:`hpccache_cli.pipelines.schedulers`, which says
+when a task can know its position and refuses when it cannot). Outside a parallel job the
+agent sets both to 1, and outside a pipeline or array they are absent: ``auto`` then means
+``1/1`` (everything), so the same command line works in a single job and on a laptop.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ import os
 from collections.abc import Mapping
 
 from hpccache_cli.errors import UsageError
-
-POSITION_VAR = "SYSTEM_JOBPOSITIONINPHASE"
-TOTAL_VAR = "SYSTEM_TOTALJOBSINPHASE"
+from hpccache_cli.pipelines.schedulers import (
+    POSITION_VAR,
+    TOTAL_VAR,
+    PbsRangeReader,
+    ShardFound,
+    detect,
+)
 
 _FORM = "give K/N (the K-th of N jobs, e.g. --shard 2/4) or --shard auto"
 
@@ -41,11 +47,19 @@ def _whole(text: str) -> int | None:
     return value if value > 0 else None
 
 
-def parse_shard(text: str, environ: Mapping[str, str]) -> tuple[int, int]:
+def parse_shard(text: str, environ: Mapping[str, str],
+                read_pbs_range: PbsRangeReader | None = None) -> tuple[int, int]:
     """Parse ``--shard`` into ``(k, n)`` with ``1 <= k <= n``; UsageError (exit 2) if bad."""
+    found = find_shard(text, environ, read_pbs_range)
+    return found.k, found.n
+
+
+def find_shard(text: str, environ: Mapping[str, str],
+               read_pbs_range: PbsRangeReader | None = None) -> ShardFound:
+    """``--shard`` as a :class:`ShardFound` (what ``auto`` read, for ``-v``); UsageError."""
     spec = text.strip()
     if spec.lower() == "auto":
-        return _auto(environ)
+        return detect(environ, read_pbs_range)
     k_text, slash, n_text = spec.partition("/")
     if not slash:
         raise UsageError(f"--shard {text!r} is not K/N; {_FORM}")
@@ -54,36 +68,7 @@ def parse_shard(text: str, environ: Mapping[str, str]) -> tuple[int, int]:
         raise UsageError(f"--shard {text!r}: K and N must be whole numbers from 1 up; {_FORM}")
     if k > n:
         raise UsageError(f"--shard {text!r}: K must be between 1 and N={n}; {_FORM}")
-    return k, n
-
-
-def _auto(environ: Mapping[str, str]) -> tuple[int, int]:
-    # An empty value is treated as absent, like an unset variable.
-    position, total = environ.get(POSITION_VAR) or None, environ.get(TOTAL_VAR) or None
-    if position is None and total is None:
-        return 1, 1  # not in a pipeline job: the whole list
-    if position is None or total is None:
-        present, absent = (POSITION_VAR, TOTAL_VAR) if total is None else (TOTAL_VAR, POSITION_VAR)
-        raise UsageError(
-            f"--shard auto: {present} is set but {absent} is not; set both, or use --shard K/N"
-        )
-    k = _env_whole(POSITION_VAR, position)
-    n = _env_whole(TOTAL_VAR, total)
-    if k > n:
-        raise UsageError(
-            f"--shard auto: {POSITION_VAR}={k} is larger than {TOTAL_VAR}={n}; "
-            "use --shard K/N instead"
-        )
-    return k, n
-
-
-def _env_whole(name: str, raw: str) -> int:
-    value = _whole(raw)
-    if value is None:
-        raise UsageError(
-            f"--shard auto: {name}={raw!r} is not a whole number from 1 up; use --shard K/N instead"
-        )
-    return value
+    return ShardFound(k, n, "--shard", f"{k}/{n}")
 
 
 def shard_of(namespace_path: bytes | str, n: int) -> int:
@@ -103,4 +88,5 @@ def in_shard(namespace_path: bytes | str, k: int, n: int) -> bool:
     return shard_of(namespace_path, n) == k
 
 
-__all__ = ["POSITION_VAR", "TOTAL_VAR", "in_shard", "parse_shard", "shard_of"]
+__all__ = ["POSITION_VAR", "TOTAL_VAR", "ShardFound", "find_shard", "in_shard", "parse_shard",
+           "shard_of"]

@@ -29,7 +29,8 @@ from hpccache_cli.flush.resolve import Resolver
 from hpccache_cli.flush.results import FlushSummary
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines.guard import command_stream
-from hpccache_cli.pipelines.shard import parse_shard
+from hpccache_cli.pipelines.schedulers import read_pbs_range_with_qstat
+from hpccache_cli.pipelines.shard import find_shard
 from hpccache_cli.pipelines.text import display_name
 from hpccache_cli.pipelines.vso import PipelineLog, detect
 
@@ -43,6 +44,7 @@ class PipelineRun:
     log_commands: bool = False  # TF_BUILD=True and no --no-pipeline-log
     allow_partial: bool = False  # failed files: exit 0 (+ SucceededWithIssues in a pipeline)
     commands_to_stderr: bool = False  # -o json: stdout is for the JSON summary alone
+    shard_note: str | None = None  # what --shard auto read (printed with -v)
     _log: PipelineLogSink | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -58,9 +60,13 @@ class PipelineRun:
     ) -> PipelineRun:
         """From the command line and the environment; a bad ``--shard`` is a UsageError
         (exit 2) here, before any input is read."""
+        found = (find_shard(shard, environ, read_pbs_range_with_qstat)
+                 if shard is not None else None)
         return cls(
             junit=junit,
-            shard=parse_shard(shard, environ) if shard is not None else None,
+            shard=(found.k, found.n) if found is not None else None,
+            shard_note=(found.describe() if found is not None and shard is not None
+                        and shard.strip().lower() == "auto" else None),
             log_commands=pipeline_log and detect(environ),
             allow_partial=allow_partial,
             commands_to_stderr=json_output,
