@@ -52,7 +52,7 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
         raise UsageError("-g/--resource-group goes with --cache NAME")
     if kind is not None and kind not in PATH_KINDS:
         raise UsageError(f"--path-kind must be one of {', '.join(PATH_KINDS)}, not {kind!r}")
-    if kind == "export" and not (ips and request.export):
+    if kind == "export" and not (ips or request.export):  # one of them: build_resolver says
         raise UsageError("--path-kind export reads paths relative to the --export junction: "
                          "add --ip ADDRESS and --export /NAMESPACE_PATH")
     if kind == "local" and (ips or request.export):

@@ -1,0 +1,110 @@
+"""Smaller things a new user hit (issue #19), each as a user sees it: a child process.
+
+- ``flush-file`` errors name its own arguments (SERVER, EXPORT, --threads), never ``flush``'s
+  ``--ip``/``--export``, which it does not have (one table: ``cli/flags.py`` COMMAND_FLAGS);
+- the ``-o json`` summary: ``written_back`` (no hyphenated key) and no rate for a run where
+  every file failed.
+
+Every child runs with an environment of its own: no ``HPCCACHE_*``/``AZURE_*`` of the shell,
+``HOME`` and ``XDG_CACHE_HOME`` in the test's directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from emulator_support import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "hpccache_cli"]
+IP = "127.0.0.1"
+FLUSH_ONLY = ("--ip", "--export", "--concurrency", "--path-kind")
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The user's environment without our variables, with a home of the test's own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HPCCACHE_", "AZURE_")) and k != "TF_BUILD"}
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(ROOT),
+               **extra)
+    return env
+
+
+def hpccache(tmp_path: Path, *args: str, data: bytes = b"", **env: str
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], input=data.decode(), capture_output=True, text=True,
+                          env=clean_env(tmp_path, **env), timeout=120, check=False)
+
+
+def error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The one ``hpccache: error:`` line (and no traceback)."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("hpccache: error: ")]
+    assert len(lines) == 1, proc.stderr
+    return lines[0].removeprefix("hpccache: error: ")
+
+
+# --- 3. flush-file names its own arguments ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["/a/../b", IP], "EXPORT '/a/../b' must not contain '..'"),
+    (["/NAS_12_exp5", "10.0.0.11:2049"],
+     "SERVER '10.0.0.11:2049' has a port: give the mount address alone, e.g. 10.0.0.11 "
+     "(hpccache cache show lists them); ports go in --nfs-port/--mount-port"),
+    (["/NAS_12_exp5", "cache.example"], "SERVER 'cache.example' is not an IPv4 or IPv6"),
+    (["/NAS_12_exp5", ","], "EXPORT needs the cache's mount addresses: give SERVER"),
+    (["", IP], "EXPORT is empty: give the junction"),
+    (["/NAS_12_exp5", " "], "SERVER is empty: give a mount address"),
+    (["/NAS_12_exp5", IP, "--threads", "5000"], "--threads must be at most 4096, not 5000"),
+])
+def test_flush_file_errors_name_its_own_arguments(tmp_path: Path, args: list[str],
+                                                  says: str) -> None:
+    proc = hpccache(tmp_path, "flush-file", *args, data=b"f\n")
+    assert proc.returncode == 2, proc.stderr
+    line = error_line(proc)
+    assert line.startswith(says), line
+    assert not any(flag in line for flag in FLUSH_ONLY), line
+
+
+def test_flush_still_names_its_flags(tmp_path: Path) -> None:
+    """The same errors from ``flush`` keep ``--ip``/``--export``: one table, two readings."""
+    proc = hpccache(tmp_path, "flush", "--ip", ",", "--export", "/a/b", data=b"f\n")
+    assert error_line(proc).startswith("--export needs the cache's mount addresses: give --ip")
+    proc = hpccache(tmp_path, "flush", "--ip", IP, "--export", "/a/../b", data=b"f\n")
+    assert error_line(proc) == "--export '/a/../b' must not contain '..'"
+
+
+def test_an_unreachable_flush_file_server_says_check_server(tmp_path: Path) -> None:
+    """The reason made during the run (not an exception) reads the same way."""
+    port = free_port(IP)  # nothing listens there: connection refused at once
+    proc = hpccache(tmp_path, "flush-file", "/NAS_12_exp5", IP, "--timeout", "20",
+                    data=b"a\n", HPCCACHE_MOUNT_PORT=str(port), HPCCACHE_NFS_PORT=str(port))
+    assert proc.returncode == 4, proc.stderr
+    line = error_line(proc)
+    assert line.endswith("check SERVER and the port options"), line
+    assert not any(flag in proc.stderr for flag in FLUSH_ONLY), proc.stderr
+
+
+# --- 5 and 10. the -o json summary ------------------------------------------------------------
+
+
+def test_json_summary_keys_and_no_rate_when_every_file_failed(tmp_path: Path) -> None:
+    """Two paths on no NFS mount: both fail at once; that speed is no flush rate."""
+    table = tmp_path / "mountinfo"
+    table.write_text("1 0 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n")
+    proc = hpccache(tmp_path, "flush", "--mountinfo", str(table), "-o", "json",
+                    str(tmp_path / "a"), str(tmp_path / "b"))
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["failed"] == 2 and summary["total"] == 2
+    assert summary["files_per_second"] == 0
+    assert summary["written_back"] == 0
+    assert all(key.isidentifier() for key in summary), sorted(summary)
