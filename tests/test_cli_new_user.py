@@ -108,3 +108,46 @@ def test_json_summary_keys_and_no_rate_when_every_file_failed(tmp_path: Path) ->
     assert summary["files_per_second"] == 0
     assert summary["written_back"] == 0
     assert all(key.isidentifier() for key in summary), sorted(summary)
+
+
+# --- 7. --debug before and after the command ---------------------------------------------------
+
+
+def test_debug_before_the_command_is_the_commands_own_debug(tmp_path: Path) -> None:
+    """``hpccache --debug namespace ...`` showed the SDK's log at first, then the command's
+    own set-up turned it back down: no request was shown. Both places mean the same now."""
+    from arm_support import running_world
+
+    with running_world(tmp_path / "arm") as world:
+        show = ["namespace", "emu", "-g", "emu-rg", "-o", "json"]
+        env = {**world.env(), "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000"}
+        before = hpccache(tmp_path, "--debug", *show, **env)
+        after = hpccache(tmp_path, *show, "--debug", **env)
+    for proc in (before, after):
+        assert proc.returncode == 0, proc.stderr
+        assert "/proj" in proc.stdout
+    request = "hpccache: debug: azure.core.pipeline.policies.http_logging_policy: Request URL"
+
+    def shape(stderr: str) -> list[str]:
+        return [x.split(":", 3)[2].strip() for x in stderr.splitlines()
+                if x.startswith("hpccache: debug: ")]
+
+    assert request in before.stderr and request in after.stderr
+    assert shape(before.stderr) == shape(after.stderr)  # the same loggers, in the same order
+    assert "test-token-not-a-secret" not in before.stderr + after.stderr  # redacted in both
+
+
+def test_debug_after_a_command_without_one_says_where_it_goes(tmp_path: Path) -> None:
+    """``flush-file`` and ``emulator run`` have no --debug of their own: after the command it is
+    refused with the place it goes; before the command it is taken."""
+    port = free_port(IP)
+    ports = {"HPCCACHE_MOUNT_PORT": str(port), "HPCCACHE_NFS_PORT": str(port)}
+    proc = hpccache(tmp_path, "--debug", "flush-file", "/NAS_12_exp5", IP, data=b"a\n", **ports)
+    assert proc.returncode == 4, proc.stderr
+    after = hpccache(tmp_path, "flush-file", "/NAS_12_exp5", IP, "--debug", data=b"a\n", **ports)
+    assert after.returncode == 2
+    assert error_line(after) == ("flush-file has no --debug of its own: give it before the "
+                                 "command, as in hpccache --debug flush-file ...")
+    emu = hpccache(tmp_path, "emulator", "run", "--config", "x.toml", "--debug")
+    assert emu.returncode == 2
+    assert error_line(emu).startswith("emulator run has no --debug of its own")

@@ -35,6 +35,16 @@ def _click_classes() -> tuple[type[BaseException], type[BaseException], type[Bas
 def usage_line(exc: Any) -> str:
     """One line for a Click error: its message, Click's "did you mean", where to look."""
     possibilities = getattr(exc, "possibilities", None)
+    ctx = getattr(exc, "ctx", None)
+    if (exc.__class__.__name__ == "NoSuchOption" and getattr(exc, "option_name", "") == "--debug"
+            and ctx is not None and ctx.parent is not None):
+        # A command without Azure options has no --debug of its own; the root's is the same
+        top = ctx
+        while top.parent is not None:
+            top = top.parent
+        rest = ctx.command_path[len(top.command_path):].strip()
+        return (f"hpccache: error: {rest} has no --debug of its own: give it before the "
+                f"command, as in hpccache --debug {rest} ...")
     if possibilities and exc.__class__.__name__ == "NoSuchOption":
         names = list(possibilities)  # closest first (difflib), as Click computed them
         choice = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
@@ -44,7 +54,6 @@ def usage_line(exc: Any) -> str:
     message = " ".join(str(message).split())  # one line, whatever Click wrapped
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
-    ctx = getattr(exc, "ctx", None)
     if ctx is not None:
         message += f" (see '{ctx.command_path} --help')"
     return f"hpccache: error: {message}"
