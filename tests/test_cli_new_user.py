@@ -151,3 +151,39 @@ def test_debug_after_a_command_without_one_says_where_it_goes(tmp_path: Path) ->
     emu = hpccache(tmp_path, "emulator", "run", "--config", "x.toml", "--debug")
     assert emu.returncode == 2
     assert error_line(emu).startswith("emulator run has no --debug of its own")
+
+
+# --- 6. path --to-local of a path that is nowhere -----------------------------------------------
+
+
+def root_mount(tmp_path: Path) -> tuple[Path, Path]:
+    """A mount table with the cache's namespace root on ``mnt/cache`` (a real directory that
+    shows one junction, as the root of a cache mount does). Returns (table, mount point)."""
+    point = tmp_path / "mnt" / "cache"
+    (point / "NAS_12_exp5").mkdir(parents=True)
+    (point / "NAS_12_exp5" / "a.txt").write_text("a\n")
+    table = tmp_path / "mountinfo"
+    table.write_text("1 0 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+                     f"40 1 0:40 / {point} rw - nfs 127.0.0.11:/ rw,vers=3,addr=127.0.0.11\n")
+    return table, point
+
+
+def test_to_local_of_a_path_that_is_nowhere_fails_with_the_reason(tmp_path: Path) -> None:
+    table, point = root_mount(tmp_path)
+    ok = hpccache(tmp_path, "path", "--to-local", "/NAS_12_exp5/a.txt", "--mountinfo",
+                  str(table), "-o", "json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["local_paths"] == [f"{point}/NAS_12_exp5/a.txt"]
+    for args in (["/nowhere/x"], ["/NAS_12_exp5/a.txt", "/nowhere/x"]):
+        proc = hpccache(tmp_path, "path", "--to-local", *args, "--mountinfo", str(table),
+                        "-o", "json")
+        assert proc.returncode == 1, proc.stdout
+        record = json.loads(proc.stdout)[-1]
+        assert record["local_paths"] == [] and record["matches"] == []
+        assert record["error"] == (f"/nowhere/x is not on this machine: {point}/nowhere/x does "
+                                   "not exist (--lexical lists client paths without looking)")
+        assert "path(s) not translated" in proc.stderr
+    lexical = hpccache(tmp_path, "path", "--to-local", "/nowhere/x", "--lexical",
+                       "--mountinfo", str(table), "-o", "json")
+    assert lexical.returncode == 0  # asked not to look: what the mount would show
+    assert json.loads(lexical.stdout)[0]["local_paths"] == [f"{point}/nowhere/x"]
