@@ -187,3 +187,27 @@ def test_to_local_of_a_path_that_is_nowhere_fails_with_the_reason(tmp_path: Path
                        "--mountinfo", str(table), "-o", "json")
     assert lexical.returncode == 0  # asked not to look: what the mount would show
     assert json.loads(lexical.stdout)[0]["local_paths"] == [f"{point}/nowhere/x"]
+
+
+# --- 4. a namespace path without --cache ------------------------------------------------------
+
+
+def test_a_namespace_path_without_cache_gets_the_hint(tmp_path: Path) -> None:
+    """``/NAS_12_exp5/...`` read as a client path is on no cache mount: say how to name the
+    cache. A client path whose directory exists here is a plain miss: no hint."""
+    table = tmp_path / "mountinfo"
+    table.write_text("1 0 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n")
+    report = tmp_path / "report.jsonl"
+    local = tmp_path / "a.txt"
+    local.write_text("a\n")
+    proc = hpccache(tmp_path, "flush", "--mountinfo", str(table), "--report", str(report),
+                    "/NAS_12_exp5/result/output3.txt", "/NAS_12_exp5/b", str(local))
+    assert proc.returncode == 1, proc.stderr
+    hint = "a namespace path? name its cache: --cache NAME -g RG (or --ip ADDRESS --export"
+    lines = {x.split(": ", 1)[0]: x for x in proc.stderr.splitlines() if x.startswith("failed")}
+    assert hint in lines["failed /NAS_12_exp5/result/output3.txt"]
+    assert hint in lines["failed /NAS_12_exp5/b"]
+    assert hint not in lines[f"failed {local}"]
+    reasons = {r["path"]: r["reason"] for r in map(json.loads, report.read_text().splitlines())}
+    assert reasons["/NAS_12_exp5/b"].startswith("not under an NFS mount of a cache")
+    assert hint in reasons["/NAS_12_exp5/b"] and hint not in reasons[str(local)]

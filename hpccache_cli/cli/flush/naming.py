@@ -110,11 +110,11 @@ def _note(message: str) -> None:
 def local_resolver(request: FlushRequest) -> Naming:
     """No ``--ip``/``--cache``: client paths, through the mount table (the fallback finds
     their caches in Azure by mount address after the run)."""
-    from hpccache_cli.flush.resolve_local import LocalPathResolver
+    from hpccache_cli.cli.flush.local_hint import HintingResolver
 
     table = mount_table(request.mountinfo, required=True)
     assert table is not None
-    resolver = LocalPathResolver(table)
+    resolver = HintingResolver(table)
     return Naming(resolver, LocalSites(resolver))
 
 
