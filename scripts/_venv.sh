@@ -121,7 +121,9 @@ hpc_ensure_venv() {
   fi
   # Reinstall only when pyproject.toml or the interpreter changed, or an extra is missing.
   sum=$(cat "$HPC_ROOT/pyproject.toml" <("$HPC_VENV/bin/python" -VV) | cksum | cut -d' ' -f1)
-  read -r have_sum have_extras <"$HPC_VENV/.hpccache-stamp" 2>/dev/null || true
+  if [[ -e $HPC_VENV/.hpccache-stamp ]]; then
+    read -r have_sum have_extras <"$HPC_VENV/.hpccache-stamp" || true
+  fi
   # A stamp of the checksum alone is from before extras were chosen: it always had [test].
   [[ -n $have_sum && -z $have_extras ]] && have_extras=test
   [[ $have_extras == - ]] && have_extras=""

@@ -211,3 +211,36 @@ def test_a_namespace_path_without_cache_gets_the_hint(tmp_path: Path) -> None:
     reasons = {r["path"]: r["reason"] for r in map(json.loads, report.read_text().splitlines())}
     assert reasons["/NAS_12_exp5/b"].startswith("not under an NFS mount of a cache")
     assert hint in reasons["/NAS_12_exp5/b"] and hint not in reasons[str(local)]
+
+
+# --- 8 and 9. JUnit: a repeated input, the timestamp's zone ------------------------------------
+
+
+def test_junit_names_a_repeated_input_apart_and_dates_the_suite_in_utc(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+    from xml.etree import ElementTree
+
+    from junit_schema import validate_junit
+    from test_flush_support import dirty_cache, emulator
+
+    names = dirty_cache(tmp_path, ["a.txt", "b.txt"])
+    junit = tmp_path / "flush.xml"
+    with emulator(tmp_path, ["127.0.0.141"]) as emu:
+        proc = hpccache(tmp_path, "flush", "--ip", "127.0.0.141", "--export", "/NAS_12_exp5",
+                        "--junit", str(junit), "a.txt", "a.txt", "b.txt", "a.txt",
+                        HPCCACHE_MOUNT_PORT=str(emu.ports.mount),
+                        HPCCACHE_NFS_PORT=str(emu.ports.nfs))
+    assert proc.returncode == 0, proc.stderr
+    assert names == [b"a.txt", b"b.txt"]
+    root = validate_junit(junit)  # still the Jenkins JUnit schema
+    [suite] = root.findall("testsuite")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert sorted(cases) == ["a.txt", "a.txt (duplicate #1)", "a.txt (duplicate #2)", "b.txt"]
+    for name in ("a.txt (duplicate #1)", "a.txt (duplicate #2)"):
+        skipped = cases[name].find("skipped")
+        assert skipped is not None
+        assert skipped.get("message") == "duplicate of an earlier input"
+    assert cases["a.txt"].find("skipped") is None
+    stamp = datetime.fromisoformat(suite.attrib["timestamp"])
+    assert stamp.utcoffset() == timedelta(0)
+    assert ElementTree.tostring(root).count(b"<testcase") == 4

@@ -64,6 +64,8 @@ def ensure(repo: Path, venv: Path, *extras: str) -> list[str]:
         capture_output=True, text=True, timeout=60, check=False,
         env={"PATH": "/usr/bin:/bin", "HPCCACHE_VENV": str(venv)})
     assert proc.returncode == 0, proc.stderr
+    assert [x for x in proc.stderr.splitlines() if "pip install" not in x
+            and "creating" not in x] == [], proc.stderr  # no stray shell errors
     after = log.read_text().splitlines() if log.exists() else []
     return after[len(before):]
 
