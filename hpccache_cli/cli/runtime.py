@@ -5,8 +5,9 @@ its own: Typer's exception classes are found through ``typer``), so start-up sta
 - Under ``TF_BUILD`` stdout and stderr are wrapped so no file name can forge an Azure DevOps
   logging command (:mod:`hpccache_cli.pipelines.guard`).
 - Library log records (the Azure SDK's multi-line sign-in warnings, ...) are dropped unless
-  ``--debug`` or a command's ``-v`` asks for them: without a handler, Python's last-resort
-  handler would print them above our one-line error.
+  ``--debug`` (before or after the command: the same) or ``flush -v`` asks for them: without a
+  handler, Python's last-resort handler would print them above our one-line error. A command
+  without a ``--debug`` of its own that is given one is told where it goes.
 - Click usage errors (unknown option, misspelt command, bad value) are one line
   ``hpccache: error: ...`` with Click's suggestion, exit 2, instead of Typer's boxed panel.
 """
@@ -70,8 +71,8 @@ def quiet_library_logs() -> None:
 
 
 def show_library_logs(level: int) -> None:
-    """Show library log records at ``level`` and up on stderr (``-v``: WARNING, ``--debug``:
-    DEBUG); the lowest level asked for wins."""
+    """Show library log records at ``level`` and up on stderr (``flush -v``: WARNING; ``--debug``
+    has its own handler, :mod:`hpccache_cli.cli.az_logging`); the lowest level asked for wins."""
     import logging
 
     root = logging.getLogger()
