@@ -228,19 +228,24 @@ def test_junit_names_a_repeated_input_apart_and_dates_the_suite_in_utc(tmp_path:
     with emulator(tmp_path, ["127.0.0.141"]) as emu:
         proc = hpccache(tmp_path, "flush", "--ip", "127.0.0.141", "--export", "/NAS_12_exp5",
                         "--junit", str(junit), "a.txt", "a.txt", "b.txt", "a.txt",
+                        "../up", "../up",  # refused (climbs out of the export), twice
                         HPCCACHE_MOUNT_PORT=str(emu.ports.mount),
                         HPCCACHE_NFS_PORT=str(emu.ports.nfs))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert names == [b"a.txt", b"b.txt"]
     root = validate_junit(junit)  # still the Jenkins JUnit schema
     [suite] = root.findall("testsuite")
     cases = {c.get("name"): c for c in suite.findall("testcase")}
-    assert sorted(cases) == ["a.txt", "a.txt (duplicate #1)", "a.txt (duplicate #2)", "b.txt"]
-    for name in ("a.txt (duplicate #1)", "a.txt (duplicate #2)"):
+    assert ElementTree.tostring(root).count(b"<testcase") == len(cases) == 6  # names unique
+    repeats = [n for n in cases if n.endswith(")")]
+    assert sorted(n.rsplit(" (", 1)[0] for n in repeats) == ["../up", "a.txt", "a.txt"]
+    assert sorted(n.rsplit(" (", 1)[1] for n in repeats) == [
+        "duplicate #1)", "duplicate #2)", "duplicate #3)"]
+    for name in repeats:
         skipped = cases[name].find("skipped")
         assert skipped is not None
         assert skipped.get("message") == "duplicate of an earlier input"
     assert cases["a.txt"].find("skipped") is None
+    assert cases["../up"].find("failure") is not None  # the first one fails, once
     stamp = datetime.fromisoformat(suite.attrib["timestamp"])
     assert stamp.utcoffset() == timedelta(0)
-    assert ElementTree.tostring(root).count(b"<testcase") == 4
