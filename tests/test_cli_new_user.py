@@ -3,7 +3,15 @@
 - ``flush-file`` errors name its own arguments (SERVER, EXPORT, --threads), never ``flush``'s
   ``--ip``/``--export``, which it does not have (one table: ``cli/flags.py`` COMMAND_FLAGS);
 - the ``-o json`` summary: ``written_back`` (no hyphenated key) and no rate for a run where
-  every file failed.
+  every file failed;
+- ``--debug`` before the command is the command's own; after a command without one, a line
+  says where it goes;
+- ``path --to-local`` of a path that is nowhere fails with the reason;
+- a namespace path given without ``--cache`` gets the hint to name the cache;
+- JUnit: a repeated input's case has a name of its own, the suite's timestamp its zone.
+
+(The emulator's sourceable output, ``--env-file`` and ``--mountinfo`` are tested in
+tests/test_emulator_cli.py; ``scripts/_venv.sh``'s extras in tests/test_scripts_venv.py.)
 
 Every child runs with an environment of its own: no ``HPCCACHE_*``/``AZURE_*`` of the shell,
 ``HOME`` and ``XDG_CACHE_HOME`` in the test's directory.
