@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared set-up for scripts/test.sh and scripts/demo.sh (sourced, not run):
-#   hpc_ensure_venv            .venv with `pip install -e '.[test]'` (re-run when pyproject changes)
+#   hpc_ensure_venv [EXTRAS]   .venv with `pip install -e .`, or -e '.[EXTRAS]' (test.sh: test);
+#                              re-run when pyproject changes or an extra asked for is missing
 #   hpc_ensure_peer_packages   nfs-ganesha + rpcbind + libnfs-utils + tshark for the peer tests,
 #                              slurm-wlm + munge for the job-array tests (root only)
 # Environment: PYTHON (interpreter for the venv, default python3), HPCCACHE_VENV (default .venv).
@@ -102,8 +103,12 @@ hpc_make_venv() {  # hpc_make_venv PYTHON
   hpc_die "cannot create $HPC_VENV: ${err##*$'\n'} (Debian: apt-get install python3-venv)"
 }
 
+# The stamp (.venv/.hpccache-stamp) is "CHECKSUM EXTRAS": the checksum of pyproject.toml and
+# the interpreter, and the extras installed with it ("-": none). demo.sh installs the package
+# alone (what the main job runs: no pytest, ruff or mypy); test.sh asks for "test" and gets it
+# even when demo.sh made the venv first. An install keeps the extras a venv already had.
 hpc_ensure_venv() {
-  local py stamp lock log
+  local want=${1:-} py sum have_sum="" have_extras="" extras spec check lock log
   # One set-up at a time per venv (several sessions may start together).
   lock=/tmp/hpccache-venv-$(printf '%s' "$HPC_VENV" | cksum | cut -d' ' -f1).lock
   exec 8>"$lock"
@@ -117,20 +122,33 @@ hpc_ensure_venv() {
     hpc_log "creating $HPC_VENV with $("$py" -V 2>&1)"
     hpc_make_venv "$py"
   fi
-  # Reinstall only when pyproject.toml or the interpreter changed (fast re-runs).
-  stamp=$(cat "$HPC_ROOT/pyproject.toml" <("$HPC_VENV/bin/python" -VV) | cksum | cut -d' ' -f1)
-  if [[ $(cat "$HPC_VENV/.hpccache-stamp" 2>/dev/null) != "$stamp" ]] ||
-    ! "$HPC_VENV/bin/python" -c 'import hpccache_cli, pytest' 2>/dev/null; then
-    hpc_log "pip install -e '.[test]' into $HPC_VENV"
+  # Reinstall only when pyproject.toml or the interpreter changed, or an extra is missing.
+  sum=$(cat "$HPC_ROOT/pyproject.toml" <("$HPC_VENV/bin/python" -VV) | cksum | cut -d' ' -f1)
+  if [[ -e $HPC_VENV/.hpccache-stamp ]]; then
+    read -r have_sum have_extras <"$HPC_VENV/.hpccache-stamp" || true
+  fi
+  # A stamp of the checksum alone is from before extras were chosen: it always had [test].
+  [[ -n $have_sum && -z $have_extras ]] && have_extras=test
+  [[ $have_extras == - ]] && have_extras=""
+  # The extras to have: those asked for, plus those the venv has (kept on a reinstall).
+  # shellcheck disable=SC2086  # word-splitting the comma lists is intended
+  extras=$(printf '%s\n' ${want//,/ } ${have_extras//,/ } | sort -u | paste -sd, -)
+  check='import hpccache_cli'
+  [[ ,$extras, == *,test,* ]] && check='import hpccache_cli, pytest'
+  if [[ $have_sum != "$sum" || $extras != "$have_extras" ]] ||
+    ! "$HPC_VENV/bin/python" -c "$check" 2>/dev/null; then
+    spec=.
+    [[ -n $extras ]] && spec=".[$extras]"
+    hpc_log "pip install -e '$spec' into $HPC_VENV"
     log=$(mktemp)
     if ! (cd "$HPC_ROOT" && "$HPC_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-      -e '.[test]') >"$log" 2>&1; then
+      -e "$spec") >"$log" 2>&1; then
       tail -n 25 "$log" >&2
       rm -f "$log"
-      hpc_die "pip install failed (full command: $HPC_VENV/bin/python -m pip install -e '.[test]')"
+      hpc_die "pip install failed (full command: $HPC_VENV/bin/python -m pip install -e '$spec')"
     fi
     rm -f "$log"
-    echo "$stamp" >"$HPC_VENV/.hpccache-stamp"
+    echo "$sum ${extras:--}" >"$HPC_VENV/.hpccache-stamp"
   fi
   flock -u 8
   exec 8>&-

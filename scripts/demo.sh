@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo command (README):  scripts/demo.sh [demo args...]
-# Sets up .venv like scripts/test.sh, then runs `hpccache demo "$@"`.
+# Sets up .venv with the package alone (what the demo runs: no test or lint tools; a later
+# scripts/test.sh adds its [test] extra to the same .venv), then runs `hpccache demo "$@"`.
 set -euo pipefail
 
 # shellcheck source=scripts/_venv.sh

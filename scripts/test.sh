@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$HPC_ROOT"
 
 hpc_ensure_peer_packages
-hpc_ensure_venv
+hpc_ensure_venv test
 
 rc=0
 "$HPC_VENV/bin/python" -m pytest "$@" || rc=$?

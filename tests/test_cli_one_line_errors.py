@@ -66,7 +66,7 @@ def test_sign_in_failure_is_one_line_and_debug_shows_the_sdk_warning(
     debug = run(["--debug", *show], env)
     assert debug.returncode == EXIT_AZURE
     assert debug.stderr.splitlines()[-1] == lines[0]  # our line still ends it
-    assert "hpccache: log: WARNING azure.identity" in debug.stderr  # the SDK's, on request
+    assert "hpccache: debug: azure.identity" in debug.stderr  # the SDK's, on request
 
 
 def _leaf_commands() -> list[list[str]]:

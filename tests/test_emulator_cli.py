@@ -6,6 +6,7 @@ sleep; the printed environment lines are what a client uses to reach it.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -86,6 +87,19 @@ def read_until_ready(proc: subprocess.Popen[str], timeout: float = 30.0) -> list
             return seen
 
 
+def sourced(tmp_path: Path, lines: list[str]) -> dict[str, str]:
+    """The environment after bash sources ``lines`` (``set -eu``: any line that is not valid
+    shell, or names an unset variable, fails it), as a user's ``. FILE`` would."""
+    script = tmp_path / "sourced.sh"
+    script.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(["bash", "-c", 'set -eu; . "$1"; env -0', "bash", str(script)],
+                         capture_output=True, env={"PATH": os.environ.get("PATH", "/usr/bin")},
+                         timeout=30, check=False)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
+    pairs = (item.decode().split("=", 1) for item in out.stdout.split(b"\0") if item)
+    return {k: v for k, v in pairs if k.startswith(("HPCCACHE_", "AZURE_"))}
+
+
 def test_run_serves_until_sigint(tmp_path: Path) -> None:
     pm = free_port(A1)
     config = write_config(tmp_path, portmap=pm)
@@ -95,7 +109,8 @@ def test_run_serves_until_sigint(tmp_path: Path) -> None:
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         lines = read_until_ready(proc)
-        values = dict(line.split("=", 1) for line in lines if line.startswith("HPCCACHE_"))
+        # The output is a shell script: sourced as it is, it sets the client environment.
+        values = {k: v for k, v in sourced(tmp_path, lines).items() if k.startswith("HPCCACHE_")}
         assert set(values) == {"HPCCACHE_PORTMAP_PORT", "HPCCACHE_MOUNT_PORT",
                                "HPCCACHE_NFS_PORT", "HPCCACHE_ARM_ENDPOINT",
                                "HPCCACHE_CA_BUNDLE", "HPCCACHE_ARM_TOKEN", "HPCCACHE_AUTH"}
@@ -114,6 +129,7 @@ def test_run_serves_until_sigint(tmp_path: Path) -> None:
         text = "\n".join(lines)
         assert "cli-cache" in text and f"{JUNCTION} -> storage target nas1" in text
         assert f"--ip {A1} --export {JUNCTION}" in text
+        assert all(line.startswith(("# ", "export ")) for line in lines), lines
         with RawRpc(A2, int(values["HPCCACHE_MOUNT_PORT"])) as m, \
                 RawRpc(A2, int(values["HPCCACHE_NFS_PORT"])) as nfs:
             fh = nfs.lookup_path(m.mnt(JUNCTION), "a.txt")
@@ -188,3 +204,39 @@ def test_init_writes_a_runnable_sample(tmp_path: Path) -> None:
         assert emu.namespace.dirty_count("archive") == 0
         with RawRpc(A1, emu.ports.mount) as m:
             assert m.mnt("/") and m.mnt("/blob/projects")
+
+
+def test_env_file_and_mountinfo_let_a_user_try_client_paths(tmp_path: Path) -> None:
+    """``--env-file`` and ``--mountinfo``, used as the README shows: source the env file in a
+    shell, flush a client path through the written mount table; the env file goes when the
+    emulator stops (its ports die with it), the mount table stays."""
+    config = write_config(tmp_path)
+    env_file, table = tmp_path / "emu.env", tmp_path / "emu.mountinfo"
+    env_file.write_text("export HPCCACHE_NFS_PORT=1\n")  # a killed run's leftover
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HPCCACHE_", "AZURE_"))}
+    clean.update(PYTHONPATH=str(REPO), HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    proc = subprocess.Popen([sys.executable, "-m", "hpccache_cli", "emulator", "run",
+                             "--config", str(config), "--env-file", str(env_file),
+                             "--mountinfo", str(table)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=clean)
+    try:
+        lines = read_until_ready(proc)
+        from_file = sourced(tmp_path, env_file.read_text().splitlines())
+        assert from_file == sourced(tmp_path, lines)  # the same environment, either way
+        assert from_file["HPCCACHE_NFS_PORT"] != "1"
+        client = f"/mnt/cli-cache{JUNCTION}/a.txt"
+        assert f"hpccache flush --mountinfo {table} /mnt/cli-cache{JUNCTION}/" in "\n".join(lines)
+        user = ('set -eu; . "$1"; "$2" -m hpccache_cli flush --mountinfo "$3" -o json "$4"')
+        flushed = subprocess.run(["bash", "-c", user, "bash", str(env_file), sys.executable,
+                                  str(table), client], capture_output=True, text=True,
+                                 env=clean, timeout=120, check=False)
+        assert flushed.returncode == 0, flushed.stderr
+        assert json.loads(flushed.stdout)["flushed"] == 1
+        assert (tmp_path / "backend/nas1/a.txt").read_text() == "new\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert not env_file.exists() and table.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

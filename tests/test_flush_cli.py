@@ -94,7 +94,7 @@ def test_arguments_from_file_and_portmapper(tmp_path: Path) -> None:
 def test_usage_errors_exit_2_in_one_line(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     cases = [
-        (["flush", "x", *EXPORT], "--ip ADDRESS"),  # (no --ip/--export: client paths)
+        (["flush", "x", *EXPORT], "give --ip"),  # (no --ip/--export: client paths)
         (["flush", "x", "--ip", A1], "--export"),
         (["flush", "--from-file", str(tmp_path / "nope"), "--ip", A1, *EXPORT], "nope"),
         (["flush", "x", "--ip", A1, *EXPORT, "-v", "-q"], "contradict"),

@@ -207,9 +207,9 @@ def test_flush_with_nothing_to_read_prints_its_summary_and_writes_its_files(
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["flush-file", EXPORT, "nothost"], "hpccache: error: --ip 'nothost' is not an IPv4 or IPv6"),
+    (["flush-file", EXPORT, "nothost"], "hpccache: error: SERVER 'nothost' is not an IPv4 or IPv6"),
     (["flush-file", EXPORT, IP, "--threads", "5000"],
-     "hpccache: error: --concurrency (-j; flush-file --threads) must be at most 4096"),
+     "hpccache: error: --threads must be at most 4096"),
     (["flush", "--export", EXPORT], "hpccache: error: --export needs the cache's mount"),
     (["flush", "--ip", IP, "--export", EXPORT, "--from-file", "/nonexistent/list"],
      "hpccache: error: cannot read --from-file /nonexistent/list"),

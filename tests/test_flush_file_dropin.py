@@ -170,12 +170,14 @@ def test_an_unreachable_address_is_reported_once(tmp_path: Path) -> None:
 def test_an_export_that_is_no_junction_is_bad_input(tmp_path: Path) -> None:
     failed = tmp_path / "failed.lst"
     with emulator(tmp_path, [A1]) as emu:
-        for args in (["flush", "--ip", A1, "--export", "/NOPE", "--failed-to", str(failed)],
-                     ["flush-file", "/NOPE", A1]):
+        for args, export in (
+                (["flush", "--ip", A1, "--export", "/NOPE", "--failed-to", str(failed)],
+                 "--export"),
+                (["flush-file", "/NOPE", A1], "EXPORT")):  # each command's own name for it
             proc = run(args, cli_env(emu), b"a\nb\n")
             assert proc.returncode == 2, proc.stderr
             assert proc.stdout == b""
             assert proc.stderr.decode().splitlines() == [
                 "hpccache: error: the cache has no junction '/NOPE' (MNT3ERR_NOENT); check "
-                "--export: it must be a junction (namespace path) of the cache, as "
+                f"{export}: it must be a junction (namespace path) of the cache, as "
                 "`hpccache namespace` lists them"]

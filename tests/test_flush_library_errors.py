@@ -150,7 +150,7 @@ def test_a_per_path_reason_names_the_keyword_unless_the_front_end_names_it() -> 
 @pytest.mark.parametrize(("args", "line"), [
     (["flush", "--ip", IP, "--export", "/a/../b", "f"],
      "--export '/a/../b' must not contain '..'"),
-    (["flush-file", "/a/../b", IP], "--export '/a/../b' must not contain '..'"),
+    (["flush-file", "/a/../b", IP], "EXPORT '/a/../b' must not contain '..'"),
     (["flush", "--ip", f"{IP}:2049", "--export", "/x", "f"],
      "--ip '127.0.0.1:2049' has a port: give the mount address alone, e.g. 10.0.0.11 "
      "(hpccache cache show lists them); ports go in --nfs-port/--mount-port"),

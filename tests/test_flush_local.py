@@ -26,6 +26,7 @@ from flush_cache_support import (
 )
 
 from hpccache_cli.cli.flush.fallback import LocalSites
+from hpccache_cli.cli.flush.local_hint import NAMESPACE_HINT
 from hpccache_cli.cli.flush.values import Site
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.resolve_local import LocalPathResolver
@@ -54,7 +55,9 @@ def test_client_paths_across_mounts_and_junctions_without_azure(tmp_path: Path) 
         assert w.arm_calls() == 0  # client paths never touch Azure
     lines = report_of(report)
     reason = lines["/not/on/nfs/f"]["reason"]
-    assert reason == "not under an NFS mount of a cache: it is on the ext4 mount at /"
+    # /not is not on this machine either: read as a namespace path, it gets the hint
+    assert reason == ("not under an NFS mount of a cache: it is on the ext4 mount at /"
+                      + NAMESPACE_HINT)
     assert lines[f"{nas}/l/../l/./b"]["reason"] == "duplicate of an earlier input"
 
 

@@ -82,10 +82,32 @@ def test_rate_counts_finished_files_only_and_plurals() -> None:
 
 
 KEYS = {"mode", "total", "seconds", "files_per_second", "flushed", "clean", "failed",
-        "skipped", "unfinished", "started", "written-back", "flushing", "dirty",
+        "skipped", "unfinished", "started", "written_back", "flushing", "dirty",
         "failure_kinds", "interrupted", "input_complete", "unreachable", "input_error",
         "output_error", "unreachable_reason", "shard", "report", "failed_list", "fallback",
         "exit_code"}
+
+
+def test_a_run_where_every_file_failed_has_no_rate() -> None:
+    """Failing fast is no speed: failed, skipped and unfinished paths are not in the rate."""
+    s = FlushSummary(total=1000, seconds=0.5, input_complete=True)
+    for i in range(1000):
+        s.add(FileResult(b"f", Outcome.FAILED if i % 2 else Outcome.SKIPPED, "x", kind="io"))
+    assert s.rate == 0.0
+    assert s.to_dict()["files_per_second"] == 0.0
+    assert summary_text(s).startswith("flush of 1,000 paths in 0.50 s (0 files/s)")
+    s.add(FileResult(b"g", Outcome.FLUSHED))
+    s.add(FileResult(b"h", Outcome.CLEAN))
+    assert s.rate == 4.0  # only the answered paths count
+
+
+def test_every_summary_key_is_a_python_name() -> None:
+    """``written-back`` was the one hyphenated key: ``jq .written_back`` must work."""
+    s = FlushSummary(total=1, seconds=1.0, status_only=True)
+    s.add(FileResult(b"f", Outcome.WRITTEN_BACK))
+    data = s.to_dict()
+    assert all(key.isidentifier() for key in data)
+    assert data["written_back"] == 1 and "written-back" not in data
 
 
 @pytest.mark.parametrize("busy", [False, True])

@@ -132,8 +132,8 @@ def test_layout_list_picks_the_cache_by_address() -> None:
 
 
 def test_to_local_json_and_round_trip() -> None:
-    code, records = run_json("--to-local", DOCS_NS, "/NAS_12_exp6/a", "/nope")
-    assert code == 0  # /nope is visible through the root mounts
+    code, records = run_json("--to-local", DOCS_NS, "/NAS_12_exp6/a", "/nope", "--lexical")
+    assert code == 0  # --lexical: /nope would be visible through the root mounts
     assert DOCS_FILE in records[0]["local_paths"]
     assert records[0]["matches"][0].keys() == {
         "client_path",
@@ -143,7 +143,8 @@ def test_to_local_json_and_round_trip() -> None:
     }
     layout = str(FIXTURES / "two_caches.layout.json")
     code, records = run_json(
-        "--to-local", "/NAS_12_exp6/a", "/projects/p", "/other/x", "--layout", layout
+        "--to-local", "/NAS_12_exp6/a", "/projects/p", "/other/x", "--layout", layout,
+        "--lexical",
     )
     assert code == 1
     assert records[0]["local_paths"] == ["/mnt/cache/NAS_12_exp6/a", "/scratch/exp6/a"]
@@ -154,14 +155,16 @@ def test_to_local_json_and_round_trip() -> None:
     assert records[2]["error"] == "/other/x is under no junction of cache cache-a, cache-b"
     # round trip through both directions of the CLI
     _, forward = run_json("/scratch/exp6/a/b.txt", "--lexical")
-    _, back = run_json("--to-local", str(forward[0]["namespace_path"]), "--layout", layout)
+    _, back = run_json("--to-local", str(forward[0]["namespace_path"]), "--layout", layout,
+                       "--lexical")
     assert "/scratch/exp6/a/b.txt" in back[0]["local_paths"]
 
 
 def test_to_local_nowhere_is_exit_1() -> None:
     layout = str(FIXTURES / "docs.layout.json")
     code, records = run_json(
-        "--to-local", "/NAS_12_exp5/x", "--layout", layout, table="special.mountinfo"
+        "--to-local", "/NAS_12_exp5/x", "--layout", layout, "--lexical",
+        table="special.mountinfo",
     )
     assert code == 0  # tab-and-slash and trailing mounts show it
     code, records = run_json(
@@ -188,7 +191,7 @@ def test_tsv_header_escapes_and_to_local_rows() -> None:
     assert len(fields) == len(path_cmd.TSV_PATH)
     assert fields[0] == "/mnt/tab\\tand\\\\slash/x"
     assert fields[4] == "/NAS_12_exp5/x"
-    code, out, _ = run("--to-local", "/NAS_12_exp6/a", "-o", "tsv")
+    code, out, _ = run("--to-local", "/NAS_12_exp6/a", "-o", "tsv", "--lexical")
     rows = [line.split("\t") for line in out.splitlines()[1:]]
     assert [r[2] for r in rows] == [
         "/mnt/cache/NAS_12_exp6/a",

@@ -266,3 +266,37 @@ def test_concurrent_adds_are_all_recorded(tmp_path: Path) -> None:
     suite = check_shape(ET.parse(report).getroot())
     assert suite.attrib["tests"] == "800" and suite.attrib["failures"] == "80"
     assert len({c.attrib["name"] for c in suite}) == 800
+
+
+@dataclass(frozen=True)
+class K(R):
+    kind: str = ""
+
+
+def test_a_repeated_input_gets_a_case_of_its_own_name(tmp_path: Path) -> None:
+    """Readers key cases by class and name: a repeat must not share its original's name."""
+    report = tmp_path / "r.xml"
+    dup = "duplicate of an earlier input"
+    with JUnitReport(report) as junit:
+        junit.add(K("/mnt/a", "flushed"))
+        junit.add(K("/mnt/a", "skipped", dup, kind="duplicate"))
+        junit.add(K("/mnt/a", "skipped", dup, kind="duplicate"))
+        junit.add(K("/mnt/b", "skipped", "a directory", kind="directory"))
+    suite = check_shape(ET.parse(report).getroot())
+    names = [c.attrib["name"] for c in suite]
+    assert names == ["/mnt/a", "/mnt/a (duplicate #1)", "/mnt/a (duplicate #2)", "/mnt/b"]
+    assert len(set(names)) == len(names)
+    skipped = suite[1].find("skipped")
+    assert skipped is not None and skipped.attrib["message"] == dup
+
+
+def test_the_timestamp_says_its_zone(tmp_path: Path) -> None:
+    """ISO 8601 with the UTC offset: a reader elsewhere cannot take it for local time."""
+    from datetime import datetime, timedelta
+
+    report = tmp_path / "r.xml"
+    with JUnitReport(report) as junit:
+        junit.add(R("/a", "flushed"))
+    suite = check_shape(ET.parse(report).getroot())
+    stamp = datetime.fromisoformat(suite.attrib["timestamp"])
+    assert stamp.utcoffset() == timedelta(0)

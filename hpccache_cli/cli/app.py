@@ -77,16 +77,15 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     debug: bool = typer.Option(
-        False, "--debug", help="Also show the log messages of the libraries used (Azure SDK, "
-        "...), e.g. why a sign-in failed. Give it before the command: hpccache --debug ..."),
+        False, "--debug", help="Show the log of the libraries used on stderr (each Azure "
+        "Resource Manager request and response, tokens redacted; why a sign-in failed). The "
+        "same as a command's own --debug; before the command it works for every command."),
 ) -> None:
     """Flush files from Azure HPC Cache to their storage targets."""
     if debug:
-        import logging
+        from hpccache_cli.cli import az_logging
 
-        from hpccache_cli.cli.runtime import show_library_logs
-
-        show_library_logs(logging.DEBUG)
+        az_logging.request_debug()
 
 
 def main() -> None:

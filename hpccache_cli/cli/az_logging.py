@@ -9,6 +9,11 @@
 
 The handler is ours and replaced on every run (tests run many commands in one process), and it
 writes to the ``sys.stderr`` of the moment.
+
+``hpccache --debug COMMAND`` means what ``hpccache COMMAND --debug`` means: the root option
+calls :func:`request_debug`, which remembers it for the command's own :func:`configure` (that
+would otherwise turn the SDK's log back down) and sets the same handler up at once for the
+commands without Azure options (``flush-file``, ``emulator``, ``demo``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import sys
 _HANDLER_NAME = "hpccache-az-log"
 _HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
-_state = {"only_errors": False}
+_state = {"only_errors": False, "debug": False}
+#: The loggers --debug shows (the SDK, its HTTP stack, MSAL's sign-in steps, ours).
+_LOGGERS = ("azure", "urllib3", "msal", "hpccache_cli")
 
 _SECRETS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1REDACTED"),
@@ -58,12 +65,20 @@ def only_errors() -> bool:
     return _state["only_errors"]
 
 
+def request_debug(on: bool = True) -> None:
+    """``hpccache --debug`` (before the command): the command's ``--debug``, whether or not
+    the command has one of its own."""
+    _state["debug"] = on
+    configure(debug=on)
+
+
 def configure(
     *, debug: bool = False, verbose: bool = False, only_show_errors: bool = False
 ) -> None:
     """Set up logging for one Azure command run (and undo a previous run's set-up)."""
+    debug = debug or _state["debug"]
     _state["only_errors"] = only_show_errors
-    for name in ("azure", "urllib3", "hpccache_cli"):
+    for name in _LOGGERS:
         logger = logging.getLogger(name)
         for handler in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
             logger.removeHandler(handler)
@@ -80,7 +95,7 @@ def configure(
     handler.addFilter(RedactTokens())
     if debug:
         handler.setFormatter(logging.Formatter("hpccache: debug: %(name)s: %(message)s"))
-        for name in ("azure", "urllib3", "hpccache_cli"):
+        for name in _LOGGERS:
             logger = logging.getLogger(name)
             logger.setLevel(logging.DEBUG)
             logger.addHandler(handler)

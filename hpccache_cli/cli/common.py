@@ -38,17 +38,33 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def reports_errors(func: F) -> F:
-    """Turn UserError (and OSError) raised by a command into one line plus its exit code."""
+@typing.overload
+def reports_errors(func: F) -> F: ...
+
+
+@typing.overload
+def reports_errors(*, command: str | None = None) -> Callable[[F], F]: ...
+
+
+def reports_errors(func: F | None = None, *, command: str | None = None) -> Any:
+    """Turn UserError (and OSError) raised by a command into one line plus its exit code.
+
+    Library fields in the message read as the command's flags: ``@reports_errors`` uses the
+    shared table, ``@reports_errors(command="flush-file")`` that command's own names
+    (:func:`hpccache_cli.cli.flags.flags_for`).
+    """
+    if func is None:
+        return functools.partial(reports_errors, command=command)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except UserError as exc:
-            from hpccache_cli.cli.flags import FLAGS
+            from hpccache_cli.cli.flags import flags_for
 
-            fail(render_error(exc, FLAGS), exc.exit_code)  # library fields read as flags
+            # library fields read as this command's flags
+            fail(render_error(exc, flags_for(command)), exc.exit_code)
         except KeyboardInterrupt:
             typer.echo("hpccache: interrupted", err=True)
             raise typer.Exit(130) from None

@@ -3,12 +3,21 @@
 ``run`` serves a config file's cache (see ``hpccache_cli.emulator.config``) in the foreground
 and prints everything a client needs to reach it; ``init`` writes a ready-to-run sample.
 The asyncio server is imported inside the commands so ``hpccache --help`` stays fast.
+
+What ``run`` prints is a shell script: prose as ``#`` comments, the client environment as
+``export KEY=VALUE`` lines (values quoted for the shell), so its output, saved or captured,
+can be sourced as it is. ``--env-file FILE`` writes just the export block, once the emulator
+is ready (atomically: a script that waits for the file never reads half of it), and removes
+it when the emulator stops, since its ports die with the run. ``--mountinfo FILE`` writes a
+mount table in ``/proc/self/mountinfo`` format that shows the cache's namespace root mounted
+from its first mount address on ``/mnt/CACHE``, so client-path mode (``hpccache flush
+--mountinfo FILE /mnt/CACHE/JUNCTION/...``) can be tried with no real NFS mount.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -19,7 +28,8 @@ if TYPE_CHECKING:
     from hpccache_cli.emulator.config import EmulatorConfig
     from hpccache_cli.emulator.server import Emulator
 
-READY_LINE = "hpccache emulator: ready (Ctrl-C to stop)"
+READY_LINE = "# hpccache emulator: ready (Ctrl-C to stop)"
+STOPPED_LINE = "# hpccache emulator: stopped"
 SAMPLE_CONFIG = """\
 # HPC Cache emulator config, written by `hpccache emulator init`.
 # Run it with:  hpccache emulator run --config {config}
@@ -102,10 +112,23 @@ def register(app: typer.Typer) -> None:
             ..., "--config", "-c", help="Emulator config (TOML); `hpccache emulator init DIR` "
             "writes a sample."
         ),
+        env_file: Optional[Path] = typer.Option(  # noqa: UP045
+            None, "--env-file", metavar="FILE",
+            help="Also write the client environment (export lines) to FILE once the emulator "
+            "is ready; removed when it stops. Source it: . FILE"),
+        mountinfo: Optional[Path] = typer.Option(  # noqa: UP045
+            None, "--mountinfo", metavar="FILE",
+            help="Write a mount table (mountinfo format) showing the cache's namespace on "
+            "/mnt/CACHE, for client paths: hpccache flush --mountinfo FILE /mnt/CACHE/..."),
     ) -> None:
         """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM.
 
-        Example: hpccache emulator run --config ./emu/emulator.toml
+        The output is a shell script: prose lines are # comments and the client environment is
+        export lines, so a saved copy can be sourced (. FILE); --env-file FILE writes the
+        export lines alone once the emulator is ready.
+
+        Example: hpccache emulator run --config ./emu/emulator.toml --env-file ./emu/env.sh
+        --mountinfo ./emu/mountinfo
         """
         import asyncio
 
@@ -115,7 +138,7 @@ def register(app: typer.Typer) -> None:
             cfg = load_config(config)
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
-        asyncio.run(_serve(cfg))
+        asyncio.run(_serve(cfg, env_file, mountinfo))
 
     @group.command("init")
     @reports_errors
@@ -163,8 +186,48 @@ async def _start_fake_arm(cfg: EmulatorConfig, emulator: Emulator) -> Any:
     return await start_fake_arm(cfg, emulator.namespace)
 
 
-def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str]:
-    """What ``run`` prints: what is served and how a client reaches it."""
+def client_env(emulator: Emulator, arm: Any = None) -> dict[str, str]:
+    """The environment a client needs: the emulator's ports and, with the fake ARM, its
+    endpoint, CA file and token."""
+    p = emulator.ports
+    env = {"HPCCACHE_PORTMAP_PORT": str(p.portmap)} if p.portmap else {}
+    env.update(HPCCACHE_MOUNT_PORT=str(p.mount), HPCCACHE_NFS_PORT=str(p.nfs))
+    if arm is not None:
+        env.update(arm.arm.client_env())
+    return env
+
+
+def export_lines(env: dict[str, str]) -> list[str]:
+    """``export KEY=VALUE`` lines, each value quoted for POSIX shells."""
+    import shlex
+
+    return [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+
+
+def mount_point(cfg: EmulatorConfig) -> str:
+    """Where the ``--mountinfo`` table shows the cache's namespace root."""
+    return f"/mnt/{cfg.cache.name}"
+
+
+def mountinfo_text(cfg: EmulatorConfig) -> str:
+    """A client's mount table: an ext4 root and the cache's namespace root (NFSv3) mounted
+    from its first mount address; names escaped as the kernel writes them."""
+    def esc(text: str) -> str:
+        for ch in "\\ \t\n":
+            text = text.replace(ch, f"\\{ord(ch):03o}")
+        return text
+
+    ip = cfg.cache.mount_addresses[0]
+    host = f"[{ip}]" if ":" in ip else ip
+    return ("1 0 8:1 / / rw,relatime - ext4 /dev/root rw\n"
+            f"40 1 0:40 / {esc(mount_point(cfg))} rw,relatime - nfs {host}:/ "
+            f"rw,vers=3,proto=tcp,sec=sys,addr={ip}\n")
+
+
+def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None,
+           mountinfo: Path | None = None) -> list[str]:
+    """What ``run`` prints: a shell script (prose as comments, the environment as exports)
+    saying what is served and how a client reaches it."""
     from hpccache_cli import usage_models
 
     p = emulator.ports
@@ -185,28 +248,49 @@ def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str
             f": {target.backend_dir}{'' if junction.target_path == '/' else junction.target_path}"
         )
     if arm is not None:
-        lines += list(arm.lines())
-    lines.append("environment for clients:")
-    if p.portmap:
-        lines.append(f"HPCCACHE_PORTMAP_PORT={p.portmap}")
-    lines += [f"HPCCACHE_MOUNT_PORT={p.mount}", f"HPCCACHE_NFS_PORT={p.nfs}"]
+        lines.append(f"  fake ARM: {arm.arm.url} (Microsoft.StorageCache API, CA file "
+                     f"{arm.arm.ca_file}; the token is the emulator's own, not an Azure "
+                     "credential)")
+    lines.append("environment for clients (this output is a shell script: source a saved "
+                 "copy, or use --env-file FILE):")
+    out = [f"# {line}" for line in lines] + export_lines(client_env(emulator, arm))
     junctions = sorted(j.namespace_path for j, _ in cfg.junctions())
     if junctions:
         ip = c.mount_addresses[0]
-        lines += [
-            "try:",
-            f"  hpccache flush --ip {ip} --export {junctions[0]} <path inside the junction>",
-            f"  nfs-ls 'nfs://{ip}{junctions[0]}?version=3&nfsport={p.nfs}&mountport={p.mount}'",
+        table = str(mountinfo) if mountinfo else "FILE"
+        out += [
+            "# try:",
+            f"#   hpccache flush --ip {ip} --export {junctions[0]} <path inside the junction>",
+            f"#   hpccache flush --mountinfo {table} {mount_point(cfg)}{junctions[0]}/<path>"
+            + ("" if mountinfo else "   (run with --mountinfo FILE to write that table)"),
+            f"#   nfs-ls 'nfs://{ip}{junctions[0]}?version=3&nfsport={p.nfs}&mountport={p.mount}'",
         ]
-    return lines
+    return out
 
 
-async def _serve(cfg: EmulatorConfig) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it: a reader waiting
+    for the file sees all of it or none. An unwritable path is a UsageError (exit 2)."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+async def _serve(cfg: EmulatorConfig, env_file: Path | None = None,
+                 mountinfo: Path | None = None) -> None:
     import asyncio
     import signal
 
     from hpccache_cli.emulator.server import Emulator, EmulatorError
 
+    if env_file is not None:
+        env_file.unlink(missing_ok=True)  # a killed run's file: its ports are gone
     emulator = Emulator(cfg)
     try:
         await emulator.start()
@@ -226,14 +310,22 @@ async def _serve(cfg: EmulatorConfig) -> None:
     arm = None
     try:
         arm = await _start_fake_arm(cfg, emulator)
-        for line in banner(cfg, emulator, arm):
+        if mountinfo is not None:
+            write_atomically(mountinfo, mountinfo_text(cfg))
+        if env_file is not None:
+            write_atomically(env_file, "\n".join([
+                f"# hpccache emulator: cache {cfg.cache.name}; source this file: . {env_file}",
+                *export_lines(client_env(emulator, arm))]) + "\n")
+        for line in banner(cfg, emulator, arm, mountinfo):
             print(line, flush=True)
         print(READY_LINE, flush=True)
         await stop.wait()
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        if env_file is not None:
+            env_file.unlink(missing_ok=True)
         if arm is not None:
             await arm.stop()
         await emulator.stop()
-    print("hpccache emulator: stopped", flush=True)
+    print(STOPPED_LINE, flush=True)

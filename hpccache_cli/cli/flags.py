@@ -34,3 +34,22 @@ FLUSH_FLAGS: dict[str, str] = {
 
 #: Every field a library message may name -> how the CLI's users read it.
 FLAGS: dict[str, str] = {**NFS_FLAGS, **FLUSH_FLAGS}
+
+#: Where a command names a field its own way: ``flush-file`` takes flush_file.py's positional
+#: SERVER and EXPORT (not ``--ip``/``--export``, which it does not have), ``--threads`` and
+#: ``--sync``. Its errors and reasons must send the user to what that command accepts.
+COMMAND_FLAGS: dict[str, dict[str, str]] = {
+    "flush-file": {
+        "ips": "SERVER",
+        "export": "EXPORT",
+        "concurrency": "--threads",
+        "mode": "--sync",
+    },
+}
+
+
+def flags_for(command: str | None = None) -> dict[str, str]:
+    """The table for ``command`` (``None``: the shared one): :data:`FLAGS` with the command's
+    own names from :data:`COMMAND_FLAGS` over it."""
+    own = COMMAND_FLAGS.get(command or "")
+    return {**FLAGS, **own} if own else FLAGS

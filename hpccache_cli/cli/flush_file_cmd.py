@@ -16,6 +16,7 @@ import typer
 
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
+from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import DEFAULT_CONCURRENCY
 
 #: Where flush-file differs from flush_file.py on purpose (one --help paragraph each).
@@ -57,7 +58,7 @@ HELP = (
 
 def register(app: typer.Typer) -> None:
     @app.command("flush-file", help=HELP)
-    @reports_errors
+    @reports_errors(command="flush-file")
     @connection_command
     def flush_file(
         export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
@@ -81,10 +82,16 @@ def register(app: typer.Typer) -> None:
         from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
 
+        for name, value, what in (("EXPORT", export, "the junction (namespace path) to "
+                                   "flush under, e.g. /NAS_12_exp5"),
+                                  ("SERVER", server, "a mount address of the cache, or "
+                                   "several separated by commas")):
+            if not value.strip():
+                raise UsageError(f"{name} is empty: give {what}")
         options = FlushOptions(
             mode="sync" if sync else "async", concurrency=threads, timeout=timeout,
             recursive=recursive,
-            client=conn.client_options(),
+            client=conn.client_options("flush-file"),
         )
         request = FlushRequest(from_file="-", ips=[server], export=export, options=options,
                                strip=True, path_kind="export")

@@ -39,14 +39,15 @@ class ConnectionArgs:
     gid: int | None = None
     privileged_port: bool = False
 
-    def client_options(self) -> ClientOptions:
-        """The NFS client's options; an out-of-range value is a UsageError (exit 2)."""
-        from hpccache_cli.cli.flags import FLAGS as ALL_FLAGS
+    def client_options(self, command: str | None = None) -> ClientOptions:
+        """The NFS client's options; an out-of-range value is a UsageError (exit 2).
+        ``command``: whose names the run's reasons use (``flush-file``: SERVER, EXPORT)."""
+        from hpccache_cli.cli.flags import flags_for
         from hpccache_cli.cli.flush.runner import client_options
 
         options = client_options(**{f.name: getattr(self, f.name) for f in fields(self)})
         # NFS errors and flush reasons name library fields; users know the flags
-        options.option_names = ALL_FLAGS
+        options.option_names = flags_for(command)
         return options
 
 

@@ -35,7 +35,8 @@ HELP = (
     "and the path on the back-end storage. Without --cache or --discover no network call is "
     "made.\n\n"
     "With --to-local, each argument is a namespace path and the output lists the client paths "
-    "where it is visible on this machine.\n\n"
+    "where it is visible on this machine: paths that exist (--lexical: every path a mount "
+    "would show); none is a failure.\n\n"
     "JSON output (-o json, the default when piped) is a list with one object per input, with "
     "these keys, always present: input, kind, client_path, exists_locally, mount_point, "
     "mount_source, cache_address, namespace_path, cache, junction, storage_target, target_type,"
@@ -286,9 +287,15 @@ def _path_records(
 
 
 def _local_records(
-    names: list[str], table: MountTable, layouts: list[CacheLayout]
+    names: list[str], table: MountTable, layouts: list[CacheLayout], lexical: bool = False
 ) -> list[dict[str, Any]]:
-    """One record per namespace path: the client paths where it is visible."""
+    """One record per namespace path: the client paths where it is visible.
+
+    A client path is listed only when it exists (unless ``lexical``): through a mount of the
+    namespace root every path *would* translate, ``/nowhere/x`` to ``/mnt/cache/nowhere/x``,
+    though the root shows only the cache's junctions; without a layout, the file itself is
+    the only witness that the path is there.
+    """
     from hpccache_cli.paths import cache_address, local_matches, normpath
 
     names_of = ", ".join(x.name for x in layouts)
@@ -311,6 +318,15 @@ def _local_records(
                 if owners
                 else f"{ns} is under no junction of cache {names_of}"
             )
+        if found and not lexical:
+            missing = [p for p, _ in found if not os.path.lexists(p)]
+            found = [(p, m) for p, m in found if p not in missing]
+            if not found:
+                error = (
+                    f"{ns} is not on this machine: {', '.join(missing)} "
+                    f"{'does' if len(missing) == 1 else 'do'} not exist (--lexical lists "
+                    "client paths without looking)"
+                )
         matches = [
             {
                 "client_path": p,
@@ -363,7 +379,8 @@ def path_command(
         False, "--discover", help="Find the cache owning each mount address in the subscription."
     ),
     lexical: bool = typer.Option(
-        False, "--lexical", help="Do not look at local files: no symlink resolution (fastest)."
+        False, "--lexical", help="Do not look at local files: no symlink resolution (fastest); "
+        "with --to-local, client paths are listed without checking that they exist."
     ),
     output: OutputFormat | None = typer.Option(
         None,
@@ -404,7 +421,7 @@ def path_command(
     elif cache:
         layouts = [get_layout(az, cache, resource_group)]
     if to_local:
-        records = _local_records(names, table, layouts)
+        records = _local_records(names, table, layouts, lexical)
         if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field
             rows = [dict(r, **m) for r in records for m in r["matches"] or [{}]]
             write_records(rows, fmt, TSV_LOCAL)

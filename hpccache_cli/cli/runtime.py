@@ -5,8 +5,9 @@ its own: Typer's exception classes are found through ``typer``), so start-up sta
 - Under ``TF_BUILD`` stdout and stderr are wrapped so no file name can forge an Azure DevOps
   logging command (:mod:`hpccache_cli.pipelines.guard`).
 - Library log records (the Azure SDK's multi-line sign-in warnings, ...) are dropped unless
-  ``--debug`` or a command's ``-v`` asks for them: without a handler, Python's last-resort
-  handler would print them above our one-line error.
+  ``--debug`` (before or after the command: the same) or ``flush -v`` asks for them: without a
+  handler, Python's last-resort handler would print them above our one-line error. A command
+  without a ``--debug`` of its own that is given one is told where it goes.
 - Click usage errors (unknown option, misspelt command, bad value) are one line
   ``hpccache: error: ...`` with Click's suggestion, exit 2, instead of Typer's boxed panel.
 """
@@ -35,6 +36,16 @@ def _click_classes() -> tuple[type[BaseException], type[BaseException], type[Bas
 def usage_line(exc: Any) -> str:
     """One line for a Click error: its message, Click's "did you mean", where to look."""
     possibilities = getattr(exc, "possibilities", None)
+    ctx = getattr(exc, "ctx", None)
+    if (exc.__class__.__name__ == "NoSuchOption" and getattr(exc, "option_name", "") == "--debug"
+            and ctx is not None and ctx.parent is not None):
+        # A command without Azure options has no --debug of its own; the root's is the same
+        top = ctx
+        while top.parent is not None:
+            top = top.parent
+        rest = ctx.command_path[len(top.command_path):].strip()
+        return (f"hpccache: error: {rest} has no --debug of its own: give it before the "
+                f"command, as in hpccache --debug {rest} ...")
     if possibilities and exc.__class__.__name__ == "NoSuchOption":
         names = list(possibilities)  # closest first (difflib), as Click computed them
         choice = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
@@ -44,7 +55,6 @@ def usage_line(exc: Any) -> str:
     message = " ".join(str(message).split())  # one line, whatever Click wrapped
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
-    ctx = getattr(exc, "ctx", None)
     if ctx is not None:
         message += f" (see '{ctx.command_path} --help')"
     return f"hpccache: error: {message}"
@@ -61,8 +71,8 @@ def quiet_library_logs() -> None:
 
 
 def show_library_logs(level: int) -> None:
-    """Show library log records at ``level`` and up on stderr (``-v``: WARNING, ``--debug``:
-    DEBUG); the lowest level asked for wins."""
+    """Show library log records at ``level`` and up on stderr (``flush -v``: WARNING; ``--debug``
+    has its own handler, :mod:`hpccache_cli.cli.az_logging`); the lowest level asked for wins."""
     import logging
 
     root = logging.getLogger()

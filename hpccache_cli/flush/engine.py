@@ -42,6 +42,8 @@ from hpccache_cli.nfs.errors import NfsClientError
 
 UNFINISHED = "interrupted before it finished"
 NOT_STARTED = "interrupted before it started"
+#: The digester key of refused paths (no cache has an empty address list).
+_REFUSED: tuple[tuple[str, ...], bytes] = ((), b"\0refused")
 
 
 @dataclass(slots=True)
@@ -226,7 +228,9 @@ class FlushEngine:
             self.summary.outside_shard += 1
             return None
         if isinstance(resolved, FileResult):
-            self._emit(resolved)
+            # a refused path given again is a repeat too: one failure, one line to retry
+            self._emit(resolved if self._first_refusal(raw) else FileResult(
+                raw, Outcome.SKIPPED, "duplicate of an earlier input", kind="duplicate"))
             return None
         if not self._first_time(resolved):
             self._emit(FileResult(raw, Outcome.SKIPPED, "duplicate of an earlier input",
@@ -243,6 +247,14 @@ class FlushEngine:
                 ",".join(target.addresses).encode(), target.export)
         rel = target.rel if target.alt is None else target.rel + b"\0" + target.alt
         return self._seen.add(digester(rel))
+
+    def _first_refusal(self, raw: bytes) -> bool:
+        """A path the resolver refused, not seen refused before (its input bytes, digested
+        apart from every (addresses, export) key: NUL cannot be in an export)."""
+        digester = self._digesters.get(_REFUSED)
+        if digester is None:
+            digester = self._digesters[_REFUSED] = Digester(b"", b"\0refused")
+        return self._seen.add(digester(raw))
 
     async def _finish(self, feeder: asyncio.Task[None]) -> None:
         """Wait until input is read and every file and listed directory has an outcome."""

@@ -38,6 +38,12 @@ class Outcome(str, Enum):
 
 
 _VALUES = {o: o.value for o in Outcome}
+#: Summary keys that differ from the outcome's value: every key of the ``-o json`` summary is
+#: a Python-style name (``summary["written_back"]``, ``jq .written_back``); reports and
+#: console lines keep the value ``written-back``. (0.3.x named the key ``written-back``.)
+SUMMARY_KEYS = {Outcome.WRITTEN_BACK: "written_back"}
+#: Outcomes that are no answer from the cache: they do not count in the rate.
+_NO_ANSWER = (Outcome.FAILED, Outcome.SKIPPED, Outcome.UNFINISHED)
 
 #: Outcomes that mean "this path still needs attention": they go to --failed-to.
 RETRY_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNFINISHED})
@@ -165,9 +171,16 @@ class FlushSummary:
         return self.done - self.count(Outcome.UNFINISHED)
 
     @property
+    def answered(self) -> int:
+        """Paths the cache gave an answer for: not failed, skipped or unfinished."""
+        return self.done - sum(self.counts.get(o.value, 0) for o in _NO_ANSWER)
+
+    @property
     def rate(self) -> float:
-        """Finished paths per second: paths cut short by Ctrl-C did no work to count."""
-        return self.finished / self.seconds if self.seconds > 0 else 0.0
+        """Answered paths per second (:attr:`answered`): a file that failed, was skipped or
+        was cut short by Ctrl-C did no work to count, so a run where every file failed has a
+        rate of 0, not the speed at which it failed."""
+        return self.answered / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def exit_code(self) -> int:
@@ -195,7 +208,7 @@ class FlushSummary:
         }
         # Every key always (0, false or null when it does not apply): scripts index them.
         for outcome in REFRESH_OUTCOMES if self.mode == "refresh" else FLUSH_OUTCOMES:
-            data[outcome.value] = self.counts.get(outcome.value, 0)
+            data[SUMMARY_KEYS.get(outcome, outcome.value)] = self.counts.get(outcome.value, 0)
         data["failure_kinds"] = dict(self.reasons.most_common())
         data["interrupted"] = self.interrupted
         data["input_complete"] = self.input_complete

@@ -16,6 +16,17 @@ in ``<system-out>``) pass; ``skipped`` is skipped; ``failed`` is a failure with 
 so are ``unfinished`` ("interrupted before it finished"), ``dirty``, ``flushing`` and any
 outcome this module does not know, because such a file may still be dirty. Names use
 :func:`~hpccache_cli.pipelines.text.display_name`, which keeps them valid XML and unique.
+
+A path given twice is flushed once; its repeat is a skipped case (kind ``duplicate``) that
+would otherwise carry the same name, and readers that key tests by class and name (Azure
+Pipelines, Jenkins) would merge the two rows or drop one. So a repeat is named ``PATH
+(duplicate #N)``, N counting the report's repeats: unique among the repeats without
+remembering any path (only an input whose own name ends in that very text could meet one).
+
+The suite's ``timestamp`` carries its zone (UTC, ``+00:00``, as pytest writes it): Jenkins'
+junit-10.xsd, which tests/junit_schema.py encodes, types it ``xs:string``, so a zone is
+allowed, and a reader in another zone no longer takes the UTC time for its local time. (Ant's
+older JUnit.xsd forbids a zone; the Jenkins schema does not.)
 """
 
 from __future__ import annotations
@@ -67,6 +78,8 @@ def quoteattr(text: str) -> str:
 CLASSNAME = "hpccache.flush"
 SUITE_NAME = "hpccache flush"
 UNFINISHED_MESSAGE = "interrupted before it finished"
+#: The engine's failure kind of an input given again (skipped: flushed once).
+DUPLICATE_KIND = "duplicate"
 _DEFAULT_MESSAGES = {
     FAILED: "flush failed",
     UNFINISHED: UNFINISHED_MESSAGE,
@@ -106,8 +119,9 @@ class JUnitReport:
         self._classname = quoteattr(safe_text(classname))
         self._clock = clock
         self._started = clock()
-        self._timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        self._timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.tests = self.failures = self.skipped = 0
+        self.duplicates = 0  # repeats of an earlier input: their cases are numbered
         self.errors = 0  # nothing maps to <error>: kept for the schema and for readers
         self._closed = False
         try:
@@ -125,9 +139,15 @@ class JUnitReport:
         """Append one file's test case. Thread-safe."""
         outcome = outcome_of(result)
         reason = safe_text(result.reason) if result.reason else None
+        name = display_name(path_text(result.path))
+        repeat = outcome == SKIPPED and getattr(result, "kind", None) == DUPLICATE_KIND
+        if repeat:
+            with self._lock:
+                self.duplicates += 1
+                name = f"{name} (duplicate #{self.duplicates})"
         head = (
             f"<testcase classname={self._classname}"
-            f" name={quoteattr(display_name(path_text(result.path)))}"
+            f" name={quoteattr(name)}"
             f' time="{_seconds(result.seconds)}"'
         )
         if outcome == STARTED:  # --no-wait: passed, but say that nobody waited for it
@@ -229,4 +249,4 @@ class JUnitReport:
         self.close()
 
 
-__all__ = ["CLASSNAME", "SUITE_NAME", "UNFINISHED_MESSAGE", "JUnitReport"]
+__all__ = ["CLASSNAME", "DUPLICATE_KIND", "SUITE_NAME", "UNFINISHED_MESSAGE", "JUnitReport"]

@@ -52,7 +52,7 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
         raise UsageError("-g/--resource-group goes with --cache NAME")
     if kind is not None and kind not in PATH_KINDS:
         raise UsageError(f"--path-kind must be one of {', '.join(PATH_KINDS)}, not {kind!r}")
-    if kind == "export" and not (ips and request.export):
+    if kind == "export" and not (ips or request.export):  # one of them: build_resolver says
         raise UsageError("--path-kind export reads paths relative to the --export junction: "
                          "add --ip ADDRESS and --export /NAMESPACE_PATH")
     if kind == "local" and (ips or request.export):
@@ -110,11 +110,11 @@ def _note(message: str) -> None:
 def local_resolver(request: FlushRequest) -> Naming:
     """No ``--ip``/``--cache``: client paths, through the mount table (the fallback finds
     their caches in Azure by mount address after the run)."""
-    from hpccache_cli.flush.resolve_local import LocalPathResolver
+    from hpccache_cli.cli.flush.local_hint import HintingResolver
 
     table = mount_table(request.mountinfo, required=True)
     assert table is not None
-    resolver = LocalPathResolver(table)
+    resolver = HintingResolver(table)
     return Naming(resolver, LocalSites(resolver))
 
 

@@ -22,8 +22,9 @@ from hpccache_cli.cli.flush.no_input import NothingToRead, make_engine
 from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
 from hpccache_cli.cli.flush.sites import ExportSites
 from hpccache_cli.cli.flush.values import QUIET, FlushRequest, Naming
-from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError
+from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError, fill_fields
 from hpccache_cli.flush.addresses import check_ip
+from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.inputs import PathSource, StrippedSource, open_source
 from hpccache_cli.flush.outputs import OutputFile, check_outputs
@@ -61,12 +62,15 @@ def build_resolver(request: FlushRequest) -> Naming:
     if request.cache or request.cache_id:
         return cache_resolver(request)  # namespace and client paths, layout from Azure
     if ips or request.export:
+        # Named as fields: flush-file says SERVER and EXPORT (cli/flags.py COMMAND_FLAGS)
         if not ips:
-            raise UsageError("--export needs the cache's mount addresses: add --ip ADDRESS "
-                             "(repeat it for each mount address)")
+            raise FlushOptionError("{export} needs the cache's mount addresses: give {ips} "
+                                   "(each mount address, or several separated by commas)",
+                                   fields=("export", "ips"), hint="missing")
         if not request.export:
-            raise UsageError("--ip needs the junction to flush under: add --export "
-                             "/NAMESPACE_PATH (as flush_file.py's EXPORT argument)")
+            raise FlushOptionError("{ips} needs the junction to flush under: give {export} "
+                                   "(a namespace path of the cache, such as /NAS_12_exp5)",
+                                   fields=("ips", "export"), hint="missing")
         resolver = ExportResolver(ips, request.export, request.path_kind,
                                   option_names=request.options.option_names)
         return Naming(resolver, ExportSites(resolver))
@@ -88,7 +92,8 @@ def _unreachable_hint(request: FlushRequest) -> str:
         return ("check that this machine can reach the cache's mount addresses (hpccache cache "
                 "show) and the port options; --refresh re-reads them from Azure")
     if request.ips:
-        return "check --ip and the port options"
+        return fill_fields("check {ips} and the port options", ("ips",),
+                           request.options.option_names)
     return "check the NFS mounts of these paths (hpccache path) and the port options"
 
 
