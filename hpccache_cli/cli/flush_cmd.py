@@ -139,7 +139,9 @@ def register(app: typer.Typer) -> None:
             help="Input paths are NUL-separated (find -print0), not newline-separated."),
         recursive: bool = typer.Option(
             False, "--recursive", "-r", rich_help_panel=INPUT,
-            help="Flush every regular file under directory paths (listed on the cache)."),
+            help="Flush every regular file under directory paths (listed on the cache). "
+                 "Each file found is a path of its own; a directory listed whole gets no line, "
+                 "one that could not be (a broken listing, --timeout) fails."),
         ip: list[str] = typer.Option(
             [], "--ip", metavar="IP", rich_help_panel=WHERE,
             help="A mount address of the cache (an IP address; host names are not looked "

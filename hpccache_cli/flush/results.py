@@ -28,7 +28,7 @@ class Outcome(str, Enum):
     FLUSHED = "flushed"  # written back by this run
     CLEAN = "clean"  # nothing to write back
     FAILED = "failed"
-    SKIPPED = "skipped"  # not a file to flush (duplicate, directory, ...)
+    SKIPPED = "skipped"  # not a file to flush (duplicate, not a regular file, ...)
     UNFINISHED = "unfinished"  # interrupted before it ended
     STARTED = "started"  # --no-wait: write-back started (or already running)
     WRITTEN_BACK = "written-back"  # --status-only
