@@ -63,6 +63,8 @@ class TreeServer(RpcTestServer):
         self.flushed: list[bytes] = []
         self.held: list[tuple[int, nfs3.ReaddirplusArgs, Any]] = []
         self.hold_cookies = False  # hold every page after the first one until release()
+        self.commit_delay = 0.0  # seconds before each flush COMMIT is answered
+        self.bare: set[bytes] = set()  # names listed without attributes or handle
 
     # -- building -----------------------------------------------------------------------------
 
@@ -100,6 +102,8 @@ class TreeServer(RpcTestServer):
 
     def entry(self, name: bytes, handle: bytes, cookie: int) -> nfs3.EntryPlus:
         node = self.nodes[handle]
+        if name in self.bare:
+            return nfs3.EntryPlus(node.fileid, name, cookie)
         return nfs3.EntryPlus(node.fileid, name, cookie, node.attrs, handle)
 
     def release(self) -> None:
@@ -126,9 +130,12 @@ class TreeServer(RpcTestServer):
                 return ((S.NFS3ERR_INVAL, nfs3.WccData()),)
             self.flushed.append(args.file)
             status = S.NFS3ERR_NOT_SYNC if args.count == nfs3.FLUSH_ASYNC_START else ok
-            if status != ok:
-                return ((status, nfs3.WccData()),)
-            return ((ok, nfs3.CommitOk()),)
+            result = (status, nfs3.WccData()) if status != ok else (ok, nfs3.CommitOk())
+            if not self.commit_delay:
+                return (result,)
+            asyncio.get_running_loop().call_later(
+                self.commit_delay, self._send, w, xid, proc.res.encode(result))
+            return None
         if proc is nfs3.READDIRPLUS:
             if self.hold_cookies and args.cookie:
                 self.held.append((xid, args, w))

@@ -145,3 +145,41 @@ def test_a_dot_entry_that_is_a_file_fails_the_directory() -> None:
                                         server.entry(b"f2", f2, 3)], True)
     reason = _assert_only(run_against(server, [b"d"]), {b"d/f1"})
     assert "named an entry '..' that is not a directory" in reason
+
+
+def test_an_entry_that_cannot_be_looked_up_fails_alone() -> None:
+    """An entry listed without a handle is looked up by name; when that fails, that path
+    fails on its own line and the rest of the directory is still listed (it used to end
+    the listing: the files after it were never flushed)."""
+    server, d, _, _ = _tree()
+    gone = server.link(d, b"gone", server.new(nfs3.Ftype3.NF3REG))
+    server.add("d/f3")
+    server.bare.add(b"gone")
+    server.nodes[d].children = [(n, h) for n, h in server.nodes[d].children if h != gone]
+    real = server._page
+
+    def listing_with_gone(args: nfs3.ReaddirplusArgs) -> object:  # listed, not looked up
+        status, page = real(args)
+        if args.dir == d and status == nfs3.Nfsstat3.NFS3_OK:
+            page.entries.insert(2, server.entry(b"gone", gone, 99))
+        return status, page
+
+    server._page = listing_with_gone  # type: ignore[method-assign]
+    got = results(run_against(server, [b"d"]))
+    assert set(got) == {b"d/f1", b"d/f2", b"d/f3", b"d/gone"}  # d itself: listed whole
+    assert got[b"d/gone"].outcome is Outcome.FAILED and got[b"d/gone"].kind == "noent"
+    assert all(got[p].outcome is Outcome.FLUSHED for p in (b"d/f1", b"d/f2", b"d/f3"))
+
+
+def test_waiting_for_queue_room_does_not_use_up_a_listing_s_time() -> None:
+    """Slow flushes keep the work queue full; the listing's ``timeout`` counts the server's
+    time, not the wait for room, so a big directory is not failed as "timed out"."""
+    server = TreeServer(page=100)
+    server.add("d", DIR)
+    for i in range(400):
+        server.add(f"d/f{i:03d}")
+    server.commit_delay = 0.005  # 400 sync COMMITs, one at a time: 2 s
+    summary = run_against(server, [b"d"], timeout=1.0, concurrency=1, mode="sync")
+    got = results(summary)
+    assert b"d" not in got, got[b"d"].reason
+    assert len(got) == 400 and summary.exit_code == 0
