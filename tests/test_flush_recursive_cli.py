@@ -80,7 +80,7 @@ def test_a_broken_listing_puts_only_its_directory_in_the_failed_list(tmp_path: P
     got = {r["path"]: r for r in read_report(report)}
     assert set(got) == {"d", "d/f1"} and got["d/f1"]["outcome"] == "flushed"
     assert "READDIRPLUS named an entry 'a/b' (a name with '/' in it)" in got["d"]["reason"]
-    assert "failed d: listed 1 files, but could not list 'd': " in err
+    assert "failed d: listed 1 file, but could not list 'd': " in err
     assert "Traceback" not in err
 
 

@@ -320,13 +320,14 @@ class FlushEngine:
                               job.attrs, self._found, self._found_failed).run()
         seconds = time.monotonic() - started
         problems = walk.problems
+        files = f"{walk.files:,} file{'' if walk.files == 1 else 's'}"
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             return FileResult(job.item.raw, Outcome.FAILED,
-                              f"listed {walk.files} files, but {problems[0]}{more}",
+                              f"listed {files}, but {problems[0]}{more}",
                               seconds=seconds, kind="list")
         self.summary.total -= 1
-        self._log(f"listed {q(job.item.raw)}: {walk.files} files, each reported on its own")
+        self._log(f"listed {q(job.item.raw)}: {files}, each reported on its own")
         return None
 
     async def _found(self, raw: bytes, target: Target, fh: bytes) -> bool:
@@ -342,10 +343,11 @@ class FlushEngine:
             raise
         return True
 
-    def _found_failed(self, result: FileResult) -> None:
-        """A path a listing named but that could not be looked up: its own outcome."""
-        self.summary.total += 1
-        self._emit(result)
+    def _found_failed(self, result: FileResult, target: Target) -> None:
+        """A path a listing named but that could not be looked up: its own outcome (once)."""
+        if self._first_time(target):
+            self.summary.total += 1
+            self._emit(result)
 
     async def _interrupt(self, workers: list[asyncio.Task[None]]) -> None:
         """Record in-flight and queued paths as unfinished; keep reading input to account

@@ -35,8 +35,8 @@ from hpccache_cli.nfs.errors import NfsClientError
 #: ``found(raw, target, fh)``: a regular file the walk found, for the engine to queue (it
 #: awaits while the work queue is full); False when an earlier path named it already.
 Found = Callable[[bytes, Target, bytes], Awaitable[bool]]
-#: ``failed(result)``: a path the walk found but could not look up: its own outcome.
-Failed = Callable[[FileResult], None]
+#: ``failed(result, target)``: a path the walk found but could not look up: its own outcome.
+Failed = Callable[[FileResult, Target], None]
 
 
 @dataclass
@@ -128,7 +128,8 @@ class TreeWalk:
                     res = await session.lookup(export, where.fh, where.rel, name,
                                                self._deadline, leaf=True)
                 except FileFailure as exc:
-                    self.failed(FileResult(raw, Outcome.FAILED, exc.reason, kind=exc.kind))
+                    self.failed(FileResult(raw, Outcome.FAILED, exc.reason, kind=exc.kind),
+                                Target(self.root.addresses, export, rel))
                     continue
                 attrs, handle = res.obj_attributes, res.object
             if attrs is not None and attrs.is_dir:
