@@ -319,12 +319,11 @@ class FlushEngine:
         walk = await TreeWalk(session, self.options, job.item.target, job.item.raw, job.fh,
                               job.attrs, self._found, self._found_failed).run()
         seconds = time.monotonic() - started
-        problems = walk.problems
         files = f"{walk.files:,} file{'' if walk.files == 1 else 's'}"
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        if walk.problems:
+            more = f" (and {walk.problems - 1:,} more)" if walk.problems > 1 else ""
             return FileResult(job.item.raw, Outcome.FAILED,
-                              f"listed {files}, but {problems[0]}{more}",
+                              f"listed {files}, but {walk.first_problem}{more}",
                               seconds=seconds, kind="list")
         self.summary.total -= 1
         self._log(f"listed {q(job.item.raw)}: {files}, each reported on its own")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded
@@ -41,10 +41,12 @@ Failed = Callable[[FileResult, Target], None]
 
 @dataclass
 class Walk:
-    """What one walk found: files queued, and the problems that fail its directory."""
+    """What one walk found: files queued, and the problems that fail its directory (the
+    first one's words and how many: a hostile tree may have millions)."""
 
     files: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: int = 0
+    first_problem: str = ""
 
 
 @dataclass(slots=True)
@@ -97,7 +99,8 @@ class TreeWalk:
         return self.walk
 
     def _problem(self, text: str) -> None:
-        self.walk.problems.append(text)
+        self.walk.problems += 1
+        self.walk.first_problem = self.walk.first_problem or text
 
     def _deadline_now(self) -> float | None:
         return self._deadline
