@@ -4,7 +4,8 @@ that sends a page with no entries and no eof.
 Such a page neither ends the listing nor moves it on. The client used to raise while the
 engine's own copy of the loop returned quietly, so ``--recursive`` reported the files of the
 first page as the whole directory (skipped, exit 0). Both now go through
-``hpccache_cli.nfs.readdir`` and a truncated listing fails.
+``hpccache_cli.nfs.readdir`` and a truncated listing fails. So does one that loops (a cookie
+twice), never ends (a page budget) or names an entry no directory can hold (issue 19).
 """
 
 from __future__ import annotations
