@@ -131,3 +131,19 @@ def test_client_hanging_up_does_not_cancel_the_write_back(emu: EmulatorThread) -
     wait_until(lambda: emu.emulator.connection_count(A1) == 0, message="connection closed")
     emu.run(wb.resume)
     wait_until(lambda: not emu.namespace.is_dirty(f"{JUNCTION}/f.txt"), message="written back")
+
+
+def test_denied_paths_refuse_every_call_on_their_handles(emu: EmulatorThread) -> None:
+    """A handle got before the path was denied (or from a READDIRPLUS listing, which names
+    the file without a LOOKUP) is refused too: the fault applies however the file is reached
+    (it used to act on LOOKUP alone, so ``flush -r`` flushed denied files)."""
+    with RawRpc(A1, emu.ports.nfs) as nfs:
+        root = mnt(emu, A1)
+        fh = nfs.lookup_path(root, "f.txt")
+        emu.faults.denied_paths.append(f"{JUNCTION}/f.txt")
+        assert nfs.getattr(fh)[0] == S.NFS3ERR_ACCES
+        assert nfs.flush(fh, FLUSH_SYNC) == S.NFS3ERR_ACCES
+        assert nfs.getattr(root)[0] == S.NFS3_OK  # the directory above is not denied
+        assert emu.namespace.is_dirty(f"{JUNCTION}/f.txt")  # not written back
+        emu.faults.denied_paths.clear()
+        assert nfs.flush(fh, FLUSH_SYNC) == S.NFS3_OK

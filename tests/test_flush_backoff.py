@@ -62,3 +62,21 @@ def test_dropped_connections_shrink_the_files_in_flight(tmp_path: Path) -> None:
     backoffs = [line for line in logs if "files in flight (of 64) call the cache" in line]
     assert backoffs and "connection" in backoffs[0] and "32 files" in backoffs[0], logs
     assert_written_back(tmp_path, names)
+
+
+def test_a_freed_turn_goes_to_the_first_waiter_not_to_a_later_caller() -> None:
+    """Workers flushing back to back release and re-take turns at once; a waiter (a
+    ``recursive`` listing's READDIRPLUS) must still get the next one, or it is starved until
+    its time runs out (issue 19)."""
+    async def body() -> None:
+        t = Throttle(1)
+        assert t.try_acquire()
+        waiter = asyncio.ensure_future(t.acquire())
+        await asyncio.sleep(0)  # one loop turn: the waiter is in line
+        t.release()
+        assert not t.try_acquire()  # the freed turn is the waiter's
+        assert await waiter and t.active == 1
+        t.release()
+        assert t.active == 0 and t.try_acquire()
+
+    run_bounded(body(), 30)

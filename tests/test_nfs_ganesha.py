@@ -173,3 +173,27 @@ def test_calls_of_one_loop_turn_are_answered_by_ganesha(ganesha: GaneshaPeer) ->
             return [a.size for a in attrs]
 
     assert run(body()) == list(sizes.values())
+
+
+def test_recursive_flush_of_a_real_tree_believes_its_listing(ganesha: GaneshaPeer) -> None:
+    """The listing rules of issue 19 (no cookie twice, no directory met twice by handle or
+    fileid, ``.``/``..`` once each and directories) hold for a real server's listing: a
+    nested tree over several pages is flushed whole, every file on its own line, and the
+    directory has none (it is its files)."""
+    from hpccache_cli.flush.api import flush_paths_async
+
+    scratch = ganesha.scratch_dir("tree-")
+    files = [f"a/f{i:03d}" for i in range(300)] + ["a/b/c/deep", "a/b/g", "top"]
+    for name in files:
+        (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+        (scratch / name).write_bytes(b"x")
+    (scratch / "a" / "empty").mkdir()
+    top = rel(ganesha, scratch)
+    summary = run(flush_paths_async(
+        [top], ips=[ganesha.host], export=ganesha.export_path, recursive=True,
+        portmap_port=ganesha.portmap_port))
+    assert summary.results is not None
+    assert sorted(r.path for r in summary.results) == sorted(
+        top + b"/" + os.fsencode(f) for f in files)
+    assert {r.outcome.value for r in summary.results} == {"clean"}  # a plain COMMIT: OK
+    assert summary.total == len(files) and summary.exit_code == 0

@@ -64,7 +64,8 @@ HELP = (
     "flush is waited for --fallback-timeout seconds (default 3600); one still running then is "
     "reported failed, with the command that shows its state.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
-    "reason; a directory without --recursive is one), skipped (duplicate, not a regular "
+    "reason; a directory without --recursive is one; with it, a directory listed whole is "
+    "its files), skipped (duplicate, not a regular "
     "file, ...) or unfinished "
     "(interrupted); with --no-wait: started; with --status-only: written-back, flushing or "
     "dirty.\n\n"
@@ -139,7 +140,9 @@ def register(app: typer.Typer) -> None:
             help="Input paths are NUL-separated (find -print0), not newline-separated."),
         recursive: bool = typer.Option(
             False, "--recursive", "-r", rich_help_panel=INPUT,
-            help="Flush every regular file under directory paths (listed on the cache)."),
+            help="Flush every regular file under directory paths (listed on the cache). "
+                 "Each file found is a path of its own; a directory listed whole gets no line, "
+                 "one that could not be (a broken listing, --timeout) fails."),
         ip: list[str] = typer.Option(
             [], "--ip", metavar="IP", rich_help_panel=WHERE,
             help="A mount address of the cache (an IP address; host names are not looked "

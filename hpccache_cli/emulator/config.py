@@ -43,7 +43,7 @@ are taken relative to the config file. Example (``hpccache emulator run --config
     jukebox_every = 0                    # every Nth flush COMMIT answers NFS3ERR_JUKEBOX
     drop_connection_every = 0            # every Nth NFS call closes the connection instead
     failing_paths = []                   # namespace paths whose write-back never succeeds
-    denied_paths = []                    # namespace paths whose LOOKUP answers NFS3ERR_ACCES
+    denied_paths = []                    # namespace paths refused with NFS3ERR_ACCES (any call)
     down_addresses = []                  # mount addresses that refuse connections
     bare_commit_replies = false          # COMMIT replies without post-op attributes
 

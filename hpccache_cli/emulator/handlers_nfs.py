@@ -58,7 +58,15 @@ class NfsHandlers:
     def _node(self, fh: bytes) -> Node:
         node = self.ns.node_for_handle(fh)
         self._check_suspended(node)
+        self._check_denied(node)
         return node
+
+    def _check_denied(self, node: Node) -> None:
+        """``denied_paths`` refuse every call on their handles, however the client came by
+        the handle (a LOOKUP, or a READDIRPLUS listing of the directory above: a back end
+        refusing this client still lets the cache name the file)."""
+        if self.faults.denied_paths and path_fails(node.path, self.faults.denied_paths):
+            raise NfsStatusError(S.NFS3ERR_ACCES)
 
     def _check_suspended(self, node: Node) -> None:
         if node.target is not None and node.target.name in self.ns.suspended:
@@ -151,6 +159,7 @@ class NfsHandlers:
         node = self.ns.node_for_handle(a.file)
         try:
             self._check_suspended(node)  # JUKEBOX, still with the file's attributes
+            self._check_denied(node)
             if a.offset == nfs3.FLUSH_OFFSET:
                 return self._flush(node, a.count)
             if self.ns.is_dir(self.ns.stat_handle(node)):

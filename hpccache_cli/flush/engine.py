@@ -28,17 +28,18 @@ from typing import Any
 
 from hpccache_cli.errors import fill_fields
 from hpccache_cli.flush.dedup import Digester, DigestSet
+from hpccache_cli.flush.expand import TreeWalk
 from hpccache_cli.flush.flow import DirectoryFound, FileFlow, WorkItem
 from hpccache_cli.flush.inputs import PathSource
 from hpccache_cli.flush.options import FlushOptions
-from hpccache_cli.flush.pool import CacheUnreachable, cancel_and_wait
+from hpccache_cli.flush.pool import cancel_and_wait
 from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
-from hpccache_cli.flush.session import CacheSession, FileFailure, q
+from hpccache_cli.flush.session import CacheSession, q
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.flush.workqueue import WorkQueue
-from hpccache_cli.nfs.errors import NfsClientError
+from hpccache_cli.nfs.nfs3 import Fattr3
 
 UNFINISHED = "interrupted before it finished"
 NOT_STARTED = "interrupted before it started"
@@ -50,6 +51,7 @@ _REFUSED: tuple[tuple[str, ...], bytes] = ((), b"\0refused")
 class _DirJob:
     item: WorkItem
     fh: bytes
+    attrs: Fattr3 | None = None
 
 
 class FlushEngine:
@@ -297,7 +299,8 @@ class FlushEngine:
                                   kind="directory"))
             return
         self._dirs_open += 1
-        self._dirs.put_nowait(_DirJob(item, found.fh))
+        self.summary.listing += 1
+        self._dirs.put_nowait(_DirJob(item, found.fh, found.attrs))
 
     async def _expander(self) -> None:
         while True:
@@ -313,53 +316,49 @@ class FlushEngine:
                                     kind="internal")
             finally:
                 self._dirs_open -= 1
+                self.summary.listing -= 1
                 self._dirs.task_done()
-            self._emit(result)
+            if result is not None:
+                self._emit(result)
 
-    async def _expand(self, job: _DirJob) -> FileResult:
-        """List a directory tree (READDIRPLUS pages) and queue every regular file in it."""
+    async def _expand(self, job: _DirJob) -> FileResult | None:
+        """List a directory tree (``flush.expand``) and queue every regular file in it. A
+        directory listed whole is not a path of its own: it leaves ``total`` (its files
+        are counted instead) and gets no outcome, only a note; one that could not be listed
+        whole fails, so ``failed_to`` holds it for the next run."""
         started = time.monotonic()
-        target = job.item.target
-        session = await self._session(target.addresses)
-        prefix = job.item.raw.rstrip(b"/")
-        stack = [(target.rel, job.fh, prefix)]
-        files, problems = 0, []
-        while stack:
-            rel, fh, raw_dir = stack.pop()
-            try:
-                async for entry in session.list_dir(fh):
-                    child = rel + b"/" + entry.name if rel else entry.name
-                    child_raw = raw_dir + b"/" + entry.name
-                    attrs, handle = entry.name_attributes, entry.name_handle
-                    if attrs is None or handle is None:
-                        res = await session.lookup(target.export, fh, rel, entry.name, None,
-                                                   leaf=True)
-                        attrs, handle = res.obj_attributes, res.object
-                    if attrs is not None and attrs.is_dir:
-                        stack.append((child, handle, child_raw))
-                    elif attrs is None or attrs.is_regular:
-                        sub = Target(target.addresses, target.export, child)
-                        if self._first_time(sub):
-                            files += 1
-                            self.summary.total += 1  # counted: it must get an outcome
-                            try:
-                                await self._work.put(WorkItem(child_raw, sub, handle))
-                            except asyncio.CancelledError:  # stopped while the queue was full
-                                self._emit(_unfinished(child_raw, NOT_STARTED))
-                                raise
-            except (FileFailure, NfsClientError, CacheUnreachable) as exc:
-                why = (exc.render(self.options.client.option_names)
-                       if isinstance(exc, NfsClientError) else getattr(exc, "reason", exc))
-                problems.append(f"{q(rel or b'/')}: {why}")
+        session = await self._session(job.item.target.addresses)
+        walk = await TreeWalk(session, self.options, job.item.target, job.item.raw, job.fh,
+                              job.attrs, self._found, self._found_failed).run()
         seconds = time.monotonic() - started
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        files = f"{walk.files:,} file{'' if walk.files == 1 else 's'}"
+        if walk.problems:
+            more = f" (and {walk.problems - 1:,} more)" if walk.problems > 1 else ""
             return FileResult(job.item.raw, Outcome.FAILED,
-                              f"listed {files} files, but could not list {problems[0]}{more}",
+                              f"listed {files}, but {walk.first_problem}{more}",
                               seconds=seconds, kind="list")
-        return FileResult(job.item.raw, Outcome.SKIPPED,
-                          f"directory: its {files} files are reported one by one",
-                          seconds=seconds, kind="directory")
+        self.summary.total -= 1
+        self._log(f"listed {q(job.item.raw)}: {files}, each reported on its own")
+        return None
+
+    async def _found(self, raw: bytes, target: Target, fh: bytes) -> bool:
+        """A file found by a listing: counted (it must get an outcome) and queued, unless
+        an earlier input or listing named it already (then False)."""
+        if not self._first_time(target):
+            return False
+        self.summary.total += 1
+        try:
+            await self._work.put(WorkItem(raw, target, fh))
+        except asyncio.CancelledError:  # stopped while the queue was full
+            self._emit(_unfinished(raw, NOT_STARTED))
+            raise
+        return True
+
+    def _found_failed(self, result: FileResult, target: Target) -> None:
+        """A path a listing named but that could not be looked up: its own outcome (once)."""
+        if self._first_time(target):
+            self.summary.total += 1
+            self._emit(result)
 
     async def _interrupt(self, workers: list[asyncio.Task[None]]) -> None:
         """Record in-flight and queued paths as unfinished; keep reading input to account
@@ -384,6 +383,7 @@ class FlushEngine:
         while not self._dirs.empty():
             self._emit(_unfinished(self._dirs.get_nowait().item.raw, NOT_STARTED))
             self._dirs_open -= 1
+            self.summary.listing -= 1
             self._dirs.task_done()
 
     # -- sessions -----------------------------------------------------------------------------

@@ -58,9 +58,11 @@ class WorkItem:
 
 @dataclass(slots=True)
 class DirectoryFound:
-    """The path is a directory: the engine lists it (``--recursive``) or skips it."""
+    """The path is a directory: the engine lists it (``--recursive``) or fails it. Its
+    attributes (fsid, fileid) let the listing notice a subdirectory that is this one again."""
 
     fh: bytes
+    attrs: nfs3.Fattr3 | None = None
 
 
 class _State:
@@ -110,7 +112,7 @@ class FileFlow:
                             target.export, target.rel, deadline
                         )
                     if attrs is not None and attrs.is_dir:
-                        return DirectoryFound(fh)
+                        return DirectoryFound(fh, attrs)
                     if attrs is not None and not attrs.is_regular:
                         kind = _type_name(attrs.type)
                         result = FileResult(

@@ -62,6 +62,11 @@ class Policies:
     #: Fewest files in flight the run backs off to on transport failures (see throttle.py);
     #: at or above --concurrency it never backs off (benchmarks compare that).
     backoff_floor: int = 4
+    #: ``recursive``: READDIRPLUS pages one directory's listing may take (a server that
+    #: never ends a listing; ~200 entries a page make this some 40 million entries), and
+    #: directories nested in one tree (deeper than any path a client can name: 4,096 bytes).
+    listing_pages: int = 200_000
+    listing_depth: int = 2048
 
 
 @dataclass

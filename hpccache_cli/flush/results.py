@@ -28,7 +28,7 @@ class Outcome(str, Enum):
     FLUSHED = "flushed"  # written back by this run
     CLEAN = "clean"  # nothing to write back
     FAILED = "failed"
-    SKIPPED = "skipped"  # not a file to flush (duplicate, directory, ...)
+    SKIPPED = "skipped"  # not a file to flush (duplicate, not a regular file, ...)
     UNFINISHED = "unfinished"  # interrupted before it ended
     STARTED = "started"  # --no-wait: write-back started (or already running)
     WRITTEN_BACK = "written-back"  # --status-only
@@ -130,6 +130,9 @@ class FlushSummary:
     # the start when it can be (a regular file; None for a pipe), and the records read so far.
     expected_input: int | None = None
     input_read: int = 0
+    # Directories (--recursive) found and not listed to their end yet: each is still one
+    # path in ``total``, so progress never reaches 100 % while one is listed.
+    listing: int = 0
 
     def add(self, result: FileResult) -> None:
         outcome = result.outcome
@@ -155,7 +158,11 @@ class FlushSummary:
         """The run's total for a progress bar: exact once the input was read to its end;
         before that, from the record count of the input (paths not read yet, scaled by how
         many each read one became: 1 for a plain list, less with --shard, more with
-        --recursive); None when the input could not be counted (a pipe)."""
+        --recursive); None when the input could not be counted (a pipe), or while
+        --recursive lists a directory (how many files it holds is not known until then: a
+        percentage of the files found so far would claim 100 % of a listing still running)."""
+        if self.listing:
+            return None
         if self.input_complete:
             return self.total
         if self.expected_input is None:

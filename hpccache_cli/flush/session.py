@@ -326,19 +326,24 @@ class CacheSession:
     # -- listing ------------------------------------------------------------------------------
 
     async def list_dir(
-        self, fh: bytes, deadline: float | None = None
+        self, fh: bytes, deadline: Callable[[], float | None] | None = None
     ) -> AsyncIterator[nfs3.EntryPlus]:
         """Every entry of a directory, page by page with READDIRPLUS; each page may go to any
         address. A BAD_COOKIE (directory changed under us) restarts the listing: repeats are
-        harmless because the engine skips duplicate paths. A page that neither ends nor moves
-        the listing fails the directory (:class:`~hpccache_cli.nfs.readdir.TruncatedListing`):
-        its files would otherwise be missing from a listing reported as complete."""
+        harmless because the engine skips duplicate paths. A listing the server breaks (a
+        page that neither ends nor moves it, a cookie twice, more than ``listing_pages``
+        pages, a name no directory holds) fails the directory with
+        :class:`~hpccache_cli.nfs.readdir.BadListing`: its files would otherwise be missing
+        from a listing reported as complete, or never end. ``deadline()`` is read before each
+        page (the caller may push it back while it is not listing: see ``flush.expand``)."""
 
         async def page(cookie: int, verf: bytes) -> nfs3.ReaddirplusOk:
             ok: nfs3.ReaddirplusOk = await self.call(
-                methodcaller("readdirplus", fh, cookie, verf), deadline, "READDIRPLUS"
+                methodcaller("readdirplus", fh, cookie, verf),
+                deadline() if deadline is not None else None, "READDIRPLUS"
             )
             return ok
 
-        async for entry in readdir.entries(page, bad_cookie_restarts=3):
+        async for entry in readdir.entries(page, bad_cookie_restarts=3,
+                                           max_pages=self.policies.listing_pages):
             yield entry

@@ -40,18 +40,26 @@ class Throttle:
         self._log = log or (lambda _m: None)
 
     def try_acquire(self) -> bool:
-        """Take a slot if one is free now (no coroutine: the common case of every call)."""
-        if self.active < self.limit:
+        """Take a slot if one is free now (no coroutine: the common case of every call).
+        Never ahead of a waiter: a freed slot is handed to the first one (see ``_wake``)."""
+        if self.active < self.limit and not self._waiters:
             self.active += 1
             return True
         return False
 
     async def acquire(self, deadline: float | None = None) -> bool:
-        """Take a slot; False if ``deadline`` (``time.monotonic()``) passed first."""
+        """Take a slot, in turn after earlier waiters; False if ``deadline``
+        (``time.monotonic()``) passed first."""
+        if self.try_acquire():
+            return True
         loop = asyncio.get_running_loop()
-        while self.active >= self.limit:
+        first_in_line = False
+        while True:
             fut: asyncio.Future[bool] = loop.create_future()
-            self._waiters.append(fut)
+            if first_in_line:
+                self._waiters.appendleft(fut)
+            else:
+                self._waiters.append(fut)
             timer = None
             if deadline is not None:
                 timer = loop.call_later(max(0.0, deadline - time.monotonic()), _expire, fut)
@@ -59,15 +67,16 @@ class Throttle:
                 woken = await fut
             except asyncio.CancelledError:
                 if fut.done() and not fut.cancelled() and fut.result():
-                    self._wake()  # woken and cancelled at once: pass the turn on
+                    self.release()  # handed a turn and cancelled at once: pass it on
                 raise
             finally:
                 if timer is not None:
                     timer.cancel()
             if not woken:
                 return False
-        self.active += 1
-        return True
+            if self.active <= self.limit:  # ``_wake`` took the slot for us
+                return True
+            self.active -= 1  # the limit was cut since the hand-off: wait again, first
 
     def release(self) -> None:
         self.active -= 1
@@ -81,12 +90,15 @@ class Throttle:
         self.release()
 
     def _wake(self) -> None:
-        free = self.limit - self.active
-        while free > 0 and self._waiters:
+        """Hand free slots to the first waiters. The slot is taken here, for the waiter:
+        were it only told, a caller of ``try_acquire`` running before it wakes would take
+        the slot, again and again (files flushing back to back starved a ``recursive``
+        listing of turns until its time ran out)."""
+        while self.active < self.limit and self._waiters:
             fut = self._waiters.popleft()
             if not fut.done():
+                self.active += 1
                 fut.set_result(True)
-                free -= 1
 
     def answered(self) -> None:
         """A call got an answer: after a window of them, one more file may be in flight."""

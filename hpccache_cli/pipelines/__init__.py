@@ -26,7 +26,7 @@ from typing import Protocol
 FLUSHED = "flushed"  # written back by this run
 CLEAN = "clean"  # nothing to write back
 FAILED = "failed"
-SKIPPED = "skipped"  # not a file to flush (duplicate, directory, ...)
+SKIPPED = "skipped"  # not a file to flush (duplicate, not a regular file, ...)
 UNFINISHED = "unfinished"  # the run stopped (interrupt, --timeout) before this file was done
 STARTED = "started"  # --no-wait: write-back started, not waited for
 WRITTEN_BACK = "written-back"  # --status-only: nothing dirty

@@ -52,10 +52,12 @@ def _line(result: FileResult) -> str:
 
 def progress_line(s: FlushSummary) -> str:
     """``progress: 1,200 of 10,817 done (11%), 3 failed``; "of 1,200+" while the input is
-    still arriving from a pipe and its length is unknown."""
+    still arriving from a pipe and its length is unknown, or while ``--recursive`` is still
+    listing directories (", listing 2 directories": more files may come)."""
     total = s.total_estimate
+    listing = f", listing {plural(s.listing, 'directory', 'directories')}" if s.listing else ""
     if total is None:
-        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed"
+        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed{listing}"
     approx = "" if s.input_complete else "~"
     percent = s.done * 100 // total if total else 100
     return (f"progress: {s.done:,} of {approx}{total:,} done ({percent}%), "
