@@ -62,6 +62,9 @@ class RefreshEngine:
         self._stop_requests = 0
         self._stop: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # ``recursive``: handles of the directories listed, so that a server naming a
+        # directory's parent (or itself) as an entry cannot walk this run round a loop.
+        self._listed: set[bytes] = set()
 
     def request_stop(self) -> None:
         """Ctrl-C: directories in flight end as ``unfinished``, and so does the rest of the
@@ -207,8 +210,24 @@ class RefreshEngine:
         self._emit(result)
         self.summary.total += len(below)  # each directory below gets an outcome of its own
         for rel, handle, child_raw in below:
+            refused = self._refuse_subdir(rel, handle)
+            if refused is not None:
+                self._emit(FileResult(child_raw, Outcome.FAILED, refused, kind="list"))
+                continue
             self._spawn(self._subdir(child_raw, Target(target.addresses, target.export, rel),
                                      handle))
+
+    def _refuse_subdir(self, rel: bytes, handle: bytes) -> str | None:
+        """Why a directory found by ``recursive`` is not listed, or None: one already listed
+        (a loop the server made: its paths would not exist) or nested past the depth budget
+        (the same rules as the flush's tree walk, ``flush.expand``)."""
+        if handle in self._listed:
+            return ("not listed: the server named a directory already listed (same handle) "
+                    "as an entry here, a loop (a server bug?)")
+        if rel.count(b"/") + 1 > self.options.policies.listing_depth:
+            return (f"not listed: nested deeper than {self.options.policies.listing_depth:,} "
+                    "directories (a server bug?)")
+        return None
 
     # -- one directory ------------------------------------------------------------------------
 
@@ -288,7 +307,8 @@ class RefreshEngine:
         the (path, handle, input name) of each directory in it."""
         entries = 0
         below: list[tuple[bytes, bytes, bytes]] = []
-        async for entry in session.list_dir(fh, deadline):
+        self._listed.add(fh)
+        async for entry in session.list_dir(fh, lambda: deadline):
             entries += 1
             attrs, handle = entry.name_attributes, entry.name_handle
             if (self.options.recursive and attrs is not None and attrs.is_dir
