@@ -13,6 +13,10 @@ Both are azure-core policies handed to the client through its documented keyword
 * :class:`EndpointBoundAuthPolicy`: refuses any request to another origin (scheme, host, port)
   than the ARM endpoint before a token is attached: a paging link or operation URL pointing
   elsewhere must not collect the user's token.
+* :class:`BoundedReplyPolicy`: refuses a reply nested deeper or larger than
+  :mod:`hpccache_cli.control.json_bounds` accepts before the SDK parses it (a deep reply would
+  otherwise end in a RecursionError); it sits inside the retry policy (``per_retry_policies``)
+  so it sees every attempt and every operation-status poll.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
+from hpccache_cli.control.json_bounds import JsonBoundsError, check
 from hpccache_cli.errors import AzureError
 
 if TYPE_CHECKING:
@@ -139,3 +144,27 @@ def shown_origin(url: str) -> str:
     """The origin of ``url`` (no path or query: they may be long or carry signatures)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+class UnsafeReplyError(Exception):
+    """ARM's reply is beyond what hpccache parses (too deep, too large): ``reason`` says which,
+    ``status`` is its HTTP status. Not an azure-core error, so no retry policy retries it;
+    ``arm_errors.translate`` names the request it answered."""
+
+    def __init__(self, reason: str, status: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class BoundedReplyPolicy(SansIOHTTPPolicy[Any, Any]):
+    """Check each read (non-streamed) reply's size and nesting before anyone parses it."""
+
+    def on_response(self, request: Any, response: Any) -> None:
+        if response.context.options.get("stream", True):
+            return  # a streamed body is not parsed as JSON (the SDK's own rule)
+        http = response.http_response
+        try:
+            check(http.body() or b"")
+        except JsonBoundsError as exc:
+            raise UnsafeReplyError(str(exc), http.status_code) from None

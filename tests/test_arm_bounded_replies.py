@@ -1,0 +1,100 @@
+"""What ARM sends is bounded before anything parses it (issue 19, "one line, never a
+traceback"): a reply nested thousands of levels deep, or larger than hpccache reads, ends in
+one ``hpccache: error:`` line with exit 3, whichever command and whichever reply (a resource,
+an error body, an operation status); a reply at the bound is still read. Through the real SDK
+against the HTTPS fake ARM, as the user sees it (a subprocess).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from arm_support import ArmWorld, error_line, run_hpccache
+
+from hpccache_cli.control import json_bounds
+from hpccache_cli.errors import EXIT_AZURE
+
+MOUNTINFO = Path(__file__).parent / "fixtures" / "mountinfo"
+SHOW = ("cache", "show", "emu", "-g", "emu-rg", "-o", "json")
+TOO_DEEP = f"it nests more than {json_bounds.MAX_DEPTH} levels deep"
+
+
+def test_a_cache_nested_3000_levels_is_one_line(world: ArmWorld, env: dict) -> None:
+    world.arm.faults.next_nested(3000, path_contains="/caches/emu")
+    line = error_line(run_hpccache(env, *SHOW), EXIT_AZURE)
+    assert "Azure Resource Manager sent a reply hpccache will not read (HTTP 200 to" in line
+    assert TOO_DEEP in line and "RecursionError" not in line
+
+
+def test_flush_cache_on_a_nested_reply_is_an_azure_error(world: ArmWorld, env: dict) -> None:
+    world.arm.faults.next_nested(3000, path_contains="/caches/emu")
+    proc = run_hpccache(env, "flush", "--cache", "emu", "-g", "emu-rg", "/proj/a")
+    line = error_line(proc, EXIT_AZURE)  # not exit 1 "files failed": no file was tried
+    assert TOO_DEEP in line and "cache 'emu'" in line
+
+
+def test_a_nested_error_body_is_refused_before_it_is_parsed(world: ArmWorld, env: dict) -> None:
+    world.arm.faults.next_nested(5000, status=500, path_contains="/caches/emu")
+    line = error_line(run_hpccache(env, *SHOW), EXIT_AZURE)
+    assert "(HTTP 500 to" in line and TOO_DEEP in line
+
+
+def test_a_nested_operation_status_is_one_line(world: ArmWorld, env: dict) -> None:
+    world.arm.faults.next_nested(3000, path_contains="/ascOperations/")
+    proc = run_hpccache(env, "target", "flush", "emu", "-g", "emu-rg", "-t", "nas1", "--yes")
+    line = error_line(proc, EXIT_AZURE)
+    assert "was accepted by Azure and may still be running" in line
+    assert f"sent an operation status hpccache will not read (HTTP 200: {TOO_DEEP})" in line
+
+
+def test_a_reply_larger_than_the_bound_is_refused(world: ArmWorld, env: dict) -> None:
+    big = json.dumps({"id": "/big", "name": "big", "properties": {},
+                      "extra": "x" * json_bounds.MAX_BYTES}).encode()
+    world.arm.faults.next_body(big, content_type="application/json", path_contains="/caches/emu")
+    line = error_line(run_hpccache(env, *SHOW), EXIT_AZURE)
+    assert f"more than the {json_bounds.MAX_BYTES:,} accepted" in line
+
+
+def test_a_reply_at_the_bound_is_read(world: ArmWorld, env: dict) -> None:
+    world.arm.faults.next_nested(json_bounds.MAX_DEPTH, path_contains="/caches/emu")
+    proc = run_hpccache(env, *SHOW)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["name"] == "nested"
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b'{"a": "[[[[{{{{", "b": [[1]]}', 3),  # brackets in strings do not count
+        (b'{"a": "x\\"[[[[", "b": [[1]]}', 3),  # nor after an escaped quote
+        (b'"unterminated \\', 0),
+        (b"]]]][[", 2),
+    ],
+)
+def test_nesting_is_counted_outside_strings(text: bytes, depth: int) -> None:
+    assert json_bounds.nesting_depth(text) == depth
+
+
+def test_bounded_loads_is_a_value_error_not_a_recursion_error() -> None:
+    with pytest.raises(json_bounds.JsonBoundsError, match="more than 64 levels"):
+        json_bounds.loads("[" * 100_000 + "]" * 100_000)
+    assert isinstance(json_bounds.JsonBoundsError("x"), ValueError)
+    assert json_bounds.loads('{"a": [[1]]}') == {"a": [[1]]}
+
+
+
+def test_a_nested_resolution_cache_file_is_ignored(tmp_path: Path) -> None:
+    """The resolution cache holds what ARM said: a damaged (or planted) entry nested 3,000
+    levels deep is treated as absent, not parsed into a RecursionError."""
+    entry = tmp_path / "xdg" / "hpccache" / "layouts" / "mycache-0123456789abcdef.json"
+    entry.parent.mkdir(parents=True)
+    entry.write_text("[" * 3000 + "]" * 3000)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"),
+           "HPCCACHE_MOUNTINFO": str(MOUNTINFO / "two_caches.mountinfo")}
+    proc = run_hpccache(env, "path", "/mnt/cache/NAS_12_exp5/result/output3.txt", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = json.loads(proc.stdout)
+    assert record["namespace_path"] == "/NAS_12_exp5/result/output3.txt"
+    assert record["storage_target"] is None  # no layout known: the entry was not used
