@@ -23,7 +23,7 @@ READY_LINE = "hpccache emulator: ready (Ctrl-C to stop)"
 SAMPLE_CONFIG = """\
 # HPC Cache emulator config, written by `hpccache emulator init`.
 # Run it with:  hpccache emulator run --config {config}
-# Format: see the docstring of hpccache_cli/emulator/config.py.
+# Format: docs/emulator-config.md (every section and field, type, range, default).
 
 [cache]
 name = "demo-cache"
