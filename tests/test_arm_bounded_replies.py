@@ -98,3 +98,14 @@ def test_a_nested_resolution_cache_file_is_ignored(tmp_path: Path) -> None:
     (record,) = json.loads(proc.stdout)
     assert record["namespace_path"] == "/NAS_12_exp5/result/output3.txt"
     assert record["storage_target"] is None  # no layout known: the entry was not used
+
+
+def test_a_nested_azure_cli_profile_is_no_profile(env: dict, tmp_path: Path) -> None:
+    """The Azure CLI's azureProfile.json is read for the default subscription: one nested
+    3,000 levels deep is an unreadable profile (the "no subscription chosen" line)."""
+    profile = tmp_path / "az" / "azureProfile.json"
+    profile.parent.mkdir()
+    profile.write_text('{"subscriptions": ' + "[" * 3000 + "]" * 3000 + "}")
+    cli = {**env, "AZURE_SUBSCRIPTION_ID": None, "AZURE_CONFIG_DIR": str(profile.parent)}
+    line = error_line(run_hpccache(cli, *SHOW), EXIT_AZURE)
+    assert "no subscription chosen" in line and str(profile) in line
