@@ -1,8 +1,9 @@
 """What ARM sends is bounded before anything parses it (issue 19, "one line, never a
 traceback"): a reply nested thousands of levels deep, or larger than hpccache reads, ends in
 one ``hpccache: error:`` line with exit 3, whichever command and whichever reply (a resource,
-an error body, an operation status); a reply at the bound is still read. Through the real SDK
-against the HTTPS fake ARM, as the user sees it (a subprocess).
+an error body, an operation status); a reply at the bound is still read. Files holding JSON
+(the resolution cache, the Azure CLI profile, a ``--layout`` file) are read with the same
+bounds. Through the real SDK against the HTTPS fake ARM, as the user sees it (a subprocess).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from arm_support import ArmWorld, error_line, run_hpccache
 
 from hpccache_cli.control import json_bounds
-from hpccache_cli.errors import EXIT_AZURE
+from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE
 
 MOUNTINFO = Path(__file__).parent / "fixtures" / "mountinfo"
 SHOW = ("cache", "show", "emu", "-g", "emu-rg", "-o", "json")
@@ -109,3 +110,12 @@ def test_a_nested_azure_cli_profile_is_no_profile(env: dict, tmp_path: Path) -> 
     cli = {**env, "AZURE_SUBSCRIPTION_ID": None, "AZURE_CONFIG_DIR": str(profile.parent)}
     line = error_line(run_hpccache(cli, *SHOW), EXIT_AZURE)
     assert "no subscription chosen" in line and str(profile) in line
+
+
+def test_a_nested_layout_file_is_one_line(tmp_path: Path) -> None:
+    layout = tmp_path / "layout.json"
+    layout.write_text("[" * 3000 + "]" * 3000)
+    proc = run_hpccache({"HPCCACHE_MOUNTINFO": str(MOUNTINFO / "two_caches.mountinfo")}, "path",
+                        "/mnt/cache/NAS_12_exp5/result/output3.txt", "--layout", str(layout))
+    line = error_line(proc, EXIT_USAGE)
+    assert f"{layout} is not a cache layout" in line and TOO_DEEP in line
