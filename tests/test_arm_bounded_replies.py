@@ -119,3 +119,27 @@ def test_a_nested_layout_file_is_one_line(tmp_path: Path) -> None:
                         "/mnt/cache/NAS_12_exp5/result/output3.txt", "--layout", str(layout))
     line = error_line(proc, EXIT_USAGE)
     assert f"{layout} is not a cache layout" in line and TOO_DEEP in line
+
+
+@pytest.mark.parametrize(("body", "why"), [
+    (b'{"id": "/c", "name": "emu", "properties": [[1]]}', "'properties' is a list, not an object"),
+    (b'{"id": ["/c"], "name": "emu", "properties": {}}', "'id' is a list, not a string"),
+    (b'{"error": "disk full"}', "'error' is a string, not an object"),
+])
+def test_a_reply_not_shaped_as_a_resource_is_one_line(
+    world: ArmWorld, env: dict, body: bytes, why: str
+) -> None:
+    """Valid JSON, not ARM's resource envelope: named, not an AttributeError traceback."""
+    world.arm.faults.next_body(body, content_type="application/json", path_contains="/caches/emu")
+    line = error_line(run_hpccache(env, *SHOW), EXIT_AZURE)
+    assert why in line and "will not read (HTTP 200 to cache 'emu'" in line
+    world.arm.faults.next_body(body, content_type="application/json", path_contains="/caches/emu")
+    proc = run_hpccache(env, "flush", "--cache", "emu", "-g", "emu-rg", "/proj/a")
+    assert why in error_line(proc, EXIT_AZURE)
+
+
+def test_a_list_page_item_that_is_not_an_object_is_named(world: ArmWorld, env: dict) -> None:
+    world.arm.faults.next_body(b'{"value": [{"id": "/t", "name": "nas1"}, 7]}',
+                               content_type="application/json", path_contains="/storageTargets")
+    proc = run_hpccache(env, "target", "list", "emu", "-g", "emu-rg", "-o", "json")
+    assert "item 1 of 'value' is a number, not an object" in error_line(proc, EXIT_AZURE)

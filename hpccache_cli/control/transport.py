@@ -147,7 +147,8 @@ def shown_origin(url: str) -> str:
 
 
 class UnsafeReplyError(Exception):
-    """ARM's reply is beyond what hpccache parses (too deep, too large): ``reason`` says which,
+    """ARM's reply is beyond what hpccache parses (too deep, too large, not shaped as an ARM
+    resource): ``reason`` says which,
     ``status`` is its HTTP status. Not an azure-core error, so no retry policy retries it;
     ``arm_errors.translate`` names the request it answered."""
 
@@ -164,7 +165,54 @@ class BoundedReplyPolicy(SansIOHTTPPolicy[Any, Any]):
         if response.context.options.get("stream", True):
             return  # a streamed body is not parsed as JSON (the SDK's own rule)
         http = response.http_response
+        body = http.body() or b""
         try:
-            check(http.body() or b"")
+            check(body)
         except JsonBoundsError as exc:
             raise UnsafeReplyError(str(exc), http.status_code) from None
+        problem = envelope_problem(body)
+        if problem:
+            raise UnsafeReplyError(problem, http.status_code)
+
+
+#: Keys of ARM's resource envelope and list pages, with the JSON type each must have when
+#: present and not null: the SDK's models and hpccache's code take them for granted (a
+#: ``properties`` list used to end in an AttributeError traceback).
+_ENVELOPE = {"id": str, "name": str, "type": str, "location": str, "nextLink": str,
+             "status": str, "properties": dict, "tags": dict, "error": dict, "value": list}
+_JSON_NAMES = {str: "a string", dict: "an object", list: "a list"}
+
+
+def envelope_problem(body: bytes) -> str | None:
+    """What is wrong with the shape of ARM reply ``body`` (JSON), or None.
+
+    Only the envelope every ARM reply shares is checked (and each item of a list page's
+    ``value``); a body that is not JSON is left to the SDK, which names it as such."""
+    import json
+
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        return None
+    items: list[tuple[str, Any]] = [("", data)]
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        for i, item in enumerate(data["value"]):
+            if not isinstance(item, dict):
+                return f"item {i} of 'value' is {_kind(item)}, not an object"
+            items.append((f" of item {i} of 'value'", item))
+    for where, item in items:
+        if not isinstance(item, dict):
+            continue
+        for key, want in _ENVELOPE.items():
+            value = item.get(key)
+            if value is not None and not isinstance(value, want):
+                return f"'{key}'{where} is {_kind(value)}, not {_JSON_NAMES[want]}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return _JSON_NAMES.get(type(value), "null")
