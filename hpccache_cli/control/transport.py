@@ -180,7 +180,7 @@ class BoundedReplyPolicy(SansIOHTTPPolicy[Any, Any]):
 #: ``properties`` list used to end in an AttributeError traceback).
 _ENVELOPE = {"id": str, "name": str, "type": str, "location": str, "nextLink": str,
              "status": str, "properties": dict, "tags": dict, "error": dict, "value": list}
-_JSON_NAMES = {str: "a string", dict: "an object", list: "a list"}
+_JSON_NAMES: dict[type, str] = {str: "a string", dict: "an object", list: "a list"}
 
 
 def envelope_problem(body: bytes) -> str | None:
