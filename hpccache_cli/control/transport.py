@@ -15,8 +15,9 @@ Both are azure-core policies handed to the client through its documented keyword
   elsewhere must not collect the user's token.
 * :class:`BoundedReplyPolicy`: refuses a reply nested deeper or larger than
   :mod:`hpccache_cli.control.json_bounds` accepts before the SDK parses it (a deep reply would
-  otherwise end in a RecursionError); it sits inside the retry policy (``per_retry_policies``)
-  so it sees every attempt and every operation-status poll.
+  otherwise end in a RecursionError), and one whose ARM envelope has the wrong JSON types
+  (:func:`envelope_problem`); it sits inside the retry policy (``per_retry_policies``) so it
+  sees every attempt and every operation-status poll.
 """
 
 from __future__ import annotations
