@@ -99,8 +99,8 @@ def register(app: typer.Typer) -> None:
     @reports_errors
     def run(
         config: Path = typer.Option(
-            ..., "--config", "-c", help="Emulator config (TOML); `hpccache emulator init DIR` "
-            "writes a sample."
+            ..., "--config", "-c", help="Emulator config (TOML; every field, type and range in "
+            "docs/emulator-config.md); `hpccache emulator init DIR` writes a sample."
         ),
     ) -> None:
         """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM.
