@@ -7,8 +7,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from arm_support import ArmWorld, running_world
-from peers import (
+from isolation_support import isolate_process, isolate_test
+
+# Before any fixture (session-scoped servers too): no HPCCACHE_*/AZURE_* from the user's shell,
+# HOME and the XDG/Azure CLI directories in a temp dir of the run's own (tests/isolation_support).
+isolate_process()
+
+from arm_support import ArmWorld, running_world  # noqa: E402 - after the isolation, on purpose
+from peers import (  # noqa: E402
     GaneshaPeer,
     ganesha_peer,
     nfs_cat,
@@ -18,7 +24,7 @@ from peers import (
     run_libnfs,
     wait_until,
 )
-from tshark_support import require_tshark
+from tshark_support import require_tshark  # noqa: E402
 
 PEER_FIXTURES = {"ganesha", "libnfs", "tshark", "slurm_cluster"}
 
@@ -28,6 +34,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if PEER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.peer)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_the_user(monkeypatch: pytest.MonkeyPatch,
+                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test gets an empty home of its own and none of the user's hpccache/Azure
+    variables, in-process and in its subprocesses (tests/isolation_support.py)."""
+    isolate_test(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="session")

@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
         files: int = typer.Option(300, "--files", min=1, max=100_000,
                                   help="How many dirty files to write into the cache."),
         write_back_ms: float = typer.Option(
-            20.0, "--write-back-ms", min=0,
+            20.0, "--write-back-ms", min=0, max=3_600_000,
             help="Time the emulated back end takes per file (64 at once)."),
         keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
     ) -> None:

@@ -33,7 +33,7 @@ STOPPED_LINE = "# hpccache emulator: stopped"
 SAMPLE_CONFIG = """\
 # HPC Cache emulator config, written by `hpccache emulator init`.
 # Run it with:  hpccache emulator run --config {config}
-# Format: see the docstring of hpccache_cli/emulator/config.py.
+# Format: docs/emulator-config.md (every section and field, type, range, default).
 
 [cache]
 name = "demo-cache"
@@ -109,8 +109,8 @@ def register(app: typer.Typer) -> None:
     @reports_errors
     def run(
         config: Path = typer.Option(
-            ..., "--config", "-c", help="Emulator config (TOML); `hpccache emulator init DIR` "
-            "writes a sample."
+            ..., "--config", "-c", help="Emulator config (TOML; every field, type and range in "
+            "docs/emulator-config.md); `hpccache emulator init DIR` writes a sample."
         ),
         env_file: Optional[Path] = typer.Option(  # noqa: UP045
             None, "--env-file", metavar="FILE",

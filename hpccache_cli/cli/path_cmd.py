@@ -127,11 +127,12 @@ def cached_lookup() -> Callable[[Translation], CacheLayout | None]:
 
 def load_layouts(path: str) -> list[CacheLayout]:
     """A ``--layout`` file: one ``CacheLayout.to_dict()`` object, or a list of them."""
+    from hpccache_cli.control import json_bounds
     from hpccache_cli.layout import CacheLayout
 
     try:
         with open(path, "rb") as fh:
-            data = json.load(fh)
+            data = json_bounds.loads(fh.read())  # bounded: no RecursionError on a deep file
         items = data if isinstance(data, list) else [data]
         return [CacheLayout.from_dict(item) for item in items]
     except OSError as exc:

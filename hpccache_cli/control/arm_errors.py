@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from hpccache_cli.control import json_bounds
 from hpccache_cli.errors import AzureError, UserError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _body(exc: Any) -> Any:
     if response is None:
         return None
     try:
-        return json.loads(response.text() or "null")
+        return json_bounds.loads(response.text() or "null")
     except Exception:  # noqa: BLE001 - a body we cannot parse is just absent
         return None
 
@@ -147,8 +148,19 @@ def translate(
         ServiceResponseError,
     )
 
+    from hpccache_cli.control.transport import UnsafeReplyError
+
     if isinstance(exc, UserError):
         return exc
+    if isinstance(exc, (UnsafeReplyError, RecursionError)):
+        status = getattr(exc, "status", None)
+        reply = f"HTTP {status}" if status else "the reply"
+        why = exc.reason if isinstance(exc, UnsafeReplyError) else "it nests too deep to read"
+        return AzureError(
+            f"Azure Resource Manager sent a reply hpccache will not read ({reply} to {what}: "
+            f"{why}); try again, and if it persists check for a proxy between here and "
+            f"{settings.endpoint}"
+        )
     if isinstance(exc, (DecodeError, json.JSONDecodeError)) or (
         isinstance(exc, HttpResponseError)
         and 200 <= (exc.status_code or 0) < 300

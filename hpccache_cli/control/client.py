@@ -213,7 +213,11 @@ def make_client(settings: ArmSettings, **overrides: Any) -> Any:
     """
     from azure.mgmt.storagecache import StorageCacheManagementClient
 
-    from hpccache_cli.control.transport import ArmRetryPolicy, EndpointBoundAuthPolicy
+    from hpccache_cli.control.transport import (
+        ArmRetryPolicy,
+        BoundedReplyPolicy,
+        EndpointBoundAuthPolicy,
+    )
 
     credential = make_credential(settings)
     kwargs: dict[str, Any] = {
@@ -221,6 +225,7 @@ def make_client(settings: ArmSettings, **overrides: Any) -> Any:
         "credential_scopes": [settings.cloud.scope],
         "polling_interval": settings.polling_interval,
         "retry_policy": ArmRetryPolicy(settings.retry_total, settings.attempts),
+        "per_retry_policies": [BoundedReplyPolicy()],
         "authentication_policy": EndpointBoundAuthPolicy(
             credential, settings.cloud.scope, endpoint=settings.endpoint
         ),

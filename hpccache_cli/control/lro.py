@@ -87,11 +87,17 @@ def _cause(exc: BaseException, settings: ArmSettings) -> str:
     )
 
     from hpccache_cli.control.arm_errors import error_parts
+    from hpccache_cli.control.transport import UnsafeReplyError
 
     tries = settings.attempts.attempts
     after = f" after {tries} attempts" if tries > 1 else ""
     if isinstance(exc, UserError):
         return str(exc)
+    if isinstance(exc, UnsafeReplyError):
+        return (
+            "Azure Resource Manager sent an operation status hpccache will not read "
+            f"(HTTP {exc.status}: {exc.reason})"
+        )
     if isinstance(exc, DecodeError) or (
         isinstance(exc, HttpResponseError) and (exc.status_code or 0) < 400
     ):

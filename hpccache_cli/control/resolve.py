@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from hpccache_cli.control import json_bounds
 from hpccache_cli.errors import UsageError
 from hpccache_cli.layout import CacheLayout, JunctionInfo
 
@@ -142,7 +143,7 @@ def _cache_file(settings: ArmSettings, resource_group: str, name: str) -> Path:
 
 def _load(path: Path, ttl: float) -> CacheLayout | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_bounds.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != _FORMAT or time.time() - float(data["fetched_at"]) > ttl:
             return None
         return dataclasses.replace(CacheLayout.from_dict(data["layout"]), source="resolution cache")

@@ -8,7 +8,6 @@ or ``~/.azure``). That file is written with a UTF-8 byte-order mark on some plat
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpccache_cli.control import json_bounds
 from hpccache_cli.errors import AzureError
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -43,7 +43,7 @@ def profile_path(env: Mapping[str, str] | None = None) -> Path:
 def read_profile(path: Path) -> list[dict[str, Any]]:
     """The subscriptions the Azure CLI knows; [] when the file is absent or unreadable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json_bounds.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError):
         return []
     subs = data.get("subscriptions") if isinstance(data, dict) else None

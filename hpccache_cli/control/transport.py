@@ -13,6 +13,11 @@ Both are azure-core policies handed to the client through its documented keyword
 * :class:`EndpointBoundAuthPolicy`: refuses any request to another origin (scheme, host, port)
   than the ARM endpoint before a token is attached: a paging link or operation URL pointing
   elsewhere must not collect the user's token.
+* :class:`BoundedReplyPolicy`: refuses a reply nested deeper or larger than
+  :mod:`hpccache_cli.control.json_bounds` accepts before the SDK parses it (a deep reply would
+  otherwise end in a RecursionError), and one whose ARM envelope has the wrong JSON types
+  (:func:`envelope_problem`); it sits inside the retry policy (``per_retry_policies``) so it
+  sees every attempt and every operation-status poll.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
+from hpccache_cli.control.json_bounds import JsonBoundsError, check
 from hpccache_cli.errors import AzureError
 
 if TYPE_CHECKING:
@@ -139,3 +145,75 @@ def shown_origin(url: str) -> str:
     """The origin of ``url`` (no path or query: they may be long or carry signatures)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+class UnsafeReplyError(Exception):
+    """ARM's reply is beyond what hpccache parses (too deep, too large, not shaped as an ARM
+    resource): ``reason`` says which,
+    ``status`` is its HTTP status. Not an azure-core error, so no retry policy retries it;
+    ``arm_errors.translate`` names the request it answered."""
+
+    def __init__(self, reason: str, status: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class BoundedReplyPolicy(SansIOHTTPPolicy[Any, Any]):
+    """Check each read (non-streamed) reply's size and nesting before anyone parses it."""
+
+    def on_response(self, request: Any, response: Any) -> None:
+        if response.context.options.get("stream", True):
+            return  # a streamed body is not parsed as JSON (the SDK's own rule)
+        http = response.http_response
+        body = http.body() or b""
+        try:
+            check(body)
+        except JsonBoundsError as exc:
+            raise UnsafeReplyError(str(exc), http.status_code) from None
+        problem = envelope_problem(body)
+        if problem:
+            raise UnsafeReplyError(problem, http.status_code)
+
+
+#: Keys of ARM's resource envelope and list pages, with the JSON type each must have when
+#: present and not null: the SDK's models and hpccache's code take them for granted (a
+#: ``properties`` list used to end in an AttributeError traceback).
+_ENVELOPE = {"id": str, "name": str, "type": str, "location": str, "nextLink": str,
+             "status": str, "properties": dict, "tags": dict, "error": dict, "value": list}
+_JSON_NAMES: dict[type, str] = {str: "a string", dict: "an object", list: "a list"}
+
+
+def envelope_problem(body: bytes) -> str | None:
+    """What is wrong with the shape of ARM reply ``body`` (JSON), or None.
+
+    Only the envelope every ARM reply shares is checked (and each item of a list page's
+    ``value``); a body that is not JSON is left to the SDK, which names it as such."""
+    import json
+
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        return None
+    items: list[tuple[str, Any]] = [("", data)]
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        for i, item in enumerate(data["value"]):
+            if not isinstance(item, dict):
+                return f"item {i} of 'value' is {_kind(item)}, not an object"
+            items.append((f" of item {i} of 'value'", item))
+    for where, item in items:
+        if not isinstance(item, dict):
+            continue
+        for key, want in _ENVELOPE.items():
+            value = item.get(key)
+            if value is not None and not isinstance(value, want):
+                return f"'{key}'{where} is {_kind(value)}, not {_JSON_NAMES[want]}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return _JSON_NAMES.get(type(value), "null")

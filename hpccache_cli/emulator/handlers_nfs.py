@@ -42,6 +42,7 @@ class NfsHandlers:
         self.verf = write_verf
         self.flush_commits = 0
         self.flush_ops: Counter[int] = Counter()  # flush COMMITs by request (count field)
+        self.overdue_status = 0  # STATUS answered "running" after the scheduled end
         self.table: dict[int, Callable[[Any], Any]] = {
             nfs3.NULL.number: self.null,
             nfs3.GETATTR.number: self.getattr,
@@ -199,6 +200,7 @@ class NfsHandlers:
         running = wb.running(node.path)
         if op == nfs3.FLUSH_STATUS:
             if running:
+                self.overdue_status += wb.overdue(node.path)
                 raise NfsStatusError(S.NFS3ERR_NOT_SYNC)
             if self.ns.node_dirty(node):
                 raise NfsStatusError(S.NFS3ERR_NOTEMPTY)

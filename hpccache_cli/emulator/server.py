@@ -230,7 +230,9 @@ class Emulator:
     def rpc_counts(self) -> dict[str, int]:
         """Calls received so far, by program and procedure ("NFS.LOOKUP", "MOUNT.MNT", ...),
         with the flush COMMITs also by request ("FLUSH.START", "FLUSH.STATUS",
-        "FLUSH.SYNC"): what a client costs the cache, counted where it arrives."""
+        "FLUSH.SYNC"): what a client costs the cache, counted where it arrives. Among the
+        STATUS, "FLUSH.STATUS_OVERDUE" counts those answered "still running" after the
+        write-back's scheduled end: misses the emulator's lateness caused, not the client."""
         names = {nfs3.PROGRAM: "NFS", mount.PROGRAM: "MOUNT", portmap.PROGRAM: "PORTMAP"}
         counts: dict[str, int] = {}
         for _, programs in self._services:
@@ -243,6 +245,7 @@ class Emulator:
                nfs3.FLUSH_SYNC: "SYNC"}
         for op, n in self.nfs.flush_ops.items():
             counts[f"FLUSH.{ops.get(op, hex(op))}"] = n
+        counts["FLUSH.STATUS_OVERDUE"] = self.nfs.overdue_status
         return counts
 
     def connection_count(self, addr: str | None = None) -> int:

@@ -149,6 +149,8 @@ class WriteBackScheduler:
         self._sem_loop: asyncio.AbstractEventLoop | None = None
         self._slots_free: list[float] = []  # when each slot freed (ideal time), a min-heap
         self._tasks: dict[str, asyncio.Task[bool]] = {}
+        self._ends: dict[str, float] = {}  # scheduled end (ideal time) of each in its slot
+        self._queued: dict[str, float] = {}  # when each running write-back was asked for
         self._resumed: asyncio.Event | None = None  # set = not paused
         self.active = 0  # write-backs holding a slot of ``parallel``
         self.written = 0
@@ -176,6 +178,19 @@ class WriteBackScheduler:
     def running(self, path: str) -> bool:
         return path in self._tasks
 
+    def overdue(self, path: str) -> bool:
+        """``path``'s write-back is still running although its scheduled end has passed (and
+        write-backs are not paused): the emulator's own lateness on a busy loop, which RPC
+        count tests tell apart from what the client's poll schedule costs."""
+        if path not in self._tasks or self.paused:
+            return False
+        end = self._ends.get(path)
+        if end is None:  # not in a slot yet: late if a slot is free (the loop is behind)
+            if self.active >= self.parallel:
+                return False
+            end = self._queued.get(path, float("inf")) + self.per_file_seconds
+        return time.monotonic() >= end
+
     def running_count(self) -> int:
         return len(self._tasks)
 
@@ -193,14 +208,17 @@ class WriteBackScheduler:
         """
         task = self._tasks.get(node.path)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._run(node))
+            loop = asyncio.get_running_loop()
+            # queued now, when the START is answered, not when the task first runs: on a busy
+            # loop that may be later than the client's clock starts counting
+            self._queued[node.path] = queued = loop.time()
+            task = loop.create_task(self._run(node, queued))
             self._tasks[node.path] = task
         return task
 
-    async def _run(self, node: Node) -> bool:
+    async def _run(self, node: Node, queued: float) -> bool:
         try:
             loop = asyncio.get_running_loop()
-            queued = loop.time()
             if self._sem is None or self._sem_loop is not loop:  # one per loop (asyncio.run)
                 self._sem, self._sem_loop = asyncio.Semaphore(self.parallel), loop
                 self._slots_free = []
@@ -212,6 +230,8 @@ class WriteBackScheduler:
                     self.active -= 1
         finally:
             self._tasks.pop(node.path, None)
+            self._ends.pop(node.path, None)
+            self._queued.pop(node.path, None)
 
     async def _write(self, node: Node, queued: float) -> bool:
         """One write-back in its slot: ``per_file_seconds`` of back-end time, then the copy.
@@ -226,6 +246,7 @@ class WriteBackScheduler:
         loop = asyncio.get_running_loop()
         slot = heapq.heappop(self._slots_free) if self._slots_free else queued
         end = max(slot, queued) + self.per_file_seconds
+        self._ends[node.path] = end
         if self.per_file_seconds > 0:
             await asyncio.sleep(max(0.0, end - loop.time()))
         held = self.paused

@@ -12,6 +12,7 @@ Faults are queued and consumed by the next matching request(s)::
     arm.faults.next_link_host("127.0.0.2:9")                   # next page on another host
     arm.faults.next_body(b"<html>", path_contains="/caches/")  # a 200 that is not JSON
     arm.faults.next_hang(path_contains="/caches/emu")          # never answer (until stop)
+    arm.faults.next_nested(3000, path_contains="/caches/emu")  # valid JSON, 3,000 levels deep
 
 The bodies are ARM's error format, with the codes and message wording the real service uses,
 because the client's error translation parses them.
@@ -180,6 +181,23 @@ class ArmFaults:
         with self._lock:
             self._bodies.append(BodyFault(b"", method=method, path_contains=path_contains,
                                           count=count, hang=True))
+
+    def next_nested(
+        self,
+        depth: int,
+        *,
+        status: int = 200,
+        method: str | None = None,
+        path_contains: str | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` matching requests with valid JSON nested ``depth`` levels
+        deep (a resource with an extra key of lists in lists): what a client that parses by
+        recursion cannot survive."""
+        inner = b"[" * (depth - 1) + b"]" * (depth - 1)
+        body = b'{"id": "/nested", "name": "nested", "properties": {}, "extra": ' + inner + b"}"
+        self.next_body(body, status=status, content_type="application/json", method=method,
+                       path_contains=path_contains, count=count)
 
     def clear(self) -> None:
         with self._lock:
