@@ -8,10 +8,60 @@ one without Azure.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hpccache_cli.usage_models import UsageModel, lookup
+
+_FIX = "give the mount address alone, e.g. 10.0.0.11 (hpccache cache show lists them)"
+
+
+@dataclass(frozen=True)
+class AddressProblem:
+    """Why a text is not a mount address: ``why`` (may name ``{nfs_port}``/``{mount_port}``,
+    listed in ``fields``) and a one-word ``hint`` (``port``, ``url``, ``not_an_ip``, ...)."""
+
+    why: str
+    hint: str
+    fields: tuple[str, ...] = ()
+
+
+def canonical_address(text: str) -> str | None:
+    """``text`` as a canonical IPv4/IPv6 address (``0:0::1`` -> ``::1``), or None."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def address_problem(text: str) -> AddressProblem | None:
+    """None when ``text`` is an IP address; else what it is instead.
+
+    The one checker of mount addresses, wherever they come from: ``--ip`` (the flush
+    library words it as a usage error), ARM's ``mountAddresses`` and the resolution cache
+    (``control.resolve``). A cache's mount addresses are IP addresses, and host names are not
+    resolved on purpose: a typo would cost a DNS query and a connect timeout per address, and
+    end as "cache unreachable" instead of a sentence naming the bad value.
+    """
+    if not isinstance(text, str):
+        return AddressProblem(f"is a {type(text).__name__}, not a text", "not_a_string")
+    if canonical_address(text) is not None:
+        return None
+    if "://" in text:
+        return AddressProblem(f"is a URL, not an IP address: {_FIX}", "url")
+    if "/" in text:
+        return AddressProblem(f"is a network or path, not an IP address: {_FIX}", "network")
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1]
+        fix = f"write it without brackets ({inner})" if canonical_address(inner) else _FIX
+        return AddressProblem(f"has brackets: {fix}", "brackets")
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit() and (canonical_address(host) or canonical_address(host.strip("[]"))):
+        return AddressProblem(f"has a port: {_FIX}; ports go in {{nfs_port}}/{{mount_port}}",
+                              "port", ("nfs_port", "mount_port"))
+    return AddressProblem(
+        f"is not an IPv4 or IPv6 address (host names are not looked up): {_FIX}", "not_an_ip")
 
 
 @dataclass(frozen=True)
@@ -61,6 +111,9 @@ class CacheLayout:
     health_state: str | None = None
     health_description: str | None = None
     provisioning_state: str | None = None
+    # Mount addresses Azure listed that are not IP addresses (not used), each with why:
+    # "'localhost' (is not an IPv4 or IPv6 address ...)".
+    refused_addresses: tuple[str, ...] = ()
     # Where this value came from: "arm", or "resolution cache" (possibly minutes old).
     source: str = field(default="arm", compare=False)
 
@@ -89,4 +142,5 @@ class CacheLayout:
             health_state=data.get("health_state"),
             health_description=data.get("health_description"),
             provisioning_state=data.get("provisioning_state"),
+            refused_addresses=tuple(data.get("refused_addresses", ())),
         )

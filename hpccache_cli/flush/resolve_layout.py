@@ -82,6 +82,12 @@ class LayoutResolver:
                 keywords={"export": "an export", "ips": "ExportResolver",
                           "layout": "a layout"},
             )
+        if not layout.mount_addresses and layout.refused_addresses:
+            raise NoMountAddresses(
+                f"Azure lists no usable mount address for cache {layout.name}: "
+                f"{'; '.join(layout.refused_addresses)} (a mount address must be an IP "
+                "address); check the cache in Azure, then try again with {refresh}"
+            )
         if not layout.mount_addresses:
             raise NoMountAddresses(
                 f"Azure reports no mount addresses for cache {layout.name} (is it still being "
