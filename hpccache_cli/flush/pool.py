@@ -8,20 +8,28 @@ task reconnects the down address in the background (at once, then with back-off)
 it back in service when it answers. When every address has been down for
 ``unreachable_after`` seconds, or none ever answered, calls fail with
 :class:`CacheUnreachable` instead of waiting out each file's timeout.
+
+An address that fails again soon after it came back (a server that resets the connection
+after half a reply answers the probe's NULL but never a COMMIT) is probed later each time:
+the pause grows with its failures in a row (``Policies.reconnect``, jittered, capped) until
+it stays up for twice the cap, so one file cannot make thousands of reconnects. A call that runs
+out of time after such failures says so: "COMMIT: connection reset by ADDRESS 37 times".
+Repeated run-level lines are summarised (:mod:`hpccache_cli.flush.repeats`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from hpccache_cli.errors import render_error
 from hpccache_cli.flush.options import Policies
+from hpccache_cli.flush.repeats import RepeatFilter
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
@@ -92,6 +100,11 @@ class Endpoint:
         self.connected = False
         self.last_error = "not connected yet"
         self.probe: asyncio.Task[None] | None = None
+        #: Times it went down without staying up long in between (a probe's NULL answered
+        #: does not make it well: a server may answer NULL and reset every COMMIT): how
+        #: long its probe waits. ``up_since``: when it last came up.
+        self.failures = 0
+        self.up_since = 0.0
 
 
 class AddressPool:
@@ -112,6 +125,7 @@ class AddressPool:
         self.options = options
         self.endpoints = [Endpoint(a, client_factory(a, replace(options))) for a in addresses]
         self._log = log or (lambda _msg: None)
+        self._repeats = RepeatFilter(self._log)
         self._up = asyncio.Event()
         self._all_down_since: float | None = time.monotonic()
         self._ever_up = False
@@ -142,7 +156,8 @@ class AddressPool:
             raise
         except Exception as exc:
             ep.last_error = describe(exc, self.options.option_names)
-            self._log(f"mount address {ep.address} does not answer ({ep.last_error})")
+            self._repeats.say(("silent", ep.address),
+                              f"mount address {ep.address} does not answer ({ep.last_error})")
             self._start_probe(ep, immediate=False)
             return
         ep.connected = True
@@ -157,6 +172,7 @@ class AddressPool:
         await asyncio.gather(
             *(self._close_client(ep) for ep in self.endpoints), return_exceptions=True
         )
+        self._repeats.close()
 
     @staticmethod
     async def _close_client(ep: Endpoint) -> None:
@@ -176,11 +192,13 @@ class AddressPool:
     def _set_up(self, ep: Endpoint) -> None:
         was_down = not ep.up
         ep.up = True
+        if was_down:
+            ep.up_since = time.monotonic()
         self._ever_up = True
         self._all_down_since = None
         self._up.set()
         if was_down and ep.connected and ep.last_error != "not connected yet":
-            self._log(f"mount address {ep.address} answers again")
+            self._repeats.say(("again", ep.address), f"mount address {ep.address} answers again")
 
     def mark_down(self, ep: Endpoint, exc: BaseException) -> None:
         """A transport failure on ``ep``: stop using it until its probe gets an answer."""
@@ -190,11 +208,16 @@ class AddressPool:
         if not ep.up:
             return
         ep.up = False
+        # Up for a while before this failure: a new trouble, reconnected at once; else the
+        # same one again, and the probe waits longer (see _probe_delays).
+        steady = max(1.0, 2 * self.policies.reconnect.cap)
+        ep.failures = ep.failures + 1 if time.monotonic() - ep.up_since < steady else 1
         if not self.any_up:
             self._up.clear()
             self._all_down_since = time.monotonic()
         others = "its work moves to the others" if self.any_up else "waiting for it"
-        self._log(f"mount address {ep.address} failed ({ep.last_error}); {others}")
+        self._repeats.say(("failed", ep.address),
+                          f"mount address {ep.address} failed ({ep.last_error}); {others}")
         self._start_probe(ep, immediate=True)
 
     def _start_probe(self, ep: Endpoint, *, immediate: bool) -> None:
@@ -207,9 +230,7 @@ class AddressPool:
         """Reconnect ``ep``: at once after a drop (most drops are one connection), then
         with back-off, until it answers or the pool closes. The loop checks ``_closed``
         itself rather than trusting cancellation alone to end it (see cancel_and_wait)."""
-        delays = self.policies.reconnect.delays()
-        first = itertools.chain([0.0] if immediate else [], delays)
-        for delay in first:
+        for delay in self._probe_delays(ep, immediate):
             if self._closed:
                 return
             if delay:
@@ -229,6 +250,18 @@ class AddressPool:
                 continue
             self._set_up(ep)
             return
+
+    def _probe_delays(self, ep: Endpoint, immediate: bool) -> Iterator[float]:
+        """At once after a first drop (most drops are one connection); after more failures
+        in a row, the reconnect back-off from the step those failures reached, each pause
+        jittered (x0.5..1) so many clients of one cache do not reconnect in step."""
+        if immediate and ep.failures <= 1:
+            yield 0.0
+        b = self.policies.reconnect
+        step = max(0, ep.failures - 1)
+        while True:
+            yield min(b.cap, b.first * b.factor ** min(step, 64)) * random.uniform(0.5, 1.0)
+            step += 1
 
     def _pick(self) -> Endpoint | None:
         best: Endpoint | None = None
@@ -271,55 +304,68 @@ class AddressPool:
         left to ``deadline`` (a SYNC flush, answered when the write-back ends). The client's
         own timer then ends the call at the file's deadline, and its RpcTimeout means the
         file's time ran out (not that the address failed): no ``wait_for`` task per call."""
-        throttle = self.throttle
-        while True:
-            ep = self._pick()
-            if ep is None:
-                await self._wait_up(deadline)
-                continue
-            if throttle is not None and not throttle.try_acquire():
-                if not await throttle.acquire(deadline):
-                    raise DeadlineExceeded(
-                        f"waiting for a turn to send {what}: {throttle.limit} files may call "
-                        f"the cache at once after transport failures (of {throttle.ceiling})"
-                    )
-                ep = self._pick() or ep  # the wait may have changed which address is best
-            ep.inflight += 1
-            remaining = None
-            try:
-                if to_deadline:
-                    remaining = _NO_DEADLINE if deadline is None else deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise NoTimeLeft()
-                    result = await fn(ep.client, remaining)
-                elif deadline is None or deadline - time.monotonic() >= self.options.timeout:
-                    result = await fn(ep.client)  # far from the deadline: no task of its own
-                else:
-                    result = await self._bounded(fn(ep.client), deadline, what, ep.address)
-                self.answered += 1
-                if throttle is not None:
-                    throttle.answered()
-                return result
-            except StatusError:
-                self.answered += 1
-                if throttle is not None:
-                    throttle.answered()
+        lost: dict[str, int] | None = None  # transport failures of this call, by kind
+        try:
+            throttle = self.throttle
+            while True:
+                ep = self._pick()
+                if ep is None:
+                    await self._wait_up(deadline)
+                    continue
+                if throttle is not None and not throttle.try_acquire():
+                    if not await throttle.acquire(deadline):
+                        raise DeadlineExceeded(
+                            f"waiting for a turn to send {what}: {throttle.limit} files may call "
+                            f"the cache at once after transport failures (of {throttle.ceiling})"
+                        )
+                    ep = self._pick() or ep  # the wait may have changed which address is best
+                ep.inflight += 1
+                remaining = None
+                try:
+                    if to_deadline:
+                        remaining = (_NO_DEADLINE if deadline is None
+                                     else deadline - time.monotonic())
+                        if remaining <= 0:
+                            raise NoTimeLeft()
+                        result = await fn(ep.client, remaining)
+                    elif deadline is None or deadline - time.monotonic() >= self.options.timeout:
+                        result = await fn(ep.client)  # far from the deadline: no task of its own
+                    else:
+                        result = await self._bounded(fn(ep.client), deadline, what, ep.address)
+                    self.answered += 1
+                    if throttle is not None:
+                        throttle.answered()
+                    return result
+                except StatusError:
+                    self.answered += 1
+                    if throttle is not None:
+                        throttle.answered()
+                    raise
+                except (ConnectionLost, RpcTimeout, OSError) as exc:
+                    if (remaining is not None and deadline is not None
+                            and isinstance(exc, RpcTimeout)):
+                        raise DeadlineExceeded(  # the client's timer was the file's deadline
+                            f"no reply to {what} from {ep.address} in {round(remaining, 1):g} s"
+                        ) from None
+                    if throttle is not None and not self._closed:
+                        throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
+                    lost = lost or {}
+                    kind = _loss(exc, ep.address)
+                    lost[kind] = lost.get(kind, 0) + 1
+                    self.mark_down(ep, exc)
+                    if on_retry is not None:
+                        on_retry()
+                finally:
+                    ep.inflight -= 1
+                    if throttle is not None:
+                        throttle.release()
+        except (DeadlineExceeded, CacheUnreachable) as exc:
+            if not lost:
                 raise
-            except (ConnectionLost, RpcTimeout, OSError) as exc:
-                if (remaining is not None and deadline is not None
-                        and isinstance(exc, RpcTimeout)):
-                    raise DeadlineExceeded(  # the client's timer was the file's deadline
-                        f"no reply to {what} from {ep.address} in {round(remaining, 1):g} s"
-                    ) from None
-                if throttle is not None and not self._closed:
-                    throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
-                self.mark_down(ep, exc)
-                if on_retry is not None:
-                    on_retry()
-            finally:
-                ep.inflight -= 1
-                if throttle is not None:
-                    throttle.release()
+            losses = ", ".join(f"{kind} {_times(n)}" for kind, n in lost.items())
+            if isinstance(exc, CacheUnreachable):
+                raise CacheUnreachable(f"{exc}; {what}: {losses}") from None
+            raise type(exc)(f"{what}: {losses}") from None
 
     async def _bounded(
         self, aw: Awaitable[T], deadline: float, what: str = "a call", address: str = "",
@@ -338,3 +384,21 @@ class AddressPool:
             raise DeadlineExceeded(
                 f"no reply to {source} in {round(remaining, 1):g} s"
             ) from None
+
+
+def _loss(exc: BaseException, address: str) -> str:
+    """How a call's transport failure reads in its file's reason, counted by kind."""
+    if isinstance(exc, RpcTimeout):
+        return f"no reply from {address}"
+    text = str(exc).lower()
+    if isinstance(exc, ConnectionResetError) or "reset" in text:
+        return f"connection reset by {address}"
+    if isinstance(exc, ConnectionRefusedError) or "refused" in text:
+        return f"connection refused by {address}"
+    if "closed the connection" in text:
+        return f"connection closed by {address}"
+    return f"connection to {address} lost"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n:,} times"
