@@ -147,6 +147,9 @@ class FlushEngine:
     def _log(self, message: str) -> None:
         self.sink.log(message)
 
+    def _notice(self, message: str) -> None:
+        self.sink.notice(message)
+
     async def _feed(self, source: PathSource) -> None:
         """Read, resolve and dedup input; put work on the bounded queue (backpressure)."""
         assert self._stop_event is not None
@@ -380,7 +383,8 @@ class FlushEngine:
         fut = self._sessions.get(addresses)
         if fut is None:
             session = CacheSession(addresses, self.options, log=self._log,
-                                   client_factory=self._client_factory, throttle=self.throttle)
+                                   client_factory=self._client_factory, throttle=self.throttle,
+                                   notice=self._notice)
             fut = self._sessions[addresses] = asyncio.ensure_future(self._start(session))
         return await asyncio.shield(fut)
 

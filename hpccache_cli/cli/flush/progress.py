@@ -98,6 +98,17 @@ class PlainProgress(Sink):
         if self.verbosity >= VERBOSE:
             self._write(f"note: {one_line(message)}")
 
+    def notice(self, message: str) -> None:
+        """A long wait, announced: with the progress line when one is due, so a run where
+        no file finishes still shows one every ``every`` seconds (docs/pipelines.md)."""
+        if self.verbosity < NORMAL:
+            return
+        self._write(f"note: {one_line(message)}")
+        now = time.monotonic()
+        if self.summary is not None and now >= self._next:
+            self._next = now + self.every
+            self._write(progress_line(self.summary))
+
     def close(self) -> None:
         self.stream.flush()
 
@@ -171,6 +182,12 @@ class RichProgress(Sink):
 
             self.progress.console.print(f"[yellow]note:[/] {escape(one_line(message))}")
 
+    def notice(self, message: str) -> None:
+        from rich.markup import escape
+
+        self.progress.console.print(f"[yellow]note:[/] {escape(one_line(message))}")
+        self._update(force=True)
+
     def close(self) -> None:
         self._update(force=True)
         self.progress.stop()
@@ -204,6 +221,9 @@ class FlushFileLog(Sink):
     def log(self, message: str) -> None:
         if self.verbose:
             self._write(message)
+
+    def notice(self, message: str) -> None:
+        self._write(message)
 
     def finish(self, summary: FlushSummary) -> None:
         self._write(f"Total elapsed time {summary.seconds:.6f}")
