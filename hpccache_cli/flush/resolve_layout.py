@@ -18,6 +18,7 @@ changed since; the reason of any path still under no junction then says Azure wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 
@@ -45,6 +46,9 @@ from hpccache_cli.paths.mountinfo import normpath
 
 #: The reason the issue asks for, verbatim; details follow in parentheses.
 NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
+#: Storage-target states (ARM's ``state``) in which the cache answers its files "busy, try
+#: later" (NFS3ERR_JUKEBOX) until they change: named up front rather than waited in silence.
+SUSPENDED, FLUSHING = "suspended", "flushing"
 
 
 def _failed(raw: bytes, reason: str, kind: str) -> FileResult:
@@ -108,6 +112,9 @@ class LayoutResolver:
         self.refresh = refresh
         self.on_note = on_note
         self._checked_note = ""  # set once the layout was read again (see _ask_again)
+        self._states = _target_states(layout)
+        self._states_checked = layout.source == "arm"  # a cached state is asked again once
+        self._told: set[str] = set()  # targets already named in a note
 
     def _adopt(self, layout: CacheLayout) -> None:
         """Use a newer layout of the same cache from now on."""
@@ -117,6 +124,33 @@ class LayoutResolver:
         self._inputs = {k: InputResolver(self.table, layout, k, self.cwd)
                         for k in ("local", "namespace", "export")}
         self._exports = {}
+        self._states = _target_states(layout)
+
+    def _target_state(self, raw: bytes, target: str | None) -> FileResult | None:
+        """A file on a storage target Azure reports Suspended fails at once (its calls
+        would answer "busy, try later" until the file's timeout); one being Flushing is
+        named once in a note, and its files wait (the flush ends by itself). A state read
+        from the resolution cache (minutes old) is checked with Azure once first."""
+        state = self._states.get(target or "")
+        if state not in (SUSPENDED, FLUSHING):
+            return None
+        if not self._states_checked and self.refresh is not None:
+            self._states_checked = True
+            with contextlib.suppress(UserError):  # (else the cached state stands)
+                self._adopt(self.refresh())
+            state = self._states.get(target or "")
+        name = f"storage target {target}"
+        if state == SUSPENDED:
+            return _failed(raw, f"{name} is Suspended in Azure: the cache answers its files "
+                                "\"busy, try later\" until it is resumed; resume it, then flush "
+                                "again", "suspended")
+        if state == FLUSHING and target not in self._told:
+            self._told.add(target or "")
+            if self.on_note is not None:
+                self.on_note(f"{name} is Flushing in Azure (a storage-target flush is running):"
+                             " its files may answer \"busy, try later\" until it ends; they "
+                             "wait for it (at most their timeout)")
+        return None
 
     def _ask_again(self, raw: bytes, failed: FileResult) -> tuple[Enrichment, str] | FileResult:
         """``raw`` is under no junction of a cached layout: read the layout again once through
@@ -152,6 +186,10 @@ class LayoutResolver:
         if isinstance(placed, FileResult):
             return placed
         enrichment, ns = placed
+        if self._states:
+            stopped = self._target_state(raw, enrichment.storage_target)
+            if stopped is not None:
+                return stopped
         if not enrichment.caches_writes and not self.force:
             return FileResult(
                 raw, Outcome.SKIPPED,
@@ -204,3 +242,9 @@ class LayoutResolver:
                 reason += "; nor is it under an NFS mount of the cache on this machine"
             return _failed(raw, reason, "other-cache" if other else "no-junction")
         return enrichment, normpath(translation.namespace_path)
+
+
+def _target_states(layout: CacheLayout) -> dict[str, str]:
+    """Storage target -> its state in lower case, for the targets not plainly serving."""
+    return {j.storage_target: (j.target_state or "").lower() for j in layout.junctions
+            if (j.target_state or "").lower() in (SUSPENDED, FLUSHING)}
