@@ -67,3 +67,58 @@ def test_a_flushing_target_is_named_in_a_note_and_its_files_wait(tmp_path: Path)
         assert len(notes) == 1, err  # once per target, not per file
         assert notes[0].startswith("hpccache: storage target nas1 is Flushing in Azure")
         w.assert_written_back(*files)
+
+
+# --- cached mount addresses that no longer answer (issue #19) ---------------------------------
+
+
+def _cached_entry(w) -> Path:  # type: ignore[no-untyped-def]
+    (path,) = (w.base / "xdg" / "hpccache" / "layouts").glob("*.json")
+    return path
+
+
+def test_stale_cached_addresses_are_replaced_by_azure_s_and_the_run_flushes(
+        tmp_path: Path) -> None:
+    """The resolution cache holds addresses the cache no longer has: the run asks Azure once,
+    says so, and flushes through the fresh addresses (before: exit 4, "cache unreachable",
+    with the cache file already rewritten)."""
+    import json
+
+    with world(tmp_path) as w:
+        first = run(["flush", *BY_NAME, *w.dirty("/NAS_12_exp5/m/a")], w.env())
+        assert first.returncode == 0, first.stderr.decode()
+        entry = _cached_entry(w)
+        data = json.loads(entry.read_text())
+        fresh = data["layout"]["mount_addresses"]
+        data["layout"]["mount_addresses"] = ["127.0.0.68", "127.0.0.69"]  # nobody listens
+        entry.write_text(json.dumps(data))
+        calls = w.arm_calls()
+        files = w.dirty("/NAS_12_exp5/m/b", "/NAS_12_exp5/m/c")
+        proc = run(["flush", *BY_NAME, *files], w.env())
+        err = proc.stderr.decode()
+        assert proc.returncode == 0, err
+        w.assert_written_back(*files)
+        assert w.arm_calls() == calls + 2  # one fresh read of the layout
+        notes = [x for x in err.splitlines() if "do not answer; Azure now lists" in x]
+        assert len(notes) == 1, err
+        assert "127.0.0.68, 127.0.0.69" in notes[0] and ", ".join(fresh) in notes[0]
+        assert json.loads(entry.read_text())["layout"]["mount_addresses"] == fresh
+
+
+def test_when_azure_lists_the_same_silent_addresses_the_run_stays_unreachable(
+        tmp_path: Path) -> None:
+    """A variant: Azure itself lists addresses that do not answer: asked once, no loop, and
+    the run ends as before (exit 4, cache unreachable)."""
+    with world(tmp_path) as w:
+        record = w.arm.store.find(SUB, RG, "emu-test")
+        assert record is not None
+        record.body["properties"]["mountAddresses"] = ["127.0.0.68"]
+        first = run(["flush", *BY_NAME, *w.dirty("/NAS_12_exp5/u/a")], w.env())
+        assert first.returncode == 4, first.stderr.decode()
+        calls = w.arm_calls()
+        again = run(["flush", *BY_NAME, *w.dirty("/NAS_12_exp5/u/b")], w.env())
+        err = again.stderr.decode()
+        assert again.returncode == 4, err
+        assert "hpccache: error: cache unreachable" in err
+        assert "Azure now lists" not in err
+        assert w.arm_calls() <= calls + 4  # the fresh read, and the state check at the end

@@ -24,6 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from hpccache_cli.errors import fill_fields
@@ -382,9 +383,11 @@ class FlushEngine:
     async def _session(self, addresses: tuple[str, ...]) -> CacheSession:
         fut = self._sessions.get(addresses)
         if fut is None:
+            fresh = getattr(self.resolver, "fresh_addresses", None)  # (see Resolver)
             session = CacheSession(addresses, self.options, log=self._log,
                                    client_factory=self._client_factory, throttle=self.throttle,
-                                   notice=self._notice)
+                                   notice=self._notice,
+                                   readdress=partial(fresh, addresses) if fresh else None)
             fut = self._sessions[addresses] = asyncio.ensure_future(self._start(session))
         return await asyncio.shield(fut)
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from hpccache_cli.errors import render_error
 from hpccache_cli.flush.options import Policies
-from hpccache_cli.flush.repeats import RepeatFilter
+from hpccache_cli.flush.repeats import RepeatFilter, loss_kind, times
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
@@ -38,6 +38,9 @@ T = TypeVar("T")
 _RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)
 _NO_DEADLINE = 7 * 24 * 3600.0  # to_deadline calls without a deadline: a week stands in
 ClientFactory = Callable[[str, ClientOptions], Any]
+#: Asks where the cache is now (Azure), when no address it was given ever answered: the new
+#: addresses, or None when they are the same or cannot be had.
+Readdress = Callable[[], Awaitable[Sequence[str] | None]]
 
 
 class CacheUnreachable(Exception):
@@ -119,8 +122,14 @@ class AddressPool:
         client_factory: ClientFactory = NfsClient,
         log: Callable[[str], None] | None = None,
         throttle: Throttle | None = None,
+        readdress: Readdress | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.policies = policies
+        self._factory = client_factory
+        self._readdress = readdress  # used at most once (see _try_readdress)
+        self._readdressing: asyncio.Future[bool] | None = None
+        self._notice = notice or log or (lambda _msg: None)
         self.throttle = throttle  # told of every answer and transport failure (AIMD)
         self.options = options
         self.endpoints = [Endpoint(a, client_factory(a, replace(options))) for a in addresses]
@@ -140,7 +149,7 @@ class AddressPool:
         one unresponsive address does not hold up the run for its connect timeout. The
         others finish connecting, or start probing, in the background."""
         tasks = [asyncio.create_task(self._connect(ep)) for ep in self.endpoints]
-        self._connects = tasks
+        self._connects += tasks
         up = asyncio.create_task(self._up.wait())
         try:
             while not up.done() and not all(t.done() for t in tasks):
@@ -273,6 +282,8 @@ class AddressPool:
     async def _wait_up(self, deadline: float | None) -> None:
         """Wait for an address to come back; raise when the cache counts as unreachable."""
         if not self._ever_up:
+            if await self._try_readdress():
+                return  # the new addresses: the caller picks again
             # Never reached: fail fast rather than hold every file for its whole timeout.
             raise CacheUnreachable(self.down_reason())
         since = self._all_down_since or time.monotonic()
@@ -287,6 +298,36 @@ class AddressPool:
             wait = min(wait, deadline - now)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._up.wait(), wait)
+
+    async def _try_readdress(self) -> bool:
+        """No address ever answered: ask once where the cache is now (addresses from the
+        resolution cache may be stale) and, if it moved, use the new addresses. Every
+        caller waits for the one question; True when the pool now has new addresses."""
+        if self._readdressing is None:
+            if self._readdress is None or self._closed:
+                return False
+            self._readdressing = asyncio.ensure_future(self._readdress_once(self._readdress))
+            self._readdress = None
+        return await asyncio.shield(self._readdressing)
+
+    async def _readdress_once(self, readdress: Readdress) -> bool:
+        old = [ep.address for ep in self.endpoints]
+        try:
+            fresh = list(dict.fromkeys(await readdress() or ()))
+        except Exception as exc:  # the caller's hook: its failure leaves "unreachable"
+            self._log(f"asking where the cache is now failed: {describe(exc)}")
+            return False
+        if not fresh or set(fresh) == set(old) or self._closed:
+            return False
+        self._notice(f"the mount addresses in use ({', '.join(old)}) do not answer; Azure now "
+                     f"lists {', '.join(fresh)}: using those")
+        gone, self.endpoints = self.endpoints, [
+            Endpoint(a, self._factory(a, replace(self.options))) for a in fresh]
+        await cancel_and_wait([ep.probe for ep in gone])
+        await asyncio.gather(*(self._close_client(ep) for ep in gone), return_exceptions=True)
+        self._all_down_since = time.monotonic()
+        await self.start()
+        return True
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -350,7 +391,7 @@ class AddressPool:
                     if throttle is not None and not self._closed:
                         throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
                     lost = lost or {}
-                    kind = _loss(exc, ep.address)
+                    kind = loss_kind(exc, ep.address)
                     lost[kind] = lost.get(kind, 0) + 1
                     self.mark_down(ep, exc)
                     if on_retry is not None:
@@ -362,7 +403,7 @@ class AddressPool:
         except (DeadlineExceeded, CacheUnreachable) as exc:
             if not lost:
                 raise
-            losses = ", ".join(f"{kind} {_times(n)}" for kind, n in lost.items())
+            losses = ", ".join(f"{kind} {times(n)}" for kind, n in lost.items())
             if isinstance(exc, CacheUnreachable):
                 raise CacheUnreachable(f"{exc}; {what}: {losses}") from None
             raise type(exc)(f"{what}: {losses}") from None
@@ -385,20 +426,3 @@ class AddressPool:
                 f"no reply to {source} in {round(remaining, 1):g} s"
             ) from None
 
-
-def _loss(exc: BaseException, address: str) -> str:
-    """How a call's transport failure reads in its file's reason, counted by kind."""
-    if isinstance(exc, RpcTimeout):
-        return f"no reply from {address}"
-    text = str(exc).lower()
-    if isinstance(exc, ConnectionResetError) or "reset" in text:
-        return f"connection reset by {address}"
-    if isinstance(exc, ConnectionRefusedError) or "refused" in text:
-        return f"connection refused by {address}"
-    if "closed the connection" in text:
-        return f"connection closed by {address}"
-    return f"connection to {address} lost"
-
-
-def _times(n: int) -> str:
-    return "once" if n == 1 else f"{n:,} times"

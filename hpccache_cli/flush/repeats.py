@@ -6,13 +6,16 @@ of each kind at once, then how often it happened since, not every copy. :class:`
 passes a message the first time its *key* is seen; later messages of the same key within
 ``window`` seconds are counted, and the next one let through (or :meth:`RepeatFilter.close`)
 says how many were held back. Keys are chosen by the caller (``("down", address)``), so
-messages that differ only in a count still collapse.
+messages that differ only in a count still collapse. A call's own transport failures are
+counted the same way, by :func:`loss_kind`, for its file's reason.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
+
+from hpccache_cli.nfs.errors import RpcTimeout
 
 #: Keys remembered at most (oldest forgotten first): bounded whatever the server does.
 MAX_KEYS = 256
@@ -66,4 +69,24 @@ class RepeatFilter:
 
 
 def _times(n: int) -> str:
+    return times(n)
+
+
+def times(n: int) -> str:
+    """``once``, ``37 times``."""
     return "once" if n == 1 else f"{n:,} times"
+
+
+def loss_kind(exc: BaseException, address: str) -> str:
+    """How one transport failure of a call reads in its file's reason, where the failures
+    are counted by this text: "connection reset by 10.0.0.11" (then "... 37 times")."""
+    if isinstance(exc, RpcTimeout):
+        return f"no reply from {address}"
+    text = str(exc).lower()
+    if isinstance(exc, ConnectionResetError) or "reset" in text:
+        return f"connection reset by {address}"
+    if isinstance(exc, ConnectionRefusedError) or "refused" in text:
+        return f"connection refused by {address}"
+    if "closed the connection" in text:
+        return f"connection closed by {address}"
+    return f"connection to {address} lost"

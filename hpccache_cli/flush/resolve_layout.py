@@ -115,6 +115,7 @@ class LayoutResolver:
         self._states = _target_states(layout)
         self._states_checked = layout.source == "arm"  # a cached state is asked again once
         self._told: set[str] = set()  # targets already named in a note
+        self._readdressed = False  # fresh_addresses asked Azure (once per run)
 
     def _adopt(self, layout: CacheLayout) -> None:
         """Use a newer layout of the same cache from now on."""
@@ -125,6 +126,25 @@ class LayoutResolver:
                         for k in ("local", "namespace", "export")}
         self._exports = {}
         self._states = _target_states(layout)
+
+    async def fresh_addresses(self, old: tuple[str, ...]) -> tuple[str, ...] | None:
+        """None of ``old`` ever answered: when they came from the resolution cache (minutes
+        old), read the layout from Azure now (in a thread: the SDK blocks) and return its
+        mount addresses if they changed (the resolution cache is rewritten with them).
+        Asked once per run; None when Azure cannot say or says the same."""
+        import asyncio
+
+        if (self.refresh is None or self._readdressed or self.layout.source == "arm"
+                or set(old) != set(self.addresses)):
+            return None
+        self._readdressed = True
+        try:
+            fresh = await asyncio.to_thread(self.refresh)
+        except UserError:
+            return None
+        self._adopt(fresh)
+        self._states_checked = True
+        return self.addresses if set(self.addresses) != set(old) else None
 
     def _target_state(self, raw: bytes, target: str | None) -> FileResult | None:
         """A file on a storage target Azure reports Suspended fails at once (its calls

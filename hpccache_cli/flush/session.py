@@ -21,7 +21,7 @@ from hpccache_cli.flush.busy import BusyWatch
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
-from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft
+from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft, Readdress
 from hpccache_cli.flush.results import NO_EXPORT, display_path
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs import nfs3, readdir
@@ -143,9 +143,11 @@ class CacheSession:
         log: Callable[[str], None] | None = None,
         throttle: Throttle | None = None,
         notice: Callable[[str], None] | None = None,
+        readdress: Readdress | None = None,
     ) -> None:
         client = replace(options.client, connections=options.connections)
-        kwargs: dict[str, Any] = {"log": log, "throttle": throttle}
+        kwargs: dict[str, Any] = {"log": log, "throttle": throttle, "notice": notice,
+                                  "readdress": readdress}
         if client_factory is not None:
             kwargs["client_factory"] = client_factory
         self.options = options
