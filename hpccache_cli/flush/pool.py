@@ -386,7 +386,7 @@ class AddressPool:
                     if (remaining is not None and deadline is not None
                             and isinstance(exc, RpcTimeout)):
                         raise DeadlineExceeded(  # the client's timer was the file's deadline
-                            f"no reply to {what} from {ep.address} in {round(remaining, 1):g} s"
+                            f"no reply to {what} from {ep.address} {_within(remaining)}"
                         ) from None
                     if throttle is not None and not self._closed:
                         throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
@@ -423,6 +423,13 @@ class AddressPool:
         except asyncio.TimeoutError:
             source = f"{what} from {address}" if address else what
             raise DeadlineExceeded(
-                f"no reply to {source} in {round(remaining, 1):g} s"
+                f"no reply to {source} {_within(remaining)}"
             ) from None
 
+
+
+def _within(seconds: float) -> str:
+    """``in 30 s``; a call sent in the file's last moments says so instead of "in 0 s"."""
+    if seconds < 0.05:
+        return f"in the last {seconds * 1000:.0f} ms of the file's time"
+    return f"in {round(seconds, 1):g} s"
