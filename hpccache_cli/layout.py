@@ -132,6 +132,11 @@ class CacheLayout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CacheLayout:
+        """The layout of :meth:`to_dict`'s JSON (the resolution cache, ``path --layout``).
+        Nothing in a file is trusted: a field of the wrong type, or a mount address that is
+        not an IP address, raises ValueError naming it (a string where the address list
+        belongs would otherwise be read character by character)."""
+        _check_layout(data)
         return cls(
             name=data["name"],
             resource_group=data["resource_group"],
@@ -144,3 +149,43 @@ class CacheLayout:
             provisioning_state=data.get("provisioning_state"),
             refused_addresses=tuple(data.get("refused_addresses", ())),
         )
+
+
+_OPTIONAL_TEXT = ("subscription_id", "resource_id", "health_state", "health_description",
+                  "provisioning_state")
+_JUNCTION_TEXT = ("namespace_path", "storage_target")
+_JUNCTION_DEFAULTED = ("target_type", "target_path")  # text when given
+_JUNCTION_OPTIONAL = ("usage_model", "nfs_export", "target_state")  # text or null
+
+
+def _check_layout(data: Any) -> None:
+    """Raise ValueError naming the first field of ``data`` that a CacheLayout cannot hold."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a layout is a JSON object, not {type(data).__name__}")
+    for key in ("name", "resource_group"):
+        if not isinstance(data.get(key), str):
+            raise ValueError(f"{key} must be text")
+    for key in _OPTIONAL_TEXT:
+        if not isinstance(data.get(key), (str, type(None))):
+            raise ValueError(f"{key} must be text or null")
+    addresses = data.get("mount_addresses")
+    if not isinstance(addresses, list):
+        raise ValueError("mount_addresses must be a list of IP addresses")
+    for a in addresses:
+        problem = address_problem(a)
+        if problem is not None:
+            raise ValueError(f"mount_addresses: {a!r} {problem.why.split(':', 1)[0]}")
+    refused = data.get("refused_addresses", [])
+    if not isinstance(refused, list) or not all(isinstance(r, str) for r in refused):
+        raise ValueError("refused_addresses must be a list of text")
+    junctions = data.get("junctions", [])
+    if not isinstance(junctions, list):
+        raise ValueError("junctions must be a list")
+    known = {*_JUNCTION_TEXT, *_JUNCTION_DEFAULTED, *_JUNCTION_OPTIONAL}
+    for j in junctions:
+        if not isinstance(j, dict) or set(j) - known:
+            raise ValueError(f"junctions: {j!r:.80} is not a junction")
+        if (not all(isinstance(j.get(k), str) for k in _JUNCTION_TEXT)
+                or any(k in j and not isinstance(j[k], str) for k in _JUNCTION_DEFAULTED)
+                or any(not isinstance(j.get(k), (str, type(None))) for k in _JUNCTION_OPTIONAL)):
+            raise ValueError(f"junctions: a field of {j!r:.80} has the wrong type")

@@ -124,3 +124,23 @@ def test_a_cache_file_that_is_not_an_object_is_asked_for_again(world: ArmWorld) 
         path.write_text(text)
         assert get_layout(world.settings(), "emu-rg", "emu").source == "arm"
     assert world.arm.request_count() == 10
+
+
+@pytest.mark.parametrize(
+    ("addresses", "words"),
+    [("127.0.0.11", "mount_addresses must be a list of IP addresses"),
+     (["127.0.0.11", "localhost"], "mount_addresses: 'localhost' is not an IPv4 or IPv6"),
+     (["127.0.0.1:80"], "mount_addresses: '127.0.0.1:80' has a port")],
+    ids=["string", "host-name", "port"],
+)
+def test_a_layout_file_with_bad_addresses_is_one_line_exit_2(
+        tmp_path: Path, addresses: Any, words: str) -> None:
+    """``hpccache path --layout FILE``: the same checker (a string list is not read
+    character by character)."""
+    layout = tmp_path / "layout.json"
+    layout.write_text(json.dumps({"name": "c", "resource_group": "rg",
+                                  "mount_addresses": addresses, "junctions": []}))
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)}
+    proc = run_hpccache(env, "path", "/NAS/x", "--layout", str(layout))
+    line = error_line(proc, 2)
+    assert f"{layout} is not a cache layout" in line and words in line, line

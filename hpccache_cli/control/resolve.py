@@ -204,46 +204,10 @@ def _load(path: Path, ttl: float) -> CacheLayout | None:
         age = time.time() - float(fetched)
         if not 0 <= age <= ttl:  # (NaN fails too)
             return None
-        layout = _layout_from_file(data.get("layout"))
+        layout = CacheLayout.from_dict(data["layout"])  # (checks every field)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    if layout is None:
-        return None
     return dataclasses.replace(layout, source="resolution cache")
-
-
-_OPTIONAL_TEXT = ("subscription_id", "resource_id", "health_state", "health_description",
-                  "provisioning_state")
-_JUNCTION_TEXT = ("namespace_path", "storage_target", "target_type", "target_path")
-_JUNCTION_OPTIONAL = ("usage_model", "nfs_export", "target_state")
-
-
-def _layout_from_file(obj: Any) -> CacheLayout | None:
-    """A layout from the resolution cache's JSON, or None when any field has the wrong type
-    or a mount address is not an IP address (the entry is then asked for again)."""
-    if not isinstance(obj, dict):
-        return None
-    if not all(isinstance(obj.get(k), str) for k in ("name", "resource_group")):
-        return None
-    if any(not isinstance(obj.get(k), (str, type(None))) for k in _OPTIONAL_TEXT):
-        return None
-    addresses = obj.get("mount_addresses")
-    if not isinstance(addresses, list) or any(address_problem(a) for a in addresses):
-        return None
-    refused = obj.get("refused_addresses", [])
-    if not isinstance(refused, list) or not all(isinstance(r, str) for r in refused):
-        return None
-    junctions = obj.get("junctions", [])
-    if not isinstance(junctions, list):
-        return None
-    for j in junctions:
-        if (not isinstance(j, dict) or set(j) - {*_JUNCTION_TEXT, *_JUNCTION_OPTIONAL}
-                or not all(isinstance(j.get(k), str) for k in ("namespace_path",
-                                                                "storage_target"))
-                or any(k in j and not isinstance(j[k], str) for k in _JUNCTION_TEXT[2:])
-                or any(not isinstance(j.get(k), (str, type(None))) for k in _JUNCTION_OPTIONAL)):
-            return None
-    return CacheLayout.from_dict(obj)
 
 
 def _store(path: Path, settings: ArmSettings, layout: CacheLayout) -> None:
