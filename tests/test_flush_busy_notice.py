@@ -106,3 +106,23 @@ def test_the_end_of_the_wait_is_said_when_the_target_comes_back(tmp_path: Path) 
     assert sink.notices[-3].startswith("no file waits on NFS3ERR_JUKEBOX any more ("), \
         sink.notices
     assert os.path.exists(tmp_path / "backend" / "nas1" / "r" / "a")
+
+
+def test_the_progress_line_comes_while_no_file_finishes(tmp_path: Path) -> None:
+    """The console's progress line is due every N seconds even while every file waits (here
+    on a slow write-back): before, it came only when a file finished."""
+    import io
+
+    from hpccache_cli.cli.flush.progress import PlainProgress
+
+    with emulator(tmp_path, [IP], writeback={"per_file_seconds": 2.5}) as emu:
+        dirty_cache(tmp_path, ["w/a"])
+        stream = io.StringIO()
+        console = PlainProgress(stream=stream, every=0.5)
+        options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs,
+                               policies=FAST, timeout=60.0)
+        engine = FlushEngine(ExportResolver([IP], JUNCTION), options, console, collect=True)
+        summary = run_bounded(engine.run(IterableSource([b"w/a"])))
+    assert summary.results is not None and summary.results[0].outcome == Outcome.FLUSHED
+    lines = stream.getvalue().splitlines()
+    assert "progress: 0 of 1 done (0%), 0 failed" in lines, lines

@@ -112,6 +112,7 @@ class FlushEngine:
         if opts.recursive:
             workers += [asyncio.create_task(self._expander()) for _ in range(opts.expanders)]
         self._feeder = asyncio.create_task(self._feed(source))
+        heartbeat = asyncio.create_task(self._heartbeat())
         finisher = asyncio.create_task(self._finish(self._feeder))
         stop_wait = asyncio.create_task(self._stop_event.wait())
         try:
@@ -128,7 +129,7 @@ class FlushEngine:
             await self._interrupt(workers)
             raise
         finally:
-            await cancel_and_wait([*workers, finisher, stop_wait])
+            await cancel_and_wait([*workers, finisher, stop_wait, heartbeat])
             await self._close_sessions()
             self.summary.seconds = time.monotonic() - started
             self._settle_unreachable()
@@ -150,6 +151,13 @@ class FlushEngine:
 
     def _notice(self, message: str) -> None:
         self.sink.notice(message)
+
+    async def _heartbeat(self) -> None:
+        """``sink.tick()`` every second: a console's progress line is due every 10 s even
+        while no file finishes (docs/pipelines.md), which results alone cannot drive."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.sink.tick()
 
     async def _feed(self, source: PathSource) -> None:
         """Read, resolve and dedup input; put work on the bounded queue (backpressure)."""

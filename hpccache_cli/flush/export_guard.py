@@ -42,6 +42,9 @@ class ExportGuard(Sink):
     def notice(self, message: str) -> None:
         self.inner.notice(message)
 
+    def tick(self) -> None:
+        self.inner.tick()
+
     def close(self) -> None:
         self.inner.close()
 

@@ -87,12 +87,16 @@ class PlainProgress(Sink):
         verbosity = self.verbosity
         if verbosity >= VERBOSE or result.outcome is Outcome.FAILED:  # (as _is_problem)
             self._write(_line(result))
-        if verbosity >= NORMAL and self.summary is not None:
+        self.tick()
+
+    def tick(self) -> None:
+        """The progress line when one is due: after a result, and from the engine's
+        heartbeat while no file finishes (a long write-back, a busy cache)."""
+        if self.verbosity >= NORMAL and self.summary is not None:
             now = time.monotonic()
             if now >= self._next:
                 self._next = now + self.every
-                s = self.summary
-                self._write(progress_line(s))
+                self._write(progress_line(self.summary))
 
     def log(self, message: str) -> None:
         if self.verbosity >= VERBOSE:
@@ -104,10 +108,7 @@ class PlainProgress(Sink):
         if self.verbosity < NORMAL:
             return
         self._write(f"note: {one_line(message)}")
-        now = time.monotonic()
-        if self.summary is not None and now >= self._next:
-            self._next = now + self.every
-            self._write(progress_line(self.summary))
+        self.tick()
 
     def close(self) -> None:
         self.stream.flush()
@@ -187,6 +188,9 @@ class RichProgress(Sink):
 
         self.progress.console.print(f"[yellow]note:[/] {escape(one_line(message))}")
         self._update(force=True)
+
+    def tick(self) -> None:
+        self._update()  # the rate and ETA move on while files wait
 
     def close(self) -> None:
         self._update(force=True)
