@@ -12,7 +12,8 @@ it back in service when it answers. When every address has been down for
 An address that fails again soon after it came back (a server that resets the connection
 after half a reply answers the probe's NULL but never a COMMIT) is probed later each time:
 the pause grows with its failures in a row (``Policies.reconnect``, jittered, capped) until
-it stays up for twice the cap, so one file cannot make thousands of reconnects. A call that runs
+it answers a call again, so one file cannot make thousands of reconnects (while an address
+that drops now and then, but answers in between, is still reconnected at once). A call that runs
 out of time after such failures says so: "COMMIT: connection reset by ADDRESS 37 times".
 Repeated run-level lines are summarised (:mod:`hpccache_cli.flush.repeats`).
 """
@@ -103,11 +104,12 @@ class Endpoint:
         self.connected = False
         self.last_error = "not connected yet"
         self.probe: asyncio.Task[None] | None = None
-        #: Times it went down without staying up long in between (a probe's NULL answered
-        #: does not make it well: a server may answer NULL and reset every COMMIT): how
-        #: long its probe waits. ``up_since``: when it last came up.
+        #: Times it went down without answering a call in between (a probe's NULL does not
+        #: count: a server may answer NULL and reset every COMMIT): how long its probe
+        #: waits. ``answered``: calls it answered; ``answered_at_up``: that when it came up.
         self.failures = 0
-        self.up_since = 0.0
+        self.answered = 0
+        self.answered_at_up = 0
 
 
 class AddressPool:
@@ -202,7 +204,7 @@ class AddressPool:
         was_down = not ep.up
         ep.up = True
         if was_down:
-            ep.up_since = time.monotonic()
+            ep.answered_at_up = ep.answered
         self._ever_up = True
         self._all_down_since = None
         self._up.set()
@@ -217,10 +219,9 @@ class AddressPool:
         if not ep.up:
             return
         ep.up = False
-        # Up for a while before this failure: a new trouble, reconnected at once; else the
-        # same one again, and the probe waits longer (see _probe_delays).
-        steady = max(1.0, 2 * self.policies.reconnect.cap)
-        ep.failures = ep.failures + 1 if time.monotonic() - ep.up_since < steady else 1
+        # It answered calls since it came back: a new trouble, reconnected at once; else
+        # the same one again, and the probe waits longer (see _probe_delays).
+        ep.failures = 1 if ep.answered > ep.answered_at_up else ep.failures + 1
         if not self.any_up:
             self._up.clear()
             self._all_down_since = time.monotonic()
@@ -374,11 +375,13 @@ class AddressPool:
                     else:
                         result = await self._bounded(fn(ep.client), deadline, what, ep.address)
                     self.answered += 1
+                    ep.answered += 1
                     if throttle is not None:
                         throttle.answered()
                     return result
                 except StatusError:
                     self.answered += 1
+                    ep.answered += 1
                     if throttle is not None:
                         throttle.answered()
                     raise
