@@ -24,19 +24,19 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from hpccache_cli.errors import render_error
+from hpccache_cli.flush.cancelling import cancel_and_wait as cancel_and_wait  # (re-exported)
 from hpccache_cli.flush.options import Policies
-from hpccache_cli.flush.repeats import RepeatFilter, loss_kind, times
+from hpccache_cli.flush.repeats import RepeatFilter, loss_kind, times, within
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
 T = TypeVar("T")
-_RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)
 _NO_DEADLINE = 7 * 24 * 3600.0  # to_deadline calls without a deadline: a week stands in
 ClientFactory = Callable[[str, ClientOptions], Any]
 #: Asks where the cache is now (Azure), when no address it was given ever answered: the new
@@ -62,27 +62,6 @@ class DeadlineExceeded(Exception):
 class NoTimeLeft(DeadlineExceeded):
     """The file's time was up before a call could even be sent: what it waited for is
     whatever came before (a pause, a JUKEBOX, another file's shared lookup)."""
-
-
-async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
-    """Cancel ``tasks`` and wait until they have all ended, cancelling again every
-    ``_RECANCEL`` s while any is left.
-
-    Why not ``cancel()`` once and ``gather``: before Python 3.12, ``asyncio.wait_for`` loses a
-    cancellation that arrives in the loop turn its awaited operation ends (CPython
-    gh-86296): the operation's own result or error comes out instead. A task that loops on
-    errors (a probe reconnecting a dead address) then never ends, and a ``gather`` on it
-    never returns. A lost cancel needs that exact timing, so the next one lands.
-    """
-    live = [t for t in tasks if t is not None]
-    pending = {t for t in live if not t.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=_RECANCEL)
-    for task in live:  # retrieved, as gather(return_exceptions=True) would
-        if not task.cancelled():
-            task.exception()
 
 
 def describe(exc: BaseException, names: Mapping[str, str] | None = None) -> str:
@@ -389,7 +368,7 @@ class AddressPool:
                     if (remaining is not None and deadline is not None
                             and isinstance(exc, RpcTimeout)):
                         raise DeadlineExceeded(  # the client's timer was the file's deadline
-                            f"no reply to {what} from {ep.address} {_within(remaining)}"
+                            f"no reply to {what} from {ep.address} {within(remaining)}"
                         ) from None
                     if throttle is not None and not self._closed:
                         throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
@@ -426,13 +405,7 @@ class AddressPool:
         except asyncio.TimeoutError:
             source = f"{what} from {address}" if address else what
             raise DeadlineExceeded(
-                f"no reply to {source} {_within(remaining)}"
+                f"no reply to {source} {within(remaining)}"
             ) from None
 
 
-
-def _within(seconds: float) -> str:
-    """``in 30 s``; a call sent in the file's last moments says so instead of "in 0 s"."""
-    if seconds < 0.05:
-        return f"in the last {seconds * 1000:.0f} ms of the file's time"
-    return f"in {round(seconds, 1):g} s"

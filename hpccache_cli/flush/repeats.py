@@ -90,3 +90,10 @@ def loss_kind(exc: BaseException, address: str) -> str:
     if "closed the connection" in text:
         return f"connection closed by {address}"
     return f"connection to {address} lost"
+
+
+def within(seconds: float) -> str:
+    """``in 30 s``; a call sent in the file's last moments says so instead of "in 0 s"."""
+    if seconds < 0.05:
+        return f"in the last {seconds * 1000:.0f} ms of the file's time"
+    return f"in {round(seconds, 1):g} s"
