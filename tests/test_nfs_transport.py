@@ -76,6 +76,9 @@ class RpcTestServer:
         self.reply_order: list[int] = []
         self.commits: list[nfs3.CommitArgs] = []
         self.commit_results: bytes | None = None  # raw COMMIT results, to answer garbled
+        #: "reset" / "close": send half of each COMMIT reply, then reset (RST) or close the
+        #: connection: a server that breaks mid-reply (issue #19)
+        self.commit_break: str | None = None
         self.changed = asyncio.Event()  # set whenever a call arrives, for condition waits
         self.port = 0
         test_procs = {p.number: p for p in (ECHO, HOLD, LATE, RELEASE, DROP, JUNK, BADRES)}
@@ -197,6 +200,18 @@ class RpcTestServer:
             return ((nfs3.Nfsstat3.NFS3ERR_NOENT, None),)
         if proc is nfs3.COMMIT:
             self.commits.append(args)
+            if self.commit_break is not None:
+                reply = rpc.frame(rpc.encode_reply(xid, 0, proc.res.encode(
+                    (ok, nfs3.CommitOk()))))
+                w.write(reply[: len(reply) // 2])
+                if self.commit_break == "reset":  # RST, not FIN: SO_LINGER with time 0
+                    sock = w.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    b"\1\0\0\0\0\0\0\0")
+                    w.transport.abort()
+                else:
+                    w.close()
+                return None
             if self.commit_results is not None:
                 self._send(w, xid, self.commit_results)
                 return None

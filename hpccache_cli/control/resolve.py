@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from hpccache_cli.control import json_bounds
-from hpccache_cli.errors import UsageError
-from hpccache_cli.layout import CacheLayout, JunctionInfo
+from hpccache_cli.errors import UsageError, fill_fields
+from hpccache_cli.layout import CacheLayout, JunctionInfo, address_problem, canonical_address
 
 if TYPE_CHECKING:  # ARM's client code is imported by the calls that ask ARM: reading the
     # resolution cache (``hpccache path`` without Azure options) needs none of it
@@ -97,10 +97,12 @@ def layout_from_arm(cache: Any, targets: list[Any], subscription_id: str | None)
                     target_state=value(tp.state),
                 )
             )
+    addresses, refused = checked_addresses(_raw(props, "mountAddresses", "mount_addresses"))
     return CacheLayout(
         name=cache.name,
         resource_group=resource_group_of(cache.id) or "",
-        mount_addresses=tuple(props.mount_addresses or ()) if props else (),
+        mount_addresses=addresses,
+        refused_addresses=refused,
         junctions=tuple(junctions),
         subscription_id=subscription_id,
         resource_id=cache.id,
@@ -108,6 +110,45 @@ def layout_from_arm(cache: Any, targets: list[Any], subscription_id: str | None)
         health_description=props.health.status_description if props and props.health else None,
         provisioning_state=value(props.provisioning_state) if props else None,
     )
+
+
+def _raw(model: Any, rest_name: str, attr: str) -> Any:
+    """A field as the service sent it: the SDK's models are mappings of the JSON, and their
+    attribute turns a string where a list belongs into ``"<generator object ...>"``."""
+    if model is None:
+        return None
+    if isinstance(model, Mapping):
+        return model.get(rest_name)
+    return getattr(model, attr, None)
+
+
+def checked_addresses(listed: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """ARM's ``mountAddresses`` split into (the IP addresses, canonical and without repeats;
+    each other entry with why it is not one). Nothing Azure sends is trusted: a host name,
+    ``127.0.0.1:80`` or a number would otherwise go to the resolver or the socket layer, and a
+    bare string (not a list) would be read character by character."""
+    if listed is None:
+        return (), ()
+    if not isinstance(listed, (list, tuple)):
+        return (), (f"{_shown(listed)} (is not a list of addresses)",)
+    good: list[str] = []
+    refused: list[str] = []
+    for entry in listed[:64]:  # a cache has a handful; a thousand would be a broken answer
+        problem = address_problem(entry)
+        if problem is None:
+            good.append(canonical_address(entry) or entry)
+        else:
+            why = fill_fields(problem.why, problem.fields, None,
+                              {"nfs_port": "--nfs-port", "mount_port": "--mount-port"})
+            refused.append(f"{_shown(entry)} ({why.split(':', 1)[0]})")
+    if len(listed) > 64:
+        refused.append(f"{len(listed) - 64} more entries (more than 64 listed)")
+    return tuple(dict.fromkeys(good)), tuple(refused)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---- the on-disk resolution cache -------------------------------------------------------------
@@ -141,14 +182,33 @@ def _cache_file(settings: ArmSettings, resource_group: str, name: str) -> Path:
     return cache_dir() / f"{safe}-{digest}.json"
 
 
+#: A resolution-cache file larger than this is not one of ours (a layout is a few KB).
+_MAX_FILE = 1 << 20
+
+
 def _load(path: Path, ttl: float) -> CacheLayout | None:
+    """The entry in ``path`` when it is fresh and whole; None (ask ARM again) when it is
+    missing, stale, dated in the future (a clock set back, or a hand-edited file: it would
+    otherwise never expire) or damaged in any way: every field is checked for its type, and
+    every mount address to be an IP address, since the file is not trusted either."""
     try:
-        data = json_bounds.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != _FORMAT or time.time() - float(data["fetched_at"]) > ttl:
+        with path.open("rb") as f:
+            raw = f.read(_MAX_FILE + 1)
+        if len(raw) > _MAX_FILE:
             return None
-        return dataclasses.replace(CacheLayout.from_dict(data["layout"]), source="resolution cache")
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # missing, stale or damaged: ask ARM again
+        data = json_bounds.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            return None
+        fetched = data.get("fetched_at")
+        if isinstance(fetched, bool) or not isinstance(fetched, (int, float)):
+            return None
+        age = time.time() - float(fetched)
+        if not 0 <= age <= ttl:  # (NaN fails too)
+            return None
+        layout = CacheLayout.from_dict(data["layout"])  # (checks every field)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return dataclasses.replace(layout, source="resolution cache")
 
 
 def _store(path: Path, settings: ArmSettings, layout: CacheLayout) -> None:
@@ -313,7 +373,8 @@ def discover_by_address(
                 (
                     c
                     for c in client.caches.list()
-                    if c.properties and address in (c.properties.mount_addresses or [])
+                    if address in checked_addresses(
+                        _raw(c.properties, "mountAddresses", "mount_addresses"))[0]
                 ),
                 None,
             )

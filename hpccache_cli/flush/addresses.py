@@ -10,44 +10,18 @@ instead of "bad input" (exit 2).
 
 from __future__ import annotations
 
-import ipaddress
-
 from hpccache_cli.flush.errors import FlushOptionError
-
-_FIX = "give the mount address alone, e.g. 10.0.0.11 (hpccache cache show lists them)"
+from hpccache_cli.layout import address_problem, canonical_address
 
 
 def check_ip(text: str, field: str = "ips") -> str:
     """``text`` as an IPv4/IPv6 address, or FlushOptionError (``field``: the keyword that
-    carried it) saying what it is instead."""
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    shown = "{" + field + "} " + repr(text)
-
-    def refuse(why: str, hint: str, *more: str) -> FlushOptionError:
-        return FlushOptionError(f"{shown} {why}", fields=(field, *more), hint=hint)
-
-    if "://" in text:
-        raise refuse(f"is a URL, not an IP address: {_FIX}", "url")
-    if "/" in text:
-        raise refuse(f"is a network or path, not an IP address: {_FIX}", "network")
-    if text.startswith("[") and text.endswith("]"):
-        inner = text[1:-1]
-        hint = f"write it without brackets ({inner})" if _is_ip(inner) else _FIX
-        raise refuse(f"has brackets: {hint}", "brackets")
-    host, sep, port = text.rpartition(":")
-    if sep and port.isdigit() and (_is_ip(host) or _is_ip(host.strip("[]"))):
-        raise refuse(f"has a port: {_FIX}; ports go in {{nfs_port}}/{{mount_port}}", "port",
-                     "nfs_port", "mount_port")
-    raise refuse(f"is not an IPv4 or IPv6 address (host names are not looked up): {_FIX}",
-                 "not_an_ip")
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    carried it) saying what it is instead. The checker is the one every mount address goes
+    through, :func:`hpccache_cli.layout.address_problem`; this words it as a usage error."""
+    canonical = canonical_address(text)
+    if canonical is not None:
+        return canonical
+    problem = address_problem(text)
+    assert problem is not None
+    raise FlushOptionError(f"{{{field}}} {text!r} {problem.why}", fields=(field, *problem.fields),
+                           hint=problem.hint)

@@ -24,6 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from hpccache_cli.errors import fill_fields
@@ -115,6 +116,7 @@ class FlushEngine:
         if opts.recursive:
             workers += [asyncio.create_task(self._expander()) for _ in range(opts.expanders)]
         self._feeder = asyncio.create_task(self._feed(source))
+        heartbeat = asyncio.create_task(self._heartbeat())
         finisher = asyncio.create_task(self._finish(self._feeder))
         stop_wait = asyncio.create_task(self._stop_event.wait())
         try:
@@ -131,7 +133,7 @@ class FlushEngine:
             await self._interrupt(workers)
             raise
         finally:
-            await cancel_and_wait([*workers, finisher, stop_wait])
+            await cancel_and_wait([*workers, finisher, stop_wait, heartbeat])
             await self._close_sessions()
             self.summary.seconds = time.monotonic() - started
             self._settle_unreachable()
@@ -150,6 +152,16 @@ class FlushEngine:
 
     def _log(self, message: str) -> None:
         self.sink.log(message)
+
+    def _notice(self, message: str) -> None:
+        self.sink.notice(message)
+
+    async def _heartbeat(self) -> None:
+        """``sink.tick()`` every second: a console's progress line is due every 10 s even
+        while no file finishes (docs/pipelines.md), which results alone cannot drive."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.sink.tick()
 
     async def _feed(self, source: PathSource) -> None:
         """Read, resolve and dedup input; put work on the bounded queue (backpressure)."""
@@ -391,8 +403,11 @@ class FlushEngine:
     async def _session(self, addresses: tuple[str, ...]) -> CacheSession:
         fut = self._sessions.get(addresses)
         if fut is None:
+            fresh = getattr(self.resolver, "fresh_addresses", None)  # (see Resolver)
             session = CacheSession(addresses, self.options, log=self._log,
-                                   client_factory=self._client_factory, throttle=self.throttle)
+                                   client_factory=self._client_factory, throttle=self.throttle,
+                                   notice=self._notice,
+                                   readdress=partial(fresh, addresses) if fresh else None)
             fut = self._sessions[addresses] = asyncio.ensure_future(self._start(session))
         return await asyncio.shield(fut)
 

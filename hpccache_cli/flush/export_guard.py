@@ -39,6 +39,12 @@ class ExportGuard(Sink):
     def log(self, message: str) -> None:
         self.inner.log(message)
 
+    def notice(self, message: str) -> None:
+        self.inner.notice(message)
+
+    def tick(self) -> None:
+        self.inner.tick()
+
     def close(self) -> None:
         self.inner.close()
 

@@ -59,6 +59,10 @@ class Policies:
     stale_retries: int = 3  # fresh lookups after NFS3ERR_STALE before giving up
     unreachable_after: float = 10.0  # all addresses down this long -> "cache unreachable"
     drain_idle: float = 1.0  # after Ctrl-C: stop reading input idle this long
+    #: A file waiting on "busy, try later" (NFS3ERR_JUKEBOX) this long is announced on the
+    #: console (not only -v), then again every ``notice_every`` seconds while any still waits.
+    busy_notice: float = 3.0
+    notice_every: float = 10.0
     #: Fewest files in flight the run backs off to on transport failures (see throttle.py);
     #: at or above --concurrency it never backs off (benchmarks compare that).
     backoff_floor: int = 4

@@ -8,28 +8,40 @@ task reconnects the down address in the background (at once, then with back-off)
 it back in service when it answers. When every address has been down for
 ``unreachable_after`` seconds, or none ever answered, calls fail with
 :class:`CacheUnreachable` instead of waiting out each file's timeout.
+
+An address that fails again soon after it came back (a server that resets the connection
+after half a reply answers the probe's NULL but never a COMMIT) is probed later each time:
+the pause grows with its failures in a row (``Policies.reconnect``, jittered, capped) until
+it answers a call again, so one file cannot make thousands of reconnects (while an address
+that drops now and then, but answers in between, is still reconnected at once). A call that runs
+out of time after such failures says so: "COMMIT: connection reset by ADDRESS 37 times".
+Repeated run-level lines are summarised (:mod:`hpccache_cli.flush.repeats`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from hpccache_cli.errors import render_error
+from hpccache_cli.flush.cancelling import cancel_and_wait as cancel_and_wait  # (re-exported)
 from hpccache_cli.flush.options import Policies
+from hpccache_cli.flush.repeats import RepeatFilter, loss_kind, times, within
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs.client import ClientOptions, NfsClient
 from hpccache_cli.nfs.errors import ConnectionLost, RpcTimeout, StatusError
 
 T = TypeVar("T")
-_RECANCEL = 0.1  # seconds between cancels of a task that lost one (see cancel_and_wait)
 _NO_DEADLINE = 7 * 24 * 3600.0  # to_deadline calls without a deadline: a week stands in
 ClientFactory = Callable[[str, ClientOptions], Any]
+#: Asks where the cache is now (Azure), when no address it was given ever answered: the new
+#: addresses, or None when they are the same or cannot be had.
+Readdress = Callable[[], Awaitable[Sequence[str] | None]]
 
 
 class CacheUnreachable(Exception):
@@ -52,27 +64,6 @@ class NoTimeLeft(DeadlineExceeded):
     whatever came before (a pause, a JUKEBOX, another file's shared lookup)."""
 
 
-async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any] | None]) -> None:
-    """Cancel ``tasks`` and wait until they have all ended, cancelling again every
-    ``_RECANCEL`` s while any is left.
-
-    Why not ``cancel()`` once and ``gather``: before Python 3.12, ``asyncio.wait_for`` loses a
-    cancellation that arrives in the loop turn its awaited operation ends (CPython
-    gh-86296): the operation's own result or error comes out instead. A task that loops on
-    errors (a probe reconnecting a dead address) then never ends, and a ``gather`` on it
-    never returns. A lost cancel needs that exact timing, so the next one lands.
-    """
-    live = [t for t in tasks if t is not None]
-    pending = {t for t in live if not t.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=_RECANCEL)
-    for task in live:  # retrieved, as gather(return_exceptions=True) would
-        if not task.cancelled():
-            task.exception()
-
-
 def describe(exc: BaseException, names: Mapping[str, str] | None = None) -> str:
     """One short phrase for a transport failure (``names``: see ``NfsClientError.render``)."""
     if isinstance(exc, ConnectionRefusedError):
@@ -92,6 +83,12 @@ class Endpoint:
         self.connected = False
         self.last_error = "not connected yet"
         self.probe: asyncio.Task[None] | None = None
+        #: Times it went down without answering a call in between (a probe's NULL does not
+        #: count: a server may answer NULL and reset every COMMIT): how long its probe
+        #: waits. ``answered``: calls it answered; ``answered_at_up``: that when it came up.
+        self.failures = 0
+        self.answered = 0
+        self.answered_at_up = 0
 
 
 class AddressPool:
@@ -106,12 +103,19 @@ class AddressPool:
         client_factory: ClientFactory = NfsClient,
         log: Callable[[str], None] | None = None,
         throttle: Throttle | None = None,
+        readdress: Readdress | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.policies = policies
+        self._factory = client_factory
+        self._readdress = readdress  # used at most once (see _try_readdress)
+        self._readdressing: asyncio.Future[bool] | None = None
+        self._notice = notice or log or (lambda _msg: None)
         self.throttle = throttle  # told of every answer and transport failure (AIMD)
         self.options = options
         self.endpoints = [Endpoint(a, client_factory(a, replace(options))) for a in addresses]
         self._log = log or (lambda _msg: None)
+        self._repeats = RepeatFilter(self._log)
         self._up = asyncio.Event()
         self._all_down_since: float | None = time.monotonic()
         self._ever_up = False
@@ -126,7 +130,7 @@ class AddressPool:
         one unresponsive address does not hold up the run for its connect timeout. The
         others finish connecting, or start probing, in the background."""
         tasks = [asyncio.create_task(self._connect(ep)) for ep in self.endpoints]
-        self._connects = tasks
+        self._connects += tasks
         up = asyncio.create_task(self._up.wait())
         try:
             while not up.done() and not all(t.done() for t in tasks):
@@ -142,7 +146,8 @@ class AddressPool:
             raise
         except Exception as exc:
             ep.last_error = describe(exc, self.options.option_names)
-            self._log(f"mount address {ep.address} does not answer ({ep.last_error})")
+            self._repeats.say(("silent", ep.address),
+                              f"mount address {ep.address} does not answer ({ep.last_error})")
             self._start_probe(ep, immediate=False)
             return
         ep.connected = True
@@ -157,6 +162,7 @@ class AddressPool:
         await asyncio.gather(
             *(self._close_client(ep) for ep in self.endpoints), return_exceptions=True
         )
+        self._repeats.close()
 
     @staticmethod
     async def _close_client(ep: Endpoint) -> None:
@@ -176,11 +182,13 @@ class AddressPool:
     def _set_up(self, ep: Endpoint) -> None:
         was_down = not ep.up
         ep.up = True
+        if was_down:
+            ep.answered_at_up = ep.answered
         self._ever_up = True
         self._all_down_since = None
         self._up.set()
         if was_down and ep.connected and ep.last_error != "not connected yet":
-            self._log(f"mount address {ep.address} answers again")
+            self._repeats.say(("again", ep.address), f"mount address {ep.address} answers again")
 
     def mark_down(self, ep: Endpoint, exc: BaseException) -> None:
         """A transport failure on ``ep``: stop using it until its probe gets an answer."""
@@ -190,11 +198,15 @@ class AddressPool:
         if not ep.up:
             return
         ep.up = False
+        # It answered calls since it came back: a new trouble, reconnected at once; else
+        # the same one again, and the probe waits longer (see _probe_delays).
+        ep.failures = 1 if ep.answered > ep.answered_at_up else ep.failures + 1
         if not self.any_up:
             self._up.clear()
             self._all_down_since = time.monotonic()
         others = "its work moves to the others" if self.any_up else "waiting for it"
-        self._log(f"mount address {ep.address} failed ({ep.last_error}); {others}")
+        self._repeats.say(("failed", ep.address),
+                          f"mount address {ep.address} failed ({ep.last_error}); {others}")
         self._start_probe(ep, immediate=True)
 
     def _start_probe(self, ep: Endpoint, *, immediate: bool) -> None:
@@ -207,9 +219,7 @@ class AddressPool:
         """Reconnect ``ep``: at once after a drop (most drops are one connection), then
         with back-off, until it answers or the pool closes. The loop checks ``_closed``
         itself rather than trusting cancellation alone to end it (see cancel_and_wait)."""
-        delays = self.policies.reconnect.delays()
-        first = itertools.chain([0.0] if immediate else [], delays)
-        for delay in first:
+        for delay in self._probe_delays(ep, immediate):
             if self._closed:
                 return
             if delay:
@@ -230,6 +240,18 @@ class AddressPool:
             self._set_up(ep)
             return
 
+    def _probe_delays(self, ep: Endpoint, immediate: bool) -> Iterator[float]:
+        """At once after a first drop (most drops are one connection); after more failures
+        in a row, the reconnect back-off from the step those failures reached, each pause
+        jittered (x0.5..1) so many clients of one cache do not reconnect in step."""
+        if immediate and ep.failures <= 1:
+            yield 0.0
+        b = self.policies.reconnect
+        step = max(0, ep.failures - 1)
+        while True:
+            yield min(b.cap, b.first * b.factor ** min(step, 64)) * random.uniform(0.5, 1.0)
+            step += 1
+
     def _pick(self) -> Endpoint | None:
         best: Endpoint | None = None
         for ep in self.endpoints:
@@ -240,6 +262,8 @@ class AddressPool:
     async def _wait_up(self, deadline: float | None) -> None:
         """Wait for an address to come back; raise when the cache counts as unreachable."""
         if not self._ever_up:
+            if await self._try_readdress():
+                return  # the new addresses: the caller picks again
             # Never reached: fail fast rather than hold every file for its whole timeout.
             raise CacheUnreachable(self.down_reason())
         since = self._all_down_since or time.monotonic()
@@ -254,6 +278,36 @@ class AddressPool:
             wait = min(wait, deadline - now)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._up.wait(), wait)
+
+    async def _try_readdress(self) -> bool:
+        """No address ever answered: ask once where the cache is now (addresses from the
+        resolution cache may be stale) and, if it moved, use the new addresses. Every
+        caller waits for the one question; True when the pool now has new addresses."""
+        if self._readdressing is None:
+            if self._readdress is None or self._closed:
+                return False
+            self._readdressing = asyncio.ensure_future(self._readdress_once(self._readdress))
+            self._readdress = None
+        return await asyncio.shield(self._readdressing)
+
+    async def _readdress_once(self, readdress: Readdress) -> bool:
+        old = [ep.address for ep in self.endpoints]
+        try:
+            fresh = list(dict.fromkeys(await readdress() or ()))
+        except Exception as exc:  # the caller's hook: its failure leaves "unreachable"
+            self._log(f"asking where the cache is now failed: {describe(exc)}")
+            return False
+        if not fresh or set(fresh) == set(old) or self._closed:
+            return False
+        self._notice(f"the mount addresses in use ({', '.join(old)}) do not answer; Azure now "
+                     f"lists {', '.join(fresh)}: using those")
+        gone, self.endpoints = self.endpoints, [
+            Endpoint(a, self._factory(a, replace(self.options))) for a in fresh]
+        await cancel_and_wait([ep.probe for ep in gone])
+        await asyncio.gather(*(self._close_client(ep) for ep in gone), return_exceptions=True)
+        self._all_down_since = time.monotonic()
+        await self.start()
+        return True
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -271,55 +325,70 @@ class AddressPool:
         left to ``deadline`` (a SYNC flush, answered when the write-back ends). The client's
         own timer then ends the call at the file's deadline, and its RpcTimeout means the
         file's time ran out (not that the address failed): no ``wait_for`` task per call."""
-        throttle = self.throttle
-        while True:
-            ep = self._pick()
-            if ep is None:
-                await self._wait_up(deadline)
-                continue
-            if throttle is not None and not throttle.try_acquire():
-                if not await throttle.acquire(deadline):
-                    raise DeadlineExceeded(
-                        f"waiting for a turn to send {what}: {throttle.limit} files may call "
-                        f"the cache at once after transport failures (of {throttle.ceiling})"
-                    )
-                ep = self._pick() or ep  # the wait may have changed which address is best
-            ep.inflight += 1
-            remaining = None
-            try:
-                if to_deadline:
-                    remaining = _NO_DEADLINE if deadline is None else deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise NoTimeLeft()
-                    result = await fn(ep.client, remaining)
-                elif deadline is None or deadline - time.monotonic() >= self.options.timeout:
-                    result = await fn(ep.client)  # far from the deadline: no task of its own
-                else:
-                    result = await self._bounded(fn(ep.client), deadline, what, ep.address)
-                self.answered += 1
-                if throttle is not None:
-                    throttle.answered()
-                return result
-            except StatusError:
-                self.answered += 1
-                if throttle is not None:
-                    throttle.answered()
+        lost: dict[str, int] | None = None  # transport failures of this call, by kind
+        try:
+            throttle = self.throttle
+            while True:
+                ep = self._pick()
+                if ep is None:
+                    await self._wait_up(deadline)
+                    continue
+                if throttle is not None and not throttle.try_acquire():
+                    if not await throttle.acquire(deadline):
+                        raise DeadlineExceeded(
+                            f"waiting for a turn to send {what}: {throttle.limit} files may call "
+                            f"the cache at once after transport failures (of {throttle.ceiling})"
+                        )
+                    ep = self._pick() or ep  # the wait may have changed which address is best
+                ep.inflight += 1
+                remaining = None
+                try:
+                    if to_deadline:
+                        remaining = (_NO_DEADLINE if deadline is None
+                                     else deadline - time.monotonic())
+                        if remaining <= 0:
+                            raise NoTimeLeft()
+                        result = await fn(ep.client, remaining)
+                    elif deadline is None or deadline - time.monotonic() >= self.options.timeout:
+                        result = await fn(ep.client)  # far from the deadline: no task of its own
+                    else:
+                        result = await self._bounded(fn(ep.client), deadline, what, ep.address)
+                    self.answered += 1
+                    ep.answered += 1
+                    if throttle is not None:
+                        throttle.answered()
+                    return result
+                except StatusError:
+                    self.answered += 1
+                    ep.answered += 1
+                    if throttle is not None:
+                        throttle.answered()
+                    raise
+                except (ConnectionLost, RpcTimeout, OSError) as exc:
+                    if (remaining is not None and deadline is not None
+                            and isinstance(exc, RpcTimeout)):
+                        raise DeadlineExceeded(  # the client's timer was the file's deadline
+                            f"no reply to {what} from {ep.address} {within(remaining)}"
+                        ) from None
+                    if throttle is not None and not self._closed:
+                        throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
+                    lost = lost or {}
+                    kind = loss_kind(exc, ep.address)
+                    lost[kind] = lost.get(kind, 0) + 1
+                    self.mark_down(ep, exc)
+                    if on_retry is not None:
+                        on_retry()
+                finally:
+                    ep.inflight -= 1
+                    if throttle is not None:
+                        throttle.release()
+        except (DeadlineExceeded, CacheUnreachable) as exc:
+            if not lost:
                 raise
-            except (ConnectionLost, RpcTimeout, OSError) as exc:
-                if (remaining is not None and deadline is not None
-                        and isinstance(exc, RpcTimeout)):
-                    raise DeadlineExceeded(  # the client's timer was the file's deadline
-                        f"no reply to {what} from {ep.address} in {round(remaining, 1):g} s"
-                    ) from None
-                if throttle is not None and not self._closed:
-                    throttle.failed(f"{what} to {ep.address} failed ({describe(exc)})")
-                self.mark_down(ep, exc)
-                if on_retry is not None:
-                    on_retry()
-            finally:
-                ep.inflight -= 1
-                if throttle is not None:
-                    throttle.release()
+            losses = ", ".join(f"{kind} {times(n)}" for kind, n in lost.items())
+            if isinstance(exc, CacheUnreachable):
+                raise CacheUnreachable(f"{exc}; {what}: {losses}") from None
+            raise type(exc)(f"{what}: {losses}") from None
 
     async def _bounded(
         self, aw: Awaitable[T], deadline: float, what: str = "a call", address: str = "",
@@ -336,5 +405,7 @@ class AddressPool:
         except asyncio.TimeoutError:
             source = f"{what} from {address}" if address else what
             raise DeadlineExceeded(
-                f"no reply to {source} in {round(remaining, 1):g} s"
+                f"no reply to {source} {within(remaining)}"
             ) from None
+
+

@@ -61,7 +61,11 @@ OUTSIDE_SHARD = OutsideShard.OUTSIDE_SHARD
 
 class Resolver(Protocol):
     """Turns one raw input path into a Target, or a final outcome (failed/skipped + reason),
-    or :data:`OUTSIDE_SHARD` (only ``flush.shard_resolve.ShardResolver`` answers that)."""
+    or :data:`OUTSIDE_SHARD` (only ``flush.shard_resolve.ShardResolver`` answers that).
+
+    A resolver whose addresses may be stale (a layout from the resolution cache) may also
+    have ``async fresh_addresses(addresses) -> Sequence[str] | None``: the engine asks it
+    once when none of ``addresses`` ever answered, and uses the new ones it returns."""
 
     def resolve(self, raw: bytes) -> Target | FileResult | OutsideShard: ...
 

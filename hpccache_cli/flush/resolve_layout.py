@@ -18,6 +18,7 @@ changed since; the reason of any path still under no junction then says Azure wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 
@@ -45,6 +46,9 @@ from hpccache_cli.paths.mountinfo import normpath
 
 #: The reason the issue asks for, verbatim; details follow in parentheses.
 NOT_WRITE_CACHED = "writes go straight through; nothing to flush"
+#: Storage-target states (ARM's ``state``) in which the cache answers its files "busy, try
+#: later" (NFS3ERR_JUKEBOX) until they change: named up front rather than waited in silence.
+SUSPENDED, FLUSHING = "suspended", "flushing"
 
 
 def _failed(raw: bytes, reason: str, kind: str) -> FileResult:
@@ -82,6 +86,12 @@ class LayoutResolver:
                 keywords={"export": "an export", "ips": "ExportResolver",
                           "layout": "a layout"},
             )
+        if not layout.mount_addresses and layout.refused_addresses:
+            raise NoMountAddresses(
+                f"Azure lists no usable mount address for cache {layout.name}: "
+                f"{'; '.join(layout.refused_addresses)} (a mount address must be an IP "
+                "address); check the cache in Azure, then try again with {refresh}"
+            )
         if not layout.mount_addresses:
             raise NoMountAddresses(
                 f"Azure reports no mount addresses for cache {layout.name} (is it still being "
@@ -102,6 +112,10 @@ class LayoutResolver:
         self.refresh = refresh
         self.on_note = on_note
         self._checked_note = ""  # set once the layout was read again (see _ask_again)
+        self._states = _target_states(layout)
+        self._states_checked = layout.source == "arm"  # a cached state is asked again once
+        self._told: set[str] = set()  # targets already named in a note
+        self._readdressed = False  # fresh_addresses asked Azure (once per run)
 
     def _adopt(self, layout: CacheLayout) -> None:
         """Use a newer layout of the same cache from now on."""
@@ -111,6 +125,52 @@ class LayoutResolver:
         self._inputs = {k: InputResolver(self.table, layout, k, self.cwd)
                         for k in ("local", "namespace", "export")}
         self._exports = {}
+        self._states = _target_states(layout)
+
+    async def fresh_addresses(self, old: tuple[str, ...]) -> tuple[str, ...] | None:
+        """None of ``old`` ever answered: when they came from the resolution cache (minutes
+        old), read the layout from Azure now (in a thread: the SDK blocks) and return its
+        mount addresses if they changed (the resolution cache is rewritten with them).
+        Asked once per run; None when Azure cannot say or says the same."""
+        import asyncio
+
+        if (self.refresh is None or self._readdressed or self.layout.source == "arm"
+                or set(old) != set(self.addresses)):
+            return None
+        self._readdressed = True
+        try:
+            fresh = await asyncio.to_thread(self.refresh)
+        except UserError:
+            return None
+        self._adopt(fresh)
+        self._states_checked = True
+        return self.addresses if set(self.addresses) != set(old) else None
+
+    def _target_state(self, raw: bytes, target: str | None) -> FileResult | None:
+        """A file on a storage target Azure reports Suspended fails at once (its calls
+        would answer "busy, try later" until the file's timeout); one being Flushing is
+        named once in a note, and its files wait (the flush ends by itself). A state read
+        from the resolution cache (minutes old) is checked with Azure once first."""
+        state = self._states.get(target or "")
+        if state not in (SUSPENDED, FLUSHING):
+            return None
+        if not self._states_checked and self.refresh is not None:
+            self._states_checked = True
+            with contextlib.suppress(UserError):  # (else the cached state stands)
+                self._adopt(self.refresh())
+            state = self._states.get(target or "")
+        name = f"storage target {target}"
+        if state == SUSPENDED:
+            return _failed(raw, f"{name} is Suspended in Azure: the cache answers its files "
+                                "\"busy, try later\" until it is resumed; resume it, then flush "
+                                "again", "suspended")
+        if state == FLUSHING and target not in self._told:
+            self._told.add(target or "")
+            if self.on_note is not None:
+                self.on_note(f"{name} is Flushing in Azure (a storage-target flush is running):"
+                             " its files may answer \"busy, try later\" until it ends; they "
+                             "wait for it (at most their timeout)")
+        return None
 
     def _ask_again(self, raw: bytes, failed: FileResult) -> tuple[Enrichment, str] | FileResult:
         """``raw`` is under no junction of a cached layout: read the layout again once through
@@ -146,6 +206,10 @@ class LayoutResolver:
         if isinstance(placed, FileResult):
             return placed
         enrichment, ns = placed
+        if self._states:
+            stopped = self._target_state(raw, enrichment.storage_target)
+            if stopped is not None:
+                return stopped
         if not enrichment.caches_writes and not self.force:
             return FileResult(
                 raw, Outcome.SKIPPED,
@@ -198,3 +262,9 @@ class LayoutResolver:
                 reason += "; nor is it under an NFS mount of the cache on this machine"
             return _failed(raw, reason, "other-cache" if other else "no-junction")
         return enrichment, normpath(translation.namespace_path)
+
+
+def _target_states(layout: CacheLayout) -> dict[str, str]:
+    """Storage target -> its state in lower case, for the targets not plainly serving."""
+    return {j.storage_target: (j.target_state or "").lower() for j in layout.junctions
+            if (j.target_state or "").lower() in (SUSPENDED, FLUSHING)}

@@ -17,10 +17,11 @@ from operator import methodcaller
 from typing import Any, TypeVar
 
 from hpccache_cli.errors import fill_fields
+from hpccache_cli.flush.busy import BusyWatch
 from hpccache_cli.flush.handles import HandleCache
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
-from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft
+from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft, Readdress
 from hpccache_cli.flush.results import NO_EXPORT, display_path
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs import nfs3, readdir
@@ -141,9 +142,12 @@ class CacheSession:
         client_factory: Callable[..., Any] | None = None,
         log: Callable[[str], None] | None = None,
         throttle: Throttle | None = None,
+        notice: Callable[[str], None] | None = None,
+        readdress: Readdress | None = None,
     ) -> None:
         client = replace(options.client, connections=options.connections)
-        kwargs: dict[str, Any] = {"log": log, "throttle": throttle}
+        kwargs: dict[str, Any] = {"log": log, "throttle": throttle, "notice": notice,
+                                  "readdress": readdress}
         if client_factory is not None:
             kwargs["client_factory"] = client_factory
         self.options = options
@@ -153,11 +157,15 @@ class CacheSession:
         self._mount_failures: dict[bytes, FileFailure] = {}
         # When to send STATUS: learned from this run's write-backs (flush.poll_timing).
         self.polls = PollTimer(options.policies.poll, options.policies.first_poll)
+        # Files waiting on JUKEBOX, announced through ``notice`` (flush.busy).
+        self.busy = BusyWatch(notice, options.policies, options.deadline_seconds,
+                              options.option_names)
 
     async def start(self) -> None:
         await self.pool.start()
 
     async def close(self) -> None:
+        self.busy.close()
         await self.pool.close()
 
     # -- calls with JUKEBOX retry ------------------------------------------------------------
@@ -169,20 +177,33 @@ class CacheSession:
         """``pool.call`` that also waits out NFS3ERR_JUKEBOX ("busy, try later").
         ``busy_since``: the caller's own first try answered JUKEBOX then: pause first."""
         delays = None  # made at the first JUKEBOX: most calls never see one
-        while True:
-            if busy_since is not None:
-                delays = delays or self.policies.jukebox.delays()
-                await _busy_pause(next(delays), deadline, busy_since)
-            try:
-                return await self.pool.call(fn, deadline, what=what)
-            except NfsError as exc:
-                if exc.status != S.NFS3ERR_JUKEBOX:
-                    raise
-            except NoTimeLeft:
-                if busy_since is None:
-                    raise
-                raise _busy(busy_since) from None
-            busy_since = busy_since or time.monotonic()
+        busy = self.busy
+        watched = busy_since is not None
+        if watched:
+            busy.begin()
+            busy.answer()
+        try:
+            while True:
+                if busy_since is not None:
+                    delays = delays or self.policies.jukebox.delays()
+                    await _busy_pause(next(delays), deadline, busy_since)
+                try:
+                    return await self.pool.call(fn, deadline, what=what)
+                except NfsError as exc:
+                    if exc.status != S.NFS3ERR_JUKEBOX:
+                        raise
+                except NoTimeLeft:
+                    if busy_since is None:
+                        raise
+                    raise _busy(busy_since) from None
+                busy_since = busy_since or time.monotonic()
+                if not watched:
+                    watched = True
+                    busy.begin()
+                busy.answer()
+        finally:
+            if watched:
+                busy.end()
 
     async def flush(
         self, fh: bytes, op: Any, deadline: float | None,
@@ -199,22 +220,29 @@ class CacheSession:
         fn = partial(_flush_call, fh, op) if sync else methodcaller("flush", fh, op)
         delays = None  # made at the first JUKEBOX: most calls never see one
         busy_since = None
-        while True:
-            try:
-                status: int = await self.pool.call(fn, deadline, on_retry, what="COMMIT",
-                                                   to_deadline=sync)
-            except NoTimeLeft:
-                if busy_since is None:
-                    raise
-                raise _busy(busy_since) from None
-            if status == S.NFS3ERR_JUKEBOX:
-                busy_since = busy_since or time.monotonic()
-                delays = delays or self.policies.jukebox.delays()
-                await _busy_pause(next(delays), deadline, busy_since)
-                continue
-            if status in STALE:
-                raise StaleHandle()
-            return int(status)
+        try:
+            while True:
+                try:
+                    status: int = await self.pool.call(fn, deadline, on_retry, what="COMMIT",
+                                                       to_deadline=sync)
+                except NoTimeLeft:
+                    if busy_since is None:
+                        raise
+                    raise _busy(busy_since) from None
+                if status == S.NFS3ERR_JUKEBOX:
+                    if busy_since is None:
+                        busy_since = time.monotonic()
+                        self.busy.begin()
+                    self.busy.answer()
+                    delays = delays or self.policies.jukebox.delays()
+                    await _busy_pause(next(delays), deadline, busy_since)
+                    continue
+                if status in STALE:
+                    raise StaleHandle()
+                return int(status)
+        finally:
+            if busy_since is not None:
+                self.busy.end()
 
     # -- handles ------------------------------------------------------------------------------
 

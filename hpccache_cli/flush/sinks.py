@@ -36,6 +36,14 @@ class Sink:
     def log(self, message: str) -> None:
         """A run-level event worth showing with -v (address down, restarts, ...)."""
 
+    def notice(self, message: str) -> None:
+        """A run-level event every console shows, not only -v: a long wait announced (the
+        cache answers "busy, try later"), so a run is never silent for minutes."""
+
+    def tick(self) -> None:
+        """Called every few seconds while the run goes on, whether or not files finish (a
+        progress line is due even when every file waits)."""
+
     def close(self) -> None:
         """The run ended (normally or not): flush files."""
 
@@ -103,6 +111,20 @@ class MultiSink(Sink):
             except Exception as exc:
                 self._broke(sink, exc)
 
+    def notice(self, message: str) -> None:
+        for sink in self._live():
+            try:
+                sink.notice(message)
+            except Exception as exc:
+                self._broke(sink, exc)
+
+    def tick(self) -> None:
+        for sink in self._live():
+            try:
+                sink.tick()
+            except Exception as exc:
+                self._broke(sink, exc)
+
     def close(self) -> None:
         for sink in self._live():
             try:
@@ -153,6 +175,12 @@ class LiveOutput(Sink):
 
     def log(self, message: str) -> None:
         self._guard(lambda: self.inner.log(message))
+
+    def notice(self, message: str) -> None:
+        self._guard(lambda: self.inner.notice(message))
+
+    def tick(self) -> None:
+        self._guard(self.inner.tick)
 
     def close(self) -> None:
         self._guard(self.inner.close)

@@ -10,8 +10,8 @@ match against a cache layout: translating local paths to namespace paths never r
 from __future__ import annotations
 
 import functools
-import ipaddress
 
+from hpccache_cli.layout import canonical_address
 from hpccache_cli.paths.mountinfo import Mount
 
 
@@ -21,10 +21,7 @@ def canonical_ip(text: str) -> str | None:
 
     Cached: it is asked once per translated path, of the same few mount addresses.
     """
-    try:
-        return str(ipaddress.ip_address(text.strip("[]")))
-    except ValueError:
-        return None
+    return canonical_address(text.strip("[]"))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -150,6 +150,10 @@ def load_cache(request: FlushRequest) -> ArmContext:
     settings = azure.settings(ref.subscription_id)
     layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
     _mention_store_problems(request.verbosity)
+    if layout.refused_addresses and layout.mount_addresses:  # (none left: the resolver says)
+        print(f"hpccache: warning: Azure lists mount addresses of cache {layout.name} that are "
+              f"not IP addresses, not used: {'; '.join(layout.refused_addresses)}; using "
+              f"{', '.join(layout.mount_addresses)}", file=sys.stderr)
     return ArmContext(settings, ref.resource_group, ref.name, layout)
 
 

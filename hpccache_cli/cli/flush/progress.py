@@ -89,16 +89,28 @@ class PlainProgress(Sink):
         verbosity = self.verbosity
         if verbosity >= VERBOSE or result.outcome is Outcome.FAILED:  # (as _is_problem)
             self._write(_line(result))
-        if verbosity >= NORMAL and self.summary is not None:
+        self.tick()
+
+    def tick(self) -> None:
+        """The progress line when one is due: after a result, and from the engine's
+        heartbeat while no file finishes (a long write-back, a busy cache)."""
+        if self.verbosity >= NORMAL and self.summary is not None:
             now = time.monotonic()
             if now >= self._next:
                 self._next = now + self.every
-                s = self.summary
-                self._write(progress_line(s))
+                self._write(progress_line(self.summary))
 
     def log(self, message: str) -> None:
         if self.verbosity >= VERBOSE:
             self._write(f"note: {one_line(message)}")
+
+    def notice(self, message: str) -> None:
+        """A long wait, announced: with the progress line when one is due, so a run where
+        no file finishes still shows one every ``every`` seconds (docs/pipelines.md)."""
+        if self.verbosity < NORMAL:
+            return
+        self._write(f"note: {one_line(message)}")
+        self.tick()
 
     def close(self) -> None:
         self.stream.flush()
@@ -173,6 +185,15 @@ class RichProgress(Sink):
 
             self.progress.console.print(f"[yellow]note:[/] {escape(one_line(message))}")
 
+    def notice(self, message: str) -> None:
+        from rich.markup import escape
+
+        self.progress.console.print(f"[yellow]note:[/] {escape(one_line(message))}")
+        self._update(force=True)
+
+    def tick(self) -> None:
+        self._update()  # the rate and ETA move on while files wait
+
     def close(self) -> None:
         self._update(force=True)
         self.progress.stop()
@@ -206,6 +227,9 @@ class FlushFileLog(Sink):
     def log(self, message: str) -> None:
         if self.verbose:
             self._write(message)
+
+    def notice(self, message: str) -> None:
+        self._write(message)
 
     def finish(self, summary: FlushSummary) -> None:
         self._write(f"Total elapsed time {summary.seconds:.6f}")

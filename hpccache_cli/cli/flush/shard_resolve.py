@@ -48,6 +48,8 @@ class ShardResolver:
         self.inner = inner
         self.k = k
         self.n = n
+        # (stale addresses are the inner resolver's business: see flush.resolve.Resolver)
+        self.fresh_addresses = getattr(inner, "fresh_addresses", None)
 
     def resolve(self, raw: bytes) -> Target | FileResult | OutsideShard:
         resolved = self.inner.resolve(raw)
