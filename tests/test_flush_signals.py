@@ -1,0 +1,141 @@
+"""SIGHUP and SIGTERM end a flush as Ctrl-C does (issue 19, "Signals and outputs"), through
+real processes and real signals.
+
+A closed terminal or a dropped ssh session (SIGHUP) used to kill the run on the spot: exit
+129, no summary, no report, the previous run's failed list left in place without this run's
+unflushed files, temporary files behind. Now every handled signal, wherever the run is (before
+it, during it, while an output waits for a reader), ends with the summary, the records and
+exit 130; a signal the user ignored (nohup) stays ignored. Readiness is observed (write-backs
+paused and counted in the emulator, a line on stderr), never slept for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from signals_support import A1, Run, leftovers, unread_fifo
+from test_flush_support import assert_written_back, backend_file, dirty_cache, emulator
+
+from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+
+def _report(path: Path) -> dict[str, dict[str, object]]:
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert len(lines) == len({x["path"] for x in lines}), "a path was reported twice"
+    return {str(x["path"]): x for x in lines}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_hangup_and_term_mid_run_write_summary_report_and_failed_list(
+    tmp_path: Path, wait_until: Callable[..., object], sig: signal.Signals
+) -> None:
+    names = dirty_cache(tmp_path, [f"h/f{i:03d}" for i in range(60)])
+    report, failed = tmp_path / "report.jsonl", tmp_path / "failed.lst"
+    failed.write_bytes(b"previous/run\n")  # must be replaced by this run's list
+    with emulator(tmp_path, [A1]) as emu:
+        wb = emu.namespace.writeback
+        emu.run(wb.pause)
+        run = Run(emu, ["--concurrency", "6", "--report", str(report),
+                        "--failed-to", str(failed)], b"\n".join(names) + b"\n")
+        wait_until(lambda: emu.run(wb.running_count) == 6, message="flushes not in flight")
+        assert leftovers(tmp_path)  # the records are being written beside their targets
+        run.signal(sig)
+        code = run.wait()
+        emu.run(wb.resume)
+    err = run.err.text()
+    assert code == EXIT_INTERRUPTED, err
+    assert set(_report(report)) == {n.decode() for n in names}
+    assert sorted(failed.read_bytes().split(b"\n")[:-1]) == sorted(names)
+    assert b"interrupted" in run.out.text()  # the summary
+    assert f"hpccache: interrupted ({sig.name}): 60 paths unfinished".encode() in err
+    assert b"Traceback" not in err
+    assert leftovers(tmp_path) == []
+
+
+def test_signals_ignored_at_start_stay_ignored(
+    tmp_path: Path, wait_until: Callable[..., object]
+) -> None:
+    """``nohup hpccache flush ... &`` from a script: SIGHUP and SIGINT are ignored by the
+    parent's choice; the run must survive them and finish its work."""
+    names = dirty_cache(tmp_path, [f"n/f{i:02d}" for i in range(12)])
+    failed = tmp_path / "failed.lst"
+    with emulator(tmp_path, [A1]) as emu:
+        wb = emu.namespace.writeback
+        emu.run(wb.pause)
+        run = Run(emu, ["--concurrency", "4", "--failed-to", str(failed)],
+                  b"\n".join(names) + b"\n", ignore=[signal.SIGHUP, signal.SIGINT])
+        wait_until(lambda: emu.run(wb.running_count) == 4, message="flushes not in flight")
+        run.signal(signal.SIGHUP)
+        run.signal(signal.SIGINT)
+        emu.run(wb.resume)
+        code = run.wait()
+    err = run.err.text()
+    assert code == EXIT_OK, err
+    assert b"interrupted" not in err and failed.read_bytes() == b""
+    assert_written_back(tmp_path, names)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_a_signal_while_an_output_waits_for_its_reader_ends_the_run_before_it_starts(
+    tmp_path: Path, wait_until: Callable[..., object], sig: signal.Signals
+) -> None:
+    """``--failed-to`` a FIFO nobody reads: the wait is announced, and a signal during it ends
+    the run at once: one line, exit 130, nothing flushed, the report's old file untouched
+    and its temporary file gone (it was open when the signal came)."""
+    names = dirty_cache(tmp_path, ["w/a", "w/b"])
+    report, fifo = tmp_path / "report.jsonl", tmp_path / "failed.fifo"
+    report.write_text('{"path":"old"}\n')
+    release = unread_fifo(fifo)
+    try:
+        with emulator(tmp_path, [A1]) as emu:
+            run = Run(emu, ["--report", str(report), "--failed-to", str(fifo)], b"w/a\nw/b\n")
+            wait_until(lambda: run.err.has(b"waiting up to 10 s for a reader"),
+                       message="the wait for the FIFO's reader was not announced")
+            assert leftovers(tmp_path)  # the report's temporary file is open
+            run.signal(sig)
+            code = run.wait(timeout=30)
+    finally:
+        release()
+    err = run.err.text()
+    assert code == EXIT_INTERRUPTED, err
+    lines = err.decode().splitlines()
+    assert lines[-1] == (f"hpccache: interrupted ({sig.name}) before any file was flushed: "
+                         "no output was written, old files are as they were")
+    assert not any("Traceback" in x for x in lines)
+    assert report.read_text() == '{"path":"old"}\n'
+    assert leftovers(tmp_path) == []
+    assert not any(os.path.exists(backend_file(tmp_path, n)) for n in names)  # not flushed
+
+
+def test_a_signal_while_the_junit_fifo_waits_at_the_end_cuts_the_wait_short(
+    tmp_path: Path, wait_until: Callable[..., object]
+) -> None:
+    """After the run: the report and failed list are written whatever happens; the JUnit
+    FIFO's wait for a reader ends at the signal (not after its 10 s) with one line."""
+    names = dirty_cache(tmp_path, ["e/a", "e/b"])
+    report, failed, fifo = tmp_path / "r.jsonl", tmp_path / "f.lst", tmp_path / "junit.fifo"
+    release = unread_fifo(fifo)
+    try:
+        with emulator(tmp_path, [A1]) as emu:
+            run = Run(emu, ["--report", str(report), "--failed-to", str(failed),
+                            "--junit", str(fifo)], b"e/a\ne/b\ne/missing\n")
+            wait_until(lambda: run.err.has(b"--junit " + bytes(fifo) + b": waiting up to"),
+                       timeout=30, message="the wait for the JUnit FIFO was not announced")
+            run.signal(signal.SIGHUP)
+            code = run.wait(timeout=30)
+    finally:
+        release()
+    err = run.err.text()
+    assert code == EXIT_USAGE, err  # an output could not be written
+    errors = [x for x in err.decode().splitlines() if x.startswith("hpccache: error:")]
+    assert errors == [f"hpccache: error: cannot write --junit {fifo}: [Errno 4] interrupted "
+                      "while waiting for a reader of this FIFO"]
+    assert set(_report(report)) == {"e/a", "e/b", "e/missing"}
+    assert failed.read_bytes() == b"e/missing\n"
+    assert leftovers(tmp_path) == []
+    assert_written_back(tmp_path, names)
