@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+import pytest
 from test_flush_support import CLI, cli_env
 
 from hpccache_cli.emulator.server import EmulatorThread
@@ -54,6 +55,7 @@ class Run:
         self.proc = subprocess.Popen(
             CLI + [*FLUSH, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=cli_env(emu), preexec_fn=ignored if ignore else None)
+        _RUNS.append(self)
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
         self.out = Lines(self.proc.stdout)
         self.err = Lines(self.proc.stderr)
@@ -64,7 +66,29 @@ class Run:
         self.proc.send_signal(sig)
 
     def wait(self, timeout: float = 60) -> int:
-        return self.proc.wait(timeout=timeout)
+        """The exit code; a run still going after ``timeout`` is killed (the test fails)."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+            raise
+
+    def reap(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+_RUNS: list[Run] = []
+
+
+@pytest.fixture(autouse=True)
+def no_stray_runs() -> Iterator[None]:
+    """Import into a test module: a test that fails before its run ended kills that run."""
+    yield
+    while _RUNS:
+        _RUNS.pop().reap()
 
 
 def leftovers(directory: Path) -> list[str]:

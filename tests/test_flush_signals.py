@@ -18,7 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from signals_support import A1, Run, leftovers, unread_fifo
+from signals_support import (
+    A1,
+    Run,
+    leftovers,
+    no_stray_runs,  # noqa: F401  (autouse: no run outlives its test)
+    unread_fifo,
+)
 from test_flush_support import assert_written_back, backend_file, dirty_cache, emulator
 
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE

@@ -158,12 +158,12 @@ def _open_records(request: FlushRequest, on_input: set[str], sinks: list[RecordF
     stopping = interrupts.stopping
     try:
         if request.report:
-            current = request.report
+            current = f"--report {request.report}"
             sinks.append(JsonlReport(OutputFile.open(
                 request.report, "--report", in_place_ok="--report" not in on_input,
                 on_wait=_announce, stopping=stopping)))
         if request.failed_to:
-            current = request.failed_to
+            current = f"--failed-to {request.failed_to}"
             sinks.append(FailedList(OutputFile.open(
                 request.failed_to, "--failed-to", in_place_ok="--failed-to" not in on_input,
                 on_wait=_announce, stopping=stopping), request.separator))
@@ -272,8 +272,8 @@ def execute(
             "flushed: no output was written, old files are as they were", err=True)
         return EXIT_INTERRUPTED
     finally:
+        remove_own()  # (before the handlers go: a signal now must not cut it short)
         interrupts.restore()
-        remove_own()
 
 
 def _execute(
