@@ -21,6 +21,7 @@ from hpccache_cli.cli.flush.interrupts import Interrupted, Interrupts
 from hpccache_cli.cli.flush.naming import cache_resolver, check_naming, local_resolver
 from hpccache_cli.cli.flush.no_input import NothingToRead, make_engine
 from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
+from hpccache_cli.cli.flush.records import check_outputs_of, open_records
 from hpccache_cli.cli.flush.sites import ExportSites
 from hpccache_cli.cli.flush.values import QUIET, FlushRequest, Naming
 from hpccache_cli.errors import EXIT_AZURE, EXIT_INTERRUPTED, EXIT_UNREACHABLE, UsageError
@@ -28,11 +29,9 @@ from hpccache_cli.flush.addresses import check_ip
 from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.inputs import PathSource, StrippedSource, open_source
 from hpccache_cli.flush.leftovers import remove_own
-from hpccache_cli.flush.outputs import OutputFile, check_outputs
 from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import (
-    FailedList,
     JsonlReport,
     LiveOutput,
     MultiSink,
@@ -134,41 +133,6 @@ def _open_source(request: FlushRequest) -> PathSource:
     except OSError as exc:
         raise UsageError(f"cannot read --from-file {request.from_file}: {exc.strerror}") from None
     return StrippedSource(source) if request.strip else source
-
-
-def _check_outputs(request: FlushRequest, source: PathSource) -> set[str]:
-    """Before anything is opened: no two outputs on one file, no output destroying the input
-    (``hpccache_cli.flush.outputs``). Returns the options whose file is the input file."""
-    junit = request.pipeline.junit if request.pipeline is not None else None
-    outputs = [(opt, path) for opt, path in (("--report", request.report),
-                                             ("--failed-to", request.failed_to),
-                                             ("--junit", junit)) if path]
-    on_input = check_outputs(outputs, getattr(source, "fd", None))
-    if "--junit" in on_input:
-        raise UsageError(f"--junit {junit} is the input being read: give another file")
-    return on_input
-
-
-def _open_records(request: FlushRequest, on_input: set[str], sinks: list[RecordFile],
-                  interrupts: Interrupts) -> None:
-    """The report and failed list, each written beside its target and renamed at the end,
-    appended to ``sinks`` as each is opened (so the caller abandons whatever was opened when
-    a signal ends the wait for a FIFO's reader)."""
-    current = ""
-    stopping = interrupts.stopping
-    try:
-        if request.report:
-            current = f"--report {request.report}"
-            sinks.append(JsonlReport(OutputFile.open(
-                request.report, "--report", in_place_ok="--report" not in on_input,
-                on_wait=_announce, stopping=stopping)))
-        if request.failed_to:
-            current = f"--failed-to {request.failed_to}"
-            sinks.append(FailedList(OutputFile.open(
-                request.failed_to, "--failed-to", in_place_ok="--failed-to" not in on_input,
-                on_wait=_announce, stopping=stopping), request.separator))
-    except OSError as exc:
-        raise UsageError(f"cannot write {current}: {exc.strerror or exc}") from None
 
 
 def _announce(text: str) -> None:
@@ -286,7 +250,7 @@ def _execute(
     request.options.validate()
     source = _open_source(request)  # bad input is reported before any Azure call
     try:
-        on_input = _check_outputs(request, source)  # before any output is opened
+        on_input = check_outputs_of(request, source)  # before any output is opened
         naming = naming or build_resolver(request)
         fallback = _fallback(request, naming)  # None unless --fallback; takes the locator
         pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
@@ -301,7 +265,8 @@ def _execute(
         console = make_console_sink(request.verbosity)
     records: list[RecordFile] = []
     try:
-        _open_records(request, on_input, records, interrupts)
+        open_records(request, on_input, records, on_wait=_announce,
+                     stopping=interrupts.stopping)
         interrupts.hold()  # outputs open: a signal now stops the run, and records it
     except BaseException:
         source.close()
