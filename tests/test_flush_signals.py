@@ -11,21 +11,32 @@ paused and counted in the emulator, a line on stderr), never slept for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from signals_support import (
     A1,
+    FLUSH,
     Run,
     leftovers,
     no_stray_runs,  # noqa: F401  (autouse: no run outlives its test)
     unread_fifo,
 )
-from test_flush_support import assert_written_back, backend_file, dirty_cache, emulator
+from test_flush_support import (
+    CLI,
+    assert_written_back,
+    backend_file,
+    cli_env,
+    dirty_cache,
+    emulator,
+)
 
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
@@ -145,3 +156,59 @@ def test_a_signal_while_the_junit_fifo_waits_at_the_end_cuts_the_wait_short(
     assert failed.read_bytes() == b"e/missing\n"
     assert leftovers(tmp_path) == []
     assert_written_back(tmp_path, names)
+
+
+def test_a_closed_terminal_ends_the_run_with_its_records(
+    tmp_path: Path, wait_until: Callable[..., object]
+) -> None:
+    """The real thing: the run's controlling terminal (a pty) goes away, as when a terminal
+    window is closed or an ssh session drops. The kernel sends SIGHUP and every later write to
+    the terminal fails; the run still stops cleanly, writes its records and exits 130,
+    without a traceback (the console is simply gone)."""
+    names = dirty_cache(tmp_path, [f"t/f{i:02d}" for i in range(30)])
+    report, failed = tmp_path / "report.jsonl", tmp_path / "failed.lst"
+    master, slave = pty.openpty()
+    terminal = os.ttyname(slave)
+
+    def own_terminal() -> None:  # a login shell's child: its own session, the pty its terminal
+        os.setsid()
+        fd = os.open(terminal, os.O_RDWR)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+    def drained() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(master, 65536):
+                pass
+
+    os.set_blocking(master, False)
+    with emulator(tmp_path, [A1]) as emu:
+        wb = emu.namespace.writeback
+        emu.run(wb.pause)
+        proc = subprocess.Popen(
+            CLI + [*FLUSH, "--concurrency", "5", "--report", str(report), "--failed-to",
+                   str(failed)], stdin=subprocess.PIPE, env=cli_env(emu),
+            preexec_fn=own_terminal)
+        os.close(slave)
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(b"\n".join(names) + b"\n")
+            proc.stdin.close()
+            wait_until(lambda: (drained(), emu.run(wb.running_count) == 5)[1],
+                       message="flushes not in flight")
+            drained()
+            os.close(master)  # the terminal is gone: SIGHUP to its session's leader
+            master = -1
+            code = proc.wait(timeout=60)
+        finally:
+            if master >= 0:
+                os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+        emu.run(wb.resume)
+    assert code == EXIT_INTERRUPTED
+    assert set(_report(report)) == {n.decode() for n in names}
+    assert sorted(failed.read_bytes().split(b"\n")[:-1]) == sorted(names)
+    assert leftovers(tmp_path) == []
