@@ -17,8 +17,10 @@ import os
 import pty
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from signals_support import (
@@ -212,3 +214,30 @@ def test_a_closed_terminal_ends_the_run_with_its_records(
     assert set(_report(report)) == {n.decode() for n in names}
     assert sorted(failed.read_bytes().split(b"\n")[:-1]) == sorted(names)
     assert leftovers(tmp_path) == []
+
+
+def test_a_run_stopped_by_sigterm_still_gives_its_junit_fifo_reader_the_bounded_wait(
+    tmp_path: Path, wait_until: Callable[..., object]
+) -> None:
+    """The signal that stopped the run is not one that came during the JUnit FIFO's wait: the
+    reader, started late, still gets the whole report, unfinished files as failures."""
+    names = dirty_cache(tmp_path, [f"u/f{i}" for i in range(6)])
+    fifo = tmp_path / "junit.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    with emulator(tmp_path, [A1]) as emu:
+        wb = emu.namespace.writeback
+        emu.run(wb.pause)
+        run = Run(emu, ["--concurrency", "3", "--junit", str(fifo)], b"\n".join(names) + b"\n")
+        wait_until(lambda: emu.run(wb.running_count) == 3, message="flushes not in flight")
+        run.signal(signal.SIGTERM)
+        wait_until(lambda: run.err.has(b"--junit " + bytes(fifo) + b": waiting up to"),
+                   message="the wait for the JUnit FIFO was not announced")
+        reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+        reader.start()
+        code = run.wait()
+        emu.run(wb.resume)
+    reader.join(timeout=30)
+    assert code == EXIT_INTERRUPTED, run.err.text()
+    suite = ElementTree.fromstring(got[0]).find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("6", "6")

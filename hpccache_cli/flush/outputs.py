@@ -94,8 +94,8 @@ class Stream(Protocol):
     def fileno(self) -> int: ...
 
 
-def _never() -> bool:
-    return False
+def _none() -> int:
+    return 0
 
 
 class OutputFile:
@@ -115,7 +115,7 @@ class OutputFile:
     def open(cls, path: str, option: str, *, in_place_ok: bool = True,
              reader_wait: float = READER_WAIT,
              on_wait: Callable[[str], None] | None = None,
-             stopping: Callable[[], bool] | None = None) -> OutputFile:
+             signals: Callable[[], int] | None = None) -> OutputFile:
         """Open for the run; an OSError here is the caller's usage error (nothing started).
 
         When no file can be made beside an existing target that can be written (a directory
@@ -123,7 +123,8 @@ class OutputFile:
         as before, unless ``in_place_ok`` is false (it is the input: truncating it would
         lose the list). A FIFO or pipe is opened without blocking
         (:mod:`hpccache_cli.flush.pipes`): at most ``reader_wait`` seconds for its reader,
-        announced through ``on_wait``; ``stopping`` (a signal came) ends that wait early.
+        announced through ``on_wait``; a signal during it (``signals``, the caller's count of
+        them, grows) ends it early.
         Before a temporary file is made, the leftovers of dead runs beside the target are
         removed (:mod:`hpccache_cli.flush.leftovers`)."""
         label = f"{option} {path}"
@@ -132,11 +133,11 @@ class OutputFile:
         except FileNotFoundError:
             st = None
         if st is not None and stat.S_ISFIFO(st.st_mode):
-            stop = stopping or _never
-            fd = open_fifo(path, wait=reader_wait, stopping=stop,
+            count = signals or _none
+            fd = open_fifo(path, wait=reader_wait, signals=count,
                            on_wait=(lambda text: on_wait(f"{label}: {text}"))
                            if on_wait is not None else None)
-            return cls(PipeWriter(fd, stall=reader_wait, stopping=stop), label)
+            return cls(PipeWriter(fd, stall=reader_wait, signals=count), label)
         if st is not None and not stat.S_ISREG(st.st_mode):
             return cls(open(path, "wb"), label)  # noqa: SIM115 - closed by commit/abandon
         final = os.path.realpath(path)

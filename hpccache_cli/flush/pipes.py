@@ -16,8 +16,10 @@ refusing FIFOs up front, opening at the end, or opening without blocking:
   does not take at once waits in memory, and is pushed again at the next write. A reader
   :data:`BACKLOG` bytes behind is stuck, not slow: that output fails on its own (the other
   outputs carry on, exit 2). At the end, what is left is pushed with a bounded wait: a reader
-  that takes nothing for :data:`READER_WAIT` seconds, or a signal during that wait
-  (``stopping``), fails the output; the run's other outputs are written all the same.
+  that takes nothing for :data:`READER_WAIT` seconds, or a signal during that wait (the
+  caller's count of them, ``signals``, grows), fails the output; the run's other outputs
+  are written all the same. A signal from before the wait does not end it: a run stopped by
+  Ctrl-C still gives a slow reader its bounded time.
 """
 
 from __future__ import annotations
@@ -37,17 +39,18 @@ _PUSH_AT = 8 << 10  # write to the pipe once this much is waiting (as a buffered
 _POLL = 0.05
 
 
-def _never() -> bool:
-    return False
+def _none() -> int:
+    return 0
 
 
 def open_fifo(path: str, *, wait: float = READER_WAIT,
               on_wait: Callable[[str], None] | None = None,
-              stopping: Callable[[], bool] = _never) -> int:
+              signals: Callable[[], int] = _none) -> int:
     """A non-blocking write descriptor on the FIFO (or pipe) ``path``, once a reader has it
     open; ``OSError(ENXIO)`` saying how long it waited when none did, ``OSError(EINTR)`` when
-    ``stopping()`` turned true meanwhile."""
+    a signal came meanwhile (``signals()``, the caller's count of them, grew)."""
     deadline = time.monotonic() + wait
+    seen = signals()
     announced = False
     while True:
         try:
@@ -55,7 +58,7 @@ def open_fifo(path: str, *, wait: float = READER_WAIT,
         except OSError as exc:
             if exc.errno != errno.ENXIO:  # (ENXIO: a FIFO nobody has open for reading)
                 raise
-        if stopping():
+        if signals() != seen:
             raise OSError(errno.EINTR, "interrupted while waiting for a reader of this FIFO")
         left = deadline - time.monotonic()
         if left <= 0:
@@ -73,12 +76,12 @@ class PipeWriter:
     (a commit flushes first; an abandon must not wait for a reader)."""
 
     def __init__(self, fd: int, *, stall: float = READER_WAIT, backlog: int = BACKLOG,
-                 stopping: Callable[[], bool] = _never) -> None:
+                 signals: Callable[[], int] = _none) -> None:
         self._fd = fd
         self._buf = bytearray()
         self.stall = stall
         self.backlog = backlog
-        self.stopping = stopping
+        self.signals = signals
 
     def fileno(self) -> int:
         return self._fd
@@ -114,6 +117,7 @@ class PipeWriter:
         if self._fd < 0:
             return
         last = time.monotonic()
+        seen = self.signals()
         while self._buf:
             before = len(self._buf)
             self._push()
@@ -121,7 +125,7 @@ class PipeWriter:
             if len(self._buf) < before:
                 last = now
                 continue
-            if self.stopping():
+            if self.signals() != seen:
                 raise OSError(errno.EINTR, "interrupted while its reader took nothing")
             left = last + self.stall - now
             if left <= 0:

@@ -13,9 +13,9 @@ temporary files behind. So all three are handled as Ctrl-C always was, by phase:
   stops reading the input), so every path gets its outcome and the records are written,
   exit 130. A signal that came between the two phases stops the engine as soon as it starts.
 * **after the run** (closing the records, waiting for a pipe's reader): the handler only
-  notes the signal (:attr:`Interrupts.stopping` cuts a wait short), since an exception there
-  could leave a record half written; a ``--fallback`` not yet started is skipped, one under
-  way is interrupted as by Ctrl-C (:meth:`Interrupts.abortable`).
+  notes the signal (:meth:`Interrupts.count` grows, which ends a wait on an output), since
+  an exception there could leave a record half written; a ``--fallback`` not yet started is
+  skipped, one under way is interrupted as by Ctrl-C (:meth:`Interrupts.abortable`).
 
 A signal that is ignored when the run starts (``nohup``, ``trap '' HUP``, a background job's
 SIGINT) stays ignored: the user asked for the run to survive it. Handlers are only installed
@@ -88,9 +88,9 @@ class Interrupts:
             self._abort = False  # once: a second signal must not cut the unwinding short
             raise Interrupted(signum)
 
-    def stopping(self) -> bool:
-        """True once a signal came (waits on outputs end early)."""
-        return bool(self.received)
+    def count(self) -> int:
+        """How many signals came so far (a wait on an output ends when this grows)."""
+        return len(self.received)
 
     @property
     def first(self) -> str:

@@ -78,13 +78,13 @@ class PipelineRun:
 
     def open_sinks(self, report: str | None = None, failed_to: str | None = None, *,
                    on_wait: Callable[[str], None] | None = None,
-                   stopping: Callable[[], bool] | None = None) -> list[Sink]:
+                   signals: Callable[[], int] | None = None) -> list[Sink]:
         """The sinks for this run. Opening the JUnit report fails at once (UsageError, exit 2)
         when its directory cannot be written, so a typo costs seconds, not a whole run.
 
         ``report`` and ``failed_to`` (--report, --failed-to) are only named in the line that
         counts the failures over the cap of listed issues: they, and --junit, hold them all.
-        ``on_wait`` and ``stopping`` are the JUnit file's (written at the end): see
+        ``on_wait`` and ``signals`` are the JUnit file's (written at the end): see
         :class:`~hpccache_cli.cli.flush.pipeline_sinks.JUnitSink`.
         """
         sinks: list[Sink] = []
@@ -94,7 +94,7 @@ class PipelineRun:
             from hpccache_cli.pipelines.junit import JUnitReport  # (only --junit needs it)
 
             sinks.append(JUnitSink(JUnitReport(self.junit), on_wait=on_wait,
-                                   stopping=stopping))
+                                   signals=signals))
         if self.log_commands:
             stream = sys.stderr if self.commands_to_stderr else sys.stdout
             # Past the TF_BUILD guard that neutralises every other "##vso[" (pipelines.guard).

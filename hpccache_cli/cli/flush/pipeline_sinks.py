@@ -74,17 +74,17 @@ class JUnitSink(Sink):
     its sinks, also after a failure or an interrupt (what did finish is worth publishing),
     as the other records are (:class:`~hpccache_cli.flush.outputs.OutputFile`: beside the
     target and renamed; a FIFO's reader waited for a bounded time, ``on_wait`` told,
-    ``stopping`` cutting it short)."""
+    a signal during it (``signals``: the caller's count) cutting it short)."""
 
     record = True
 
     def __init__(self, report: JUnitReport, *, on_wait: Callable[[str], None] | None = None,
-                 stopping: Callable[[], bool] | None = None) -> None:
+                 signals: Callable[[], int] | None = None) -> None:
         self.report = report
         self.label = f"--junit {report.path}"
         self.summary: FlushSummary | None = None
         self.on_wait = on_wait
-        self.stopping = stopping
+        self.signals = signals
 
     def attach(self, summary: FlushSummary) -> None:
         self.summary = summary
@@ -97,7 +97,7 @@ class JUnitSink(Sink):
         # close); else the report's clock since it was opened.
         seconds = self.summary.seconds if self.summary is not None else 0.0
         out = OutputFile.open(self.report.path, "--junit", on_wait=self.on_wait,
-                              stopping=self.stopping)
+                              signals=self.signals)
         try:
             self.report.close(seconds if seconds > 0 else None,
                               write=lambda text: out.write(text.encode("utf-8")))

@@ -3,7 +3,7 @@ input and each other before anything is opened, then opened for the run.
 
 Kept apart from the runner because opening may wait: a FIFO's reader is waited for a bounded
 time (:mod:`hpccache_cli.flush.pipes`), announced through ``on_wait`` and cut short by
-``stopping``; and because each file is handed to the caller as soon as it is open, so an
+a signal; and because each file is handed to the caller as soon as it is open, so an
 interrupted open (a signal during that wait) never loses track of the one opened before it,
 whose temporary file must go.
 """
@@ -34,7 +34,7 @@ def check_outputs_of(request: FlushRequest, source: PathSource) -> set[str]:
 
 def open_records(request: FlushRequest, on_input: set[str], sinks: list[RecordFile], *,
                  on_wait: Callable[[str], None] | None = None,
-                 stopping: Callable[[], bool] | None = None) -> None:
+                 signals: Callable[[], int] | None = None) -> None:
     """The report and failed list, each written beside its target and renamed at the end,
     appended to ``sinks`` as each is opened (the caller abandons them on any exception).
     A file that cannot be opened is a UsageError naming its option (exit 2, nothing
@@ -45,11 +45,11 @@ def open_records(request: FlushRequest, on_input: set[str], sinks: list[RecordFi
             current = f"--report {request.report}"
             sinks.append(JsonlReport(OutputFile.open(
                 request.report, "--report", in_place_ok="--report" not in on_input,
-                on_wait=on_wait, stopping=stopping)))
+                on_wait=on_wait, signals=signals)))
         if request.failed_to:
             current = f"--failed-to {request.failed_to}"
             sinks.append(FailedList(OutputFile.open(
                 request.failed_to, "--failed-to", in_place_ok="--failed-to" not in on_input,
-                on_wait=on_wait, stopping=stopping), request.separator))
+                on_wait=on_wait, signals=signals), request.separator))
     except OSError as exc:
         raise UsageError(f"cannot write {current}: {exc.strerror or exc}") from None

@@ -255,7 +255,7 @@ def _execute(
         fallback = _fallback(request, naming)  # None unless --fallback; takes the locator
         pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
         extra = (pipeline.open_sinks(request.report, request.failed_to, on_wait=_announce,
-                                     stopping=interrupts.stopping)
+                                     signals=interrupts.count)
                  if pipeline is not None else [])
         resolver = pipeline.wrap(naming.resolver) if pipeline is not None else naming.resolver
     except BaseException:
@@ -266,7 +266,7 @@ def _execute(
     records: list[RecordFile] = []
     try:
         open_records(request, on_input, records, on_wait=_announce,
-                     stopping=interrupts.stopping)
+                     signals=interrupts.count)
         interrupts.hold()  # outputs open: a signal now stops the run, and records it
     except BaseException:
         source.close()
