@@ -241,3 +241,39 @@ def test_a_run_stopped_by_sigterm_still_gives_its_junit_fifo_reader_the_bounded_
     assert code == EXIT_INTERRUPTED, run.err.text()
     suite = ElementTree.fromstring(got[0]).find("testsuite")
     assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("6", "6")
+
+
+def test_sighup_during_a_fallback_target_flush_interrupts_it_as_ctrl_c_does(
+    tmp_path: Path, wait_until: Callable[..., object]
+) -> None:
+    """After the per-file run, ``--fallback target-flush`` waits on Azure; SIGHUP there stops
+    the wait (the target flush may go on in Azure, as the summary says) and the held-back
+    records are written as they were: still failed, still in the failed list."""
+    from flush_cache_support import A_JUNCTION, A_ROOT, BY_NAME, world
+
+    report, failed = tmp_path / "report.jsonl", tmp_path / "failed.lst"
+    path = "/NAS_12_exp5/g/a"
+    with world(tmp_path, faults={"down_addresses": [A_ROOT, A_JUNCTION]}) as w:
+        w.dirty(path)
+        wb = w.emu.namespace.writeback
+        w.emu.run(wb.pause)  # the target flush starts its write-back and stays running
+        proc = subprocess.Popen(
+            CLI + ["flush", *BY_NAME, "--fallback", "target-flush", "--report", str(report),
+                   "--failed-to", str(failed), path], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=w.env())
+        try:
+            wait_until(lambda: w.emu.run(wb.running_count) == 1, timeout=60,
+                       message="the target flush did not start")
+            proc.send_signal(signal.SIGHUP)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
+            w.emu.run(wb.resume)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert b"Traceback" not in err
+    assert b"interrupted" in out
+    assert _report(report)[path]["outcome"] == "failed"
+    assert failed.read_bytes() == path.encode() + b"\n"
+    assert leftovers(tmp_path) == []
