@@ -277,3 +277,46 @@ def test_sighup_during_a_fallback_target_flush_interrupts_it_as_ctrl_c_does(
     assert _report(report)[path]["outcome"] == "failed"
     assert failed.read_bytes() == path.encode() + b"\n"
     assert leftovers(tmp_path) == []
+
+
+def test_a_signal_between_opening_the_outputs_and_the_engine_start_stops_it_at_once() -> None:
+    """In this process, with real signals: the window between the two phases is where a
+    signal can be neither raised (outputs are open) nor given to the loop (not running yet);
+    it is noted and the engine is stopped as soon as it starts; a second one also stops
+    input reading. No instant without our handler when the loop's handlers go."""
+    import asyncio
+
+    from hpccache_cli.cli.flush.interrupts import Interrupts
+
+    before = signal.getsignal(signal.SIGHUP)
+    interrupts = Interrupts().install()
+    stops: list[str] = []
+    try:
+        interrupts.hold()
+        os.kill(os.getpid(), signal.SIGHUP)  # noted, not raised
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert interrupts.count() == 2
+
+        async def engine() -> None:
+            loop = asyncio.get_running_loop()
+            interrupts.route(loop, lambda: stops.append("stop"))
+            try:
+                assert stops == ["stop", "stop"]  # replayed before any work
+                os.kill(os.getpid(), signal.SIGHUP)  # now through the loop
+                await asyncio.wait_for(_until(lambda: len(stops) == 3), timeout=10)
+            finally:
+                interrupts.unroute(loop)
+
+        asyncio.run(engine())
+        assert signal.getsignal(signal.SIGHUP) == interrupts._on_signal
+        assert interrupts.first == "SIGHUP" and interrupts.count() == 3
+    finally:
+        interrupts.restore()
+    assert signal.getsignal(signal.SIGHUP) == before
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    import asyncio
+
+    while not predicate():
+        await asyncio.sleep(0.01)
