@@ -17,7 +17,10 @@ beside a target, removes the leftovers of runs that are certainly dead.
   it creates and holds it until it ends; the kernel drops it when the process dies, however
   it dies. This covers what the PID test cannot: a live run on another host, or in another
   PID namespace (a container), writing beside the same target on a shared file system, whose
-  PID means nothing here. Where locks are not supported the file is left alone.
+  PID means nothing here. Where locks are not supported the file is left alone. (An NFS
+  mount with ``nolock`` or ``local_lock=flock`` keeps locks to one host: there, a live run
+  on another host with a PID that is dead here is not protected; such mounts are rare for
+  an output directory, and an age test would not protect it either.)
 
 An age threshold was the other candidate and was rejected: a run lasting days (a failed list
 no failure wrote to) is legitimate, and an age says nothing about whether its writer lives.
