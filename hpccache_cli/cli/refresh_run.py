@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink, one_line
+from hpccache_cli.cli.flush.records import check_outputs_of, open_records
 from hpccache_cli.cli.flush.runner import (
-    _check_outputs,
-    _open_records,
+    _announce,
     _open_source,
     _settle_outputs,
     _unreachable_hint,
@@ -34,7 +34,7 @@ from hpccache_cli.cli.flush.values import QUIET, VERBOSE, FlushRequest
 from hpccache_cli.errors import EXIT_UNREACHABLE
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
-from hpccache_cli.flush.sinks import LiveOutput, MultiSink, Sink
+from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
 from hpccache_cli.pipelines.text import plural
 from hpccache_cli.usage_models import duration
 
@@ -103,7 +103,7 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
     naming_request = replace(request, force=bool(request.cache or request.cache_id))
     source = _open_source(request)
     try:
-        on_input = _check_outputs(request, source)
+        on_input = check_outputs_of(request, source)
         naming = build_resolver(naming_request)
         resolver = naming.resolver
         if shard is not None:
@@ -117,10 +117,12 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
         say(f"hpccache: {shard_note}", err=True)
     notes = TargetNotes(naming.arm.layout if naming.arm is not None else None, force,
                         request.verbosity >= VERBOSE)
+    records: list[RecordFile] = []
     try:
-        records = _open_records(request, on_input)
+        open_records(request, on_input, records, on_wait=_announce)
     except BaseException:
         source.close()
+        MultiSink(records).abandon()
         raise
     console = make_console_sink(request.verbosity)
     sinks: list[Sink] = [*records, LiveOutput(console)]
@@ -158,7 +160,7 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
 
 
 async def _run(engine: RefreshEngine, source: Any) -> FlushSummary:
-    """The engine with SIGINT/SIGTERM turned into ``request_stop`` (the report is still
+    """The engine with SIGINT/SIGTERM/SIGHUP turned into ``request_stop`` (the report is still
     written and every path still gets an outcome)."""
     import asyncio
     import contextlib
@@ -166,7 +168,7 @@ async def _run(engine: RefreshEngine, source: Any) -> FlushSummary:
 
     loop = asyncio.get_running_loop()
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, engine.request_stop)
             installed.append(sig)

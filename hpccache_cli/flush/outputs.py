@@ -7,7 +7,10 @@ Two promises, kept here once for every record file:
   failed run leaves either the old file or the new, complete one. Where the target is a
   symbolic link, the file it points to is replaced, not the link. Targets that are not regular
   files (``/dev/stdout``, a pipe, a terminal, ``/dev/null``) cannot be renamed over: they are
-  written directly.
+  written directly; a FIFO or pipe so that no reader can block the run
+  (:mod:`hpccache_cli.flush.pipes`). The temporary file is removed on every ending the
+  process sees; what a killed run left, the next run beside that target removes
+  (:mod:`hpccache_cli.flush.leftovers`).
 * **No output clobbers an input or another output.** Files are compared by identity (device
   and inode, after following links, so ``/dev/fd/N`` and hard links count), not by name,
   before anything is opened. Two outputs on one file: exit 2. An output on the input file
@@ -24,10 +27,12 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Sequence
-from typing import BinaryIO
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from hpccache_cli.errors import UsageError
+from hpccache_cli.flush.leftovers import create_temp, forget, sweep
+from hpccache_cli.flush.pipes import READER_WAIT, PipeWriter, open_fifo
 
 #: Identity of a file: (device, inode) when it exists, else its resolved absolute name.
 FileKey = tuple[int, int] | str
@@ -80,11 +85,24 @@ def _regular_or_absent(path: str) -> bool:
         return True
 
 
+class Stream(Protocol):
+    """What an output writes to: a file object, or a :class:`PipeWriter`."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    def fileno(self) -> int: ...
+
+
+def _none() -> int:
+    return 0
+
+
 class OutputFile:
     """One record file (see the module docstring): ``write`` bytes, then ``commit`` (rename
     into place) or ``abandon`` (leave the target as it was). Both raise nothing twice."""
 
-    def __init__(self, stream: BinaryIO, label: str, *, final: str | None = None,
+    def __init__(self, stream: Stream, label: str, *, final: str | None = None,
                  temp: str | None = None, mode: int | None = None) -> None:
         self.stream = stream
         self.label = label  # "--report FILE": how messages name it
@@ -94,29 +112,38 @@ class OutputFile:
         self._done = False
 
     @classmethod
-    def open(cls, path: str, option: str, *, in_place_ok: bool = True) -> OutputFile:
+    def open(cls, path: str, option: str, *, in_place_ok: bool = True,
+             reader_wait: float = READER_WAIT,
+             on_wait: Callable[[str], None] | None = None,
+             signals: Callable[[], int] | None = None) -> OutputFile:
         """Open for the run; an OSError here is the caller's usage error (nothing started).
 
         When no file can be made beside an existing target that can be written (a directory
         the user may not write to, holding a file they own), the target is written in place
         as before, unless ``in_place_ok`` is false (it is the input: truncating it would
-        lose the list)."""
+        lose the list). A FIFO or pipe is opened without blocking
+        (:mod:`hpccache_cli.flush.pipes`): at most ``reader_wait`` seconds for its reader,
+        announced through ``on_wait``; a signal during it (``signals``, the caller's count of
+        them, grows) ends it early.
+        Before a temporary file is made, the leftovers of dead runs beside the target are
+        removed (:mod:`hpccache_cli.flush.leftovers`)."""
         label = f"{option} {path}"
         try:
             st: os.stat_result | None = os.stat(path)
         except FileNotFoundError:
             st = None
+        if st is not None and stat.S_ISFIFO(st.st_mode):
+            count = signals or _none
+            fd = open_fifo(path, wait=reader_wait, signals=count,
+                           on_wait=(lambda text: on_wait(f"{label}: {text}"))
+                           if on_wait is not None else None)
+            return cls(PipeWriter(fd, stall=reader_wait, signals=count), label)
         if st is not None and not stat.S_ISREG(st.st_mode):
             return cls(open(path, "wb"), label)  # noqa: SIM115 - closed by commit/abandon
         final = os.path.realpath(path)
-        # os.urandom(4).hex() is secrets.token_hex(4) without importing secrets (hmac,
-        # hashlib: milliseconds of every flush's start-up)
-        temp = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}."
-                            f"{os.getpid()}.{os.urandom(4).hex()}.hpccache-tmp")
-        # 0o666: the umask decides a new file's mode, as for any output; an old file's mode
-        # is kept (set at commit).
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        sweep(final)  # a killed run's leftovers beside this target
+        try:  # (an old file's mode is kept: set at commit)
+            temp, fd = create_temp(final)
         except OSError as exc:
             if st is None or not in_place_ok or not os.access(path, os.W_OK) or \
                     exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -126,7 +153,7 @@ class OutputFile:
         return cls(os.fdopen(fd, "wb"), label, final=final, temp=temp, mode=mode)
 
     @classmethod
-    def direct(cls, stream: BinaryIO, label: str) -> OutputFile:
+    def direct(cls, stream: Stream, label: str) -> OutputFile:
         """An already open stream, written as it goes (tests, callers with their own file)."""
         return cls(stream, label)
 
@@ -151,6 +178,7 @@ class OutputFile:
                 if self._mode is not None:
                     os.chmod(self._temp, self._mode)
                 os.replace(self._temp, self._final)
+                forget(self._temp)
                 self._temp = None
             else:
                 self.stream.close()
@@ -171,4 +199,5 @@ class OutputFile:
         if self._temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self._temp)
+            forget(self._temp)
             self._temp = None

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
 import socket
 import tempfile
 import threading
@@ -180,11 +179,15 @@ class JUnitReport:
             elif is_failure(outcome):
                 self.failures += 1
 
-    def close(self, elapsed: float | None = None) -> None:
+    def close(self, elapsed: float | None = None, *,
+              write: Callable[[str], object] | None = None) -> None:
         """Write the report file. ``elapsed`` defaults to the wall-clock time since opening.
 
         The suite time is wall-clock, not the sum of test case times: files flush
-        concurrently, so the sum would overstate how long the run took.
+        concurrently, so the sum would overstate how long the run took. With ``write``, the
+        document goes to that function, piece by piece, and the caller publishes it (the
+        flush command's outputs, which also bound the wait for a FIFO's reader); an error
+        it raises propagates.
         """
         with self._lock:
             if self._closed:
@@ -192,16 +195,12 @@ class JUnitReport:
             self._closed = True
         if elapsed is None:
             elapsed = self._clock() - self._started
-        # <testsuites> takes name, time, tests, failures and errors only (the common Jenkins
-        # JUnit schema, junit-10.xsd); "skipped" belongs on <testsuite>.
-        totals = (
-            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
-            f'time="{_seconds(elapsed)}"'
-        )
-        counts = (
-            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
-            f'skipped="{self.skipped}" time="{_seconds(elapsed)}"'
-        )
+        if write is not None:
+            try:
+                self._render(elapsed, write)
+            finally:
+                self._body.close()
+            return
         # A link is followed (the file it names is replaced, not the link); a target that is
         # not a regular file (/dev/stdout, a pipe) cannot be renamed over: written directly.
         direct = os.path.exists(self.path) and not os.path.isfile(self.path)
@@ -212,17 +211,7 @@ class JUnitReport:
             # os.open with 0o666 lets the umask decide the report's mode, like any output file.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | (0 if direct else os.O_TRUNC), 0o666)
             with open(fd, "w", encoding="utf-8") as out:
-                out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-                out.write(f"<testsuites name={self._suite_name} {totals}>\n")
-                out.write(
-                    f"  <testsuite name={self._suite_name} {counts}"
-                    f' timestamp="{self._timestamp}"'
-                    f" hostname={quoteattr(safe_text(socket.gethostname()))}>\n"
-                )
-                self._body.flush()
-                self._body.seek(0)
-                shutil.copyfileobj(self._body, out)
-                out.write("  </testsuite>\n</testsuites>\n")
+                self._render(elapsed, out.write)
             if not direct:
                 os.replace(tmp, final)
         except OSError as exc:
@@ -234,6 +223,31 @@ class JUnitReport:
             ) from None
         finally:
             self._body.close()
+
+    def _render(self, elapsed: float, write: Callable[[str], object]) -> None:
+        """The whole document: header with the counts, the test cases, the closing tags."""
+        # <testsuites> takes name, time, tests, failures and errors only (the common Jenkins
+        # JUnit schema, junit-10.xsd); "skipped" belongs on <testsuite>.
+        totals = (
+            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
+            f'time="{_seconds(elapsed)}"'
+        )
+        counts = (
+            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
+            f'skipped="{self.skipped}" time="{_seconds(elapsed)}"'
+        )
+        write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        write(f"<testsuites name={self._suite_name} {totals}>\n")
+        write(
+            f"  <testsuite name={self._suite_name} {counts}"
+            f' timestamp="{self._timestamp}"'
+            f" hostname={quoteattr(safe_text(socket.gethostname()))}>\n"
+        )
+        self._body.flush()
+        self._body.seek(0)
+        while chunk := self._body.read(1 << 16):
+            write(chunk)
+        write("  </testsuite>\n</testsuites>\n")
 
     def __enter__(self) -> JUnitReport:
         return self

@@ -19,7 +19,7 @@ flush_file.py's, and the demo is not a pipeline step.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from hpccache_cli.cli.flush.pipeline_sinks import JUnitSink, PipelineLogSink, ShardMark
@@ -82,12 +82,16 @@ class PipelineRun:
             return resolver
         return ShardResolver(resolver, *self.shard)
 
-    def open_sinks(self, report: str | None = None, failed_to: str | None = None) -> list[Sink]:
+    def open_sinks(self, report: str | None = None, failed_to: str | None = None, *,
+                   on_wait: Callable[[str], None] | None = None,
+                   signals: Callable[[], int] | None = None) -> list[Sink]:
         """The sinks for this run. Opening the JUnit report fails at once (UsageError, exit 2)
         when its directory cannot be written, so a typo costs seconds, not a whole run.
 
         ``report`` and ``failed_to`` (--report, --failed-to) are only named in the line that
         counts the failures over the cap of listed issues: they, and --junit, hold them all.
+        ``on_wait`` and ``signals`` are the JUnit file's (written at the end): see
+        :class:`~hpccache_cli.cli.flush.pipeline_sinks.JUnitSink`.
         """
         sinks: list[Sink] = []
         if self.shard is not None:
@@ -95,7 +99,8 @@ class PipelineRun:
         if self.junit:
             from hpccache_cli.pipelines.junit import JUnitReport  # (only --junit needs it)
 
-            sinks.append(JUnitSink(JUnitReport(self.junit)))
+            sinks.append(JUnitSink(JUnitReport(self.junit), on_wait=on_wait,
+                                   signals=signals))
         if self.log_commands:
             stream = sys.stderr if self.commands_to_stderr else sys.stdout
             # Past the TF_BUILD guard that neutralises every other "##vso[" (pipelines.guard).

@@ -8,8 +8,10 @@ run's wall-clock time for the JUnit suite) and the moment the run ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hpccache_cli.flush.outputs import OutputFile
 from hpccache_cli.flush.results import FileResult, FlushSummary
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.pipelines import is_failure, outcome_of
@@ -69,14 +71,20 @@ class PipelineLogSink(Sink):
 
 class JUnitSink(Sink):
     """``--junit FILE``: one test case per result; the file is written when the run closes
-    its sinks, also after a failure or an interrupt (what did finish is worth publishing)."""
+    its sinks, also after a failure or an interrupt (what did finish is worth publishing),
+    as the other records are (:class:`~hpccache_cli.flush.outputs.OutputFile`: beside the
+    target and renamed; a FIFO's reader waited for a bounded time, ``on_wait`` told,
+    a signal during it (``signals``: the caller's count) cutting it short)."""
 
     record = True
 
-    def __init__(self, report: JUnitReport) -> None:
+    def __init__(self, report: JUnitReport, *, on_wait: Callable[[str], None] | None = None,
+                 signals: Callable[[], int] | None = None) -> None:
         self.report = report
         self.label = f"--junit {report.path}"
         self.summary: FlushSummary | None = None
+        self.on_wait = on_wait
+        self.signals = signals
 
     def attach(self, summary: FlushSummary) -> None:
         self.summary = summary
@@ -88,7 +96,17 @@ class JUnitSink(Sink):
         # The engine's own run time when it has one (it stops the clock before the sinks
         # close); else the report's clock since it was opened.
         seconds = self.summary.seconds if self.summary is not None else 0.0
-        self.report.close(seconds if seconds > 0 else None)
+        out = OutputFile.open(self.report.path, "--junit", on_wait=self.on_wait,
+                              signals=self.signals)
+        try:
+            self.report.close(seconds if seconds > 0 else None,
+                              write=lambda text: out.write(text.encode("utf-8")))
+            out.commit()
+        finally:
+            out.abandon()  # (nothing after a commit)
+
+    def abandon(self) -> None:
+        self.report.close(write=lambda _text: None)  # drop the test cases: nothing published
 
 
 class ShardMark(Sink):

@@ -17,21 +17,28 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from hpccache_cli.cli.flush.interrupts import Interrupted, Interrupts
 from hpccache_cli.cli.flush.naming import cache_resolver, check_naming, local_resolver
 from hpccache_cli.cli.flush.no_input import NothingToRead, make_engine
 from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
+from hpccache_cli.cli.flush.records import check_outputs_of, open_records
 from hpccache_cli.cli.flush.sites import ExportSites
 from hpccache_cli.cli.flush.values import QUIET, FlushRequest, Naming
-from hpccache_cli.errors import EXIT_AZURE, EXIT_UNREACHABLE, UsageError, fill_fields
+from hpccache_cli.errors import (
+    EXIT_AZURE,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    UsageError,
+    fill_fields,
+)
 from hpccache_cli.flush.addresses import check_ip
 from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.flush.export_guard import ExportGuard
 from hpccache_cli.flush.inputs import PathSource, StrippedSource, open_source
-from hpccache_cli.flush.outputs import OutputFile, check_outputs
+from hpccache_cli.flush.leftovers import remove_own
 from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.flush.results import FlushSummary, Outcome
 from hpccache_cli.flush.sinks import (
-    FailedList,
     JsonlReport,
     LiveOutput,
     MultiSink,
@@ -139,64 +146,37 @@ def _open_source(request: FlushRequest) -> PathSource:
     return StrippedSource(source) if request.strip else source
 
 
-def _check_outputs(request: FlushRequest, source: PathSource) -> set[str]:
-    """Before anything is opened: no two outputs on one file, no output destroying the input
-    (``hpccache_cli.flush.outputs``). Returns the options whose file is the input file."""
-    junit = request.pipeline.junit if request.pipeline is not None else None
-    outputs = [(opt, path) for opt, path in (("--report", request.report),
-                                             ("--failed-to", request.failed_to),
-                                             ("--junit", junit)) if path]
-    on_input = check_outputs(outputs, getattr(source, "fd", None))
-    if "--junit" in on_input:
-        raise UsageError(f"--junit {junit} is the input being read: give another file")
-    return on_input
+def _announce(text: str) -> None:
+    """A wait on an output (a FIFO's reader), said at once on stderr."""
+    say(f"hpccache: {text}", err=True)
 
 
-def _open_records(request: FlushRequest, on_input: set[str]) -> list[RecordFile]:
-    """The report and failed list, each written beside its target and renamed at the end."""
-    sinks: list[RecordFile] = []
-    current = ""
-    try:
-        if request.report:
-            current = request.report
-            sinks.append(JsonlReport(OutputFile.open(
-                request.report, "--report", in_place_ok="--report" not in on_input)))
-        if request.failed_to:
-            current = request.failed_to
-            sinks.append(FailedList(OutputFile.open(
-                request.failed_to, "--failed-to", in_place_ok="--failed-to" not in on_input),
-                request.separator))
-    except OSError as exc:
-        for sink in sinks:
-            sink.abandon()
-        raise UsageError(f"cannot write {current}: {exc.strerror or exc}") from None
-    return sinks
-
-
-async def run_engine(engine: FlushEngine, source: PathSource) -> FlushSummary:
-    """Run with SIGINT/SIGTERM turned into ``engine.request_stop()`` (the second stops input
-    reading too), so an interrupted run still writes its report and failed list."""
+async def run_engine(engine: FlushEngine, source: PathSource,
+                     interrupts: Interrupts | None = None) -> FlushSummary:
+    """Run with SIGINT, SIGTERM and SIGHUP turned into ``engine.request_stop()`` (the second
+    stops input reading too), so an interrupted run still writes its report and failed list
+    (:mod:`hpccache_cli.cli.flush.interrupts`)."""
     import asyncio
-    import signal
 
     loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, engine.request_stop)
-            installed.append(sig)
+    own = interrupts is None
+    if interrupts is None:  # (a caller without its own: handled for this run only)
+        interrupts = Interrupts().install()
+        interrupts.hold()
+    interrupts.route(loop, engine.request_stop)
     try:
         return await engine.run(source)
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        interrupts.unroute(loop)
+        if own:
+            interrupts.restore()
         source.close()
 
 
 def _run(
     engine: FlushEngine | NothingToRead, source: PathSource, fallback: TargetFallback | None,
     held: HeldOutputs | None, on_input: Sequence[RecordFile] = (),
-    guard: ExportGuard | None = None,
+    guard: ExportGuard | None = None, interrupts: Interrupts | None = None,
 ) -> tuple[FlushSummary, FallbackReport | None]:
     """Run the engine, close the live sinks, run the fallback; then, whatever happened, write
     the held-back records (a failure to write them is the run's output error, exit 2).
@@ -212,16 +192,22 @@ def _run(
             else:
                 import asyncio
 
-                summary = asyncio.run(run_engine(engine, source))
+                summary = asyncio.run(run_engine(engine, source, interrupts))
         finally:
             if summary is None or not summary.input_complete:
                 for sink in on_input:
                     sink.keep_old("is also the input, which was not read to the end: left "
                                   "as it was (it still lists every path not done)")
             engine.sink.close()
+        if interrupts is not None and interrupts.received:
+            summary.interrupted = True  # (also a signal after the engine: no fallback then)
         if guard is not None:
             guard.check()  # --export names no junction: exit 2, before any fallback
-        report = fallback.run(summary) if fallback is not None else None
+        if fallback is not None and interrupts is not None:
+            with interrupts.abortable():  # Ctrl-C, SIGTERM, SIGHUP: as Ctrl-C always did
+                report = fallback.run(summary)
+        else:
+            report = fallback.run(summary) if fallback is not None else None
         if report is not None and held is not None:  # a Succeeded target flush: check files
             from hpccache_cli.cli.flush.fallback_verify import verify_covered
 
@@ -246,15 +232,41 @@ def execute(
     finish: Callable[[FlushSummary], None] | None = None,
     naming: Naming | None = None,
 ) -> int:
-    """Run a flush command line; print the summary; return the exit code."""
+    """Run a flush command line; print the summary; return the exit code.
+
+    SIGINT, SIGTERM and SIGHUP are handled from here to the end
+    (:mod:`hpccache_cli.cli.flush.interrupts`); whatever the ending, no temporary output file
+    of this run is left behind (:func:`hpccache_cli.flush.leftovers.remove_own`)."""
+    interrupts = Interrupts().install()
+    try:
+        return _execute(request, console, finish, naming, interrupts)
+    except Interrupted:
+        if interrupts.started:
+            raise  # (the fallback's own handling missed it: the plain Ctrl-C line, exit 130)
+        say(f"hpccache: interrupted ({interrupts.first}) before any file was "
+            "flushed: no output was written, old files are as they were", err=True)
+        return EXIT_INTERRUPTED
+    finally:
+        remove_own()  # (before the handlers go: a signal now must not cut it short)
+        interrupts.restore()
+
+
+def _execute(
+    request: FlushRequest,
+    console: Sink | None,
+    finish: Callable[[FlushSummary], None] | None,
+    naming: Naming | None,
+    interrupts: Interrupts,
+) -> int:
     request.options.validate()
     source = _open_source(request)  # bad input is reported before any Azure call
     try:
-        on_input = _check_outputs(request, source)  # before any output is opened
+        on_input = check_outputs_of(request, source)  # before any output is opened
         naming = naming or build_resolver(request)
         fallback = _fallback(request, naming)  # None unless --fallback; takes the locator
         pipeline = request.pipeline  # hpccache_cli.cli.flush.pipeline_run: its three hooks
-        extra = (pipeline.open_sinks(request.report, request.failed_to)
+        extra = (pipeline.open_sinks(request.report, request.failed_to, on_wait=_announce,
+                                     signals=interrupts.count)
                  if pipeline is not None else [])
         resolver = pipeline.wrap(naming.resolver) if pipeline is not None else naming.resolver
     except BaseException:
@@ -262,11 +274,15 @@ def execute(
         raise
     if console is None:
         console = make_console_sink(request.verbosity)
+    records: list[RecordFile] = []
     try:
-        records = _open_records(request, on_input)
+        open_records(request, on_input, records, on_wait=_announce,
+                     signals=interrupts.count)
+        interrupts.hold()  # outputs open: a signal now stops the run, and records it
     except BaseException:
         source.close()
         MultiSink(extra).abandon()
+        MultiSink(records).abandon()
         raise
     sinks = [s if s.record else LiveOutput(s) for s in extra] + records + [LiveOutput(console)]
     held = None
@@ -283,7 +299,8 @@ def execute(
     if guard is not None:
         guard.stop = engine.request_stop
     summary, report = _run(engine, source, fallback, held,
-                           [s for s in records if s.label.split(" ", 1)[0] in on_input], guard)
+                           [s for s in records if s.label.split(" ", 1)[0] in on_input], guard,
+                           interrupts)
     problems = _settle_outputs(request, outputs, records, summary)
     # After a fallback, the files it wrote back count as flushed (as the records say them).
     code = summary.exit_code if report is None else report.settle(summary)
@@ -317,7 +334,8 @@ def execute(
     if summary.input_error:
         say(f"hpccache: error: {summary.input_error}", err=True)
     if not problems and not summary.input_error and summary.interrupted:
-        say(f"hpccache: interrupted: {plural(summary.count(Outcome.UNFINISHED), 'path')} "
+        by = f" ({interrupts.first})" if interrupts.first not in ("", "SIGINT") else ""
+        say(f"hpccache: interrupted{by}: {plural(summary.count(Outcome.UNFINISHED), 'path')} "
             "unfinished"
             + (f" (listed in {request.failed_to})" if request.failed_to else ""), err=True)
     return code
