@@ -90,6 +90,25 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+#: The tenant every fake subscription belongs to (the zero GUID, as the fake's subscription).
+TENANT_ID = "00000000-0000-0000-0000-000000000000"
+_SUBSCRIPTIONS = re.compile(r"^/subscriptions/?$", re.IGNORECASE)
+
+
+def _subscription(sub: str) -> dict[str, Any]:
+    """A subscription as ``GET /subscriptions`` lists it (the fields ``az login`` reads)."""
+    return {
+        "id": f"/subscriptions/{sub}",
+        "subscriptionId": sub,
+        "tenantId": TENANT_ID,
+        "displayName": f"fake subscription {sub[:8]}",
+        "state": "Enabled",
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                 "quotaId": "Internal_2014-09-01", "spendingLimit": "Off"},
+        "authorizationSource": "RoleBased",
+    }
+
+
 def _err(status: int, code: str, message: str, **headers: str) -> ArmReply:
     return ArmReply(status, {"error": {"code": code, "message": message}}, dict(headers))
 
@@ -138,6 +157,8 @@ class ArmRoutes:
                 else "The access token is invalid."
             )
             return _err(401, code, msg, **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if method == "GET" and _SUBSCRIPTIONS.match(path):
+            return self._list_subscriptions(query)
         for m, pattern, func, action in self._table:
             match = pattern.match(path)
             if match is None or m != method:
@@ -171,6 +192,17 @@ class ArmRoutes:
                 )
             return func(query=query, path=path, **groups)
         return _err(404, "InvalidResourceType", f"The fake ARM does not serve {method} {path}.")
+
+    def _list_subscriptions(self, query: dict[str, str]) -> ArmReply:
+        """``GET /subscriptions``: what an ARM client (``az login``) lists first."""
+        if "api-version" not in query:
+            return _err(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        subs = sorted(self.arm.store.subscriptions())
+        return ArmReply(200, {"value": [_subscription(s) for s in subs]})
 
     # ---- lookups --------------------------------------------------------------------------
 
