@@ -62,8 +62,8 @@ def test_the_issue_s_symptoms_are_gone() -> None:
     assert "caCertificateUri" in out["directoryServicesSettings"]["usernameDownload"]
     assert "identity" in out and out["identity"] is None
     assert out["health"]["conditions"][0]["timestamp"].endswith("+00:00")
-    assert render(cache, Format.tsv, query="directoryServicesSettings.usernameDownload.ldapBaseDn") \
-        == "dc=contosoad,dc=contoso,dc=local\n"
+    query = "directoryServicesSettings.usernameDownload.ldapBaseDn"
+    assert render(cache, Format.tsv, query=query) == "dc=contosoad,dc=contoso,dc=local\n"
     text_json = render(cache, Format.json)
     keys = [line.split('"')[1] for line in text_json.splitlines() if line.startswith('  "')]
     assert keys == sorted(keys)

@@ -9,27 +9,17 @@ import os
 import sys
 import typing
 from collections.abc import Callable
-from enum import Enum
 from typing import Any, TypeVar
 
 import typer
 
+from hpccache_cli.cli.output.records import RecordFormat as OutputFormat  # old name
+from hpccache_cli.cli.output.records import default_format as default_format
 from hpccache_cli.errors import UserError, render_error
 
+__all__ = ["OutputFormat", "default_format", "fail", "grouped_options", "reports_errors"]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    tsv = "tsv"
-
-
-def default_format(fmt: OutputFormat | None) -> OutputFormat:
-    """Table on a terminal, JSON when piped (documented in README)."""
-    if fmt is not None:
-        return fmt
-    return OutputFormat.table if sys.stdout.isatty() else OutputFormat.json
 
 
 def fail(message: str, code: int) -> None:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
-from hpccache_cli.cli.common import OutputFormat, default_format, reports_errors
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.output.records import RecordFormat as OutputFormat
+from hpccache_cli.cli.output.records import default_format, record_field
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: other commands start without them
@@ -167,13 +169,6 @@ def read_inputs(paths: list[str] | None, from_file: str | None, null: bool) -> l
 # --- output ----------------------------------------------------------------------------------
 
 
-def _tsv_field(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
-
 def _display(value: Any) -> str:
     """Printable text for a terminal: undecodable bytes shown as \\xNN, not as a crash."""
     return os.fsencode("" if value is None else str(value)).decode("utf-8", "backslashreplace")
@@ -220,7 +215,7 @@ def write_records(
     elif fmt is OutputFormat.tsv:
         out.write(("\t".join(cols) + "\n").encode())
         for rec in records:
-            out.write(os.fsencode("\t".join(_tsv_field(rec.get(c)) for c in cols) + "\n"))
+            out.write(os.fsencode("\t".join(record_field(rec.get(c)) for c in cols) + "\n"))
     elif sys.stdout.isatty():
         _rich_blocks(records)
     else:

@@ -17,11 +17,11 @@ from hpccache_cli.cli.azure_options import (
     cache_client,
     confirm,
     emit,
+    print_outcome,
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
-from hpccache_cli.usage_models import lookup
 
 target_app = typer.Typer(
     help="List, show, flush, suspend, resume and invalidate storage targets.\n\n"
@@ -92,36 +92,11 @@ def _v(x: Any) -> Any:
     return getattr(x, "value", x)
 
 
-def target_summary(t: Any) -> dict[str, Any]:
-    """The fields tables show, from an SDK StorageTarget."""
-    p = t.properties
-    ttype = str(_v(p.target_type) or "unknown") if p else "unknown"
-    spec = (p.nfs3 or p.blob_nfs or p.clfs) if p else None
-    model_name = getattr(spec, "usage_model", None)
-    return {
-        "name": t.name,
-        "type": ttype,
-        "state": _v(p.state) if p else None,
-        "provisioningState": _v(p.provisioning_state) if p else None,
-        "target": getattr(spec, "target", None),
-        "usageModel": model_name,
-        "cachesWrites": lookup(model_name, ttype).caches_writes,
-        "writeBackTimer": getattr(spec, "write_back_timer", None),
-        "junctions": [
-            f"{j.namespace_path} -> {(j.nfs_export or '') + (j.target_path or '/')}"
-            if j.nfs_export
-            else f"{j.namespace_path} -> {j.target_path or '/'}"
-            for j in (p.junctions or [] if p else [])
-        ],
-    }
+def target_json(t: Any) -> Any:
+    """A storage target as ``az hpc-cache storage-target show`` prints it (JSON data)."""
+    from hpccache_cli.cli.output.shape import to_az
 
-
-def target_json(t: Any) -> dict[str, Any]:
-    """A storage target as ``az hpc-cache storage-target show`` prints it."""
-    from hpccache_cli.cli.az_output import az_shape
-    from hpccache_cli.control.resolve import resource_group_of
-
-    return az_shape(t.as_dict(), resource_group_of(t.id))
+    return to_az(t)
 
 
 def _fetch(az: AzureArgs, ref: Any, target: str | None) -> Any:
@@ -167,13 +142,7 @@ def list_targets(
         for ref in cache_refs(cache, cache_name, ids, resource_group, "--cache-name")
         for t in _fetch(az, ref, None)
     ]
-    rows = []
-    for t in targets:
-        s = target_summary(t)
-        ns = [j.split(" -> ")[0] for j in s["junctions"]]
-        rows.append([s["name"], s["type"], s["state"], s["usageModel"], s["target"], ns])
-    headers = ["Name", "Type", "State", "UsageModel", "Target", "NamespacePaths"]
-    emit(az, [target_json(t) for t in targets], headers, rows)
+    emit(az, targets)
 
 
 @target_app.command("show")
@@ -198,30 +167,14 @@ def show_target(
         _fetch(az, ref.cache, ref.name)
         for ref in target_refs(cache, cache_name, target, ids, resource_group)
     ]
-    rows = []
-    for t in found:
-        s = target_summary(t)
-        rows += [
-            ["Name", s["name"]],
-            ["Type", s["type"]],
-            ["State", s["state"]],
-            ["Provisioning state", s["provisioningState"]],
-            ["Target", s["target"]],
-            ["Usage model", s["usageModel"]],
-            ["Caches writes", s["cachesWrites"]],
-            ["Write-back timer (s)", s["writeBackTimer"]],
-            ["Junctions", s["junctions"]],
-            ["Resource id", t.id],
-        ]
-    data = [target_json(t) for t in found]
-    emit(az, data[0] if len(data) == 1 else data, ["Field", "Value"], rows)
+    emit(az, found[0] if len(found) == 1 else found)
 
 
 def _make_action(action: str) -> None:
     consequence, label = ACTIONS[action]
 
     @reports_errors
-    @azure_command()
+    @azure_command(output=True)
     def command(
         cache: Optional[list[str]] = CACHE_ARG,  # noqa: UP045
         resource_group: str | None = RG_OPTION,
@@ -271,7 +224,7 @@ def _make_action(action: str) -> None:
                 f"target show {ref.name} -g {ref.resource_group} -t {target})",
                 EXIT_INTERRUPTED,
             ) from None
-        typer.echo(result.describe())
+        print_outcome(az, result)
 
     command.__doc__ = {
         "flush": "Write every dirty file of one storage target back to it.",

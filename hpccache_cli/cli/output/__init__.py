@@ -20,13 +20,13 @@ from hpccache_cli.errors import UsageError
 
 
 class Format(str, Enum):
-    """``-o``: az's formats, in az's order."""
+    """``-o``: az's formats."""
 
+    table = "table"
     json = "json"
     jsonc = "jsonc"
     yaml = "yaml"
     yamlc = "yamlc"
-    table = "table"
     tsv = "tsv"
     none = "none"
 

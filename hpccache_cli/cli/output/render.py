@@ -47,7 +47,7 @@ def render(
     *,
     query: str | None = None,
     table: Sequence[Mapping[str, Any]] | None = None,
-    extras: Mapping[str, Any] | None = None,
+    extras: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     terminal: bool = False,
 ) -> str:
     """The text az would print for ``result`` ("" prints nothing).
@@ -55,16 +55,20 @@ def render(
     ``table`` is the command's own table layout (rows of header -> value, used without
     ``--query``); ``extras`` are fields hpccache adds beyond az's shape (``cache show``'s
     ``storageTargets``): in JSON, YAML and for ``--query``, but not in the columns of a
-    plain ``tsv`` or ``table``, which stay az's.
+    plain ``tsv`` or ``table``, which stay az's. For a list, ``extras`` is one mapping per item.
     """
     from hpccache_cli.cli.output import Format, formats
     from hpccache_cli.cli.output.shape import to_az
 
     data = to_az(result)
-    if extras and isinstance(data, dict):
+    full = data
+    if isinstance(extras, Mapping) and isinstance(data, dict):
         full = {**data, **to_az(dict(extras))}
-    else:
-        full = data
+    elif isinstance(extras, Sequence) and isinstance(data, list) and len(extras) == len(data):
+        full = [
+            {**item, **to_az(dict(more))} if isinstance(item, dict) else item
+            for item, more in zip(data, extras, strict=True)
+        ]
     compiled = check_query(query)
     if compiled is not None:
         import jmespath
@@ -93,7 +97,7 @@ def emit(
     headers: Sequence[str] | None = None,
     rows: Sequence[Sequence[Any]] | None = None,
     *,
-    extras: Mapping[str, Any] | None = None,
+    extras: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
     """Print ``result`` per ``args.output`` and ``args.query`` on stdout.
 

@@ -80,9 +80,10 @@ def _plain(obj: Any, depth: int) -> Any:
 
 def _merge_additional(obj: Any, out: dict[str, Any]) -> dict[str, Any]:
     """az lifts an SDK model's ``additional_properties`` into the object itself."""
-    extra = out.get("additionalProperties")
-    if isinstance(getattr(obj, "additional_properties", None), dict) and "additionalProperties" in out:
-        del out["additionalProperties"]
+    if "additionalProperties" in out and isinstance(
+        getattr(obj, "additional_properties", None), dict
+    ):
+        extra = out.pop("additionalProperties")
         if isinstance(extra, dict):
             out.update(extra)
     return out
