@@ -11,6 +11,7 @@ Nothing here imports the Azure SDK; commands do that when they run.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -213,6 +214,35 @@ _OUTPUT: list[tuple[str, Any, Any]] = [
     ),
 ]
 
+#: -o/--query of a long-running operation (cache flush, target flush/suspend/...): its
+#: outcome is one sentence unless asked for as data.
+_OUTPUT_OPERATION: list[tuple[str, Any, Any]] = [
+    (
+        "output",
+        typing.Optional[AzOutput],  # noqa: UP045
+        typer.Option(
+            None,
+            "--output",
+            "-o",
+            help="Print the outcome as data (action, cache, resourceGroup, storageTarget, "
+            "status, elapsedSeconds) in this format: json, jsonc, yaml, yamlc, table, tsv, or "
+            "none for nothing (default: one sentence).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ),
+    (
+        "query",
+        typing.Optional[str],  # noqa: UP045
+        typer.Option(
+            None,
+            "--query",
+            help="JMESPath query over the outcome's data, as in the Azure CLI (JSON unless -o).",
+            show_default=False,
+        ),
+    ),
+]
+
 _REFRESH = (
     "refresh",
     bool,
@@ -226,10 +256,14 @@ _REFRESH = (
 
 
 def azure_command(
-    *, output: bool = False, refresh: bool = False
+    *, output: bool | str = False, refresh: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a command taking ``az: AzureArgs`` so Typer sees the shared options instead."""
-    extra = list(_AZURE) + (list(_OUTPUT) if output else []) + ([_REFRESH] if refresh else [])
+    """Decorate a command taking ``az: AzureArgs`` so Typer sees the shared options instead.
+
+    ``output=True``: ``-o/--query`` over the command's data; ``output="operation"``: over a
+    long-running operation's outcome (:func:`print_outcome`)."""
+    outputs = _OUTPUT_OPERATION if output == "operation" else _OUTPUT if output else []
+    extra = list(_AZURE) + list(outputs) + ([_REFRESH] if refresh else [])
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         import inspect
@@ -293,6 +327,8 @@ def print_outcome(az: AzureArgs, result: Any) -> None:
     if az.output is None and az.query is None:
         typer.echo(result.describe())
         return
+    if az.output is None:  # --query alone: JSON, whatever the Azure CLI's default
+        az = dataclasses.replace(az, output=AzOutput.json)
     emit(
         az,
         {

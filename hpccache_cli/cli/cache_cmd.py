@@ -115,7 +115,7 @@ def _show_one(az: AzureArgs, ref: Any) -> tuple[Any, list[Any]]:
 
 @cache_app.command("flush")
 @reports_errors
-@azure_command(output=True)
+@azure_command(output="operation")
 def flush_cache(
     caches: Optional[list[str]] = CACHES_ARG,  # noqa: UP045
     resource_group: str | None = RG_OPTION,

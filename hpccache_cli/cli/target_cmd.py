@@ -174,7 +174,7 @@ def _make_action(action: str) -> None:
     consequence, label = ACTIONS[action]
 
     @reports_errors
-    @azure_command(output=True)
+    @azure_command(output="operation")
     def command(
         cache: Optional[list[str]] = CACHE_ARG,  # noqa: UP045
         resource_group: str | None = RG_OPTION,
