@@ -74,13 +74,15 @@ class AzureArgs:
     def settings(self, subscription: str | None = None) -> ArmSettings:
         from hpccache_cli.control.client import ArmSettings
 
-        return ArmSettings.resolve(
+        settings = ArmSettings.resolve(
             subscription=subscription or self.subscription,
             auth=self.auth.value if self.auth else None,
             cloud=self.cloud,
             endpoint=self.arm_endpoint,
             ca_bundle=str(self.ca_bundle) if self.ca_bundle else None,
         )
+        # --only-show-errors: not even the notice of a wait before a retry (#18)
+        return dataclasses.replace(settings, quiet=self.only_show_errors)
 
     def progress(self, label: str) -> AbstractContextManager[Callable[[float, str], None] | None]:
         """The Azure commands' spinner (:func:`progress`), for a long operation that a command

@@ -388,7 +388,7 @@ def path_command(
     from hpccache_cli.paths.mountinfo import MountTable
 
     table = MountTable.load(mountinfo)
-    if table.skipped:
+    if table.skipped and not az.only_show_errors:
         typer.echo(
             f"hpccache: warning: skipped {table.skipped} malformed line(s) in {table.source}",
             err=True,

@@ -140,6 +140,8 @@ class ArmSettings:
     attempts: AttemptLog = field(default_factory=AttemptLog, compare=False, repr=False)
     # The environment the settings were resolved from; the credential is built from it too.
     env: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    # No notices on stderr (waits before a retry): the CLI's --only-show-errors.
+    quiet: bool = field(default=False, compare=False)
 
     @classmethod
     def resolve(
@@ -213,14 +215,20 @@ def make_client(settings: ArmSettings, **overrides: Any) -> Any:
     """
     from azure.mgmt.storagecache import StorageCacheManagementClient
 
-    from hpccache_cli.control.transport import ArmRetryPolicy, EndpointBoundAuthPolicy
+    from hpccache_cli.control.transport import (
+        ArmRetryPolicy,
+        EndpointBoundAuthPolicy,
+        announce,
+    )
 
     credential = make_credential(settings)
     kwargs: dict[str, Any] = {
         "base_url": settings.endpoint,
         "credential_scopes": [settings.cloud.scope],
         "polling_interval": settings.polling_interval,
-        "retry_policy": ArmRetryPolicy(settings.retry_total, settings.attempts),
+        "retry_policy": ArmRetryPolicy(
+            settings.retry_total, settings.attempts, say=None if settings.quiet else announce
+        ),
         "authentication_policy": EndpointBoundAuthPolicy(
             credential, settings.cloud.scope, endpoint=settings.endpoint
         ),
