@@ -21,7 +21,7 @@ from typing import Any
 
 from hpccache_cli.control.arm_errors import translate
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT, ArmSettings, make_client
-from hpccache_cli.control.resolve import cache_not_found_hint
+from hpccache_cli.control.resolve import cache_not_found_hint, first_page_names, hint_bounds
 from hpccache_cli.errors import AzureError, UsageError
 
 
@@ -72,10 +72,14 @@ def target_not_found_hint(client: Any, resource_group: str, cache: str) -> str |
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        names = sorted(t.name for t in client.storage_targets.list_by_cache(resource_group, cache))
+        names = first_page_names(
+            client.storage_targets.list_by_cache(resource_group, cache, **hint_bounds())
+        )
     except ResourceNotFoundError:
         hint = cache_not_found_hint(client, resource_group)
         return f"cache {cache!r} does not exist" + (f" ({hint})" if hint else "")
+    if names is None:  # the list was not cheap: no hint (HINT_BUDGET_S)
+        return None
     if not names:
         return f"cache {cache!r} has no storage targets"
     return f"storage targets of {cache}: {', '.join(names)}"

@@ -213,14 +213,47 @@ def cached_layout_for_address(address: str, ttl: float | None = None) -> CacheLa
 # ---- ARM lookups ------------------------------------------------------------------------------
 
 
+#: The name-suggesting list after a 404 is a courtesy, never the cost of the answer: one
+#: attempt, its first page, this many seconds at most; anything else and there is no hint.
+HINT_BUDGET_S = 3.0
+
+
+def hint_bounds() -> dict[str, float | int]:
+    """azure-core per-request keywords for a courtesy call (see :data:`HINT_BUDGET_S`)."""
+    return {
+        "retry_total": 0,
+        "timeout": HINT_BUDGET_S,
+        "read_timeout": HINT_BUDGET_S,
+        "connection_timeout": HINT_BUDGET_S,
+    }
+
+
+def first_page_names(pager: Any) -> list[str] | None:
+    """The names on the first page of an SDK list (None when it did not come, cheaply)."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    try:
+        page: Any = next(iter(pager.by_page()), [])
+        return sorted(str(item.name) for item in page)
+    except ResourceNotFoundError:
+        raise
+    except AzureError:
+        return None
+
+
 def cache_not_found_hint(client: Any, resource_group: str) -> str | None:
-    """ "caches in RG: a, b" or "resource group RG does not exist": one cheap extra call."""
+    """ "caches in RG: a, b" or "resource group RG does not exist", from one bounded list call
+    (:data:`HINT_BUDGET_S`); None when that list is not cheap."""
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        names = sorted(c.name for c in client.caches.list_by_resource_group(resource_group))
+        names = first_page_names(
+            client.caches.list_by_resource_group(resource_group, **hint_bounds())
+        )
     except ResourceNotFoundError:
         return f"resource group {resource_group!r} does not exist in this subscription"
+    if names is None:
+        return None
     if not names:
         return f"resource group {resource_group!r} has no HPC caches"
     shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
