@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hpccache_cli.cli.common import grouped_options
+from hpccache_cli.cli.options.grouping import grouped_options
 from hpccache_cli.cli.output import Format as AzOutput
 from hpccache_cli.cli.output import emit as emit  # the renderer's, re-exported
 from hpccache_cli.errors import UsageError

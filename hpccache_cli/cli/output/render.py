@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hpccache_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from hpccache_cli.cli.output import Format
+    from hpccache_cli.cli.output.choice import Format
 
 
 class OutputArgs(Protocol):
@@ -57,7 +57,8 @@ def render(
     ``storageTargets``): in JSON, YAML and for ``--query``, but not in the columns of a
     plain ``tsv`` or ``table``, which stay az's. For a list, ``extras`` is one mapping per item.
     """
-    from hpccache_cli.cli.output import Format, formats
+    import hpccache_cli.cli.output.formats as formats
+    from hpccache_cli.cli.output.choice import Format
     from hpccache_cli.cli.output.shape import to_az
 
     data = to_az(result)
@@ -104,7 +105,7 @@ def emit(
     ``headers`` and ``rows`` are the command's own table (kept for callers written before
     this renderer); without them ``-o table`` is az's automatic table.
     """
-    from hpccache_cli.cli.output import resolve_format
+    from hpccache_cli.cli.output.choice import resolve_format
 
     fmt = resolve_format(args.output)
     table = None
