@@ -1,8 +1,9 @@
 """Which cache or storage target a command means, the ways ``az hpc-cache`` users name them.
 
 Beside today's positional ``CACHE`` (a name with ``-g``, or a resource id), a command accepts
-``-n/--name`` (cache commands) or ``--cache-name`` (target commands, whose ``-n/--name`` is the
-storage target, as in ``az hpc-cache storage-target show``), and ``--ids`` with one or more
+``-n/--name`` or ``--cache`` (cache commands: one option) or ``--cache``/``--cache-name``
+(target commands, whose ``-n/--name`` is the storage target, as in ``az hpc-cache
+storage-target show``; see ``cli/options/resources.py``), and ``--ids`` with one or more
 resource ids. ``az`` takes ``--ids ID1 ID2`` (space-separated, typically from
 ``$(az ... --query [].id -o tsv)``); Click options take one value each, so ids after the first
 arrive as positional arguments and are accepted there when ``--ids`` is given. ``-g`` falls back
@@ -123,7 +124,7 @@ def target_refs(
     all_ids = _split_ids(ids, given)
     if all_ids:
         if target or cache_name:
-            raise UsageError("--ids names the storage targets already; drop -n/-t/--cache-name")
+            raise UsageError("--ids names the storage targets already; drop -n and --cache")
         refs = []
         for rid in all_ids:
             m = _TARGET_ID.match(rid.strip())
@@ -136,7 +137,7 @@ def target_refs(
             sub, rg, cache_name_, name = (unquote(p) for p in m.groups())
             refs.append(TargetRef(CacheRef(rg, cache_name_, sub), name))
         return refs
-    cache = cache_refs(given, cache_name, None, resource_group, "--cache-name")[0]
+    cache = cache_refs(given, cache_name, None, resource_group, "--cache")[0]
     if not target:
         raise UsageError(
             "which storage target? pass -n/--name (or -t/--target), or --ids with its resource id"

@@ -22,7 +22,8 @@ from hpccache_cli.cli.azure_options import (
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
-from hpccache_cli.cli.target_cmd import RG_OPTION, TIMEOUT_OPTION
+from hpccache_cli.cli.options import resources
+from hpccache_cli.cli.target_cmd import TIMEOUT_OPTION
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 cache_app = typer.Typer(
@@ -31,19 +32,12 @@ cache_app = typer.Typer(
     no_args_is_help=True,
 )
 
-CACHES_ARG = typer.Argument(
-    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
-)
-NAME_OPTION = typer.Option(
-    None, "--name", "-n", help="Cache name (as in az hpc-cache).", show_default=False
-)
-IDS_OPTION = typer.Option(
-    None,
-    "--ids",
-    metavar="ID",
-    help="One or more cache resource ids (space-separated, as in az), instead of a name and -g.",
-    show_default=False,
-)
+# The selectors are declared once in cli/options/resources.py (the spelling rule); these are
+# their old names here.
+CACHES_ARG = resources.CACHE_POSITIONAL
+NAME_OPTION = resources.CACHE_SUBJECT
+IDS_OPTION = resources.CACHE_IDS
+RG_OPTION = resources.RESOURCE_GROUP
 
 
 def cache_json(cache: Any) -> Any:

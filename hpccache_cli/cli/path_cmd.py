@@ -18,6 +18,7 @@ import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options import resources
 from hpccache_cli.cli.output.records import RecordFormat as OutputFormat
 from hpccache_cli.cli.output.records import default_format, record_field
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
@@ -349,7 +350,8 @@ def path_command(
         None, "--layout", metavar="FILE", help="Cache layout JSON (one or a list), no Azure."
     ),
     cache: str | None = typer.Option(
-        None, "--cache", help="Cache name (with -g) or resource id: ask Azure for its layout."
+        None, *resources.CACHE_SUBJECT_NAMES, "--ids",
+        help="Cache name (with -g) or resource id (also --ids): ask Azure for its layout."
     ),
     resource_group: str | None = typer.Option(
         None, "-g", "--resource-group", help="Resource group of --cache."

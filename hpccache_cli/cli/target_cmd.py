@@ -21,41 +21,23 @@ from hpccache_cli.cli.azure_options import (
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options import resources
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 target_app = typer.Typer(
     help="List, show, flush, suspend, resume and invalidate storage targets.\n\n"
-    "Example: hpccache target flush mycache -g myrg -t nas1 --yes",
+    "Example: hpccache target flush --cache mycache -g myrg -n nas1 --yes",
     no_args_is_help=True,
 )
 
-CACHE_ARG = typer.Argument(
-    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
-)
-RG_OPTION = typer.Option(
-    None,
-    "--resource-group",
-    "-g",
-    help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
-    "defaults.group setting).",
-)
-CACHE_NAME_OPTION = typer.Option(
-    None, "--cache-name", help="Cache name (as in az hpc-cache storage-target).",
-    show_default=False,
-)
-TARGET_OPTION = typer.Option(
-    None, "--target", "-t", "--name", "-n", help="Storage target name (-n/--name as in az).",
-    show_default=False,
-)
-CACHE_IDS_OPTION = typer.Option(
-    None, "--ids", metavar="ID", show_default=False,
-    help="The cache's resource id, instead of its name and -g.",
-)
-TARGET_IDS_OPTION = typer.Option(
-    None, "--ids", metavar="ID", show_default=False,
-    help="One or more storage target resource ids (space-separated, as in az), instead of "
-    "the cache, -g and -n.",
-)
+# The selectors are declared once in cli/options/resources.py (the spelling rule); these are
+# their old names here.
+CACHE_ARG = resources.CACHE_POSITIONAL
+RG_OPTION = resources.RESOURCE_GROUP
+CACHE_NAME_OPTION = resources.CACHE
+TARGET_OPTION = resources.TARGET
+CACHE_IDS_OPTION = resources.ONE_CACHE_IDS
+TARGET_IDS_OPTION = resources.TARGET_IDS
 #: 1 hour, as control.client.DEFAULT_OPERATION_TIMEOUT (not imported: no Azure code at start-up)
 DEFAULT_TIMEOUT = 3600.0
 #: --timeout of every command that starts an operation and waits for it (cache flush too).
@@ -133,7 +115,7 @@ def list_targets(
 ) -> None:
     """List the storage targets of a cache.
 
-    Example: hpccache target list --cache-name mycache -g myrg -o table
+    Example: hpccache target list --cache mycache -g myrg -o table
     """
     from hpccache_cli.cli.az_refs import cache_refs
 
@@ -159,7 +141,7 @@ def show_target(
 ) -> None:
     """Show one storage target: type, state, back end, usage model and junctions.
 
-    Example: hpccache target show --cache-name mycache -g myrg -n nas1 --query junctions
+    Example: hpccache target show --cache mycache -g myrg -n nas1 --query junctions
     """
     from hpccache_cli.cli.az_refs import target_refs
 
@@ -221,7 +203,7 @@ def _make_action(action: str) -> None:
         except KeyboardInterrupt:
             raise UserError(
                 f"interrupted; the {action} may still be running in Azure (check with: hpccache "
-                f"target show {ref.name} -g {ref.resource_group} -t {target})",
+                f"target show --cache {ref.name} -g {ref.resource_group} -n {target})",
                 EXIT_INTERRUPTED,
             ) from None
         print_outcome(az, result)
@@ -232,7 +214,7 @@ def _make_action(action: str) -> None:
         "resume": "Resume client access to a suspended storage target.",
         "invalidate": "Discard the cache's copies of one storage target's files.",
     }[action] + (
-        f"\n\nExample: hpccache target {action} --cache-name mycache -g myrg -n nas1"
+        f"\n\nExample: hpccache target {action} --cache mycache -g myrg -n nas1"
         + (" --yes" if consequence else "")
     )
     command.__name__ = f"{action}_target"

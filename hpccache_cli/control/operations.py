@@ -235,7 +235,7 @@ def run_target_operation(
         subject,
         begin,
         lambda c: target_not_found_hint(c, resource_group, cache),
-        f"hpccache target show {cache} -g {resource_group} -t {target}",
+        f"hpccache target show --cache {cache} -g {resource_group} -n {target}",
     )
     status, elapsed = run_operation(
         settings,
