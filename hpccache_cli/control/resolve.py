@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from hpccache_cli.errors import UsageError
 from hpccache_cli.layout import CacheLayout, JunctionInfo
@@ -31,12 +30,6 @@ if TYPE_CHECKING:  # ARM's client code is imported by the calls that ask ARM: re
 DEFAULT_TTL = 300.0
 _FORMAT = 1
 
-_CACHE_ID = re.compile(
-    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.StorageCache/caches/([^/]+)/?$",
-    re.IGNORECASE,
-)
-
-
 @dataclass(frozen=True)
 class CacheRef:
     """Which cache: subscription (None = the resolved default), resource group, name."""
@@ -47,21 +40,19 @@ class CacheRef:
 
 
 def parse_cache_id(resource_id: str) -> CacheRef:
-    """``/subscriptions/S/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME``."""
-    m = _CACHE_ID.match(resource_id.strip())
-    if not m:
-        raise UsageError(
-            f"{resource_id!r} is not an HPC Cache resource id; expected "
-            "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME"
-        )
-    sub, rg, name = (unquote(p) for p in m.groups())
-    return CacheRef(rg, name, sub)
+    """``/subscriptions/S/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME``
+    (:func:`hpccache_cli.control.refs.parse_id`: one message for every command)."""
+    from hpccache_cli.control.refs import CACHE, parse_id
+
+    ref = parse_id(resource_id, CACHE)
+    return CacheRef(ref.resource_group, ref.name, ref.subscription_id)
 
 
 def resource_group_of(resource_id: str | None) -> str | None:
     """The resource group named in any ARM resource id (the SDK models do not carry it)."""
-    m = re.search(r"/resourceGroups/([^/]+)", resource_id or "", re.IGNORECASE)
-    return unquote(m.group(1)) if m else None
+    from hpccache_cli.control.refs import resource_group_of as group_of
+
+    return group_of(resource_id)
 
 
 def value(x: Any) -> Any:
