@@ -23,7 +23,7 @@ from hpccache_cli.emulator.arm.resources import PROVIDER, CacheRecord
 from hpccache_cli.emulator.arm.routing import RG, SUB, Route, RouteTable
 
 if TYPE_CHECKING:
-    from hpccache_cli.emulator.arm.routes import ArmBackend
+    from hpccache_cli.emulator.arm.routing import ArmBackend
 
 _CACHES = r"/providers/Microsoft\.StorageCache/caches"
 _CACHE = RG + _CACHES + r"/(?P<cache>[^/]+)"

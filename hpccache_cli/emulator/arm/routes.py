@@ -10,12 +10,11 @@ reads first) is served here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from hpccache_cli.emulator.arm.faults import ArmFaults
 from hpccache_cli.emulator.arm.replies import ArmReply, error_reply
-from hpccache_cli.emulator.arm.resources import PROVIDER, ArmStore, CacheRecord
+from hpccache_cli.emulator.arm.resources import PROVIDER
+from hpccache_cli.emulator.arm.routing import ArmBackend as ArmBackend
 from hpccache_cli.emulator.arm.routing import Route, RouteTable, resource_key
 
 #: Every route table of the fake ARM, ``"module:Class"``. A new resource type is one line here.
@@ -25,29 +24,6 @@ ROUTE_TABLES: tuple[str, ...] = (
 )
 
 __all__ = ["ROUTE_TABLES", "ArmBackend", "ArmReply", "ArmRoutes", "SubscriptionRoutes"]
-
-
-class ArmBackend(Protocol):
-    """What the routes use of the fake ARM (:class:`~hpccache_cli.emulator.arm.server.FakeArm`):
-    named here so that the routes need not import the server that imports them."""
-
-    faults: ArmFaults
-    store: ArmStore
-    page_size: int
-    poll_after_ms: int
-
-    @property
-    def url(self) -> str: ...
-
-    def token_ok(self, header: str | None) -> bool: ...
-
-    def begin_work(
-        self,
-        record: CacheRecord,
-        target: str | None,
-        action: str,
-        finish: Callable[[tuple[str, str] | None], None],
-    ) -> None: ...
 
 
 #: The tenant every fake subscription belongs to (the zero GUID, as the fake's subscription).
@@ -165,3 +141,11 @@ class ArmRoutes:
     def operations(self) -> list[Any]:
         """The long-running operations every table has started (for tests)."""
         return [op for t in self.tables for op in getattr(t, "operations", list)()]
+
+
+# Old names, for route code written against the single-table module (now routing.py,
+# replies.py and cache_routes.py).
+_err = error_reply
+from hpccache_cli.emulator.arm.cache_routes import Operation as Operation  # noqa: E402
+from hpccache_cli.emulator.arm.routing import RG as _RG  # noqa: E402,F401
+from hpccache_cli.emulator.arm.routing import SUB as _SUB  # noqa: E402,F401

@@ -12,7 +12,34 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hpccache_cli.emulator.arm.faults import ArmFaults
+    from hpccache_cli.emulator.arm.resources import ArmStore, CacheRecord
+
+class ArmBackend(Protocol):
+    """What the routes use of the fake ARM (:class:`~hpccache_cli.emulator.arm.server.FakeArm`):
+    named here so that the routes need not import the server that imports them."""
+
+    faults: ArmFaults
+    store: ArmStore
+    page_size: int
+    poll_after_ms: int
+
+    @property
+    def url(self) -> str: ...
+
+    def token_ok(self, header: str | None) -> bool: ...
+
+    def begin_work(
+        self,
+        record: CacheRecord,
+        target: str | None,
+        action: str,
+        finish: Callable[[tuple[str, str] | None], None],
+    ) -> None: ...
+
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
