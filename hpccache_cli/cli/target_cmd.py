@@ -45,8 +45,9 @@ TIMEOUT_OPTION = typer.Option(
     DEFAULT_TIMEOUT,
     "--timeout",
     metavar="SECONDS",
-    help="Give up waiting after this long: the operation goes on in Azure, the command exits 3 "
-    "saying how to check on it.",
+    help="Give up after this long (one deadline for every request of the operation, the "
+    "first included): the operation goes on in Azure, the command exits 3 saying how to check "
+    "on it.",
 )
 
 # action -> (consequence shown before asking, or None when harmless; progress label)
