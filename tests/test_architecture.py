@@ -146,15 +146,20 @@ def test_the_command_values_import_nothing_of_the_command() -> None:
 @pytest.mark.parametrize("package", ["hpccache_cli.flush", "hpccache_cli.cli.flush",
                                      "hpccache_cli.nfs", "hpccache_cli.paths",
                                      "hpccache_cli.control", "hpccache_cli.pipelines",
-                                     "hpccache_cli.emulator", "hpccache_cli.emulator.arm"])
+                                     "hpccache_cli.emulator", "hpccache_cli.emulator.arm",
+                                     "hpccache_cli.cli", "hpccache_cli"])
 def test_no_import_cycle_inside(package: str) -> None:
+    """No cycle anywhere (#18 found ``common -> flags -> nfs_options -> common`` in ``cli/``,
+    which the per-package list did not look at)."""
     graph = all_modules()
     inside = {m for m in graph if m == package or m.startswith(package + ".")}
     edges: dict[str, set[str]] = defaultdict(set)
     for module in inside:
         for target in graph[module]:
             resolved = existing(graph, target)
-            if resolved in inside and resolved != module and resolved != package:
+            # a module's own ancestors are loaded before it (``from pkg import x``): not a cycle
+            ancestor = module.startswith(f"{resolved}.") if resolved else False
+            if resolved in inside and resolved != module and resolved != package and not ancestor:
                 edges[module].add(resolved)
     cycle = find_cycle(edges)
     assert cycle is None, f"import cycle in {package}: " + " -> ".join(cycle or [])

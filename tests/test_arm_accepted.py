@@ -18,7 +18,7 @@ from hpccache_cli.control.operations import flush_cache, run_target_operation
 from hpccache_cli.errors import EXIT_AZURE, EXIT_USAGE, AzureError
 
 FLUSH = ("target", "flush", "emu", "-g", "emu-rg", "-t", "nas1", "--yes")
-SHOW_TARGET = "check with: hpccache target show emu -g emu-rg -t nas1"
+SHOW_TARGET = "check with: hpccache target show --cache emu -g emu-rg -n nas1"
 ACCEPTED = "was accepted by Azure and may still be running, but following it failed: "
 
 

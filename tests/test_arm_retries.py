@@ -84,3 +84,13 @@ def test_timeout_settings_are_checked(world: ArmWorld, env: dict) -> None:
     line = in_process_error({**env, "HPCCACHE_ARM_CONNECT_TIMEOUT": "soon"}, *SHOW, code=2)
     assert "HPCCACHE_ARM_CONNECT_TIMEOUT='soon' is not a number" in line
     assert world.arm.request_count() == 0
+
+
+def test_only_show_errors_silences_the_throttling_notice(world: ArmWorld, env: dict) -> None:
+    """#18: --only-show-errors printed the wait before a retry all the same."""
+    world.arm.faults.next_status(429, retry_after_ms=2000, path_contains=CACHE)
+    quiet = run_hpccache(env, *SHOW, "--only-show-errors")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    # it was throttled and waited: the cache GET twice, then the storage-target list
+    assert world.arm.request_count("GET", CACHE) == 3

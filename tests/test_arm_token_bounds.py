@@ -97,7 +97,7 @@ def test_a_status_url_on_another_host_is_refused(
     line = error_line(run_hpccache(env, *flush), EXIT_AZURE)
     assert "was accepted by Azure and may still be running" in line
     assert f"URL on another host (https://{host}) than the Resource Manager endpoint" in line
-    assert line.endswith("check with: hpccache target show emu -g emu-rg -t nas1")
+    assert line.endswith("check with: hpccache target show --cache emu -g emu-rg -n nas1")
 
 
 def test_a_paging_link_on_another_host_gets_no_token(

@@ -27,8 +27,8 @@ def test_a_target_flush_that_never_ends_is_given_up_on(tmp_path: Path) -> None:
         assert (target["target"], target["status"]) == ("nas1", "failed")
         assert "did not finish within 0.5 s" in target["reason"]
         assert target["reason"].endswith(
-            "still running in Azure; check with: hpccache target show emu-test -g emulated-rg "
-            "-t nas1")
+            "still running in Azure; check with: hpccache target show --cache emu-test "
+            "-g emulated-rg -n nas1")
         assert w.arm_calls("POST") == 1
 
         posts = w.arm_calls()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from pipeline_support import commands
@@ -45,3 +46,26 @@ def test_json_through_the_guard_stays_json_with_the_same_strings() -> None:
     CommandGuard(inner).write(json.dumps({"path": name}, indent=2))
     assert "##vso[" not in inner.getvalue()
     assert json.loads(inner.getvalue()) == {"path": name}
+
+
+@pytest.mark.parametrize("fmt", ["json", "tsv", "table"])
+def test_every_command_is_guarded_whatever_it_prints(fmt: str, tmp_path: Path) -> None:
+    """#18: ``hpccache path`` writes names byte for byte (sys.stdout.buffer), and under
+    TF_BUILD that went past the text guard: the agent would have run the command."""
+    import os
+    import subprocess
+    import sys
+
+    mountinfo = Path(__file__).parent / "fixtures" / "mountinfo" / "docs_root.mountinfo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "HPCCACHE_"))}
+    env.update(TF_BUILD="True", XDG_CACHE_HOME=str(tmp_path / "xdg"),
+               PYTHONPATH=str(Path(__file__).parent.parent))
+    name = "/mnt/cache/x ##vso[task.complete result=Succeeded;]"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hpccache_cli", "path", name, "--mountinfo", str(mountinfo),
+         "--lexical", "-o", fmt],
+        env=env, capture_output=True, timeout=60,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert b"task.complete" in proc.stdout  # the name was printed...
+    assert b"##vso[" not in proc.stdout + proc.stderr  # ...but never as a command

@@ -1,8 +1,9 @@
 """Which cache or storage target a command means, the ways ``az hpc-cache`` users name them.
 
 Beside today's positional ``CACHE`` (a name with ``-g``, or a resource id), a command accepts
-``-n/--name`` (cache commands) or ``--cache-name`` (target commands, whose ``-n/--name`` is the
-storage target, as in ``az hpc-cache storage-target show``), and ``--ids`` with one or more
+``-n/--name`` or ``--cache`` (cache commands: one option) or ``--cache``/``--cache-name``
+(target commands, whose ``-n/--name`` is the storage target, as in ``az hpc-cache
+storage-target show``; see ``cli/options/resources.py``), and ``--ids`` with one or more
 resource ids. ``az`` takes ``--ids ID1 ID2`` (space-separated, typically from
 ``$(az ... --query [].id -o tsv)``); Click options take one value each, so ids after the first
 arrive as positional arguments and are accepted there when ``--ids`` is given. ``-g`` falls back
@@ -11,22 +12,13 @@ to the Azure CLI's default group (``AZURE_DEFAULTS_GROUP`` or ``[defaults] group
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from hpccache_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from hpccache_cli.control.resolve import CacheRef
-
-_TARGET_ID = re.compile(
-    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.StorageCache/caches/"
-    r"([^/]+)/storageTargets/([^/]+)/?$",
-    re.IGNORECASE,
-)
-
 
 @dataclass(frozen=True)
 class TargetRef:
@@ -52,28 +44,19 @@ def _split_ids(ids: list[str] | None, extra: list[str]) -> list[str]:
 
 
 def group_or_default(resource_group: str | None) -> str | None:
-    """``-g``, else the Azure CLI's default group."""
-    if resource_group:
-        return resource_group
-    from hpccache_cli.control.az_config import default_group
+    """``-g``, else the Azure CLI's default group (:mod:`hpccache_cli.control.refs`)."""
+    from hpccache_cli.control.refs import group_or_default as or_default
 
-    return default_group()
+    return or_default(resource_group)
 
 
 def one_cache(name: str, resource_group: str | None) -> CacheRef:
     """NAME with -g (or the Azure CLI's default group), or a full resource id in place of NAME."""
-    from hpccache_cli.control.resolve import CacheRef, parse_cache_id
+    from hpccache_cli.control.refs import CACHE, by_name_or_id
+    from hpccache_cli.control.resolve import CacheRef
 
-    if name.startswith("/"):
-        return parse_cache_id(name)
-    group = group_or_default(resource_group)
-    if not group:
-        raise UsageError(
-            f"which resource group is cache {name!r} in? pass -g/--resource-group "
-            "(or the cache's resource id in place of its name, or set the Azure CLI's default: "
-            "az config set defaults.group=NAME)"
-        )
-    return CacheRef(group, name)
+    ref = by_name_or_id(name, resource_group, CACHE)
+    return CacheRef(ref.resource_group, ref.name, ref.subscription_id)
 
 
 def cache_refs(
@@ -123,20 +106,17 @@ def target_refs(
     all_ids = _split_ids(ids, given)
     if all_ids:
         if target or cache_name:
-            raise UsageError("--ids names the storage targets already; drop -n/-t/--cache-name")
+            raise UsageError("--ids names the storage targets already; drop -n and --cache")
+        from hpccache_cli.control.refs import STORAGE_TARGET, parse_id
+
         refs = []
         for rid in all_ids:
-            m = _TARGET_ID.match(rid.strip())
-            if not m:
-                raise UsageError(
-                    f"{rid!r} is not a storage target resource id; expected /subscriptions/SUB/"
-                    "resourceGroups/RG/providers/Microsoft.StorageCache/caches/CACHE/"
-                    "storageTargets/NAME"
-                )
-            sub, rg, cache_name_, name = (unquote(p) for p in m.groups())
-            refs.append(TargetRef(CacheRef(rg, cache_name_, sub), name))
+            ref = parse_id(rid, STORAGE_TARGET)
+            cache_name_, name = ref.names
+            refs.append(TargetRef(CacheRef(ref.resource_group, cache_name_, ref.subscription_id),
+                                  name))
         return refs
-    cache = cache_refs(given, cache_name, None, resource_group, "--cache-name")[0]
+    cache = cache_refs(given, cache_name, None, resource_group, "--cache")[0]
     if not target:
         raise UsageError(
             "which storage target? pass -n/--name (or -t/--target), or --ids with its resource id"

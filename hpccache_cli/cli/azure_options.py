@@ -11,7 +11,7 @@ Nothing here imports the Azure SDK; commands do that when they run.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hpccache_cli.cli.az_output import AzOutput
-from hpccache_cli.cli.common import grouped_options
+from hpccache_cli.cli.options.grouping import grouped_options
+from hpccache_cli.cli.output import Format as AzOutput
+from hpccache_cli.cli.output import emit as emit  # the renderer's, re-exported
 from hpccache_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -66,31 +67,22 @@ class AzureArgs:
         az_logging.configure(
             debug=self.debug, verbose=self.verbose, only_show_errors=self.only_show_errors
         )
-        if self.query:
-            import jmespath
-            from jmespath.exceptions import JMESPathError
+        from hpccache_cli.cli.output import check_query
 
-            try:
-                jmespath.compile(self.query)
-            except JMESPathError as exc:
-                why = str(exc).splitlines()[0].rstrip(": ")
-                pos = getattr(exc, "lex_position", None)
-                at = f" at character {pos + 1}" if isinstance(pos, int) else ""
-                raise UsageError(
-                    f"--query {self.query!r} is not valid JMESPath ({why}{at}); see "
-                    "https://jmespath.org"
-                ) from None
+        check_query(self.query)
 
     def settings(self, subscription: str | None = None) -> ArmSettings:
         from hpccache_cli.control.client import ArmSettings
 
-        return ArmSettings.resolve(
+        settings = ArmSettings.resolve(
             subscription=subscription or self.subscription,
             auth=self.auth.value if self.auth else None,
             cloud=self.cloud,
             endpoint=self.arm_endpoint,
             ca_bundle=str(self.ca_bundle) if self.ca_bundle else None,
         )
+        # --only-show-errors: not even the notice of a wait before a retry (#18)
+        return dataclasses.replace(settings, quiet=self.only_show_errors)
 
     def progress(self, label: str) -> AbstractContextManager[Callable[[float, str], None] | None]:
         """The Azure commands' spinner (:func:`progress`), for a long operation that a command
@@ -224,6 +216,35 @@ _OUTPUT: list[tuple[str, Any, Any]] = [
     ),
 ]
 
+#: -o/--query of a long-running operation (cache flush, target flush/suspend/...): its
+#: outcome is one sentence unless asked for as data.
+_OUTPUT_OPERATION: list[tuple[str, Any, Any]] = [
+    (
+        "output",
+        typing.Optional[AzOutput],  # noqa: UP045
+        typer.Option(
+            None,
+            "--output",
+            "-o",
+            help="Print the outcome as data (action, cache, resourceGroup, storageTarget, "
+            "status, elapsedSeconds) in this format: json, jsonc, yaml, yamlc, table, tsv, or "
+            "none for nothing (default: one sentence).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ),
+    (
+        "query",
+        typing.Optional[str],  # noqa: UP045
+        typer.Option(
+            None,
+            "--query",
+            help="JMESPath query over the outcome's data, as in the Azure CLI (JSON unless -o).",
+            show_default=False,
+        ),
+    ),
+]
+
 _REFRESH = (
     "refresh",
     bool,
@@ -237,10 +258,14 @@ _REFRESH = (
 
 
 def azure_command(
-    *, output: bool = False, refresh: bool = False
+    *, output: bool | str = False, refresh: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a command taking ``az: AzureArgs`` so Typer sees the shared options instead."""
-    extra = list(_AZURE) + (list(_OUTPUT) if output else []) + ([_REFRESH] if refresh else [])
+    """Decorate a command taking ``az: AzureArgs`` so Typer sees the shared options instead.
+
+    ``output=True``: ``-o/--query`` over the command's data; ``output="operation"``: over a
+    long-running operation's outcome (:func:`print_outcome`)."""
+    outputs = _OUTPUT_OPERATION if output == "operation" else _OUTPUT if output else []
+    extra = list(_AZURE) + list(outputs) + ([_REFRESH] if refresh else [])
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         import inspect
@@ -284,83 +309,39 @@ def cache_client(
         yield client, ref
 
 
-# ---- output -----------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":"))
-    return str(getattr(value, "value", value))
-
-
-def _generic_rows(data: Any) -> tuple[list[str], list[list[Any]]]:
-    """Rows for --query results, like the Azure CLI: scalar fields of a list of objects."""
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        return ["Result"], [[data]]
-    if data and all(isinstance(d, dict) for d in data):
-        headers: list[str] = []
-        for d in data:
-            headers += [k for k, v in d.items() if not isinstance(v, dict) and k not in headers]
-        return headers, [[d.get(h) for h in headers] for d in data]
-    if data and all(isinstance(d, list) for d in data):
-        width = max(len(d) for d in data)
-        return [f"Column{i + 1}" for i in range(width)], data
-    return ["Result"], [[d] for d in data]
+# ---- output (the renderer is cli/output; these names stay for code written against them) -
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain aligned table (no wrapping, so it survives pipes and logs intact)."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells
-    ]
-    return "\n".join(lines)
+    """``rows`` under ``headers`` in az's table layout (:mod:`hpccache_cli.cli.output`)."""
+    from collections import OrderedDict
+
+    from hpccache_cli.cli.output.formats import as_table
+
+    table = [OrderedDict(zip(headers, row, strict=False)) for row in rows]
+    return as_table(table, query_active=False, transformed=True).rstrip("\n")
 
 
-def emit(
-    az: AzureArgs,
-    data: Any,
-    headers: Sequence[str] | None = None,
-    rows: Sequence[Sequence[Any]] | None = None,
-) -> None:
-    """Print ``data`` (JSON form) per -o and --query; ``headers``/``rows`` are its table form.
-
-    As in ``az``: a --query that yields nothing (null) prints nothing, and every format but
-    the table is computed from the JSON form (see :mod:`hpccache_cli.cli.az_output`).
-    """
-    from hpccache_cli.cli.az_output import render, resolve_format, sort_for_tsv
-
-    fmt = resolve_format(az.output)
-    if az.query:
-        import jmespath
-        from jmespath.exceptions import JMESPathError
-
-        try:
-            data = jmespath.search(az.query, data)
-        except JMESPathError as exc:
-            raise UsageError(f"--query {az.query!r} is not valid JMESPath: {exc}") from None
-        headers = rows = None
-        if data is None:
-            return
-    elif fmt is AzOutput.tsv:
-        data = sort_for_tsv(data)
-    if fmt is not AzOutput.table:
-        typer.echo(render(data, fmt), nl=False)
+def print_outcome(az: AzureArgs, result: Any) -> None:
+    """How a long-running operation ended (``control.operations.OperationResult``): the
+    sentence, or with ``-o``/``--query`` the same facts as data (``-o none``: nothing, as in
+    az)."""
+    if az.output is None and az.query is None:
+        typer.echo(result.describe())
         return
-    if headers is None or rows is None:
-        headers, rows = _generic_rows(data)
-    typer.echo(format_table(headers, rows))
+    if az.output is None:  # --query alone: JSON, whatever the Azure CLI's default
+        az = dataclasses.replace(az, output=AzOutput.json)
+    emit(
+        az,
+        {
+            "action": result.action,
+            "cache": result.cache,
+            "resourceGroup": result.resource_group,
+            "storageTarget": result.target,
+            "status": result.status,
+            "elapsedSeconds": round(result.elapsed_s, 1),
+        },
+    )
 
 
 # ---- disruptive operations --------------------------------------------------------------------

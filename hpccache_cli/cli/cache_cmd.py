@@ -1,8 +1,9 @@
 """``hpccache cache list|show|flush``: the caches of a subscription, from Azure Resource Manager.
 
-JSON output has the shape ``az hpc-cache show`` prints (properties flattened, ``resourceGroup``
-added, see :mod:`hpccache_cli.cli.az_output`) plus, for ``show``, ``storageTargets`` in the
-shape of ``az hpc-cache storage-target list``; tables pick the fields people look for.
+Every format is what ``az hpc-cache`` prints for the same SDK model
+(:mod:`hpccache_cli.cli.output`), plus, for ``show``, ``storageTargets`` in the shape of
+``az hpc-cache storage-target list`` (in JSON, YAML and ``--query``; not in the columns of
+``tsv`` and ``table``, which stay az's).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from hpccache_cli.cli.azure_options import (
     cache_client,
     confirm,
     emit,
+    print_outcome,
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
-from hpccache_cli.cli.target_cmd import RG_OPTION, TIMEOUT_OPTION
+from hpccache_cli.cli.options import resources
+from hpccache_cli.cli.target_cmd import TIMEOUT_OPTION
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 cache_app = typer.Typer(
@@ -29,47 +32,19 @@ cache_app = typer.Typer(
     no_args_is_help=True,
 )
 
-CACHES_ARG = typer.Argument(
-    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
-)
-NAME_OPTION = typer.Option(
-    None, "--name", "-n", help="Cache name (as in az hpc-cache).", show_default=False
-)
-IDS_OPTION = typer.Option(
-    None,
-    "--ids",
-    metavar="ID",
-    help="One or more cache resource ids (space-separated, as in az), instead of a name and -g.",
-    show_default=False,
-)
+# The selectors are declared once in cli/options/resources.py (the spelling rule); these are
+# their old names here.
+CACHES_ARG = resources.CACHE_POSITIONAL
+NAME_OPTION = resources.CACHE_SUBJECT
+IDS_OPTION = resources.CACHE_IDS
+RG_OPTION = resources.RESOURCE_GROUP
 
 
-def value(x: Any) -> Any:
-    return getattr(x, "value", x)
+def cache_json(cache: Any) -> Any:
+    """The cache as ``az hpc-cache show`` prints it (JSON data: az's keys, nulls kept)."""
+    from hpccache_cli.cli.output.shape import to_az
 
-
-def cache_json(cache: Any) -> dict[str, Any]:
-    """The cache as ``az hpc-cache show`` prints it (properties flattened, resourceGroup)."""
-    from hpccache_cli.cli.az_output import az_shape
-    from hpccache_cli.control.resolve import resource_group_of
-
-    return az_shape(cache.as_dict(), resource_group_of(cache.id))
-
-
-def cache_row(cache: Any) -> list[Any]:
-    from hpccache_cli.control.resolve import resource_group_of
-
-    p = cache.properties
-    health = value(p.health.state) if p and p.health else None
-    return [
-        cache.name,
-        resource_group_of(cache.id),
-        cache.location,
-        cache.sku.name if cache.sku else None,
-        health,
-        value(p.provisioning_state) if p else None,
-        list(p.mount_addresses or []) if p else [],
-    ]
+    return to_az(cache)
 
 
 @cache_app.command("list")
@@ -96,8 +71,7 @@ def list_caches(
             caches = list(client.caches.list_by_resource_group(resource_group))
         else:
             caches = list(client.caches.list())
-    headers = ["Name", "ResourceGroup", "Location", "Sku", "Health", "State", "MountAddresses"]
-    emit(az, [cache_json(c) for c in caches], headers, [cache_row(c) for c in caches])
+    emit(az, caches)
 
 
 @cache_app.command("show")
@@ -119,54 +93,23 @@ def show_cache(
 
     refs = cache_refs(caches, name, ids, resource_group)
     shown = [_show_one(az, ref) for ref in refs]
-    if len(refs) == 1:
-        emit(az, shown[0][0], ["Field", "Value"], shown[0][1])
+    if len(shown) == 1:
+        emit(az, shown[0][0], extras={"storageTargets": shown[0][1]})
         return
-    rows = [r for _, table in shown for r in table]
-    emit(az, [data for data, _ in shown], ["Field", "Value"], rows)
+    emit(az, [c for c, _ in shown], extras=[{"storageTargets": t} for _, t in shown])
 
 
-def _show_one(az: AzureArgs, ref: Any) -> tuple[dict[str, Any], list[list[Any]]]:
-    """One cache's JSON (az shape + storageTargets) and its table rows."""
-    from hpccache_cli.cli.target_cmd import target_json
-
+def _show_one(az: AzureArgs, ref: Any) -> tuple[Any, list[Any]]:
+    """One cache (SDK model) and its storage targets."""
     with cache_client(az, ref) as (client, ref):
         cache = client.caches.get(ref.resource_group, ref.name)
         targets = list(client.storage_targets.list_by_cache(ref.resource_group, ref.name))
-    data = cache_json(cache)
-    data["storageTargets"] = [target_json(t) for t in targets]
-    p = cache.properties
-    health = p.health if p else None
-    rows = [
-        ["Name", cache.name],
-        ["Resource group", data["resourceGroup"]],
-        ["Location", cache.location],
-        ["SKU", cache.sku.name if cache.sku else None],
-        ["Size (GB)", p.cache_size_gb if p else None],
-        ["Provisioning state", value(p.provisioning_state) if p else None],
-        [
-            "Health",
-            " - ".join(str(x) for x in (value(health.state), health.status_description) if x)
-            if health
-            else None,
-        ],
-        ["Mount addresses", list(p.mount_addresses or []) if p else []],
-        [
-            "Storage targets",
-            [
-                f"{t.name} ({value(t.properties.target_type)}, {value(t.properties.state)})"
-                for t in targets
-                if t.properties
-            ],
-        ],
-        ["Resource id", cache.id],
-    ]
-    return data, rows
+    return cache, targets
 
 
 @cache_app.command("flush")
 @reports_errors
-@azure_command()
+@azure_command(output="operation")
 def flush_cache(
     caches: Optional[list[str]] = CACHES_ARG,  # noqa: UP045
     resource_group: str | None = RG_OPTION,
@@ -214,7 +157,7 @@ def _flush_one(az: AzureArgs, ref: Any, no_wait: bool, yes: bool, timeout: float
             f"show {ref.name} -g {ref.resource_group})",
             EXIT_INTERRUPTED,
         ) from None
-    typer.echo(result.describe())
+    print_outcome(az, result)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,35 +1,29 @@
-"""Pieces every command module shares: error reporting, output-format choice, and option
-groups declared once for several commands."""
+"""Pieces every command module shares: error reporting (and, under their old names, the
+option grouping of :mod:`hpccache_cli.cli.options` and the record formats of
+:mod:`hpccache_cli.cli.output.records`)."""
 
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import sys
 import typing
 from collections.abc import Callable
-from enum import Enum
 from typing import Any, TypeVar
 
 import typer
 
+from hpccache_cli.cli.options.grouping import OptionSpec as OptionSpec
+from hpccache_cli.cli.options.grouping import grouped_options as grouped_options
+from hpccache_cli.cli.output.records import RecordFormat as OutputFormat  # old name
+from hpccache_cli.cli.output.records import default_format as default_format
 from hpccache_cli.errors import UserError, render_error
 
+__all__ = [
+    "OptionSpec", "OutputFormat", "default_format", "fail", "grouped_options", "reports_errors",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    tsv = "tsv"
-
-
-def default_format(fmt: OutputFormat | None) -> OutputFormat:
-    """Table on a terminal, JSON when piped (documented in README)."""
-    if fmt is not None:
-        return fmt
-    return OutputFormat.table if sys.stdout.isatty() else OutputFormat.json
 
 
 def fail(message: str, code: int) -> None:
@@ -75,39 +69,3 @@ def reports_errors(func: F | None = None, *, command: str | None = None) -> Any:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-#: One shared option: (parameter name, type, ``typer.Option(...)``).
-OptionSpec = tuple[str, Any, Any]
-
-
-def grouped_options(
-    func: Callable[..., Any], param: str, options: list[OptionSpec],
-    build: Callable[..., Any],
-) -> Callable[..., Any]:
-    """Wrap a command taking ``param`` (an object holding a group of options) so that Typer
-    sees the group's options instead, after the command's own.
-
-    The group is declared once (hatch's model) and each command gets one typed object rather
-    than six or ten loose parameters; the wrapper builds it with ``build(**values)``.
-    """
-    names = [name for name, _, _ in options]
-    sig = inspect.signature(func)
-    hints = typing.get_type_hints(func)
-    own = [p.replace(annotation=hints.get(p.name, p.annotation))
-           for p in sig.parameters.values() if p.name != param]
-    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
-             for n, a, d in options]
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        group = build(**{n: kwargs.pop(n) for n in names if n in kwargs})
-        return func(*args, **{param: group}, **kwargs)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__qualname__ = func.__qualname__
-    wrapper.__doc__ = func.__doc__
-    wrapper.__module__ = func.__module__
-    wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
-        parameters=own + added, return_annotation=inspect.Signature.empty)
-    wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
-    return wrapper

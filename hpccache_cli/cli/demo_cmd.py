@@ -8,7 +8,7 @@ in child processes, exactly the commands a user would type (each shown before it
 1. ``hpccache namespace demo-cache -g demo-rg``: the junctions, as Azure describes them;
 2. ``hpccache flush --cache demo-cache -g demo-rg``: every file by its namespace path, mount
    addresses and junctions resolved through (fake) ARM, flushed per file over NFS;
-3. ``hpccache target flush demo-cache -g demo-rg --target blob1 --yes``: the whole-target
+3. ``hpccache target flush --cache demo-cache -g demo-rg -n blob1 --yes``: the whole-target
    fallback, for files written after step 2.
 
 It then checks that every storage target holds the same bytes as the cache. Everything lives
@@ -145,7 +145,7 @@ def _demo(base: Path, files: int, write_back_ms: float) -> int:
             late = _write_files(base, LATE_FILES, first=files, only="/demo/blob")
             typer.echo(f"\nwrote {LATE_FILES} more files under /demo/blob; dirty: "
                        f"{emu.namespace.dirty_count()}")
-            codes.append(_run(["target", "flush", CACHE, "-g", GROUP, "--target", "blob1",
+            codes.append(_run(["target", "flush", "--cache", CACHE, "-g", GROUP, "-n", "blob1",
                                "--yes"], env, note="the whole storage target, through ARM"))
             dirty = emu.namespace.dirty_count()
         finally:

@@ -11,7 +11,7 @@ in :func:`hpccache_cli.cli.common.reports_errors`, and reasons made during a run
 
 from __future__ import annotations
 
-from hpccache_cli.cli.nfs_options import FLAGS as NFS_FLAGS
+from hpccache_cli.cli.options.nfs import FLAGS as NFS_FLAGS
 
 #: Flush library keyword -> the flag (or argument) of ``hpccache flush``/``flush-file``.
 FLUSH_FLAGS: dict[str, str] = {

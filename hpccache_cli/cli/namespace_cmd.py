@@ -99,7 +99,7 @@ def namespace(
             r["nfsExport"] or "-",
             r["targetPath"],
             r["usageModel"] or "-",
-            r["cachesWrites"],
+            "yes" if r["cachesWrites"] else "no",
             format_delay(r["writeBackDelaySeconds"]),
         ]
         for r in data

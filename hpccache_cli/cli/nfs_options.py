@@ -12,21 +12,17 @@ Nothing heavy is imported here: building the NFS client options happens when a c
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-import typer
-
-from hpccache_cli.cli.common import OptionSpec, grouped_options
+from hpccache_cli.cli.options.grouping import grouped_options
+from hpccache_cli.cli.options.nfs import FLAGS as FLAGS
+from hpccache_cli.cli.options.nfs import OPTIONS as OPTIONS
+from hpccache_cli.cli.options.nfs import PANEL as PANEL
 
 if TYPE_CHECKING:
     from hpccache_cli.nfs.options import ClientOptions
-
-#: The help panel the options are shown in.
-PANEL = "Connection"
-
 
 @dataclass
 class ConnectionArgs:
@@ -49,37 +45,6 @@ class ConnectionArgs:
         # NFS errors and flush reasons name library fields; users know the flags
         options.option_names = flags_for(command)
         return options
-
-
-_OptionalInt = typing.Optional[int]  # noqa: UP045 - Typer needs a real type object on 3.10
-
-#: (parameter name, type, typer.Option), in the order they are shown.
-OPTIONS: list[OptionSpec] = [
-    ("portmap_port", _OptionalInt, typer.Option(
-        None, "--portmap-port", envvar="HPCCACHE_PORTMAP_PORT", rich_help_panel=PANEL,
-        help="Portmapper port on the cache addresses (default 111).")),
-    ("mount_port", _OptionalInt, typer.Option(
-        None, "--mount-port", envvar="HPCCACHE_MOUNT_PORT", rich_help_panel=PANEL,
-        help="MOUNT port (skips the portmapper for MOUNT).")),
-    ("nfs_port", _OptionalInt, typer.Option(
-        None, "--nfs-port", envvar="HPCCACHE_NFS_PORT", rich_help_panel=PANEL,
-        help="NFS port (skips the portmapper for NFS; usually 2049).")),
-    ("uid", _OptionalInt, typer.Option(
-        None, "--uid", envvar="HPCCACHE_UID", rich_help_panel=PANEL,
-        help="AUTH_SYS user id (default: yours).")),
-    ("gid", _OptionalInt, typer.Option(
-        None, "--gid", envvar="HPCCACHE_GID", rich_help_panel=PANEL,
-        help="AUTH_SYS group id (default: yours).")),
-    ("privileged_port", bool, typer.Option(
-        False, "--privileged-port", envvar="HPCCACHE_PRIVILEGED_PORT", rich_help_panel=PANEL,
-        help="Connect from a port below 1024 (needs root; for caches that require it).")),
-]
-
-
-#: ClientOptions field -> the flag that sets it: how NFS client errors, which name the field
-#: (``NfsClientError.fields``), read to a user of the command line. Part of the one table
-#: of every library field, ``hpccache_cli.cli.flags.FLAGS``.
-FLAGS: dict[str, str] = {name: option.param_decls[0] for name, _, option in OPTIONS}
 
 
 def connection_command(func: Callable[..., Any]) -> Callable[..., Any]:

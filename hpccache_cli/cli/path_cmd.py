@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
-from hpccache_cli.cli.common import OutputFormat, default_format, reports_errors
+from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options import resources
+from hpccache_cli.cli.output.records import RecordFormat as OutputFormat
+from hpccache_cli.cli.output.records import default_format, record_field
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: other commands start without them
@@ -169,13 +172,6 @@ def read_inputs(paths: list[str] | None, from_file: str | None, null: bool) -> l
 # --- output ----------------------------------------------------------------------------------
 
 
-def _tsv_field(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
-
 def _display(value: Any) -> str:
     """Printable text for a terminal: undecodable bytes shown as \\xNN, not as a crash."""
     return os.fsencode("" if value is None else str(value)).decode("utf-8", "backslashreplace")
@@ -222,7 +218,7 @@ def write_records(
     elif fmt is OutputFormat.tsv:
         out.write(("\t".join(cols) + "\n").encode())
         for rec in records:
-            out.write(os.fsencode("\t".join(_tsv_field(rec.get(c)) for c in cols) + "\n"))
+            out.write(os.fsencode("\t".join(record_field(rec.get(c)) for c in cols) + "\n"))
     elif sys.stdout.isatty():
         _rich_blocks(records)
     else:
@@ -371,7 +367,8 @@ def path_command(
         None, "--layout", metavar="FILE", help="Cache layout JSON (one or a list), no Azure."
     ),
     cache: str | None = typer.Option(
-        None, "--cache", help="Cache name (with -g) or resource id: ask Azure for its layout."
+        None, *resources.CACHE_SUBJECT_NAMES, "--ids",
+        help="Cache name (with -g) or resource id (also --ids): ask Azure for its layout."
     ),
     resource_group: str | None = typer.Option(
         None, "-g", "--resource-group", help="Resource group of --cache."
@@ -411,7 +408,7 @@ def path_command(
     from hpccache_cli.paths.mountinfo import MountTable
 
     table = MountTable.load(mountinfo)
-    if table.skipped:
+    if table.skipped and not az.only_show_errors:
         typer.echo(
             f"hpccache: warning: skipped {table.skipped} malformed line(s) in {table.source}",
             err=True,

@@ -17,45 +17,27 @@ from hpccache_cli.cli.azure_options import (
     cache_client,
     confirm,
     emit,
+    print_outcome,
     progress,
 )
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options import resources
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
-from hpccache_cli.usage_models import lookup
 
 target_app = typer.Typer(
     help="List, show, flush, suspend, resume and invalidate storage targets.\n\n"
-    "Example: hpccache target flush mycache -g myrg -t nas1 --yes",
+    "Example: hpccache target flush --cache mycache -g myrg -n nas1 --yes",
     no_args_is_help=True,
 )
 
-CACHE_ARG = typer.Argument(
-    None, metavar="CACHE", help="Cache name, or its full resource id.", show_default=False
-)
-RG_OPTION = typer.Option(
-    None,
-    "--resource-group",
-    "-g",
-    help="Resource group of the cache (default: AZURE_DEFAULTS_GROUP or the Azure CLI's "
-    "defaults.group setting).",
-)
-CACHE_NAME_OPTION = typer.Option(
-    None, "--cache-name", help="Cache name (as in az hpc-cache storage-target).",
-    show_default=False,
-)
-TARGET_OPTION = typer.Option(
-    None, "--target", "-t", "--name", "-n", help="Storage target name (-n/--name as in az).",
-    show_default=False,
-)
-CACHE_IDS_OPTION = typer.Option(
-    None, "--ids", metavar="ID", show_default=False,
-    help="The cache's resource id, instead of its name and -g.",
-)
-TARGET_IDS_OPTION = typer.Option(
-    None, "--ids", metavar="ID", show_default=False,
-    help="One or more storage target resource ids (space-separated, as in az), instead of "
-    "the cache, -g and -n.",
-)
+# The selectors are declared once in cli/options/resources.py (the spelling rule); these are
+# their old names here.
+CACHE_ARG = resources.CACHE_POSITIONAL
+RG_OPTION = resources.RESOURCE_GROUP
+CACHE_NAME_OPTION = resources.CACHE
+TARGET_OPTION = resources.TARGET
+CACHE_IDS_OPTION = resources.ONE_CACHE_IDS
+TARGET_IDS_OPTION = resources.TARGET_IDS
 #: 1 hour, as control.client.DEFAULT_OPERATION_TIMEOUT (not imported: no Azure code at start-up)
 DEFAULT_TIMEOUT = 3600.0
 #: --timeout of every command that starts an operation and waits for it (cache flush too).
@@ -63,8 +45,9 @@ TIMEOUT_OPTION = typer.Option(
     DEFAULT_TIMEOUT,
     "--timeout",
     metavar="SECONDS",
-    help="Give up waiting after this long: the operation goes on in Azure, the command exits 3 "
-    "saying how to check on it.",
+    help="Give up after this long (one deadline for every request of the operation, the "
+    "first included): the operation goes on in Azure, the command exits 3 saying how to check "
+    "on it.",
 )
 
 # action -> (consequence shown before asking, or None when harmless; progress label)
@@ -92,36 +75,11 @@ def _v(x: Any) -> Any:
     return getattr(x, "value", x)
 
 
-def target_summary(t: Any) -> dict[str, Any]:
-    """The fields tables show, from an SDK StorageTarget."""
-    p = t.properties
-    ttype = str(_v(p.target_type) or "unknown") if p else "unknown"
-    spec = (p.nfs3 or p.blob_nfs or p.clfs) if p else None
-    model_name = getattr(spec, "usage_model", None)
-    return {
-        "name": t.name,
-        "type": ttype,
-        "state": _v(p.state) if p else None,
-        "provisioningState": _v(p.provisioning_state) if p else None,
-        "target": getattr(spec, "target", None),
-        "usageModel": model_name,
-        "cachesWrites": lookup(model_name, ttype).caches_writes,
-        "writeBackTimer": getattr(spec, "write_back_timer", None),
-        "junctions": [
-            f"{j.namespace_path} -> {(j.nfs_export or '') + (j.target_path or '/')}"
-            if j.nfs_export
-            else f"{j.namespace_path} -> {j.target_path or '/'}"
-            for j in (p.junctions or [] if p else [])
-        ],
-    }
+def target_json(t: Any) -> Any:
+    """A storage target as ``az hpc-cache storage-target show`` prints it (JSON data)."""
+    from hpccache_cli.cli.output.shape import to_az
 
-
-def target_json(t: Any) -> dict[str, Any]:
-    """A storage target as ``az hpc-cache storage-target show`` prints it."""
-    from hpccache_cli.cli.az_output import az_shape
-    from hpccache_cli.control.resolve import resource_group_of
-
-    return az_shape(t.as_dict(), resource_group_of(t.id))
+    return to_az(t)
 
 
 def _fetch(az: AzureArgs, ref: Any, target: str | None) -> Any:
@@ -158,7 +116,7 @@ def list_targets(
 ) -> None:
     """List the storage targets of a cache.
 
-    Example: hpccache target list --cache-name mycache -g myrg -o table
+    Example: hpccache target list --cache mycache -g myrg -o table
     """
     from hpccache_cli.cli.az_refs import cache_refs
 
@@ -167,13 +125,7 @@ def list_targets(
         for ref in cache_refs(cache, cache_name, ids, resource_group, "--cache-name")
         for t in _fetch(az, ref, None)
     ]
-    rows = []
-    for t in targets:
-        s = target_summary(t)
-        ns = [j.split(" -> ")[0] for j in s["junctions"]]
-        rows.append([s["name"], s["type"], s["state"], s["usageModel"], s["target"], ns])
-    headers = ["Name", "Type", "State", "UsageModel", "Target", "NamespacePaths"]
-    emit(az, [target_json(t) for t in targets], headers, rows)
+    emit(az, targets)
 
 
 @target_app.command("show")
@@ -190,7 +142,7 @@ def show_target(
 ) -> None:
     """Show one storage target: type, state, back end, usage model and junctions.
 
-    Example: hpccache target show --cache-name mycache -g myrg -n nas1 --query junctions
+    Example: hpccache target show --cache mycache -g myrg -n nas1 --query junctions
     """
     from hpccache_cli.cli.az_refs import target_refs
 
@@ -198,30 +150,14 @@ def show_target(
         _fetch(az, ref.cache, ref.name)
         for ref in target_refs(cache, cache_name, target, ids, resource_group)
     ]
-    rows = []
-    for t in found:
-        s = target_summary(t)
-        rows += [
-            ["Name", s["name"]],
-            ["Type", s["type"]],
-            ["State", s["state"]],
-            ["Provisioning state", s["provisioningState"]],
-            ["Target", s["target"]],
-            ["Usage model", s["usageModel"]],
-            ["Caches writes", s["cachesWrites"]],
-            ["Write-back timer (s)", s["writeBackTimer"]],
-            ["Junctions", s["junctions"]],
-            ["Resource id", t.id],
-        ]
-    data = [target_json(t) for t in found]
-    emit(az, data[0] if len(data) == 1 else data, ["Field", "Value"], rows)
+    emit(az, found[0] if len(found) == 1 else found)
 
 
 def _make_action(action: str) -> None:
     consequence, label = ACTIONS[action]
 
     @reports_errors
-    @azure_command()
+    @azure_command(output="operation")
     def command(
         cache: Optional[list[str]] = CACHE_ARG,  # noqa: UP045
         resource_group: str | None = RG_OPTION,
@@ -268,10 +204,10 @@ def _make_action(action: str) -> None:
         except KeyboardInterrupt:
             raise UserError(
                 f"interrupted; the {action} may still be running in Azure (check with: hpccache "
-                f"target show {ref.name} -g {ref.resource_group} -t {target})",
+                f"target show --cache {ref.name} -g {ref.resource_group} -n {target})",
                 EXIT_INTERRUPTED,
             ) from None
-        typer.echo(result.describe())
+        print_outcome(az, result)
 
     command.__doc__ = {
         "flush": "Write every dirty file of one storage target back to it.",
@@ -279,7 +215,7 @@ def _make_action(action: str) -> None:
         "resume": "Resume client access to a suspended storage target.",
         "invalidate": "Discard the cache's copies of one storage target's files.",
     }[action] + (
-        f"\n\nExample: hpccache target {action} --cache-name mycache -g myrg -n nas1"
+        f"\n\nExample: hpccache target {action} --cache mycache -g myrg -n nas1"
         + (" --yes" if consequence else "")
     )
     command.__name__ = f"{action}_target"

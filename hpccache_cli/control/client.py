@@ -42,7 +42,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from hpccache_cli import __version__
 from hpccache_cli.control.attempts import AttemptLog
@@ -50,6 +50,9 @@ from hpccache_cli.control.credentials import build_credential, resolve_auth_mode
 from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT as DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.control.subscription import resolve_subscription
 from hpccache_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from azure.mgmt.storagecache import StorageCacheManagementClient
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ class ArmSettings:
     attempts: AttemptLog = field(default_factory=AttemptLog, compare=False, repr=False)
     # The environment the settings were resolved from; the credential is built from it too.
     env: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    # No notices on stderr (waits before a retry): the CLI's --only-show-errors.
+    quiet: bool = field(default=False, compare=False)
 
     @classmethod
     def resolve(
@@ -205,26 +210,55 @@ def make_credential(settings: ArmSettings) -> Any:
     return build_credential(settings.auth, settings.cloud.authority, settings.env).credential
 
 
-def make_client(settings: ArmSettings, **overrides: Any) -> Any:
-    """A ``StorageCacheManagementClient`` for ``settings``; ``overrides`` go to the SDK as-is.
+ClientT = TypeVar("ClientT")
 
-    Retries and the bearer token go through hpccache's own policies (see
-    :mod:`hpccache_cli.control.transport`): counted, announced, and bound to the endpoint.
+
+@overload
+def make_client(
+    settings: ArmSettings, client_class: None = None, **overrides: Any
+) -> StorageCacheManagementClient: ...
+
+
+@overload
+def make_client(
+    settings: ArmSettings, client_class: type[ClientT], **overrides: Any
+) -> ClientT: ...
+
+
+def make_client(
+    settings: ArmSettings, client_class: type[Any] | None = None, **overrides: Any
+) -> Any:
+    """An ARM management client of ``client_class`` (default: ``StorageCacheManagementClient``)
+    for ``settings``; ``overrides`` go to the SDK as-is.
+
+    Every ``azure-mgmt-*`` client takes ``(credential, subscription_id, **kwargs)``, so a new
+    resource type's client (Azure Managed Lustre's ``StorageCacheManagementClient`` operations,
+    or another package's) is made the same way, with the same policies. Retries and the bearer
+    token go through hpccache's own policies (see :mod:`hpccache_cli.control.transport`):
+    counted, announced (unless ``settings.quiet``), and bound to the endpoint.
     """
-    from azure.mgmt.storagecache import StorageCacheManagementClient
-
     from hpccache_cli.control.transport import (
         ArmRetryPolicy,
         BoundedReplyPolicy,
         EndpointBoundAuthPolicy,
+        announce,
     )
 
+    cls: type[Any]
+    if client_class is None:
+        from azure.mgmt.storagecache import StorageCacheManagementClient as default_class
+
+        cls = default_class
+    else:
+        cls = client_class
     credential = make_credential(settings)
     kwargs: dict[str, Any] = {
         "base_url": settings.endpoint,
         "credential_scopes": [settings.cloud.scope],
         "polling_interval": settings.polling_interval,
-        "retry_policy": ArmRetryPolicy(settings.retry_total, settings.attempts),
+        "retry_policy": ArmRetryPolicy(
+            settings.retry_total, settings.attempts, say=None if settings.quiet else announce
+        ),
         "per_retry_policies": [BoundedReplyPolicy()],
         "authentication_policy": EndpointBoundAuthPolicy(
             credential, settings.cloud.scope, endpoint=settings.endpoint
@@ -236,7 +270,7 @@ def make_client(settings: ArmSettings, **overrides: Any) -> Any:
     if settings.ca_bundle:
         kwargs["connection_verify"] = settings.ca_bundle
     kwargs.update(overrides)
-    return StorageCacheManagementClient(credential, settings.subscription_id, **kwargs)
+    return cls(credential, settings.subscription_id, **kwargs)
 
 
 def _env_timeout(env: Mapping[str, str], name: str, default: float) -> float:

@@ -21,8 +21,8 @@ from typing import Any
 
 from hpccache_cli.control.arm_errors import translate
 from hpccache_cli.control.client import DEFAULT_OPERATION_TIMEOUT, ArmSettings, make_client
-from hpccache_cli.control.resolve import cache_not_found_hint
-from hpccache_cli.errors import UsageError
+from hpccache_cli.control.resolve import cache_not_found_hint, first_page_names, hint_bounds
+from hpccache_cli.errors import AzureError, UsageError
 
 
 class TargetAction(str, Enum):
@@ -72,10 +72,14 @@ def target_not_found_hint(client: Any, resource_group: str, cache: str) -> str |
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        names = sorted(t.name for t in client.storage_targets.list_by_cache(resource_group, cache))
+        names = first_page_names(
+            client.storage_targets.list_by_cache(resource_group, cache, **hint_bounds())
+        )
     except ResourceNotFoundError:
         hint = cache_not_found_hint(client, resource_group)
         return f"cache {cache!r} does not exist" + (f" ({hint})" if hint else "")
+    if names is None:  # the list was not cheap: no hint (HINT_BUDGET_S)
+        return None
     if not names:
         return f"cache {cache!r} has no storage targets"
     return f"storage targets of {cache}: {', '.join(names)}"
@@ -113,20 +117,53 @@ def check_timeout(timeout: float) -> float:
     return timeout
 
 
-def _run(
+@dataclass(frozen=True)
+class OperationSpec:
+    """One long-running ARM operation, as :func:`run_operation` needs it described.
+
+    ``begin(client, polling, **bounds)`` starts it and returns the SDK's poller; ``bounds``
+    are azure-core per-request keywords (``timeout``, ``read_timeout``,
+    ``connection_timeout``) that keep the starting request, its retries included, inside
+    the operation's deadline. ``hint(client)`` explains a 404; ``check_with`` is the command
+    that shows the resource afterwards.
+    """
+
+    what: str
+    subject: str
+    begin: Callable[..., Any]
+    hint: Callable[[Any], str | None]
+    check_with: str
+
+
+def request_bounds(settings: ArmSettings, left: float) -> dict[str, float]:
+    """azure-core keywords bounding one request (every attempt and wait of it) to ``left`` s."""
+    left = max(left, 0.001)
+    return {
+        "timeout": left,
+        "read_timeout": min(settings.read_timeout, left),
+        "connection_timeout": min(settings.connect_timeout, left),
+    }
+
+
+def run_operation(
     settings: ArmSettings,
-    what: str,
-    subject: str,
-    begin: Callable[[Any, Any], Any],
-    hint: Callable[[Any], str | None],
-    check_with: str,
+    spec: OperationSpec,
     *,
-    wait: bool,
-    on_progress: Progress | None,
-    client: Any,
-    timeout: float,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+    client: Any = None,
+    timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> tuple[str, float]:
-    """Start the operation with ``begin(client, polling)``, then follow it within ``timeout``."""
+    """Start ``spec`` and follow it; one deadline, ``timeout`` seconds, covers every request
+    of the operation, the first POST included. Returns ``(status, elapsed seconds)``:
+    ``Succeeded``, or ``Started`` when not waited for.
+
+    A failure is one :class:`~hpccache_cli.errors.UserError` saying what was last heard:
+    nothing (the starting request had no answer: it may or may not have started), the last
+    status of an accepted operation, or Azure's error.
+    """
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
     from hpccache_cli.control.arm_errors import lro_failure
     from hpccache_cli.control.lro import (
         FollowedPolling,
@@ -136,27 +173,40 @@ def _run(
     )
 
     check_timeout(timeout)
+    start = time.monotonic()
+    deadline = start + timeout
     own = client is None
     client = client or make_client(settings)
     polling = FollowedPolling(settings)
-    start = time.monotonic()
     try:
-        poller = begin(client, polling)
+        poller = spec.begin(client, polling, **request_bounds(settings, deadline - start))
         if not wait:
             return "Started", time.monotonic() - start
-        wait_for(poller, on_progress, timeout=timeout)
+        wait_for(poller, on_progress, timeout=deadline - time.monotonic())
         return "Succeeded", time.monotonic() - start
     except OperationTimeout as exc:
-        raise timed_out(what, timeout, exc.status, check_with) from None
+        raise timed_out(spec.what, timeout, exc.status, spec.check_with) from None
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure leaves as one line
         if polling.accepted and lro_failure(exc) is None:
-            raise follow_failure(exc, settings, what, check_with) from None
-        raise translate(exc, settings, what, lambda: hint(client), subject) from None
+            raise follow_failure(exc, settings, spec.what, spec.check_with) from None
+        late = time.monotonic() >= deadline - 0.05
+        if late and isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            raise no_answer_in_time(spec, timeout) from None
+        raise translate(exc, settings, spec.what, lambda: spec.hint(client), spec.subject) from None
     finally:
         if own:
             client.close()
+
+
+def no_answer_in_time(spec: OperationSpec, timeout: float) -> AzureError:
+    """The line for a starting request still unanswered at the deadline (exit 3)."""
+    return AzureError(
+        f"{spec.what} did not start within {timeout:g} s (--timeout): Azure Resource Manager "
+        "had not answered the request that starts it, so it may or may not have started; "
+        f"check with: {spec.check_with}"
+    )
 
 
 def run_target_operation(
@@ -176,17 +226,20 @@ def run_target_operation(
     act = TargetAction(action)
     subject = f"storage target {target!r} of cache {cache!r} in resource group {resource_group!r}"
 
-    def begin(c: Any, polling: Any) -> Any:
+    def begin(c: Any, polling: Any, **bounds: Any) -> Any:
         operation = getattr(c.storage_target, f"begin_{act.value}")
-        return operation(resource_group, cache, target, polling=polling)
+        return operation(resource_group, cache, target, polling=polling, **bounds)
 
-    status, elapsed = _run(
-        settings,
+    spec = OperationSpec(
         f"{act.value} of {subject}",
         subject,
         begin,
         lambda c: target_not_found_hint(c, resource_group, cache),
-        f"hpccache target show {cache} -g {resource_group} -t {target}",
+        f"hpccache target show --cache {cache} -g {resource_group} -n {target}",
+    )
+    status, elapsed = run_operation(
+        settings,
+        spec,
         wait=wait,
         on_progress=on_progress,
         client=client,
@@ -231,13 +284,18 @@ def flush_cache(
     timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> OperationResult:
     """Write back every dirty file of every storage target of the cache."""
-    status, elapsed = _run(
-        settings,
+    spec = OperationSpec(
         f"flush of cache {cache!r} in resource group {resource_group!r}",
         f"cache {cache!r} in resource group {resource_group!r}",
-        lambda c, polling: c.caches.begin_flush(resource_group, cache, polling=polling),
+        lambda c, polling, **bounds: c.caches.begin_flush(
+            resource_group, cache, polling=polling, **bounds
+        ),
         lambda c: cache_not_found_hint(c, resource_group),
         f"hpccache cache show {cache} -g {resource_group}",
+    )
+    status, elapsed = run_operation(
+        settings,
+        spec,
         wait=wait,
         on_progress=on_progress,
         client=client,

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from hpccache_cli.control import json_bounds
 from hpccache_cli.errors import UsageError, fill_fields
@@ -32,12 +31,6 @@ if TYPE_CHECKING:  # ARM's client code is imported by the calls that ask ARM: re
 DEFAULT_TTL = 300.0
 _FORMAT = 1
 
-_CACHE_ID = re.compile(
-    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.StorageCache/caches/([^/]+)/?$",
-    re.IGNORECASE,
-)
-
-
 @dataclass(frozen=True)
 class CacheRef:
     """Which cache: subscription (None = the resolved default), resource group, name."""
@@ -48,21 +41,19 @@ class CacheRef:
 
 
 def parse_cache_id(resource_id: str) -> CacheRef:
-    """``/subscriptions/S/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME``."""
-    m = _CACHE_ID.match(resource_id.strip())
-    if not m:
-        raise UsageError(
-            f"{resource_id!r} is not an HPC Cache resource id; expected "
-            "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME"
-        )
-    sub, rg, name = (unquote(p) for p in m.groups())
-    return CacheRef(rg, name, sub)
+    """``/subscriptions/S/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME``
+    (:func:`hpccache_cli.control.refs.parse_id`: one message for every command)."""
+    from hpccache_cli.control.refs import CACHE, parse_id
+
+    ref = parse_id(resource_id, CACHE)
+    return CacheRef(ref.resource_group, ref.name, ref.subscription_id)
 
 
 def resource_group_of(resource_id: str | None) -> str | None:
     """The resource group named in any ARM resource id (the SDK models do not carry it)."""
-    m = re.search(r"/resourceGroups/([^/]+)", resource_id or "", re.IGNORECASE)
-    return unquote(m.group(1)) if m else None
+    from hpccache_cli.control.refs import resource_group_of as group_of
+
+    return group_of(resource_id)
 
 
 def value(x: Any) -> Any:
@@ -274,14 +265,47 @@ def cached_layout_for_address(address: str, ttl: float | None = None) -> CacheLa
 # ---- ARM lookups ------------------------------------------------------------------------------
 
 
+#: The name-suggesting list after a 404 is a courtesy, never the cost of the answer: one
+#: attempt, its first page, this many seconds at most; anything else and there is no hint.
+HINT_BUDGET_S = 3.0
+
+
+def hint_bounds() -> dict[str, float | int]:
+    """azure-core per-request keywords for a courtesy call (see :data:`HINT_BUDGET_S`)."""
+    return {
+        "retry_total": 0,
+        "timeout": HINT_BUDGET_S,
+        "read_timeout": HINT_BUDGET_S,
+        "connection_timeout": HINT_BUDGET_S,
+    }
+
+
+def first_page_names(pager: Any) -> list[str] | None:
+    """The names on the first page of an SDK list (None when it did not come, cheaply)."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    try:
+        page: Any = next(iter(pager.by_page()), [])
+        return sorted(str(item.name) for item in page)
+    except ResourceNotFoundError:
+        raise
+    except AzureError:
+        return None
+
+
 def cache_not_found_hint(client: Any, resource_group: str) -> str | None:
-    """ "caches in RG: a, b" or "resource group RG does not exist": one cheap extra call."""
+    """ "caches in RG: a, b" or "resource group RG does not exist", from one bounded list call
+    (:data:`HINT_BUDGET_S`); None when that list is not cheap."""
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        names = sorted(c.name for c in client.caches.list_by_resource_group(resource_group))
+        names = first_page_names(
+            client.caches.list_by_resource_group(resource_group, **hint_bounds())
+        )
     except ResourceNotFoundError:
         return f"resource group {resource_group!r} does not exist in this subscription"
+    if names is None:
+        return None
     if not names:
         return f"resource group {resource_group!r} has no HPC caches"
     shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")

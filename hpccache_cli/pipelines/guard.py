@@ -74,6 +74,42 @@ class CommandGuard:
     def flush(self) -> None:
         self.inner.flush()
 
+    @property
+    def buffer(self) -> BytesGuard:
+        """The binary stream under this one, guarded too: commands that write file names byte
+        for byte (``hpccache path``) go through it."""
+        guard = self.__dict__.get("_buffer")
+        if guard is None:
+            guard = self.__dict__["_buffer"] = BytesGuard(self.inner.buffer)
+        return guard
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class BytesGuard:
+    """:class:`CommandGuard` for a binary stream: bytes are read as UTF-8 with
+    ``surrogateescape`` (any byte string round-trips unchanged), neutralised, and written
+    back; only the ``[`` of a prefix changes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._tail = ""
+
+    def write(self, data: Any) -> int:
+        raw = bytes(data)
+        if not raw:
+            return 0
+        text = raw.decode("utf-8", "surrogateescape")
+        tail = self._tail
+        out = neutralise(tail + text)[len(tail):] if "#" in tail or "#" in text else text
+        self.inner.write(out.encode("utf-8", "surrogateescape"))
+        self._tail = (tail + out)[-_TAIL:]
+        return len(raw)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
@@ -91,4 +127,4 @@ def install(sys_module: Any) -> None:
             setattr(sys_module, name, CommandGuard(stream))
 
 
-__all__ = ["PREFIX", "CommandGuard", "command_stream", "install", "neutralise"]
+__all__ = ["PREFIX", "BytesGuard", "CommandGuard", "command_stream", "install", "neutralise"]

@@ -98,9 +98,12 @@ class BodyFault:
     path_contains: str | None = None
     count: int = 1
     hang: bool = False  # never answer at all (until the fake stops)
+    path_suffix: str | None = None  # only paths ending so (a list, not its items)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path_suffix and not path.lower().rstrip("/").endswith(self.path_suffix.lower()):
             return False
         return not self.path_contains or self.path_contains.lower() in path.lower()
 
@@ -174,13 +177,19 @@ class ArmFaults:
             )
 
     def next_hang(
-        self, *, method: str | None = None, path_contains: str | None = None, count: int = 1
+        self,
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+        count: int = 1,
+        path_suffix: str | None = None,
     ) -> None:
         """Read the next ``count`` matching requests and never answer them (until the fake
-        stops): what a client's read timeout is for."""
+        stops): what a client's read timeout is for. ``path_suffix`` picks a list
+        (``/caches``) apart from its items (``/caches/emu``)."""
         with self._lock:
             self._bodies.append(BodyFault(b"", method=method, path_contains=path_contains,
-                                          count=count, hang=True))
+                                          count=count, hang=True, path_suffix=path_suffix))
 
     def next_nested(
         self,
