@@ -140,6 +140,8 @@ class EmulatorConfig:
     storage_targets: list[StorageTarget] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     source: Path | None = None
+    # The raw [aml] table: checked and built by hpccache_cli.emulator.aml.config (AMLFS).
+    aml: dict[str, Any] | None = None
 
     def junctions(self) -> list[tuple[Junction, StorageTarget]]:
         """All junctions with their targets, longest namespace path first."""
@@ -185,7 +187,9 @@ def _build(cls: type[Any], section: str, data: Any, base: Path, paths: tuple[str
 
 def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
     """Build and validate a config from parsed TOML; relative paths resolve against ``base``."""
-    _check_keys("top level", data, {"cache", "ports", "writeback", "storage_targets", "faults"})
+    _check_keys(
+        "top level", data, {"cache", "ports", "writeback", "storage_targets", "faults", "aml"}
+    )
     cache = _build(CacheInfo, "cache", data.get("cache", {}), base, ("cache_dir",))
     if "cache_dir" not in data.get("cache", {}):
         cache.cache_dir = (base / "cache").resolve()
@@ -244,7 +248,10 @@ def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise ConfigError("storage target names must be unique")
-    return EmulatorConfig(cache, ports, writeback, targets, faults)
+    aml = data.get("aml")
+    if aml is not None and not isinstance(aml, dict):
+        raise ConfigError("[aml] must be a table")
+    return EmulatorConfig(cache, ports, writeback, targets, faults, aml=aml)
 
 
 def load_config(path: str | Path) -> EmulatorConfig:

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from hpccache_cli.emulator.aml.service import AmlService
+from hpccache_cli.emulator.arm.aml_routes import AmlRoutes
 from hpccache_cli.emulator.arm.faults import ArmFaults
 from hpccache_cli.emulator.arm.resources import PROVIDER, ArmStore, CacheRecord
 
@@ -30,6 +32,7 @@ class ArmBackend(Protocol):
 
     faults: ArmFaults
     store: ArmStore
+    aml: AmlService | None
     page_size: int
     poll_after_ms: int
 
@@ -123,13 +126,16 @@ class ArmRoutes:
                 "locations/ascoperations/read",
             ),
         ]
+        table[:0] = AmlRoutes(arm, ArmReply).table()  # Azure Managed Lustre (its own module)
         self._table: list[tuple[str, re.Pattern[str], route, str]] = [
             (m, re.compile(f"^{p}/?$", re.IGNORECASE), f, a) for m, p, f, a in table
         ]
 
     # ---- entry point ----------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, str], auth: str | None) -> ArmReply:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], auth: str | None, body: bytes = b""
+    ) -> ArmReply:
         if not self.arm.token_ok(auth):
             code = "AuthenticationFailed" if not auth else "InvalidAuthenticationToken"
             msg = (
@@ -149,7 +155,9 @@ class ArmRoutes:
                              content_type=body_fault.content_type, hang=body_fault.hang)
             fault = self.arm.faults.take_status(method, path)
             if fault is not None:
-                act = f"{PROVIDER}/" + action.format(action=groups.get("action", ""))
+                act = f"{PROVIDER}/" + action.format(
+                    action=groups.get("action", ""), kind=groups.get("kind", "")
+                )
                 code, message = fault.code_and_message(act, path)
                 headers = {}
                 if fault.retry_after is not None:
@@ -169,7 +177,8 @@ class ArmRoutes:
                     "SubscriptionNotFound",
                     f"The subscription '{groups['sub']}' could not be found.",
                 )
-            return func(query=query, path=path, **groups)
+            extra = {"body": body} if getattr(func, "wants_body", False) else {}
+            return func(query=query, path=path, **groups, **extra)
         return _err(404, "InvalidResourceType", f"The fake ARM does not serve {method} {path}.")
 
     # ---- lookups --------------------------------------------------------------------------
