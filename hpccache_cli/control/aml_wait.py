@@ -158,9 +158,9 @@ def follow(
 
 def _with_rate(now: Progress, before: Progress | None) -> Progress:
     rate = now.rate
-    if rate is None and before is not None and now.elapsed > before.elapsed:
-        if now.done is not None and before.done is not None:
-            rate = (now.done - before.done) / (now.elapsed - before.elapsed)
+    if (rate is None and before is not None and now.elapsed > before.elapsed
+            and now.done is not None and before.done is not None):
+        rate = (now.done - before.done) / (now.elapsed - before.elapsed)
     eta = None
     if now.percent is not None and 0 < now.percent < 100 and now.elapsed > 0:
         eta = now.elapsed * (100 - now.percent) / now.percent
