@@ -116,7 +116,8 @@ def archive_progress(fs: Any) -> ArchiveProgress | None:
     if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
         return None
     entry = entries[0]
-    status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+    raw_status = entry.get("status")
+    status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
     return ArchiveProgress(
         path=entry.get("filesystemPath"),
         state=status.get("state"),
