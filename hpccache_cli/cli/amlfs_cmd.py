@@ -2,7 +2,7 @@
 
 ``list``, ``show``, ``archive`` (waits for the archive by default), ``cancel-archive`` here;
 the job groups ``import``, ``auto-export`` and ``auto-import`` in
-:mod:`hpccache_cli.cli.amlfs_jobs_cmd`. JSON output has ``az amlfs``'s shape (properties
+:mod:`hpccache_cli.cli.amlfs_jobs`. JSON output has ``az amlfs``'s shape (properties
 flattened, ``resourceGroup`` added); option names are az's where ``az amlfs`` has them.
 """
 
@@ -192,7 +192,7 @@ def cancel_archive(
 
 
 def register(app: typer.Typer) -> None:
-    from hpccache_cli.cli.amlfs_jobs_cmd import add_job_groups
+    from hpccache_cli.cli.amlfs_jobs import add_job_groups
 
     add_job_groups(amlfs_app)
     app.add_typer(amlfs_app, name="amlfs")

@@ -1,6 +1,6 @@
 """The ``create`` command of each AMLFS job group (their options differ: az's names).
 
-Kept apart from :mod:`hpccache_cli.cli.amlfs_jobs_cmd` (the commands every job type shares)
+Kept apart from :mod:`hpccache_cli.cli.amlfs_jobs` (the commands every job type shares)
 so each module stays small; the shared work is that module's ``_create``.
 """
 

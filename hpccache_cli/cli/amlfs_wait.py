@@ -7,7 +7,8 @@ per poll interval, bounded). Here each reading becomes:
 - in Azure Pipelines (``TF_BUILD``): ``##vso[task.setprogress]`` when the percentage moves,
   and at the end a warning per kind of trouble (conflicts, errors) and output variables
   ``AMLFS_STATE``, ``AMLFS_PERCENT``, ``AMLFS_IMPORTED``, ``AMLFS_CONFLICTS``, ``AMLFS_ERRORS``;
-- in a job script (stderr not a terminal): one line per change of state.
+- in a job script (stderr not a terminal): one line per change of state once the wait has
+  lasted :data:`ANNOUNCE_AFTER` seconds (a short wait prints only its outcome).
 
 A timeout or Ctrl-C leaves the job running in Azure and says which commands show or cancel it.
 """
@@ -27,6 +28,9 @@ from hpccache_cli.control.aml_wait import (
     outcome_code,
 )
 from hpccache_cli.errors import EXIT_AZURE, EXIT_INTERRUPTED, UserError
+
+#: Seconds after which a job script's log gets a line per change of state.
+ANNOUNCE_AFTER = 2.0
 
 
 class WaitReport:
@@ -62,8 +66,10 @@ class WaitReport:
         elif self.terminal:
             self.err.write(f"\r\x1b[K{self.label}: {reading.line()} ({reading.elapsed:.0f} s)")
             self._drawn = True
-        elif reading.state != self._last_state:
-            self.err.write(f"{self.label}: {reading.line()}\n")
+        elif reading.state != self._last_state and reading.elapsed >= ANNOUNCE_AFTER:
+            self.err.write(f"{self.label}: {reading.line()} ({reading.elapsed:.0f} s)\n")
+        elif reading.elapsed < ANNOUNCE_AFTER:
+            return  # a short wait needs no announcement: its state shows when it is long
         self._last_state = reading.state
         self.err.flush()
 
@@ -75,10 +81,13 @@ class WaitReport:
 
     def _vso(self, area: str, props: dict[str, str], message: str = "",
              terminate: bool = False) -> None:
+        from hpccache_cli.pipelines.guard import command_stream
         from hpccache_cli.pipelines.vso import format_command
 
-        self.out.write(format_command(area, props, message, terminate=terminate) + "\n")
-        self.out.flush()
+        stream = command_stream(self.out)  # our own commands pass the TF_BUILD guard
+        self.out.flush()  # keep the order with what went through the guard
+        stream.write(format_command(area, props, message, terminate=terminate) + "\n")
+        stream.flush()
 
     def finish(self, reading: Progress) -> None:
         """Warnings and output variables in a pipeline; nothing elsewhere."""

@@ -1,0 +1,171 @@
+"""``hpccache amlfs`` as a user runs it (a subprocess) against the fake ARM, with Azurite as the
+blob back end: output shapes, exit codes, one-line refusals, the pipeline's logging commands.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aml_support import BARE, FS, RG, AmlWorld, running_aml
+from arm_support import error_line, run_hpccache
+
+from hpccache_cli.control import aml_jobs
+
+
+@pytest.fixture
+def aml(tmp_path: Path) -> Iterator[AmlWorld]:
+    with running_aml(tmp_path) as world:
+        yield world
+
+
+@pytest.fixture
+def env(aml: AmlWorld, tmp_path: Path) -> dict[str, str | None]:
+    return {**aml.world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg"), "TF_BUILD": None,
+            "AZURE_DEFAULTS_GROUP": None}
+
+
+def run(env: dict[str, str | None], *args: str) -> object:
+    return run_hpccache(env, "amlfs", *args, timeout=120)
+
+
+def test_list_and_show_have_az_shapes(aml: AmlWorld, env: dict[str, str | None]) -> None:
+    proc = run(env, "list", "-g", RG, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    listed = {fs["name"]: fs for fs in json.loads(proc.stdout)}
+    assert set(listed) == {FS, BARE}
+    assert listed[FS]["resourceGroup"] == RG and "hsm" in listed[FS] and "hsm" not in listed[BARE]
+    proc = run(env, "show", "-n", FS, "-g", RG, "--query", "clientInfo.mountCommand", "-o",
+               "tsv")
+    assert proc.returncode == 0 and proc.stdout.startswith("mount -t lustre 127.0.0.1@tcp:")
+
+
+def test_archive_waits_and_the_blobs_are_in_azurite(aml: AmlWorld,
+                                                    env: dict[str, str | None]) -> None:
+    aml.write("out/a.bin", b"\x00\x01" * 3000)
+    aml.write("out/b.txt", b"text\n")
+    proc = run(env, "archive", FS, "-g", RG)
+    assert proc.returncode == 0, proc.stderr
+    assert "Completed" in proc.stderr
+    assert aml.blobs() == {"out": b"", "out/a.bin": b"\x00\x01" * 3000, "out/b.txt": b"text\n"}
+
+
+def test_archive_of_a_file_system_without_hsm_is_one_line(aml: AmlWorld,
+                                                          env: dict[str, str | None]) -> None:
+    line = error_line(run(env, "archive", "-n", BARE, "-g", RG), 3)
+    assert f"file system '{BARE}'" in line and "no HSM settings" in line
+
+
+def test_a_second_job_is_refused_naming_the_running_one(aml: AmlWorld,
+                                                        env: dict[str, str | None]) -> None:
+    aml.write("f.txt", b"x")
+    aml.fs.gate.clear()
+    assert run(env, "archive", FS, "-g", RG, "--no-wait").returncode == 0
+    line = error_line(run(env, "import", "create", "-n", "j1", "--amlfs-name", FS, "-g", RG), 3)
+    assert "an archive of '/' is" in line and "--queue" in line
+    aml.fs.gate.set()
+
+
+def test_auto_import_blocks_manual_import_and_says_disable(aml: AmlWorld,
+                                                           env: dict[str, str | None]) -> None:
+    proc = run(env, "auto-import", "create", "-n", "ai1", "--amlfs-name", FS, "-g", RG, "-o",
+               "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["adminStatus"] == "Enable"
+    line = error_line(run(env, "import", "create", "-n", "j1", "--amlfs-name", FS, "-g", RG,
+                          "--queue"), 3)
+    assert "auto-import job 'ai1' is enabled" in line and "auto-import disable" in line
+
+
+def test_import_waits_for_the_jobs_state_and_exit_codes_follow_it(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    aml.container.upload_blob("in/x.txt", b"x")
+    proc = run(env, "import", "create", "-n", "ok", "--amlfs-name", FS, "-g", RG, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"]["state"] == "Completed"
+    aml.fs.faults.error_paths = ["bad"]
+    aml.container.upload_blob("bad/y.txt", b"y")
+    proc = run(env, "import", "create", "-n", "partial", "--amlfs-name", FS, "-g", RG,
+               "--maximum-errors", "-1", "-o", "none")
+    line = error_line(proc, 1)
+    assert "CompletedPartial" in line and "1 errors" in line
+    aml.fs.faults.fail_jobs = True
+    line = error_line(run(env, "import", "create", "-n", "failed", "--amlfs-name", FS, "-g",
+                          RG, "-o", "none"), 3)
+    assert "Failed" in line and "emulated failure" in line
+
+
+def test_a_timeout_leaves_the_job_running_and_names_the_commands(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    aml.container.upload_blob("in/x.txt", b"x")
+    aml.fs.gate.clear()
+    aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "slow", {})
+    line = error_line(run(env, "import", "wait", "-n", "slow", "--amlfs-name", FS, "-g", RG,
+                          "--timeout", "0.5"), 3)
+    assert "still running in Azure" in line
+    assert f"hpccache amlfs import show -n slow --amlfs-name {FS} -g {RG}" in line
+    assert f"hpccache amlfs import cancel -n slow --amlfs-name {FS} -g {RG}" in line
+    assert run(env, "import", "cancel", "-n", "slow", "--amlfs-name", FS, "-g", RG, "-o",
+               "none").returncode == 0
+    aml.fs.gate.set()
+    proc = run(env, "import", "wait", "-n", "slow", "--amlfs-name", FS, "-g", RG)
+    assert "Canceled" in error_line(proc, 3)
+
+
+def test_in_a_pipeline_progress_warnings_and_output_variables(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    aml.write("c.txt", b"local and dirty")
+    aml.container.upload_blob("c.txt", b"remote")
+    proc = run({**env, "TF_BUILD": "True"}, "import", "create", "-n", "j1", "--amlfs-name", FS,
+               "-g", RG, "--conflict-mode", "Skip", "-o", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert "##vso[task.logissue type=warning]import job 'j1' on fs1: 1 conflict(s)" in proc.stdout
+    assert "##vso[task.setvariable variable=AMLFS_STATE;isOutput=true]Completed" in proc.stdout
+    assert "##vso[task.setvariable variable=AMLFS_CONFLICTS;isOutput=true]1" in proc.stdout
+    proc = run({**env, "TF_BUILD": "True"}, "archive", FS, "-g", RG)
+    assert proc.returncode == 0, proc.stderr
+    assert "##vso[task.setprogress value=100;]" in proc.stdout
+
+
+def test_auto_export_lifecycle_and_job_ids_in_the_services_shape(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    proc = run(env, "auto-export", "create", "-n", "ae1", "--amlfs-name", FS, "-g", RG, "-o",
+               "json")
+    assert proc.returncode == 0, proc.stderr
+    job_id = json.loads(proc.stdout)["id"]
+    assert "/amlfilesystems/fs1/autoExportJob/ae1" in job_id  # the service's quirks
+    proc = run(env, "auto-export", "show", "--ids", job_id, "--query", "adminStatus", "-o",
+               "tsv")
+    assert proc.returncode == 0 and proc.stdout.strip() == "Enable", proc.stderr
+    proc = run(env, "auto-export", "disable", "-n", "ae1", "--amlfs-name", FS, "-g", RG,
+               "--query", "adminStatus", "-o", "tsv")
+    assert proc.stdout.strip() == "Disable", proc.stderr
+    assert run(env, "auto-export", "delete", "-n", "ae1", "--amlfs-name", FS, "-g",
+               RG).returncode == 0
+    proc = run(env, "auto-export", "list", "--amlfs-name", FS, "-g", RG, "-o", "json")
+    assert json.loads(proc.stdout) == []
+
+
+def test_cancel_archive_stops_a_running_archive(aml: AmlWorld,
+                                                env: dict[str, str | None]) -> None:
+    aml.write("f.txt", b"x")
+    aml.fs.gate.clear()
+    assert run(env, "archive", FS, "-g", RG, "--no-wait").returncode == 0
+    proc = run(env, "cancel-archive", FS, "-g", RG)
+    assert proc.returncode == 0 and "asked Azure to cancel" in proc.stdout, proc.stderr
+    aml.fs.gate.set()
+    proc = run(env, "show", FS, "-g", RG, "--query", "hsm.archiveStatus[0].status.state", "-o",
+               "tsv")
+    assert proc.stdout.strip() in ("Cancelling", "Canceled")
+
+
+def test_bad_input_is_one_line(aml: AmlWorld, env: dict[str, str | None]) -> None:
+    line = error_line(run(env, "archive", FS, "-g", RG, "--path", "relative"), 2)
+    assert "--path 'relative' must be absolute" in line
+    line = error_line(run(env, "import", "create", "-n", "j", "--amlfs-name", FS, "-g", RG,
+                          "--import-prefixes", "data"), 2)
+    assert "must start with '/'" in line
+    line = error_line(run(env, "show", "nosuch", "-g", RG), 3)
+    assert "nosuch" in line and "fs1" in line
