@@ -47,6 +47,8 @@ def run_amlfs_demo(base: Path, arm: Any, group: str, subscription: str, files: i
     try:
         fs = service.add(AmlSettings(name=FS_NAME, resource_group=group,
                                      subscription_id=subscription, root_dir=base / "lustre"))
+        container = fs.container
+        assert container is not None  # an HSM file system on a started service has one
         arm.aml = service
         written = _write(fs.root, files)
         typer.echo(f"\nAzure Managed Lustre: emulated file system {FS_NAME} (namespace "
@@ -55,13 +57,13 @@ def run_amlfs_demo(base: Path, arm: Any, group: str, subscription: str, files: i
         code = run(["amlfs", "archive", FS_NAME, "-g", group])
         if code == EXIT_INTERRUPTED:
             return code
-        blobs = {b.name: b for b in fs.container.list_blobs(include=["metadata"])}
+        blobs = {b.name: b for b in container.list_blobs(include=["metadata"])}
         typer.echo(f"\ncontainer {fs.settings.container}: {len(blobs)} blobs, e.g.")
         for name in sorted(blobs)[:4]:
             b = blobs[name]
             typer.echo(f"  {name}  {b.size} bytes  {dict(sorted((b.metadata or {}).items()))}")
         bad = [rel for rel, data in written.items() if rel not in blobs
-               or fs.container.download_blob(rel).readall() != data
+               or container.download_blob(rel).readall() != data
                or set(blobs[rel].metadata or {}) < {"owner", "group", "permissions", "modtime"}]
         if code or bad:
             typer.secho(f"AMLFS verification failed: {len(bad)} of {files} files differ in "
