@@ -201,6 +201,25 @@ def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str
     return lines
 
 
+def _start_aml(cfg: EmulatorConfig, arm: Any) -> Any:
+    """The ``[aml]`` file system behind the fake ARM (Azurite started): (service, fs)."""
+    from pathlib import Path
+
+    from hpccache_cli.emulator.aml.azurite import AzuriteMissing
+    from hpccache_cli.emulator.aml.service import serve_from_config
+    from hpccache_cli.emulator.config import ConfigError
+
+    assert cfg.aml is not None
+    base = cfg.source.parent if cfg.source is not None else Path.cwd()
+    table = {"subscription_id": cfg.cache.subscription_id, **cfg.aml}
+    try:
+        service, fs = serve_from_config(table, base)
+    except (ConfigError, AzuriteMissing) as exc:
+        raise UsageError(str(exc)) from None
+    arm.aml = service
+    return service, fs
+
+
 async def _serve(cfg: EmulatorConfig) -> None:
     import asyncio
     import signal
@@ -224,15 +243,25 @@ async def _serve(cfg: EmulatorConfig) -> None:
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     arm = None
+    aml = None
     try:
         arm = await _start_fake_arm(cfg, emulator)
+        if cfg.aml is not None and arm is not None:
+            aml = await asyncio.to_thread(_start_aml, cfg, arm.arm)
         for line in banner(cfg, emulator, arm):
             print(line, flush=True)
+        if aml is not None:
+            from hpccache_cli.emulator.aml.service import banner_lines
+
+            for line in banner_lines(*aml):
+                print(line, flush=True)
         print(READY_LINE, flush=True)
         await stop.wait()
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        if aml is not None:
+            await asyncio.to_thread(aml[0].stop)
         if arm is not None:
             await arm.stop()
         await emulator.stop()

@@ -75,6 +75,18 @@ def connection_string(url: str) -> str:
     )
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the emulator dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so no Azurite outlives a killed test run or emulator."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() is the only way down
+
+
 class Azurite:
     """One Azurite blob service on 127.0.0.1, on a port it picks itself."""
 
@@ -98,7 +110,7 @@ class Azurite:
             [node, str(self.main), "--blobHost", "127.0.0.1", "--blobPort", "0",
              "--skipApiVersionCheck", "--disableTelemetry", "--location", str(self.location)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, cwd=self.location,
+            text=True, cwd=self.location, preexec_fn=_die_with_parent,
         )
         found = threading.Event()
         threading.Thread(target=self._read, args=(found,), daemon=True,

@@ -93,3 +93,28 @@ class AmlService:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_from_config(table: dict[str, Any], base: Path) -> tuple[AmlService, AmlFilesystem]:
+    """``hpccache emulator run`` with an ``[aml]`` table: check it (ConfigError), start Azurite
+    (data under the file system's root's parent, in ``.aml-state``) and serve the file system."""
+    from hpccache_cli.emulator.aml.config import aml_from_dict
+
+    settings = aml_from_dict(table, base)
+    service = AmlService.start(Path(settings.root_dir).parent / ".aml-state")
+    try:
+        return service, service.add(settings)
+    except Exception:
+        service.stop()
+        raise
+
+
+def banner_lines(service: AmlService, fs: AmlFilesystem) -> list[str]:
+    s = fs.settings
+    hsm = f"container {s.container}" if fs.hsm else "no HSM settings"
+    url = service.azurite.url if service.azurite else "(none)"
+    return [
+        f"  Azure Managed Lustre: {s.name} (resource group {s.resource_group}), namespace "
+        f"{fs.root}, {hsm}",
+        f"  Azurite (blob back end): {url}, account {s.storage_account}",
+    ]
