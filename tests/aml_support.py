@@ -8,6 +8,7 @@ Azurite skips, or fails under ``HPCCACHE_REQUIRE_PEERS=1`` (scripts/test.sh inst
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,13 +69,30 @@ def start_service(base: Path) -> AmlService:
 
 
 @contextmanager
-def running_aml(base: Path, faults: AmlFaults | None = None) -> Iterator[AmlWorld]:
-    """The fake ARM with ``fs1`` (HSM, container ``amlfs-data``) and ``bare-fs`` (no HSM)."""
+def shared_azurite(base: Path) -> Iterator[AmlService]:
+    """One Azurite for a test module (each test gets containers of its own)."""
     service = start_service(base)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@contextmanager
+def running_aml(base: Path, faults: AmlFaults | None = None,
+                shared: AmlService | None = None) -> Iterator[AmlWorld]:
+    """The fake ARM with ``fs1`` (HSM) and ``bare-fs`` (no HSM); on ``shared``'s Azurite with a
+    container of the test's own, else on an Azurite of its own."""
+    if shared is not None:
+        service = AmlService(None, shared.blob_service, owns_client=False)
+        container = f"t{uuid.uuid4().hex[:16]}"
+    else:
+        service, container = start_service(base), "amlfs-data"
     try:
         with running_world(base / "emu") as world:
             fs = service.add(AmlSettings(name=FS, resource_group=RG, subscription_id=SUB,
-                                         root_dir=base / "lustre", faults=faults or AmlFaults()))
+                                         root_dir=base / "lustre", container=container,
+                                         faults=faults or AmlFaults()))
             bare = service.add(AmlSettings(name=BARE, resource_group=RG, subscription_id=SUB,
                                            root_dir=base / "bare", hsm=False))
             world.arm.aml = service

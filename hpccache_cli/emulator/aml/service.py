@@ -24,9 +24,11 @@ from hpccache_cli.emulator.aml.filesystem import AmlFilesystem
 class AmlService:
     """File systems by (subscription, resource group, name), case-insensitively like ARM."""
 
-    def __init__(self, azurite: Azurite | None, blob_service: Any | None) -> None:
+    def __init__(self, azurite: Azurite | None, blob_service: Any | None,
+                 owns_client: bool = True) -> None:
         self.azurite = azurite
         self.blob_service = blob_service
+        self.owns_client = owns_client  # False: a shared client (tests), left open at stop
         self._lock = threading.Lock()
         self._systems: dict[tuple[str, str, str], AmlFilesystem] = {}
 
@@ -83,7 +85,7 @@ class AmlService:
             systems = list(self._systems.values())
         for fs in systems:
             fs.stop()
-        if self.blob_service is not None:
+        if self.blob_service is not None and self.owns_client:
             self.blob_service.close()
         if self.azurite is not None:
             self.azurite.stop()
