@@ -176,3 +176,16 @@ def test_bad_input_is_one_line(aml: AmlWorld, env: dict[str, str | None]) -> Non
     assert "must start with '/'" in line
     line = error_line(run(env, "show", "nosuch", "-g", RG), 3)
     assert "nosuch" in line and "fs1" in line
+
+
+def test_a_missing_job_or_group_is_named_with_what_exists(aml: AmlWorld,
+                                                          env: dict[str, str | None]) -> None:
+    line = error_line(run(env, "import", "wait", "-n", "nosuch", "--amlfs-name", FS, "-g", RG),
+                      3)
+    assert "import job 'nosuch' of AMLFS file system 'fs1'" in line
+    assert "file system 'fs1' has no import jobs" in line
+    line = error_line(run(env, "import", "show", "-n", "j", "--amlfs-name", "nofs", "-g", RG),
+                      3)
+    assert "file system 'nofs' does not exist" in line and "bare-fs, fs1" in line
+    line = error_line(run(env, "list", "-g", "nosuchrg"), 3)
+    assert "Resource group 'nosuchrg' could not be found" in line

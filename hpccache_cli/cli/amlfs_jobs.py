@@ -70,7 +70,6 @@ def _create(az: AzureArgs, word: str, fs_name: str | None, name: str | None,
     from hpccache_cli.cli.amlfs_refs import job_refs
     from hpccache_cli.cli.amlfs_wait import WaitReport, end_or_fail, wait_and_report
     from hpccache_cli.control import aml_jobs
-    from hpccache_cli.control.amlfs import fs_client
     from hpccache_cli.control.operations import check_timeout
 
     check_timeout(timeout)
@@ -84,7 +83,7 @@ def _create(az: AzureArgs, word: str, fs_name: str | None, name: str | None,
             emit(az, job_json(job), HEADERS, [job_row(job)])
             continue
         label = f"{kind.noun} {ref.name!r} on {fs}"
-        with fs_client(settings, group, fs) as client:
+        with aml_jobs.job_client(settings, group, fs, kind, ref.name) as client:
             ops = getattr(client, kind.ops)
             end = wait_and_report(
                 partial(job_read, ops, group, fs, ref.name, label), WaitReport(label),
@@ -213,7 +212,7 @@ def _wait_command(group: typer.Typer) -> None:
              timeout: float = TIMEOUT_OPTION, *, az: AzureArgs) -> None:
         from hpccache_cli.cli.amlfs_refs import job_refs
         from hpccache_cli.cli.amlfs_wait import WaitReport, end_or_fail, wait_and_report
-        from hpccache_cli.control.amlfs import fs_client
+        from hpccache_cli.control.aml_jobs import IMPORT, job_client
         from hpccache_cli.control.operations import check_timeout
 
         check_timeout(timeout)
@@ -221,7 +220,7 @@ def _wait_command(group: typer.Typer) -> None:
             settings = az.settings(r.fs.subscription_id)
             group_, fs = r.fs.resource_group, r.fs.name
             label = f"import job {r.name!r} on {fs}"
-            with fs_client(settings, group_, fs) as client:
+            with job_client(settings, group_, fs, IMPORT, r.name) as client:
                 read = partial(job_read, client.import_jobs, group_, fs, r.name, label)
                 end = wait_and_report(read, WaitReport(label), timeout=timeout,
                                       interval=settings.polling_interval,

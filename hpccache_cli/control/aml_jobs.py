@@ -12,7 +12,8 @@ waits (bounded, one round of reads per poll interval) until that job ends. A 409
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,46 @@ def _ops(client: Any, kind: JobKind) -> Any:
     return getattr(client, kind.ops)
 
 
+def job_not_found_hint(client: Any, rg: str, fs: str, kind: JobKind) -> str | None:
+    """The jobs the file system does have, or that the file system itself is missing."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from hpccache_cli.control.amlfs import fs_not_found_hint
+
+    try:
+        names = sorted(j.name for j in _ops(client, kind).list_by_aml_filesystem(rg, fs))
+    except ResourceNotFoundError:
+        hint = fs_not_found_hint(client, rg)
+        return f"file system {fs!r} does not exist" + (f" ({hint})" if hint else "")
+    except Exception:  # noqa: BLE001 - the hint is optional
+        return None
+    if not names:
+        return f"file system {fs!r} has no {kind.noun}s"
+    return f"{kind.noun}s of {fs}: {', '.join(names[:20])}"
+
+
+@contextmanager
+def job_client(settings: ArmSettings, rg: str, fs: str, kind: JobKind, name: str,
+               client: Any = None) -> Iterator[Any]:
+    """A client for calls about one job; a 404 names the job and what does exist."""
+    from hpccache_cli.control.arm_errors import arm_errors
+    from hpccache_cli.control.client import make_client
+
+    own = client is None
+    client = client or make_client(settings)
+    try:
+        with arm_errors(settings, f"{kind.noun} {name!r} of AMLFS file system {fs!r} in "
+                        f"resource group {rg!r}", lambda: job_not_found_hint(client, rg, fs,
+                                                                             kind)):
+            yield client
+    finally:
+        if own:
+            client.close()
+
+
 def get_job(settings: ArmSettings, rg: str, fs: str, kind: JobKind, name: str,
             client: Any = None) -> Any:
-    with fs_client(settings, rg, fs, client) as c:
+    with job_client(settings, rg, fs, kind, name, client) as c:
         return _ops(c, kind).get(rg, fs, name)
 
 
@@ -131,7 +169,7 @@ def create_job(
 def set_admin_status(settings: ArmSettings, rg: str, fs: str, kind: JobKind, name: str,
                      admin: str, client: Any = None) -> Any:
     """PATCH ``adminStatus`` (Cancel for an import; Enable or Disable for an auto job)."""
-    with fs_client(settings, rg, fs, client) as c:
+    with job_client(settings, rg, fs, kind, name, client) as c:
         ops = _ops(c, kind)
         ops.get(rg, fs, name)  # a missing job is named as such, not as a failed update
         if admin == "Enable":
@@ -147,7 +185,7 @@ def delete_job(settings: ArmSettings, rg: str, fs: str, kind: JobKind, name: str
     from hpccache_cli.control.lro import FollowedPolling, OperationTimeout, timed_out
     from hpccache_cli.control.operations import wait_for
 
-    with fs_client(settings, rg, fs, client) as c:
+    with job_client(settings, rg, fs, kind, name, client) as c:
         ops = _ops(c, kind)
         ops.get(rg, fs, name)
         poller = ops.begin_delete(rg, fs, name, polling=FollowedPolling(settings))

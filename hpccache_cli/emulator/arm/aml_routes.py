@@ -39,6 +39,7 @@ class AmlBackend(Protocol):
     """What these routes use of the fake ARM (``FakeArm``)."""
 
     aml: AmlService | None
+    store: Any  # the caches' ArmStore: its resource groups exist too
     page_size: int
     poll_after_ms: int
 
@@ -156,6 +157,11 @@ class AmlRoutes:
 
     def _list(self, query: dict[str, str], path: str, sub: str, rg: str | None = None) -> ArmReply:
         service = self.arm.aml
+        if rg is not None and rg.lower() not in (
+                (service.resource_groups(sub) if service else set())
+                | self.arm.store.resource_groups(sub)):
+            return self._err(404, "ResourceGroupNotFound",
+                             f"Resource group '{rg}' could not be found.")
         systems = service.systems(sub, rg) if service is not None else []
         return self._page([fs.body() for fs in systems], path, query)
 
