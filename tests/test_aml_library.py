@@ -98,7 +98,7 @@ def test_a_second_job_while_one_runs_names_the_running_job(aml: AmlWorld) -> Non
     amlfs.start_archive(aml.settings(), RG, FS)
     with pytest.raises(amlfs.JobSlotBusy, match="an archive of '/' is .*--queue"):
         aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "j1", {})
-    with pytest.raises(amlfs.JobSlotBusy, match="archive"):
+    with pytest.raises(amlfs.JobSlotBusy, match="archive.*--queue"):
         amlfs.start_archive(aml.settings(), RG, FS)
     aml.fs.gate.set()
 
@@ -255,3 +255,19 @@ def test_auto_export_copies_new_files_while_enabled(aml: AmlWorld) -> None:
     assert "/autoExportJob/ae" in job.id and "/amlfilesystems/" in job.id
     aml_jobs.delete_job(aml.settings(), RG, FS, aml_jobs.AUTO_EXPORT, "ae")
     assert aml_jobs.list_jobs(aml.settings(), RG, FS, aml_jobs.AUTO_EXPORT) == []
+
+
+def test_archive_with_queue_waits_for_the_running_import(aml: AmlWorld) -> None:
+    aml.container.upload_blob("in/x", b"x")
+    aml.write("out/y", b"y")
+    aml.fs.gate.clear()
+    aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "first", {})
+    seen: list[str] = []
+
+    def on_wait(holder: amlfs.Busy, waited: float) -> None:
+        seen.append(holder.describe())
+        aml.fs.gate.set()
+
+    amlfs.start_archive(aml.settings(), RG, FS, queue=True, timeout=60, on_wait=on_wait)
+    assert seen and "import job 'first'" in seen[0]
+    wait_until(lambda: aml.blobs().get("out/y") == b"y", timeout=30)

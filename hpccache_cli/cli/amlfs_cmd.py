@@ -18,6 +18,7 @@ from hpccache_cli.cli.amlfs_options import (
     FS_ARG,
     IDS_OPTION,
     NAME_OPTION,
+    QUEUE_OPTION,
     RG_OPTION,
     TIMEOUT_OPTION,
 )
@@ -123,10 +124,12 @@ def archive(
     wait: bool = typer.Option(True, "--wait/--no-wait",
                               help="Wait for the archive to end (default), or return once "
                               "Azure accepted it."),
+    queue: bool = QUEUE_OPTION,
     timeout: float = TIMEOUT_OPTION,
     *,
     az: AzureArgs,
 ) -> None:
+    from hpccache_cli.cli.amlfs_jobs import on_wait
     from hpccache_cli.cli.amlfs_refs import fs_refs
     from hpccache_cli.cli.amlfs_wait import WaitReport, end_or_fail, wait_and_report
     from hpccache_cli.control import amlfs
@@ -140,8 +143,9 @@ def archive(
                          "/results (or / for everything)")
     for ref in fs_refs(filesystems, name, ids, resource_group):
         settings = az.settings(ref.subscription_id)
-        before = amlfs.archive_progress(amlfs.start_archive(settings, ref.resource_group,
-                                                            ref.name, path))
+        before = amlfs.archive_progress(amlfs.start_archive(
+            settings, ref.resource_group, ref.name, path, queue=queue, timeout=timeout,
+            on_wait=on_wait))
         label = f"archive of {path!r} on {ref.name}"
         if not wait:
             typer.echo(f"started {label}; it continues in Azure (hpccache amlfs show "

@@ -60,7 +60,7 @@ def _prefixes(values: list[str] | None) -> list[str]:
     return found
 
 
-def _on_wait(holder: Any, waited: float) -> None:
+def on_wait(holder: Any, waited: float) -> None:
     typer.echo(f"waiting for {holder.describe()} to end (--queue, {waited:.0f} s)", err=True)
 
 
@@ -78,7 +78,7 @@ def _create(az: AzureArgs, word: str, fs_name: str | None, name: str | None,
         settings = az.settings(ref.fs.subscription_id)
         fs, group = ref.fs.name, ref.fs.resource_group
         job = aml_jobs.create_job(settings, group, fs, kind, ref.name, props, location=location,
-                                  queue=queue, timeout=timeout, on_wait=_on_wait)
+                                  queue=queue, timeout=timeout, on_wait=on_wait)
         if not wait:
             emit(az, job_json(job), HEADERS, [job_row(job)])
             continue

@@ -24,9 +24,9 @@ from hpccache_cli.control.amlfs import (
     require_hsm,
     running_job,
     slot_refusal,
+    wait_for_slot,
 )
 from hpccache_cli.control.client import ArmSettings
-from hpccache_cli.errors import AzureError
 
 
 @dataclass(frozen=True)
@@ -99,28 +99,6 @@ def list_jobs(settings: ArmSettings, rg: str, fs: str, kind: JobKind,
               client: Any = None) -> list[Any]:
     with fs_client(settings, rg, fs, client) as c:
         return list(_ops(c, kind).list_by_aml_filesystem(rg, fs))
-
-
-def wait_for_slot(client: Any, rg: str, fs: str, holder: Busy, *, timeout: float,
-                  interval: float, on_wait: Callable[[Busy, float], None] | None = None,
-                  sleep: Callable[[float], None] = time.sleep) -> float:
-    """Wait until ``holder`` (and any other job) no longer holds the slot; seconds waited."""
-    start = time.monotonic()
-    current: Busy | None = holder
-    while current is not None:
-        if current.permanent:
-            raise slot_refusal(fs, current, "start a job", queue_hint=False)
-        waited = time.monotonic() - start
-        if on_wait is not None:
-            on_wait(current, waited)
-        left = timeout - waited
-        if left <= 0:
-            raise AzureError(
-                f"waited {timeout:g} s (--timeout) for {current.describe()} on file system "
-                f"{fs!r} to end; it is still running, and nothing was started")
-        sleep(min(interval, left))
-        current = running_job(client, rg, fs)
-    return time.monotonic() - start
 
 
 def create_job(

@@ -13,7 +13,8 @@ finds the one that holds the slot so a refusal can name it, before Azure's own 4
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -215,6 +216,28 @@ def slot_refusal(fs_name: str, holder: Busy, doing: str, queue_hint: bool) -> Jo
         f"one blob-integration job at a time{how}", holder)
 
 
+def wait_for_slot(client: Any, rg: str, fs: str, holder: Busy, *, timeout: float,
+                  interval: float, on_wait: Callable[[Busy, float], None] | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> float:
+    """Wait until ``holder`` (and any other job) no longer holds the slot; seconds waited."""
+    start = time.monotonic()
+    current: Busy | None = holder
+    while current is not None:
+        if current.permanent:
+            raise slot_refusal(fs, current, "start a job", queue_hint=False)
+        waited = time.monotonic() - start
+        if on_wait is not None:
+            on_wait(current, waited)
+        left = timeout - waited
+        if left <= 0:
+            raise AzureError(
+                f"waited {timeout:g} s (--timeout) for {current.describe()} on file system "
+                f"{fs!r} to end; it is still running, and nothing was started")
+        sleep(min(interval, left))
+        current = running_job(client, rg, fs)
+    return time.monotonic() - start
+
+
 def list_filesystems(settings: ArmSettings, resource_group: str | None) -> list[Any]:
     scope = f"resource group {resource_group!r}" if resource_group else "the subscription"
     with make_client(settings) as client, arm_errors(settings, f"the AMLFS file systems of "
@@ -231,14 +254,20 @@ def get_filesystem(settings: ArmSettings, resource_group: str, name: str,
 
 
 def start_archive(settings: ArmSettings, resource_group: str, name: str, path: str = "/",
-                  client: Any = None) -> Any:
-    """Check HSM and the job slot, then POST archive; returns the file system as it was."""
+                  client: Any = None, *, queue: bool = False, timeout: float = 3600.0,
+                  on_wait: Callable[[Busy, float], None] | None = None) -> Any:
+    """Check HSM and the job slot (``queue``: wait, bounded, for its holder to end), then
+    POST archive; returns the file system as it was just before."""
     with fs_client(settings, resource_group, name, client) as c:
         fs = c.aml_filesystems.get(resource_group, name)
         require_hsm(fs, resource_group, "archive")
         holder = running_job(c, resource_group, name, fs)
         if holder is not None:
-            raise slot_refusal(name, holder, f"archive {path!r}", queue_hint=False)
+            if not queue or holder.permanent:
+                raise slot_refusal(name, holder, f"archive {path!r}", queue_hint=not queue)
+            wait_for_slot(c, resource_group, name, holder, timeout=timeout,
+                          interval=settings.polling_interval, on_wait=on_wait)
+            fs = c.aml_filesystems.get(resource_group, name)
         c.aml_filesystems.archive(resource_group, name, {"filesystemPath": path})
         return fs
 
