@@ -189,3 +189,39 @@ def test_a_missing_job_or_group_is_named_with_what_exists(aml: AmlWorld,
     assert "file system 'nofs' does not exist" in line and "bare-fs, fs1" in line
     line = error_line(run(env, "list", "-g", "nosuchrg"), 3)
     assert "Resource group 'nosuchrg' could not be found" in line
+
+
+def test_ctrl_c_leaves_the_job_running_and_names_the_commands(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from peers import wait_until
+
+    aml.container.upload_blob("in/x.txt", b"x")
+    aml.fs.gate.clear()
+    aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "held", {})
+    full = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    arm = aml.world.arm
+    before = arm.request_count("GET", "/importJobs/held")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpccache_cli", "amlfs", "import", "wait", "-n", "held",
+         "--amlfs-name", FS, "-g", RG],
+        env={k: v for k, v in full.items() if v is not None}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: arm.request_count("GET", "/importJobs/held") > before, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.count("hpccache: error:") == 1
+    assert "interrupted; import job 'held' on fs1 is still running in Azure" in err
+    assert "cancel it: hpccache amlfs import cancel -n held" in err
+    job = aml_jobs.get_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "held")
+    assert job.properties.status.state == "InProgress"  # left running
+    aml.fs.gate.set()
