@@ -247,7 +247,7 @@ class FakeArm:
         """What ``hpccache emulator run`` prints about the fake ARM: URL, CA and client env."""
         return [
             f"  fake ARM: {self.url} (Microsoft.StorageCache API, CA file {self.ca_file})",
-            "environment for `hpccache cache|target|namespace` against the emulator "
+            "environment for `hpccache cache|target|namespace|amlfs` against the emulator "
             "(the token is the emulator's own, not an Azure credential):",
             *(f"{key}={val}" for key, val in self.client_env().items()),
         ]
