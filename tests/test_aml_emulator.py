@@ -56,3 +56,52 @@ def test_azurite_listens_on_a_free_loopback_port_and_stops_with_the_service(
     assert proc is not None and proc.poll() is None
     service.stop()
     assert proc.wait(timeout=10) is not None  # stopped, not orphaned
+
+
+def test_emulator_run_serves_the_aml_table_with_azurite(tmp_path: Path) -> None:
+    """``hpccache emulator run`` with ``[aml]``: the banner names the file system and Azurite,
+    and ``hpccache amlfs archive`` against it puts the file into Azurite."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from azure.storage.blob import ContainerClient
+    from test_emulator_cli import read_until_ready
+
+    from hpccache_cli.emulator.aml.azurite import connection_string
+
+    start_service(tmp_path / "probe").stop()  # Azurite installed (else skip / fail)
+    config = tmp_path / "emu.toml"
+    config.write_text('[cache]\nname = "c1"\nresource_group = "rg1"\n'
+                      'mount_addresses = ["127.0.0.1"]\n[ports]\nportmap = 0\n'
+                      '[aml]\nname = "fsx"\nresource_group = "rg1"\ncontainer = "data"\n')
+    (tmp_path / "lustre" / "d").mkdir(parents=True)
+    (tmp_path / "lustre" / "d" / "f.txt").write_bytes(b"from the emulated lustre\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "hpccache_cli", "emulator", "run",
+                             "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = read_until_ready(proc, timeout=60)
+        text = "\n".join(lines)
+        assert "Azure Managed Lustre: fsx (resource group rg1)" in text
+        url = next(w for line in lines if "Azurite (blob back end)" in line
+                   for w in line.split() if w.startswith("http://127.0.0.1:")).rstrip(",")
+        values = dict(line.split("=", 1) for line in lines
+                      if line.startswith(("HPCCACHE_", "AZURE_")))
+        client_env = {**env, **values, "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+                      "HPCCACHE_POLL_INTERVAL": "0.2"}
+        done = subprocess.run([sys.executable, "-m", "hpccache_cli", "amlfs", "archive", "fsx",
+                               "-g", "rg1"], capture_output=True, text=True, env=client_env,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        container = ContainerClient.from_connection_string(connection_string(url), "data")
+        assert container.download_blob("d/f.txt").readall() == b"from the emulated lustre\n"
+        container.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -163,7 +163,8 @@ async def _start_fake_arm(cfg: EmulatorConfig, emulator: Emulator) -> Any:
     return await start_fake_arm(cfg, emulator.namespace)
 
 
-def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str]:
+def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None,
+           aml: list[str] | None = None) -> list[str]:
     """What ``run`` prints: what is served and how a client reaches it."""
     from hpccache_cli import usage_models
 
@@ -184,6 +185,7 @@ def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None) -> list[str
             f"({target.type}, {model.name}{'' if model.caches_writes else ', no write caching'})"
             f": {target.backend_dir}{'' if junction.target_path == '/' else junction.target_path}"
         )
+    lines += aml or []  # the Azure Managed Lustre file system, when [aml] serves one
     if arm is not None:
         lines += list(arm.lines())
     lines.append("environment for clients:")
@@ -248,13 +250,13 @@ async def _serve(cfg: EmulatorConfig) -> None:
         arm = await _start_fake_arm(cfg, emulator)
         if cfg.aml is not None and arm is not None:
             aml = await asyncio.to_thread(_start_aml, cfg, arm.arm)
-        for line in banner(cfg, emulator, arm):
-            print(line, flush=True)
+        aml_lines = None
         if aml is not None:
             from hpccache_cli.emulator.aml.service import banner_lines
 
-            for line in banner_lines(*aml):
-                print(line, flush=True)
+            aml_lines = banner_lines(*aml)
+        for line in banner(cfg, emulator, arm, aml_lines):
+            print(line, flush=True)
         print(READY_LINE, flush=True)
         await stop.wait()
     finally:
