@@ -14,10 +14,9 @@ Operations return an error as ``(status, code, message)`` for the fake ARM to se
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
-from hpccache_cli.emulator.aml import hsm
+from hpccache_cli.emulator.aml import moves
 from hpccache_cli.emulator.aml.filesystem import (
     KIND_WORDS,
     KINDS,
@@ -30,47 +29,6 @@ from hpccache_cli.emulator.aml.filesystem import (
 Refusal = tuple[int, str, str]
 #: Seconds between two auto-export iterations / auto-import rescans.
 AUTO_INTERVAL = 0.5
-_MIB = 1024 * 1024
-
-
-def _pace(fs: AmlFilesystem, cancel: threading.Event) -> bool:
-    """Wait for the gate and the per-item delay; False once canceled."""
-    while not fs.gate.wait(0.05):
-        if cancel.is_set():
-            return False
-    delay = fs.faults.per_file_seconds
-    if delay > 0 and cancel.wait(delay):
-        return False
-    return not cancel.is_set()
-
-
-def _is_error(fs: AmlFilesystem, rel: str) -> bool:
-    return any(hsm.under(rel, p) for p in fs.faults.error_paths)
-
-
-def _changed(fs: AmlFilesystem, prefix: str) -> list[hsm.Item]:
-    """Items under ``prefix`` that the container does not have as they are now."""
-    out = []
-    with fs.lock:
-        for item in hsm.walk_namespace(fs.root, prefix):
-            if item.rel in fs.released:
-                continue
-            seen = fs.exported.get(item.rel)
-            if item.is_dir and seen is not None:
-                continue
-            if not item.is_dir and seen == (item.mtime_ns, item.size):
-                continue
-            out.append(item)
-    return out
-
-
-def _export(fs: AmlFilesystem, item: hsm.Item) -> bool:
-    if _is_error(fs, item.rel):
-        return False
-    hsm.upload(fs.container, fs.root, item)
-    with fs.lock:
-        fs.exported[item.rel] = (item.mtime_ns, item.size)
-    return True
 
 
 # ---- archive -----------------------------------------------------------------------------------
@@ -118,14 +76,14 @@ def _run_archive(fs: AmlFilesystem, path: str, status: dict[str, Any],
     try:
         if fs.faults.scan_seconds and cancel.wait(fs.faults.scan_seconds):
             return end("Canceled")
-        items = _changed(fs, path)
+        items = moves.changed(fs, path)
         with fs.lock:
             status["state"] = "InProgress"
         failed: list[str] = []
         for n, item in enumerate(items, 1):
-            if not _pace(fs, cancel):
+            if not moves.pace(fs, cancel):
                 return end("Canceled")
-            if not _export(fs, item):
+            if not moves.export(fs, item):
                 failed.append(item.rel)
             with fs.lock:
                 status["percentComplete"] = n * 100 // max(1, len(items))
@@ -265,13 +223,13 @@ def _run_job(fs: AmlFilesystem, job: Job) -> None:
             _run_import(fs, job)
         elif job.kind == "autoExportJobs":
             while not job.cancel.is_set():
-                _export_iteration(fs, job)
+                moves.export_iteration(fs, job)
                 if job.cancel.wait(AUTO_INTERVAL):
                     break
             _stopped(fs, job)
         else:
             while not job.cancel.is_set():
-                _import_pass(fs, job, job.props["autoImportPrefixes"])
+                moves.import_pass(fs, job, job.props["autoImportPrefixes"])
                 if job.state == "Failed" or job.cancel.wait(AUTO_INTERVAL):
                     break
             _stopped(fs, job)
@@ -293,7 +251,7 @@ def _stopped(fs: AmlFilesystem, job: Job) -> None:
 
 
 def _run_import(fs: AmlFilesystem, job: Job) -> None:
-    _import_pass(fs, job, job.props["importPrefixes"])
+    moves.import_pass(fs, job, job.props["importPrefixes"])
     with fs.lock:
         st = job.status
         if job.cancel.is_set() and st.get("state") in ("InProgress", "Cancelling"):
@@ -307,137 +265,3 @@ def _run_import(fs: AmlFilesystem, job: Job) -> None:
                                else "Import job completed successfully")
         st["lastCompletionTime"] = iso()
 
-
-def _import_pass(fs: AmlFilesystem, job: Job, prefixes: list[str]) -> None:
-    """Walk the blobs under ``prefixes``; stubs for new ones; counts as the service names them."""
-    auto = job.kind == "autoImportJobs"
-    mode = job.props.get("conflictResolutionMode", "Fail")
-    limit = int(job.props.get("maximumErrors", 0))
-    st = job.status
-    began = time.monotonic()
-    counts = {k: int(st.get(k, 0)) for k in (
-        "totalBlobsWalked", "totalBlobsImported", "importedFiles", "importedDirectories",
-        "preexistingFiles", "preexistingDirectories", "totalConflicts", "totalErrors")}
-    walked = imported = 0
-    with fs.lock:
-        if auto and "scanStartTime" not in st:
-            st["scanStartTime"] = iso()
-    for prefix in prefixes:
-        for entry in hsm.walk_blobs(fs.container, prefix):
-            if not _pace(fs, job.cancel):
-                return
-            rel = hsm.safe_name(entry.name)
-            walked += 1
-            if auto and rel is not None and _known(fs, rel, entry):
-                continue  # an auto-import rescan: already in the namespace
-            counts["totalBlobsWalked"] += 1
-            outcome = "error" if rel is None or _is_error(fs, rel) else _import_one(fs, rel,
-                                                                                    entry, mode)
-            if outcome == "fail":
-                counts["totalConflicts"] += 1
-                with fs.lock:
-                    st.update(counts, state="Failed", lastCompletionTime=iso(),
-                              statusMessage=f"conflict at /{rel} (conflictResolutionMode Fail)")
-                return
-            if outcome == "error":
-                counts["totalErrors"] += 1
-            elif outcome == "conflict":
-                counts["totalConflicts"] += 1
-            elif outcome.startswith("imported") or outcome.startswith("overwrote"):
-                imported += 1
-                counts["totalBlobsImported"] += 1
-                counts["importedDirectories" if entry.is_dir else "importedFiles"] += 1
-                if outcome.startswith("overwrote"):
-                    counts["totalConflicts"] += 1
-            else:
-                counts["preexistingDirectories" if entry.is_dir else "preexistingFiles"] += 1
-            elapsed = max(time.monotonic() - began, 1e-3)
-            with fs.lock:
-                st.update(counts)
-                walk_rate, import_rate = int(walked / elapsed), int(imported / elapsed)
-                if auto:
-                    st.update(rateOfBlobWalk=walk_rate, rateOfBlobImport=import_rate)
-                else:
-                    st.update(blobsWalkedPerSecond=walk_rate, blobsImportedPerSecond=import_rate)
-                if limit != -1 and counts["totalErrors"] > limit:
-                    st.update(state="Failed", lastCompletionTime=iso(),
-                              statusMessage=f"{counts['totalErrors']} error(s): more than "
-                              f"maximumErrors ({limit})")
-                    return
-    with fs.lock:
-        if auto:
-            st["scanEndTime"] = iso()
-
-
-def _known(fs: AmlFilesystem, rel: str, entry: hsm.BlobEntry) -> bool:
-    path = fs.root / rel
-    return path.is_dir() if entry.is_dir else path.is_file()
-
-
-def _import_one(fs: AmlFilesystem, rel: str, entry: hsm.BlobEntry, mode: str) -> str:
-    path = fs.root / rel
-    exists = path.exists() or path.is_symlink()
-    if not exists:
-        (hsm.make_dir if entry.is_dir else hsm.make_stub)(fs.root, rel, entry)
-        _note_imported(fs, rel, entry)
-        return "imported"
-    if entry.is_dir and path.is_dir():
-        return "preexisting"
-    if not entry.is_dir and path.is_file():
-        st = path.stat()
-        with fs.lock:
-            clean = rel in fs.released or fs.exported.get(rel) == (st.st_mtime_ns, st.st_size)
-        if clean:
-            return "preexisting"
-    # a dirty file, or a file where the blob is a directory (or the other way round)
-    if mode == "Fail":
-        return "fail"
-    if mode == "Skip":
-        return "conflict"
-    if path.is_dir() and not path.is_symlink():
-        return "conflict"  # never delete a directory tree to make room for one blob
-    (hsm.make_dir if entry.is_dir else hsm.make_stub)(fs.root, rel, entry)
-    _note_imported(fs, rel, entry)
-    return "overwrote"
-
-
-def _note_imported(fs: AmlFilesystem, rel: str, entry: hsm.BlobEntry) -> None:
-    st = (fs.root / rel).stat()
-    with fs.lock:
-        fs.exported[rel] = (st.st_mtime_ns, 0 if entry.is_dir else st.st_size)
-        if not entry.is_dir:
-            fs.released.add(rel)
-
-
-def _export_iteration(fs: AmlFilesystem, job: Job) -> None:
-    items: list[hsm.Item] = []
-    for prefix in job.props["autoExportPrefixes"]:
-        items += _changed(fs, prefix)
-    files = [i for i in items if not i.is_dir]
-    st = job.status
-    with fs.lock:
-        st.update(currentIterationFilesDiscovered=len(files), currentIterationFilesExported=0,
-                  currentIterationFilesFailed=0,
-                  currentIterationMiBDiscovered=sum(i.size for i in files) // _MIB,
-                  currentIterationMiBExported=0)
-    for item in items:
-        if not _pace(fs, job.cancel):
-            return
-        ok = _export(fs, item)
-        if item.is_dir:
-            continue
-        with fs.lock:
-            if ok:
-                st["currentIterationFilesExported"] += 1
-                st["totalFilesExported"] = st.get("totalFilesExported", 0) + 1
-                st["totalMiBExported"] = st.get("totalMiBExported", 0) + item.size // _MIB
-            else:
-                st["currentIterationFilesFailed"] += 1
-                st["totalFilesFailed"] = st.get("totalFilesFailed", 0) + 1
-    with fs.lock:
-        st["exportIterationCount"] = st.get("exportIterationCount", 0) + 1
-        if not st["currentIterationFilesFailed"]:
-            st["lastSuccessfulIterationCompletionTimeUTC"] = iso()
-        st.setdefault("totalFilesExported", 0)
-        st.setdefault("totalFilesFailed", 0)
-        st.setdefault("totalMiBExported", 0)
