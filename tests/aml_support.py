@@ -61,9 +61,11 @@ class AmlWorld:
                 for b in self.container.list_blobs()}
 
 
-def start_service(base: Path) -> AmlService:
+def start_service(base: Path, prefix: Path | None = None) -> AmlService:
+    """Azurite and the service on it; a missing Azurite skips, or fails under
+    HPCCACHE_REQUIRE_PEERS=1 (``prefix``: where to look instead of the usual places)."""
     try:
-        return AmlService.start(base / "aml-state")
+        return AmlService.start(base / "aml-state", prefix)
     except AzuriteMissing as exc:
         peer_unavailable(f"Azurite: {exc}")
 

@@ -174,6 +174,9 @@ def test_bad_input_is_one_line(aml: AmlWorld, env: dict[str, str | None]) -> Non
     line = error_line(run(env, "import", "create", "-n", "j", "--amlfs-name", FS, "-g", RG,
                           "--import-prefixes", "data"), 2)
     assert "must start with '/'" in line
+    line = error_line(run(env, "import", "create", "-n", "bad name!", "--amlfs-name", FS, "-g",
+                          RG), 2)
+    assert "import job name 'bad name!' is not valid" in line
     line = error_line(run(env, "show", "nosuch", "-g", RG), 3)
     assert "nosuch" in line and "fs1" in line
 

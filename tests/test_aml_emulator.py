@@ -105,3 +105,16 @@ def test_emulator_run_serves_the_aml_table_with_azurite(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_missing_azurite_fails_when_peers_are_required(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under HPCCACHE_REQUIRE_PEERS=1 (CI) a missing Azurite is a failure, not a skip."""
+    from hpccache_cli.emulator.aml.azurite import AzuriteMissing, find_azurite
+
+    empty = tmp_path / "no-azurite"
+    with pytest.raises(AzuriteMissing, match=f"not installed in {empty}.*npm install"):
+        find_azurite(empty)
+    monkeypatch.setenv("HPCCACHE_REQUIRE_PEERS", "1")
+    with pytest.raises(pytest.fail.Exception, match="peer required"):
+        start_service(tmp_path, prefix=empty)

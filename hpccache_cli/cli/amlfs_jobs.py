@@ -75,6 +75,7 @@ def _create(az: AzureArgs, word: str, fs_name: str | None, name: str | None,
     check_timeout(timeout)
     kind = aml_jobs.KINDS[word]
     for ref in job_refs(word, fs_name, name, ids, rg):
+        check_job_name(ref.name, word)
         settings = az.settings(ref.fs.subscription_id)
         fs, group = ref.fs.name, ref.fs.resource_group
         job = aml_jobs.create_job(settings, group, fs, kind, ref.name, props, location=location,
@@ -92,6 +93,17 @@ def _create(az: AzureArgs, word: str, fs_name: str | None, name: str | None,
             job = ops.get(group, fs, ref.name)
         emit(az, job_json(job), HEADERS, [job_row(job)])
         end_or_fail(end)
+
+
+def check_job_name(name: str, word: str) -> None:
+    """Azure's rule for job names, checked before any request (one line, exit 2)."""
+    import re
+
+    from hpccache_cli.errors import UsageError
+
+    if not re.fullmatch(r"[0-9a-zA-Z][-0-9a-zA-Z_]{0,78}[0-9a-zA-Z]", name):
+        raise UsageError(f"{word} job name {name!r} is not valid: 2-80 letters, digits, '-' "
+                         "or '_', starting and ending with a letter or digit")
 
 
 def job_read(ops: Any, group: str, fs: str, name: str, label: str) -> Any:
