@@ -228,3 +228,19 @@ def test_ctrl_c_leaves_the_job_running_and_names_the_commands(
     job = aml_jobs.get_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "held")
     assert job.properties.status.state == "InProgress"  # left running
     aml.fs.gate.set()
+
+
+def test_a_failed_create_operation_is_one_line_with_azures_reason(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    aml.world.arm.faults.fail_next_lro("Import job could not be scheduled.", "JobFailed")
+    line = error_line(run(env, "import", "create", "-n", "j1", "--amlfs-name", FS, "-g", RG), 3)
+    assert "import job 'j1' of AMLFS file system 'fs1'" in line
+    assert "failed in Azure: Import job could not be scheduled. (JobFailed)" in line
+
+
+def test_a_create_that_never_starts_is_bounded_by_the_timeout(
+        aml: AmlWorld, env: dict[str, str | None]) -> None:
+    aml.world.arm.faults.hold_next_lro()
+    line = error_line(run(env, "auto-export", "create", "-n", "a1", "--amlfs-name", FS, "-g",
+                          RG, "--timeout", "1"), 3)
+    assert "did not finish within 1 s" in line and "auto-export show -n a1" in line

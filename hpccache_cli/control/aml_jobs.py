@@ -116,7 +116,7 @@ def create_job(
     start = time.monotonic()
     what = f"{kind.noun} {name!r} on file system {fs!r}"
     check = f"hpccache amlfs {kind.word} show -n {name} --amlfs-name {fs} -g {rg}"
-    with fs_client(settings, rg, fs, client) as c:
+    with job_client(settings, rg, fs, kind, name, client) as c:
         filesystem = c.aml_filesystems.get(rg, fs)
         require_hsm(filesystem, rg, f"run an {kind.noun}")
         holder = running_job(c, rg, fs, filesystem)

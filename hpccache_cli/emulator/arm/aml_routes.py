@@ -40,6 +40,7 @@ class AmlBackend(Protocol):
 
     aml: AmlService | None
     store: Any  # the caches' ArmStore: its resource groups exist too
+    faults: Any  # the ArmFaults queue: fail_next_lro / hold_next_lro apply here too
     page_size: int
     poll_after_ms: int
 
@@ -61,6 +62,7 @@ class _Op:
     done: Callable[[], bool]
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    error: tuple[str, str] | None = None  # (code, message): the operation failed
 
 
 def wants_body(func: Callable[..., ArmReply]) -> Callable[..., ArmReply]:
@@ -142,8 +144,14 @@ class AmlRoutes:
     def _operation(self, sub: str, location: str, query: dict[str, str],
                    done: Callable[[], bool], status: int, body: Any = None) -> ArmReply:
         op_id = f"aml-{uuid.uuid4()}"
+        record = _Op(location, done)
+        fault = self.arm.faults.take_lro()
+        if fault is not None and fault.hold:
+            record.done = lambda: False  # stays InProgress
+        elif fault is not None:
+            record.error = (fault.code, fault.message)
         with self._lock:
-            self._ops[op_id] = _Op(location, done)
+            self._ops[op_id] = record
         base = (f"{self.arm.url}/subscriptions/{sub}/providers/{PROVIDER}/locations/{location}"
                 f"/ascOperations/{op_id}")
         version = query["api-version"]
@@ -286,9 +294,10 @@ class AmlRoutes:
             record = self._ops.get(op)
         if record is None:
             return self._err(404, "ResourceNotFound", f"Operation '{op}' was not found.")
-        if record.ended is None and record.done():
+        if record.ended is None and (record.error or record.done()):
             record.ended = time.time()
-        status = "Succeeded" if record.ended is not None else "InProgress"
+        status = "InProgress" if record.ended is None else (
+            "Failed" if record.error else "Succeeded")
         headers = {}
         if status == "InProgress":
             headers["retry-after-ms"] = str(self.arm.poll_after_ms)
@@ -299,6 +308,8 @@ class AmlRoutes:
             "name": op, "status": status, "startTime": iso(record.started)}
         if record.ended is not None:
             body["endTime"] = iso(record.ended)
+        if record.error:
+            body["error"] = {"code": record.error[0], "message": record.error[1]}
         return self._reply(200, body, **headers)
 
 
