@@ -244,3 +244,15 @@ def test_a_create_that_never_starts_is_bounded_by_the_timeout(
     line = error_line(run(env, "auto-export", "create", "-n", "a1", "--amlfs-name", FS, "-g",
                           RG, "--timeout", "1"), 3)
     assert "did not finish within 1 s" in line and "auto-export show -n a1" in line
+
+
+def test_losing_track_of_a_job_is_not_calling_it_failed(aml: AmlWorld,
+                                                        env: dict[str, str | None]) -> None:
+    aml.container.upload_blob("in/x.txt", b"x")
+    aml.fs.gate.clear()
+    aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "j1", {})
+    aml.world.arm.faults.next_status(503, count=10, method="GET", path_contains="/importJobs/j1")
+    line = error_line(run(env, "import", "wait", "-n", "j1", "--amlfs-name", FS, "-g", RG), 3)
+    assert "lost track of import job 'j1' on fs1 (a status request answered HTTP 503" in line
+    assert "may still be running in Azure; show it: hpccache amlfs import show -n j1" in line
+    aml.fs.gate.set()

@@ -128,8 +128,27 @@ def wait_and_report(read: Callable[[], Progress], report: WaitReport, *, timeout
         report.clear()
         raise UserError(f"interrupted; {report.label} is still running in Azure{after}",
                         EXIT_INTERRUPTED) from None
+    except UserError:
+        report.clear()
+        raise
+    except Exception as exc:  # noqa: BLE001 - losing track is not the job failing
+        report.clear()
+        raise UserError(f"lost track of {report.label} ({_why(exc)}); it may still be "
+                        f"running in Azure{after}", EXIT_AZURE) from None
     report.finish(end)
     return end
+
+
+def _why(exc: BaseException) -> str:
+    """A failed status read in a few words (an HTTP answer, or no answer at all)."""
+    status = getattr(exc, "status_code", None)
+    if status:
+        from hpccache_cli.control.arm_errors import error_parts
+
+        code, message = error_parts(exc)
+        return f"a status request answered HTTP {status}" + (f" {code}" if code else "") + (
+            f": {message[:200]}" if message else "")
+    return f"a status request failed: {' '.join(str(exc).split())[:200]}"
 
 
 def end_or_fail(end: Progress) -> None:
