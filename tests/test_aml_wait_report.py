@@ -72,3 +72,35 @@ def test_ctrl_c_in_a_wait_names_the_commands_and_exits_130() -> None:
     assert caught.value.exit_code == 130
     assert "still running in Azure; show it: SHOW-CMD; cancel it: CANCEL-CMD" in str(
         caught.value)
+
+
+def _fs(state: str | None, started: str = "T1", percent: object = None) -> object:
+    from azure.mgmt.storagecache.models import AmlFilesystem
+
+    status: dict[str, object] = {"lastStartedTime": started}
+    if state is not None:
+        status["state"] = state
+    if percent is not None:
+        status["percentComplete"] = percent
+    return AmlFilesystem({"name": "fs1", "properties": {"hsm": {"archiveStatus": [
+        {"filesystemPath": "/", "status": status}]}}})
+
+
+def test_the_previous_archives_end_is_not_this_archives_end() -> None:
+    from hpccache_cli.control.aml_wait import archive_reading
+    from hpccache_cli.control.amlfs import archive_progress
+
+    before = archive_progress(_fs("Completed", "T1"))
+    stale = archive_reading(_fs("Completed", "T1"), "archive", before)
+    assert stale.state is None and not stale.ended  # keep waiting, bounded by --timeout
+    fresh = archive_reading(_fs("Completed", "T2", 100), "archive", before)
+    assert fresh.ended and fresh.percent == 100.0
+
+
+@pytest.mark.parametrize(("raw", "read"), [(100.0, 100.0), ("100.0", 100.0), (55, 55.0),
+                                           (None, None), ("n/a", None), (250, None),
+                                           (True, None)])
+def test_percent_complete_is_read_whatever_its_shape(raw: object, read: float | None) -> None:
+    from hpccache_cli.control.amlfs import percent_of
+
+    assert percent_of(raw) == read
