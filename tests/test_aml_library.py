@@ -271,3 +271,19 @@ def test_archive_with_queue_waits_for_the_running_import(aml: AmlWorld) -> None:
     amlfs.start_archive(aml.settings(), RG, FS, queue=True, timeout=60, on_wait=on_wait)
     assert seen and "import job 'first'" in seen[0]
     wait_until(lambda: aml.blobs().get("out/y") == b"y", timeout=30)
+
+
+def test_auto_import_picks_up_new_blobs_and_deletions_when_enabled(aml: AmlWorld) -> None:
+    aml.container.upload_blob("feed/a.txt", b"a")
+    aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.AUTO_IMPORT, "ai",
+                        {"enableDeletions": True})
+    wait_until(lambda: (aml.fs.root / "feed/a.txt").is_file(), timeout=30)
+    aml.container.upload_blob("feed/b.txt", b"bb")  # a change after the first scan
+    wait_until(lambda: (aml.fs.root / "feed/b.txt").is_file(), timeout=30)
+    aml.container.delete_blob("feed/a.txt")
+    wait_until(lambda: not (aml.fs.root / "feed/a.txt").exists(), timeout=30)
+    raw = aml_jobs.get_job(aml.settings(), RG, FS, aml_jobs.AUTO_IMPORT, "ai").as_dict()
+    events = raw["properties"]["status"]["blobSyncEvents"]
+    assert events["importedFiles"] >= 1 and events["deletions"] == 1
+    assert (aml.fs.root / "feed/b.txt").stat().st_size == 2
+    aml_jobs.set_admin_status(aml.settings(), RG, FS, aml_jobs.AUTO_IMPORT, "ai", "Disable")

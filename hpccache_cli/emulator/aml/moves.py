@@ -55,8 +55,11 @@ def export(fs: AmlFilesystem, item: hsm.Item) -> bool:
     return True
 
 
-def import_pass(fs: AmlFilesystem, job: Job, prefixes: list[str]) -> None:
-    """Walk the blobs under ``prefixes``; stubs for new ones; counts as the service names them."""
+def import_pass(fs: AmlFilesystem, job: Job, prefixes: list[str],
+                seen: set[str] | None = None, sync: bool = False) -> None:
+    """Walk the blobs under ``prefixes``; stubs for new ones; counts as the service names them.
+    ``seen`` collects the blob paths walked; ``sync`` (an auto-import after its first full
+    scan) also counts what it imports as ``blobSyncEvents``."""
     auto = job.kind == "autoImportJobs"
     mode = job.props.get("conflictResolutionMode", "Fail")
     limit = int(job.props.get("maximumErrors", 0))
@@ -75,6 +78,8 @@ def import_pass(fs: AmlFilesystem, job: Job, prefixes: list[str]) -> None:
                 return
             rel = hsm.safe_name(entry.name)
             walked += 1
+            if seen is not None and rel is not None:
+                seen.add(rel)
             if auto and rel is not None and known(fs, rel, entry):
                 continue  # an auto-import rescan: already in the namespace
             counts["totalBlobsWalked"] += 1
@@ -96,6 +101,9 @@ def import_pass(fs: AmlFilesystem, job: Job, prefixes: list[str]) -> None:
                 counts["importedDirectories" if entry.is_dir else "importedFiles"] += 1
                 if outcome.startswith("overwrote"):
                     counts["totalConflicts"] += 1
+                if sync:
+                    _sync_event(fs, job, "importedDirectories" if entry.is_dir
+                                else "importedFiles")
             else:
                 counts["preexistingDirectories" if entry.is_dir else "preexistingFiles"] += 1
             elapsed = max(time.monotonic() - began, 1e-3)
@@ -114,6 +122,37 @@ def import_pass(fs: AmlFilesystem, job: Job, prefixes: list[str]) -> None:
     with fs.lock:
         if auto:
             st["scanEndTime"] = iso()
+
+
+def _sync_event(fs: AmlFilesystem, job: Job, kind: str) -> None:
+    with fs.lock:
+        events = job.status.setdefault("blobSyncEvents", {})
+        events[kind] = events.get(kind, 0) + 1
+        if kind != "deletions":
+            events["totalBlobsImported"] = events.get("totalBlobsImported", 0) + 1
+        events["lastChangeFeedEventConsumedTime"] = iso()
+
+
+def sync_deletions(fs: AmlFilesystem, job: Job, prefixes: list[str], seen: set[str]) -> None:
+    """``enableDeletions``: released files whose blob is gone are deleted (a file changed
+    since its import is dirty and stays)."""
+    with fs.lock:
+        gone = [rel for rel in fs.released if rel not in seen
+                and any(hsm.under(rel, p) for p in prefixes)]
+    for rel in gone:
+        path = fs.root / rel
+        with fs.lock:
+            try:
+                st = path.stat()
+            except OSError:
+                fs.released.discard(rel)
+                continue
+            if fs.exported.get(rel) != (st.st_mtime_ns, st.st_size):
+                continue
+            path.unlink()
+            fs.released.discard(rel)
+            fs.exported.pop(rel, None)
+        _sync_event(fs, job, "deletions")
 
 
 def known(fs: AmlFilesystem, rel: str, entry: hsm.BlobEntry) -> bool:

@@ -228,9 +228,20 @@ def _run_job(fs: AmlFilesystem, job: Job) -> None:
                     break
             _stopped(fs, job)
         else:
+            prefixes = job.props["autoImportPrefixes"]
+            first = True
             while not job.cancel.is_set():
-                moves.import_pass(fs, job, job.props["autoImportPrefixes"])
-                if job.state == "Failed" or job.cancel.wait(AUTO_INTERVAL):
+                seen: set[str] = set()
+                moves.import_pass(fs, job, prefixes, seen, sync=not first)
+                if job.state == "Failed":
+                    break
+                if job.props.get("enableDeletions") and not job.cancel.is_set():
+                    moves.sync_deletions(fs, job, prefixes, seen)
+                with fs.lock:
+                    job.status.setdefault("blobSyncEvents", {})[
+                        "lastTimeFullySynchronized"] = iso()
+                first = False
+                if job.cancel.wait(AUTO_INTERVAL):
                     break
             _stopped(fs, job)
     except Exception as exc:  # noqa: BLE001 - a broken blob service ends the job as Failed
