@@ -251,8 +251,22 @@ def test_losing_track_of_a_job_is_not_calling_it_failed(aml: AmlWorld,
     aml.container.upload_blob("in/x.txt", b"x")
     aml.fs.gate.clear()
     aml_jobs.create_job(aml.settings(), RG, FS, aml_jobs.IMPORT, "j1", {})
-    aml.world.arm.faults.next_status(503, count=10, method="GET", path_contains="/importJobs/j1")
-    line = error_line(run(env, "import", "wait", "-n", "j1", "--amlfs-name", FS, "-g", RG), 3)
+    # the first reading succeeds; the following ones fail (after the client's one retry)
+    env = {**env, "HPCCACHE_POLL_INTERVAL": "0.2"}
+    arm = aml.world.arm
+    before = arm.request_count("GET", "/importJobs/j1")
+
+    def fail_after_first() -> None:
+        wait_until(lambda: arm.request_count("GET", "/importJobs/j1") > before, timeout=60)
+        arm.faults.next_status(503, count=10, method="GET", path_contains="/importJobs/j1")
+
+    import threading
+
+    from peers import wait_until
+
+    threading.Thread(target=fail_after_first, daemon=True).start()
+    line = error_line(run(env, "import", "wait", "-n", "j1", "--amlfs-name", FS, "-g", RG),
+                      3)
     assert "lost track of import job 'j1' on fs1 (a status request answered HTTP 503" in line
     assert "may still be running in Azure; show it: hpccache amlfs import show -n j1" in line
     aml.fs.gate.set()

@@ -51,8 +51,10 @@ class WaitReport:
         self._last_state: str | None = "-"
         self._last_percent: int | None = None
         self._drawn = False
+        self.readings = 0
 
     def __call__(self, reading: Progress) -> None:
+        self.readings += 1
         if self.quiet:
             return
         if self.pipeline:
@@ -133,6 +135,8 @@ def wait_and_report(read: Callable[[], Progress], report: WaitReport, *, timeout
         raise
     except Exception as exc:  # noqa: BLE001 - losing track is not the job failing
         report.clear()
+        if not report.readings:
+            raise  # the first read failed: not found, no access... (the caller says which)
         raise UserError(f"lost track of {report.label} ({_why(exc)}); it may still be "
                         f"running in Azure{after}", EXIT_AZURE) from None
     report.finish(end)
