@@ -4,6 +4,8 @@
 #                              re-run when pyproject changes or an extra asked for is missing
 #   hpc_ensure_peer_packages   nfs-ganesha + rpcbind + libnfs-utils + tshark for the peer tests,
 #                              slurm-wlm + munge for the job-array tests (root only)
+#   hpc_ensure_azurite         Azurite (the Blob emulator behind the AMLFS emulator), pinned, with
+#                              npm into .azurite/ when missing (node >= 20 needed; apt when root)
 # Environment: PYTHON (interpreter for the venv, default python3), HPCCACHE_VENV (default .venv).
 
 HPC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -152,4 +154,47 @@ hpc_ensure_venv() {
   fi
   flock -u 8
   exec 8>&-
+}
+
+# Azurite, Microsoft's Azure Storage emulator: the AMLFS emulator's blob back end. Pinned: 3.37.0
+# declares node >= 22 but runs on node 20 (measured); hpccache_cli/emulator/aml/azurite.py holds
+# the same version and looks in $HPC_ROOT/.azurite (or HPCCACHE_AZURITE_PREFIX).
+HPC_AZURITE_VERSION=3.37.0
+HPC_AZURITE_PREFIX=${HPCCACHE_AZURITE_PREFIX:-$HPC_ROOT/.azurite}
+
+hpc_azurite_ok() {
+  [[ -f $HPC_AZURITE_PREFIX/node_modules/azurite/dist/src/blob/main.js ]] &&
+    grep -q "\"version\": \"$HPC_AZURITE_VERSION\"" \
+      "$HPC_AZURITE_PREFIX/node_modules/azurite/package.json" 2>/dev/null
+}
+
+hpc_ensure_azurite() {
+  local log lock rc=0
+  hpc_azurite_ok && return 0
+  lock=/tmp/hpccache-azurite-$(printf '%s' "$HPC_AZURITE_PREFIX" | cksum | cut -d' ' -f1).lock
+  exec 7>"$lock"
+  flock 7
+  if ! hpc_azurite_ok; then
+    if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+      hpc_can_apt && hpc_apt_install nodejs npm >&2 || true
+    fi
+    if command -v npm >/dev/null; then
+      hpc_log "npm install azurite@$HPC_AZURITE_VERSION into $HPC_AZURITE_PREFIX"
+      log=$(mktemp)
+      mkdir -p "$HPC_AZURITE_PREFIX"
+      npm install --prefix "$HPC_AZURITE_PREFIX" --no-audit --no-fund --loglevel=error \
+        "azurite@$HPC_AZURITE_VERSION" >"$log" 2>&1 || rc=$?
+      ((rc == 0)) || { hpc_log "npm failed (exit $rc):"; tail -n 15 "$log" >&2; }
+      rm -f "$log"
+    fi
+  fi
+  flock -u 7
+  exec 7>&-
+  hpc_azurite_ok && return 0
+  hpc_log "Azurite is missing: npm install --prefix $HPC_AZURITE_PREFIX azurite@$HPC_AZURITE_VERSION"
+  if [[ ${HPCCACHE_REQUIRE_PEERS:-} == 1 ]]; then
+    hpc_log "  HPCCACHE_REQUIRE_PEERS=1: the AMLFS tests will fail"
+  else
+    hpc_log "  the AMLFS tests will be skipped (HPCCACHE_REQUIRE_PEERS=1 makes them fail)"
+  fi
 }

@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "hpccache_cli.paths": {"hpccache_cli.nfs"},
     "hpccache_cli.control": {"azure"},
     "hpccache_cli.flush": {"hpccache_cli.nfs", "hpccache_cli.paths"},
-    "hpccache_cli.emulator": {"hpccache_cli.nfs", "cryptography"},
+    # azure: azure.storage.blob only, the AMLFS emulator's client of Azurite (emulator/aml)
+    "hpccache_cli.emulator": {"hpccache_cli.nfs", "cryptography", "azure"},
     "hpccache_cli.cli.flush": {
         "hpccache_cli.flush", "hpccache_cli.control", "hpccache_cli.paths",
         "hpccache_cli.pipelines", "hpccache_cli.nfs", "rich",

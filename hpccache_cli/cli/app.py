@@ -40,6 +40,10 @@ COMMANDS: tuple[CommandEntry, ...] = (
                  "List, show and flush HPC caches (Azure Resource Manager)."),
     CommandEntry("target", "target_cmd",
                  "List, show, flush, suspend, resume and invalidate storage targets."),
+    CommandEntry("amlfs", "amlfs_cmd",
+                 "List and show Azure Managed Lustre file systems; archive to Blob and run "
+                 "import and auto-export/auto-import jobs, with waits that follow the job's own "
+                 "state."),
 )
 
 

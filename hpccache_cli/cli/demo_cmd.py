@@ -9,7 +9,10 @@ in child processes, exactly the commands a user would type (each shown before it
 2. ``hpccache flush --cache demo-cache -g demo-rg``: every file by its namespace path, mount
    addresses and junctions resolved through (fake) ARM, flushed per file over NFS;
 3. ``hpccache target flush --cache demo-cache -g demo-rg -n blob1 --yes``: the whole-target
-   fallback, for files written after step 2.
+   fallback, for files written after step 2;
+4. ``hpccache amlfs archive demo-amlfs -g demo-rg``: Azure Managed Lustre, an emulated file
+   system archived to a blob container in Azurite (:mod:`hpccache_cli.cli.demo_amlfs`), then
+   the container listed and compared with the files.
 
 It then checks that every storage target holds the same bytes as the cache. Everything lives
 in a temporary directory that is removed at the end (``--keep`` keeps it). The fake ARM's
@@ -44,8 +47,10 @@ HELP = (
     "Azure Resource Manager on 127.0.0.1, writes FILES files into the cache (dirty), then runs "
     "`hpccache namespace`, `hpccache flush --cache` (every file by namespace path) and "
     "`hpccache target flush` (for files written afterwards), each shown as it runs, and checks "
-    "that the back ends now hold the cache's bytes. Cleans up after itself; uses no Azure "
-    "credential and no network beyond loopback.\n\n"
+    "that the back ends now hold the cache's bytes. Then, for Azure Managed Lustre, writes "
+    "files into an emulated file system, runs `hpccache amlfs archive` and checks that the "
+    "blob container (in Azurite, when installed) holds the same bytes. Cleans up after "
+    "itself; uses no Azure credential and no network beyond loopback.\n\n"
     "Exit codes: 0 every file flushed and verified; 1 something did not flush or verify; "
     "2 bad usage; 130 interrupted.\n\n"
     "Example: hpccache demo --files 1000 --write-back-ms 50"
@@ -123,7 +128,7 @@ def _child_env(base: Path, emu: object, arm_env: dict[str, str]) -> dict[str, st
     return env
 
 
-def _demo(base: Path, files: int, write_back_ms: float) -> int:
+def _demo(base: Path, files: int, write_back_ms: float, amlfs_files: int = 0) -> int:
     from hpccache_cli.emulator.arm import start_fake_arm
     from hpccache_cli.emulator.server import EmulatorThread
 
@@ -148,6 +153,11 @@ def _demo(base: Path, files: int, write_back_ms: float) -> int:
             codes.append(_run(["target", "flush", "--cache", CACHE, "-g", GROUP, "-n", "blob1",
                                "--yes"], env, note="the whole storage target, through ARM"))
             dirty = emu.namespace.dirty_count()
+            if amlfs_files:
+                from hpccache_cli.cli.demo_amlfs import run_amlfs_demo
+
+                codes.append(run_amlfs_demo(base, arm.arm, GROUP, arm.arm.subscription_id,
+                                            amlfs_files, lambda args: _run(args, env)))
         finally:
             emu.call(arm.stop)
     if EXIT_INTERRUPTED in codes:
@@ -176,11 +186,15 @@ def register(app: typer.Typer) -> None:
             20.0, "--write-back-ms", min=0, max=3_600_000,
             help="Time the emulated back end takes per file (64 at once)."),
         keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
+        amlfs_files: int = typer.Option(
+            50, "--amlfs-files", min=0, max=100_000,
+            help="Files to write into the emulated Azure Managed Lustre file system and "
+            "archive to Blob (Azurite); 0 skips that part."),
     ) -> None:
         base = Path(tempfile.mkdtemp(prefix="hpccache-demo-"))
         code = EXIT_SOME_FAILED
         try:
-            code = _demo(base, files, write_back_ms)
+            code = _demo(base, files, write_back_ms, amlfs_files)
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
         finally:

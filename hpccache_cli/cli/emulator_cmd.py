@@ -225,7 +225,7 @@ def mountinfo_text(cfg: EmulatorConfig) -> str:
 
 
 def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None,
-           mountinfo: Path | None = None) -> list[str]:
+           mountinfo: Path | None = None, aml: list[str] | None = None) -> list[str]:
     """What ``run`` prints: a shell script (prose as comments, the environment as exports)
     saying what is served and how a client reaches it."""
     from hpccache_cli import usage_models
@@ -247,6 +247,7 @@ def banner(cfg: EmulatorConfig, emulator: Emulator, arm: Any = None,
             f"({target.type}, {model.name}{'' if model.caches_writes else ', no write caching'})"
             f": {target.backend_dir}{'' if junction.target_path == '/' else junction.target_path}"
         )
+    lines += aml or []  # the Azure Managed Lustre file system, when [aml] serves one
     if arm is not None:
         lines.append(f"  fake ARM: {arm.arm.url} (Microsoft.StorageCache API, CA file "
                      f"{arm.arm.ca_file}; the token is the emulator's own, not an Azure "
@@ -282,6 +283,25 @@ def write_atomically(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _start_aml(cfg: EmulatorConfig, arm: Any) -> Any:
+    """The ``[aml]`` file system behind the fake ARM (Azurite started): (service, fs)."""
+    from pathlib import Path
+
+    from hpccache_cli.emulator.aml.azurite import AzuriteMissing
+    from hpccache_cli.emulator.aml.service import serve_from_config
+    from hpccache_cli.emulator.config import ConfigError
+
+    assert cfg.aml is not None
+    base = cfg.source.parent if cfg.source is not None else Path.cwd()
+    table = {"subscription_id": cfg.cache.subscription_id, **cfg.aml}
+    try:
+        service, fs = serve_from_config(table, base)
+    except (ConfigError, AzuriteMissing) as exc:
+        raise UsageError(str(exc)) from None
+    arm.aml = service
+    return service, fs
+
+
 async def _serve(cfg: EmulatorConfig, env_file: Path | None = None,
                  mountinfo: Path | None = None) -> None:
     import asyncio
@@ -308,21 +328,31 @@ async def _serve(cfg: EmulatorConfig, env_file: Path | None = None,
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     arm = None
+    aml = None
     try:
         arm = await _start_fake_arm(cfg, emulator)
+        if cfg.aml is not None and arm is not None:
+            aml = await asyncio.to_thread(_start_aml, cfg, arm.arm)
+        aml_lines = None
+        if aml is not None:
+            from hpccache_cli.emulator.aml.service import banner_lines
+
+            aml_lines = banner_lines(*aml)
         if mountinfo is not None:
             write_atomically(mountinfo, mountinfo_text(cfg))
         if env_file is not None:
             write_atomically(env_file, "\n".join([
                 f"# hpccache emulator: cache {cfg.cache.name}; source this file: . {env_file}",
                 *export_lines(client_env(emulator, arm))]) + "\n")
-        for line in banner(cfg, emulator, arm, mountinfo):
+        for line in banner(cfg, emulator, arm, mountinfo, aml_lines):
             print(line, flush=True)
         print(READY_LINE, flush=True)
         await stop.wait()
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        if aml is not None:
+            await asyncio.to_thread(aml[0].stop)
         if env_file is not None:
             env_file.unlink(missing_ok=True)
         if arm is not None:

@@ -162,6 +162,8 @@ class EmulatorConfig:
     storage_targets: list[StorageTarget] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     source: Path | None = None
+    # The raw [aml] table: checked and built by hpccache_cli.emulator.aml.config (AMLFS).
+    aml: dict[str, Any] | None = None
 
     def junctions(self) -> list[tuple[Junction, StorageTarget]]:
         """All junctions with their targets, longest namespace path first."""
@@ -186,7 +188,7 @@ SECTIONS: dict[str, type[Any]] = {
 
 def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
     """Build and validate a config from parsed TOML; relative paths resolve against ``base``."""
-    check_keys("top level", data, {name for name in SECTIONS if "." not in name})
+    check_keys("top level", data, {name for name in SECTIONS if "." not in name} | {"aml"})
     cache = build(CacheInfo, "cache", data.get("cache", {}), base)
     if "cache_dir" not in data.get("cache", {}):
         cache.cache_dir = (base / "cache").resolve()
@@ -211,7 +213,10 @@ def config_from_dict(data: dict[str, Any], base: Path) -> EmulatorConfig:
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise ConfigError("storage target names must be unique")
-    return EmulatorConfig(cache, ports, writeback, targets, faults)
+    aml = data.get("aml")
+    if aml is not None and not isinstance(aml, dict):
+        raise ConfigError("[aml] must be a table")
+    return EmulatorConfig(cache, ports, writeback, targets, faults, aml=aml)
 
 
 def _target(i: int, raw: Any, base: Path) -> StorageTarget:

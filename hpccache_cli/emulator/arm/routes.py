@@ -19,6 +19,7 @@ from hpccache_cli.emulator.arm.routing import Route, RouteTable, resource_key
 
 #: Every route table of the fake ARM, ``"module:Class"``. A new resource type is one line here.
 ROUTE_TABLES: tuple[str, ...] = (
+    "hpccache_cli.emulator.arm.aml_routes:AmlRoutes",  # before caches: its aml- operations
     "hpccache_cli.emulator.arm.cache_routes:CacheRoutes",
     "hpccache_cli.emulator.arm.routes:SubscriptionRoutes",
 )
@@ -82,7 +83,9 @@ class ArmRoutes:
             for key in table.resource_keys():
                 self._index.setdefault(key, []).extend((table, r) for r in table.routes)
 
-    def handle(self, method: str, path: str, query: dict[str, str], auth: str | None) -> ArmReply:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], auth: str | None, body: bytes = b""
+    ) -> ArmReply:
         if not self.arm.token_ok(auth):
             code = "AuthenticationFailed" if not auth else "InvalidAuthenticationToken"
             msg = (
@@ -96,14 +99,14 @@ class ArmRoutes:
             match = route.compiled.match(path)
             if match is None or route.method != method:
                 continue
-            return self._answer(table, route, match.groupdict(), method, path, query)
+            return self._answer(table, route, match.groupdict(), method, path, query, body)
         return error_reply(
             404, "InvalidResourceType", f"The fake ARM does not serve {method} {path}."
         )
 
     def _answer(
         self, table: RouteTable, route: Route, raw: dict[str, str], method: str, path: str,
-        query: dict[str, str],
+        query: dict[str, str], body: bytes = b"",
     ) -> ArmReply:
         from urllib.parse import unquote
 
@@ -115,7 +118,8 @@ class ArmRoutes:
         fault = self.arm.faults.take_status(method, path)
         if fault is not None:
             prefix = f"{table.provider or PROVIDER}/"
-            act = prefix + route.action.format(action=groups.get("action", ""))
+            act = prefix + route.action.format(action=groups.get("action", ""),
+                                               kind=groups.get("kind", ""))
             code, message = fault.code_and_message(act, path)
             headers = {}
             if fault.retry_after is not None:
@@ -136,7 +140,8 @@ class ArmRoutes:
             return error_reply(
                 404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
             )
-        return route.handler(query=query, path=path, **groups)
+        extra = {"body": body} if getattr(route.handler, "wants_body", False) else {}
+        return route.handler(query=query, path=path, **groups, **extra)
 
     def operations(self) -> list[Any]:
         """The long-running operations every table has started (for tests)."""

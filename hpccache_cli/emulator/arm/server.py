@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from hpccache_cli.emulator.aml.service import AmlService
 from hpccache_cli.emulator.arm.certs import generate
 from hpccache_cli.emulator.arm.faults import ArmFaults
 from hpccache_cli.emulator.arm.resources import ArmStore, CacheRecord, bodies_from_config
@@ -158,6 +159,8 @@ class FakeArm:
         self.faults = ArmFaults()
         self.store = ArmStore()
         self.requests: list[RequestRecord] = []
+        # Azure Managed Lustre file systems (emulator/aml), served by arm/aml_routes.py.
+        self.aml: AmlService | None = None
         self._requests_lock = threading.Lock()
         self._routes = ArmRoutes(self)
         self._runner = _LoopRunner(loop)
@@ -244,7 +247,7 @@ class FakeArm:
         """What ``hpccache emulator run`` prints about the fake ARM: URL, CA and client env."""
         return [
             f"  fake ARM: {self.url} (Microsoft.StorageCache API, CA file {self.ca_file})",
-            "environment for `hpccache cache|target|namespace` against the emulator "
+            "environment for `hpccache cache|target|namespace|amlfs` against the emulator "
             "(the token is the emulator's own, not an Azure credential):",
             *(f"{key}={val}" for key, val in self.client_env().items()),
         ]
@@ -324,12 +327,11 @@ class FakeArm:
     def _serve(self, handler: _Handler) -> None:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
-        if length:
-            handler.rfile.read(length)  # bodies are not needed, but must be consumed
+        body = handler.rfile.read(length) if length else b""  # AMLFS routes read it
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
             reply = self._routes.handle(
-                handler.command, parts.path, query, handler.headers.get("Authorization")
+                handler.command, parts.path, query, handler.headers.get("Authorization"), body
             )
         except Exception as exc:  # noqa: BLE001 - a bug in the fake must not kill the thread
             log.exception("fake ARM: %s %s failed", handler.command, parts.path)
