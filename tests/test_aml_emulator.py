@@ -88,8 +88,10 @@ def test_emulator_run_serves_the_aml_table_with_azurite(tmp_path: Path) -> None:
         assert "Azure Managed Lustre: fsx (resource group rg1)" in text
         url = next(w for line in lines if "Azurite (blob back end)" in line
                    for w in line.split() if w.startswith("http://127.0.0.1:")).rstrip(",")
-        values = dict(line.split("=", 1) for line in lines
-                      if line.startswith(("HPCCACHE_", "AZURE_")))
+        import shlex
+
+        values = dict(shlex.split(line)[1].split("=", 1) for line in lines
+                      if line.startswith("export "))  # the banner is a shell script
         client_env = {**env, **values, "XDG_CACHE_HOME": str(tmp_path / "xdg"),
                       "HPCCACHE_POLL_INTERVAL": "0.2"}
         done = subprocess.run([sys.executable, "-m", "hpccache_cli", "amlfs", "archive", "fsx",
