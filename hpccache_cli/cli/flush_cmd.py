@@ -1,7 +1,8 @@
 """``hpccache flush``: get files written back from the cache to storage now, per file.
 
-Options are parsed here; everything else (resolution, engine, sinks, Ctrl-C) is in
-``hpccache_cli.cli.flush.runner`` so ``flush-file`` and ``demo`` run the very same code path.
+Options are parsed here into a ``FlushRequest``; the run (naming, engine, records, signals,
+--fallback, exit code) is the job ``hpccache_cli.jobs.flush.run``, rendered by
+``hpccache_cli.cli.flush.runner.execute``, so ``flush-file``, ``demo`` and Python run the same code.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class OutputChoice(str, Enum):
 
 
 def verbosity(verbose: bool, quiet: bool) -> int:
-    from hpccache_cli.cli.flush.values import NORMAL, QUIET, VERBOSE
+    from hpccache_cli.jobs.flush.values import NORMAL, QUIET, VERBOSE
 
     if verbose and quiet:
         raise UsageError("-v and -q contradict each other; pick one")
@@ -244,10 +245,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import os
 
-        from hpccache_cli.cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.cli.flush.runner import execute
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
+        from hpccache_cli.jobs.flush.values import FlushRequest
 
         if not fallback_timeout > 0:
             raise UsageError("--fallback-timeout must be a positive number of seconds")

@@ -79,8 +79,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from hpccache_cli.cli.flush.progress import FlushFileLog
         from hpccache_cli.cli.flush.runner import execute
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.values import FlushRequest
 
         for name, value, what in (("EXPORT", export, "the junction (namespace path) to "
                                    "flush under, e.g. /NAS_12_exp5"),
