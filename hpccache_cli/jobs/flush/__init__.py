@@ -19,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _LAZY = {
+    "flush": "hpccache_cli.jobs.flush.api",
     "run": "hpccache_cli.jobs.flush.job",
     "FlushOutcome": "hpccache_cli.jobs.flush.job",
     "FlushRequest": "hpccache_cli.jobs.flush.values",
@@ -28,6 +29,7 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:
+    from hpccache_cli.jobs.flush.api import flush as flush
     from hpccache_cli.jobs.flush.job import FlushOutcome as FlushOutcome
     from hpccache_cli.jobs.flush.job import run as run
     from hpccache_cli.jobs.flush.values import EnvironmentAzure as EnvironmentAzure
