@@ -101,7 +101,7 @@ def test_bad_combinations_raise_before_anything_is_sent(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--status-only or --no-wait"):
         flush(["/NAS_12_exp5/x"], cache=CACHE, resource_group=RG, fallback="target-flush",
               options=FlushOptions(wait=False))
-    with pytest.raises(ValueError, match="fallback_timeout"):
+    with pytest.raises(ValueError, match="^fallback_timeout must be a positive number"):
         flush(["x"], ips=["127.0.0.1"], export="/NAS_12_exp5", fallback_timeout=0)
 
 

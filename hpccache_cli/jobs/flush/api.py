@@ -85,8 +85,6 @@ def flush(
     listed = list(paths)
     if not listed and from_file is None:
         from_file = os.devnull
-    if not fallback_timeout > 0:  # (NaN too: the same check as --fallback-timeout)
-        raise ValueError("fallback_timeout must be a positive number of seconds")
     request = FlushRequest(
         paths=listed, from_file=from_file, null=null, ips=list(ips), export=export,
         options=options or FlushOptions(), report=report, failed_to=failed_to,

@@ -100,6 +100,9 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
     if request.mountinfo and (ips or request.export):
         raise UsageError("--mountinfo is for client paths; with --ip/--export paths are "
                          "relative to the --export junction")
+    if not request.fallback_timeout > 0:  # (NaN too)
+        raise FlushOptionError("{fallback_timeout} must be a positive number of seconds",
+                               fields=("fallback_timeout",), hint="too_small")
     if request.fallback is not None:
         if request.fallback not in FALLBACKS:
             raise UsageError(f"--fallback must be {' or '.join(FALLBACKS)}, "
