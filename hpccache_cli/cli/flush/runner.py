@@ -22,14 +22,25 @@ from hpccache_cli.cli.flush.progress import make_console_sink, summary_text
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush.results import FlushSummary
 from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.jobs.flush.interrupts import Interrupted as Interrupted
+from hpccache_cli.jobs.flush.interrupts import Interrupts as Interrupts
 from hpccache_cli.jobs.flush.job import FlushOutcome, run
+from hpccache_cli.jobs.flush.job import fallback_sink as _fallback
 from hpccache_cli.jobs.flush.job import open_request_source as _open_source
 from hpccache_cli.jobs.flush.job import run_and_settle as _run
 from hpccache_cli.jobs.flush.job import run_engine as run_engine
 from hpccache_cli.jobs.flush.job import settle_outputs as _settle_outputs
 from hpccache_cli.jobs.flush.job import unreachable_hint as _unreachable_hint
 from hpccache_cli.jobs.flush.naming import build_resolver as build_resolver
+from hpccache_cli.jobs.flush.naming import cache_resolver as cache_resolver
+from hpccache_cli.jobs.flush.naming import check_naming as check_naming
+from hpccache_cli.jobs.flush.naming import local_resolver as local_resolver
 from hpccache_cli.jobs.flush.naming import split_ips as split_ips
+from hpccache_cli.jobs.flush.no_input import NothingToRead as NothingToRead
+from hpccache_cli.jobs.flush.no_input import make_engine as make_engine
+from hpccache_cli.jobs.flush.records import check_outputs_of as check_outputs_of
+from hpccache_cli.jobs.flush.records import open_records as open_records
+from hpccache_cli.jobs.flush.sites import ExportSites as ExportSites
 from hpccache_cli.jobs.flush.streams import announce as _announce
 from hpccache_cli.jobs.flush.streams import quiet_stream as quiet_stream
 from hpccache_cli.jobs.flush.streams import say as say
@@ -40,9 +51,11 @@ if TYPE_CHECKING:
     from hpccache_cli.jobs.flush.fallback import FallbackReport
 
 __all__ = [
-    "_announce", "_open_source", "_run", "_settle_outputs", "_unreachable_hint",
-    "build_resolver", "client_options", "execute", "print_summary", "quiet_stream",
-    "run_engine", "say", "split_ips",
+    "ExportSites", "Interrupted", "Interrupts", "NothingToRead", "_announce", "_fallback",
+    "_open_source", "_run", "_settle_outputs", "_unreachable_hint", "build_resolver",
+    "cache_resolver", "check_naming", "check_outputs_of", "client_options", "execute",
+    "local_resolver", "make_engine", "open_records", "print_summary", "quiet_stream",
+    "render", "run_engine", "say", "split_ips",
 ]
 
 

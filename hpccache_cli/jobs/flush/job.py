@@ -126,7 +126,7 @@ def open_request_source(request: FlushRequest) -> PathSource:
     return StrippedSource(source) if request.strip else source
 
 
-def _fallback(request: FlushRequest, naming: Naming) -> TargetFallback | None:
+def fallback_sink(request: FlushRequest, naming: Naming) -> TargetFallback | None:
     """``--fallback``'s sink (its code is imported only when asked for), else None."""
     if request.fallback is None:
         return None
@@ -263,7 +263,7 @@ def _run(
     try:
         on_input = check_outputs_of(request, source)  # before any output is opened
         naming = naming or build_resolver(request)
-        fallback = _fallback(request, naming)  # None unless --fallback; takes the locator
+        fallback = fallback_sink(request, naming)  # None unless --fallback; takes the locator
         pipeline = request.pipeline  # hpccache_cli.jobs.flush.pipeline_run: its three hooks
         extra = (pipeline.open_sinks(request.report, request.failed_to, on_wait=on_wait,
                                      signals=interrupts.count)
