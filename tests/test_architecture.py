@@ -2,7 +2,8 @@
 
 Why a test: the two glue bugs of 0.1.0 (a method hidden by an attribute, SDK logging around a
 one-line error) lived where the command reached into the library and the library reached back.
-The direction ``cli -> cli.flush (the command) -> flush (the library) / control / paths -> nfs``
+The direction ``cli -> cli.flush (the command) -> jobs (the run, no command line) -> flush (the
+library) / control / paths -> nfs``
 keeps the library usable from Python without Typer, Rich or Azure, and keeps the emulator an
 independent peer of the client (it shares only the codecs). Every import counts: module level,
 inside functions and under ``TYPE_CHECKING``, since a type-only cycle is still a cycle to a
@@ -30,8 +31,13 @@ ALLOWED: dict[str, set[str]] = {
     "hpccache_cli.flush": {"hpccache_cli.nfs", "hpccache_cli.paths"},
     # azure: azure.storage.blob only, the AMLFS emulator's client of Azurite (emulator/aml)
     "hpccache_cli.emulator": {"hpccache_cli.nfs", "cryptography", "azure"},
-    "hpccache_cli.cli.flush": {
+    # The jobs layer: a command without its command line (never Typer, Rich or click).
+    "hpccache_cli.jobs": {
         "hpccache_cli.flush", "hpccache_cli.control", "hpccache_cli.paths",
+        "hpccache_cli.pipelines", "hpccache_cli.nfs",
+    },
+    "hpccache_cli.cli.flush": {
+        "hpccache_cli.jobs", "hpccache_cli.flush", "hpccache_cli.control", "hpccache_cli.paths",
         "hpccache_cli.pipelines", "hpccache_cli.nfs", "rich",
     },
 }
@@ -135,16 +141,27 @@ def test_leaves_import_only_leaves() -> None:
     assert not any(wrong.values()), wrong
 
 
-def test_the_command_values_import_nothing_of_the_command() -> None:
-    """``cli.flush.values`` holds what naming, the runner, the fallback and the pipeline hooks
+def test_the_job_values_import_nothing_of_the_job() -> None:
+    """``jobs.flush.values`` holds what naming, the run, the fallback and the pipeline hooks
     share, so none of them imports another for a type (the cycles of 0.1.0)."""
     graph = all_modules()
-    back = {m for m in project_imports(graph, "hpccache_cli.cli.flush.values")
-            if m.startswith("hpccache_cli.cli")}
+    back = {m for m in project_imports(graph, "hpccache_cli.jobs.flush.values")
+            if m.startswith(("hpccache_cli.cli", "hpccache_cli.jobs"))}
     assert not back, back
 
 
+def test_the_jobs_layer_never_imports_the_command_line() -> None:
+    """What a Python caller imports of ``jobs/`` loads no Typer, Click or Rich (the package
+    map says so too; this names the point of the layer)."""
+    graph = all_modules()
+    wrong = {m: sorted(t for t in graph[m] if t.split(".")[0] in ("typer", "click", "rich")
+                       or t.startswith("hpccache_cli.cli"))
+             for m in graph if m == "hpccache_cli.jobs" or m.startswith("hpccache_cli.jobs.")}
+    assert not any(wrong.values()), wrong
+
+
 @pytest.mark.parametrize("package", ["hpccache_cli.flush", "hpccache_cli.cli.flush",
+                                     "hpccache_cli.jobs",
                                      "hpccache_cli.nfs", "hpccache_cli.paths",
                                      "hpccache_cli.control", "hpccache_cli.pipelines",
                                      "hpccache_cli.emulator", "hpccache_cli.emulator.arm",

@@ -103,6 +103,7 @@ def test_a_flush_with_nothing_to_read_loads_no_engine_client_or_event_loop(
     assert "hpccache_cli.cli.flush.runner" in names  # the run was set up, options checked
     # nor, for --ip/--export, the mount table and junction code, the fallback or ARM's client
     others = ("hpccache_cli.paths", "hpccache_cli.cli.flush.fallback",
+              "hpccache_cli.jobs.flush.fallback", "hpccache_cli.jobs.flush.cache_state",
               "hpccache_cli.control.client")
     assert within(names, SENDING + HEAVY + others) == []
 

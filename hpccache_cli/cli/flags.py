@@ -30,6 +30,7 @@ FLUSH_FLAGS: dict[str, str] = {
     "layout": "--cache",
     "refresh": "--refresh",
     "force": "--force",
+    "fallback_timeout": "--fallback-timeout",
 }
 
 #: Every field a library message may name -> how the CLI's users read it.

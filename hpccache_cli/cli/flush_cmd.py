@@ -1,7 +1,8 @@
 """``hpccache flush``: get files written back from the cache to storage now, per file.
 
-Options are parsed here; everything else (resolution, engine, sinks, Ctrl-C) is in
-``hpccache_cli.cli.flush.runner`` so ``flush-file`` and ``demo`` run the very same code path.
+Options are parsed here into a ``FlushRequest``; the run (naming, engine, records, signals,
+--fallback, exit code) is the job ``hpccache_cli.jobs.flush.run``, rendered by
+``hpccache_cli.cli.flush.runner.execute``, so ``flush-file``, ``demo`` and Python run the same code.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.nfs_options import PANEL as CONN
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
-from hpccache_cli.cli.target_cmd import DEFAULT_TIMEOUT as DEFAULT_OPERATION_TIMEOUT
+from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import (
     DEFAULT_CONCURRENCY,
@@ -64,7 +65,8 @@ HELP = (
     "Contributor rights on the cache. Giving the option is the confirmation: there is no "
     "prompt. A failed file whose storage target it then flushed is reported as flushed (kind "
     "target-flush: --report, --junit and the summary) and left out of --failed-to. Each target "
-    "flush is waited for --fallback-timeout seconds (default 3600); one still running then is "
+    f"flush is waited for --fallback-timeout seconds (default {DEFAULT_OPERATION_TIMEOUT:.0f}); "
+    "one still running then is "
     "reported failed, with the command that shows its state.\n\n"
     "Every path ends as one of: flushed, clean (nothing to write back), failed (with the "
     "reason; a directory without --recursive is one; with it, a directory listed whole is "
@@ -120,7 +122,7 @@ class OutputChoice(str, Enum):
 
 
 def verbosity(verbose: bool, quiet: bool) -> int:
-    from hpccache_cli.cli.flush.values import NORMAL, QUIET, VERBOSE
+    from hpccache_cli.jobs.flush.values import NORMAL, QUIET, VERBOSE
 
     if verbose and quiet:
         raise UsageError("-v and -q contradict each other; pick one")
@@ -244,13 +246,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import os
 
-        from hpccache_cli.cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.cli.flush.runner import execute
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
+        from hpccache_cli.jobs.flush.values import FlushRequest
 
-        if not fallback_timeout > 0:
-            raise UsageError("--fallback-timeout must be a positive number of seconds")
         pipeline = PipelineRun.from_options(
             junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
             allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,

@@ -17,7 +17,7 @@ import typer
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
 from hpccache_cli.errors import UsageError
-from hpccache_cli.flush import DEFAULT_CONCURRENCY
+from hpccache_cli.flush import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 
 #: Where flush-file differs from flush_file.py on purpose (one --help paragraph each).
 DIFFERENCES = (
@@ -67,7 +67,8 @@ def register(app: typer.Typer) -> None:
             DEFAULT_CONCURRENCY, "--threads", min=1,
             help="Files flushed at once (flush_file.py: threads, default 4)."),
         timeout: float = typer.Option(
-            300, "--timeout", min=0, help="Per file flush timeout (sec); 0 = none."),
+            DEFAULT_TIMEOUT, "--timeout", min=0,
+            help="Per file flush timeout (sec); 0 = none."),
         sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),
         recursive: bool = typer.Option(
             False, "--recursive", "-r",
@@ -79,8 +80,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from hpccache_cli.cli.flush.progress import FlushFileLog
         from hpccache_cli.cli.flush.runner import execute
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.values import FlushRequest
 
         for name, value, what in (("EXPORT", export, "the junction (namespace path) to "
                                    "flush under, e.g. /NAS_12_exp5"),

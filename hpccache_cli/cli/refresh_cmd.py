@@ -132,9 +132,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import os
 
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.cli.refresh_run import execute_refresh
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.values import FlushRequest
         from hpccache_cli.pipelines.schedulers import read_pbs_range_with_qstat
         from hpccache_cli.pipelines.shard import find_shard
 

@@ -1,7 +1,7 @@
 """``hpccache refresh``: everything but the options (those are in ``refresh_cmd``).
 
 The refresh names paths, reads its input and writes its records exactly as the flush does, so
-it calls the flush command's own pieces (``hpccache_cli.cli.flush.runner``: naming, input,
+it calls the flush command's own pieces (``hpccache_cli.jobs.flush``: naming, input,
 outputs, summary printing) instead of copying them; only the engine differs
 (:class:`hpccache_cli.flush.refresh.RefreshEngine`) and the usage-model rule below.
 
@@ -20,21 +20,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink, one_line
-from hpccache_cli.cli.flush.records import check_outputs_of, open_records
-from hpccache_cli.cli.flush.runner import (
-    _announce,
-    _open_source,
-    _settle_outputs,
-    _unreachable_hint,
-    build_resolver,
-    quiet_stream,
-    say,
-)
-from hpccache_cli.cli.flush.values import QUIET, VERBOSE, FlushRequest
 from hpccache_cli.errors import EXIT_UNREACHABLE
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
+from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_hint
+from hpccache_cli.jobs.flush.naming import build_resolver
+from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
+from hpccache_cli.jobs.flush.streams import announce, quiet_stream, say
+from hpccache_cli.jobs.flush.values import QUIET, VERBOSE, FlushRequest
 from hpccache_cli.pipelines.text import plural
 from hpccache_cli.usage_models import duration
 
@@ -101,13 +95,13 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
     # The flush's --force (targets that do not cache writes) is always on here: read caching
     # is where a back-end change matters most. Our own --force is about verification.
     naming_request = replace(request, force=bool(request.cache or request.cache_id))
-    source = _open_source(request)
+    source = open_request_source(request)
     try:
         on_input = check_outputs_of(request, source)
         naming = build_resolver(naming_request)
         resolver = naming.resolver
         if shard is not None:
-            from hpccache_cli.cli.flush.shard_resolve import ShardResolver
+            from hpccache_cli.jobs.flush.shard_resolve import ShardResolver
 
             resolver = ShardResolver(resolver, *shard)
     except BaseException:
@@ -119,7 +113,7 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
                         request.verbosity >= VERBOSE)
     records: list[RecordFile] = []
     try:
-        open_records(request, on_input, records, on_wait=_announce)
+        open_records(request, on_input, records, on_wait=announce)
     except BaseException:
         source.close()
         MultiSink(records).abandon()
@@ -127,7 +121,7 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
     console = make_console_sink(request.verbosity)
     sinks: list[Sink] = [*records, LiveOutput(console)]
     if shard is not None:
-        from hpccache_cli.cli.flush.pipeline_sinks import ShardMark
+        from hpccache_cli.jobs.flush.pipeline_sinks import ShardMark
 
         sinks.insert(0, ShardMark(*shard))
     outputs = MultiSink(sinks)
@@ -145,12 +139,12 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
     finally:
         source.close()
         outputs.close()
-    problems = _settle_outputs(request, outputs, records, summary)
+    problems = settle_outputs(request, outputs, records, summary)
     code = summary.exit_code
     _print(request, summary, notes, code)
     if summary.unreachable and code == EXIT_UNREACHABLE:
         say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
-            f"{_unreachable_hint(request)}", err=True)
+            f"{unreachable_hint(request)}", err=True)
         return code
     for line in problems:
         say(f"hpccache: error: {line}", err=True)

@@ -22,6 +22,7 @@ from hpccache_cli.cli.azure_options import (
 )
 from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.options import resources
+from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.errors import EXIT_INTERRUPTED, UserError
 
 target_app = typer.Typer(
@@ -38,8 +39,8 @@ CACHE_NAME_OPTION = resources.CACHE
 TARGET_OPTION = resources.TARGET
 CACHE_IDS_OPTION = resources.ONE_CACHE_IDS
 TARGET_IDS_OPTION = resources.TARGET_IDS
-#: 1 hour, as control.client.DEFAULT_OPERATION_TIMEOUT (not imported: no Azure code at start-up)
-DEFAULT_TIMEOUT = 3600.0
+#: 1 hour: the one home is control/defaults.py (a leaf: no Azure code at start-up)
+DEFAULT_TIMEOUT = DEFAULT_OPERATION_TIMEOUT
 #: --timeout of every command that starts an operation and waits for it (cache flush too).
 TIMEOUT_OPTION = typer.Option(
     DEFAULT_TIMEOUT,

@@ -3,7 +3,7 @@
 Resolution is a pluggable step so the engine never cares how a path was named: today a path
 relative to ``--export`` on ``--ip`` addresses (flush_file.py semantics); later a ``--cache``
 namespace path or a client-local path through the mount table. Each kind is one class with
-``resolve(raw) -> Target | FileResult``; :func:`hpccache_cli.cli.flush.runner.build_resolver` picks
+``resolve(raw) -> Target | FileResult``; :func:`hpccache_cli.jobs.flush.naming.build_resolver` picks
 one from the command-line options. Resolution is pure string work (no I/O), so it runs on the
 event loop for every path at input speed.
 """

@@ -21,7 +21,7 @@ class Sink:
     #: True for a sink that records each path's final outcome in a file (``--report``,
     #: ``--failed-to``, ``--junit``): under ``--fallback`` the runner holds back the failures a
     #: target flush may cover and gives them to it after the fallback, with what it did (see
-    #: ``hpccache_cli.cli.flush.fallback_outputs``). Consoles and log commands are live: not
+    #: ``hpccache_cli.jobs.flush.fallback_outputs``). Consoles and log commands are live: not
     #: records.
     record = False
     #: How messages name this sink's output ("--report FILE"); empty for consoles.

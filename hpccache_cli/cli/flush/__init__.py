@@ -1,9 +1,8 @@
-"""The ``hpccache flush`` command (also run by ``flush-file`` and ``demo``): the glue between
-the command line and the flush library :mod:`hpccache_cli.flush`.
+"""The flush commands' command-line side (``flush``, ``flush-file``, ``demo``): the console
+(:mod:`.progress`: a Rich bar or plain lines), the summary and the lines after it
+(:mod:`.runner`).
 
-Here: the plain values a command line becomes (:mod:`.values`), how paths are named and the
-option checks (:mod:`.naming`), the run (:mod:`.runner`), ``--fallback target-flush``
-(:mod:`.fallback`, :mod:`.fallback_outputs`), console output (:mod:`.progress`) and pipeline
-output (:mod:`.pipeline_run`, :mod:`.pipeline_sinks`, :mod:`.shard_resolve`). The library
-imports nothing of this package (docs/DEVELOPING.md, tests/test_architecture.py).
+The run itself is the flush job, :mod:`hpccache_cli.jobs.flush` (no Typer, no Rich). The
+other modules here are its old import paths, kept as re-exports for code written against them
+(``cli/refresh_run.py`` before #18, commands written beside it).
 """

@@ -1,175 +1,39 @@
-"""How input paths are named: the option checks and the ``--cache`` and client-path branches
-of :func:`hpccache_cli.cli.flush.runner.build_resolver`.
+"""Old home of :mod:`hpccache_cli.jobs.flush.naming` (moved with the flush job, #18):
+its names stay importable from here for code written against it."""
 
-Three ways, one resolver each:
-
-* ``--ip`` + ``--export``: paths relative to that junction (flush_file.py), or its namespace
-  paths (``--path-kind``; without it each ``/JUNCTION/...`` path is read both ways and only
-  one that exists alone is flushed) -> ExportResolver.
-* ``--cache NAME -g RG`` / ``--cache-id ID``: namespace paths, client paths of that cache, or
-  both mixed -> LayoutResolver. Only this branch talks to Azure, and the layout comes from the
-  on-disk resolution cache while it is fresh, so a pipeline that runs a hundred flushes does
-  not make two hundred ARM calls.
-* nothing: client paths, placed by their mounts -> LocalPathResolver (no Azure, no layout).
-
-Conflicting options fail here, before any network call, with one line saying what to change.
-"""
-
-from __future__ import annotations
-
-import os
-import sys
-from typing import TYPE_CHECKING
-
-from hpccache_cli.cli.flush.sites import LayoutSites, LocalSites
-from hpccache_cli.cli.flush.values import (
-    ArmContext,
-    AzureOptions,
-    EnvironmentAzure,
-    FlushRequest,
-    Naming,
+from hpccache_cli.jobs.flush.naming import (
+    FALLBACKS as FALLBACKS,
 )
-from hpccache_cli.errors import UsageError
-
-if TYPE_CHECKING:  # imported by the branch that uses them: --ip runs load no mount table code
-    from hpccache_cli.layout import CacheLayout
-    from hpccache_cli.paths import MountTable
-
-PATH_KINDS = ("local", "namespace", "export")
-FALLBACKS = ("target-flush",)
-
-
-def check_naming(request: FlushRequest, ips: list[str]) -> None:
-    """Refuse option combinations that name paths in two ways, or that do nothing."""
-    cache = request.cache or request.cache_id
-    kind = request.path_kind
-    if request.cache and request.cache_id:
-        raise UsageError("--cache and --cache-id both name the cache: give one of them")
-    if cache and (ips or request.export):
-        raise UsageError("--cache/--cache-id reads the mount addresses and junctions from "
-                         "Azure: drop --ip/--export (or drop --cache to give them yourself)")
-    if request.resource_group and not request.cache:
-        raise UsageError("-g/--resource-group goes with --cache NAME")
-    if kind is not None and kind not in PATH_KINDS:
-        raise UsageError(f"--path-kind must be one of {', '.join(PATH_KINDS)}, not {kind!r}")
-    if kind == "export" and not (ips or request.export):  # one of them: build_resolver says
-        raise UsageError("--path-kind export reads paths relative to the --export junction: "
-                         "add --ip ADDRESS and --export /NAMESPACE_PATH")
-    if kind == "local" and (ips or request.export):
-        raise UsageError("--path-kind local does not go with --ip/--export (paths are then "
-                         "relative to the --export junction); use --cache, or drop --ip/--export")
-    if kind == "namespace" and not cache and not (ips and request.export):
-        raise UsageError("namespace paths need the cache's junctions: add --cache NAME -g RG "
-                         "(or --cache-id RESOURCE_ID), or --ip ADDRESS --export /JUNCTION")
-    if request.force and not cache:
-        raise UsageError("--force flushes files whose storage target does not cache writes, "
-                         "which only --cache/--cache-id can tell: add one, or drop --force")
-    if request.mountinfo and (ips or request.export):
-        raise UsageError("--mountinfo is for client paths; with --ip/--export paths are "
-                         "relative to the --export junction")
-    if request.fallback is not None:
-        if request.fallback not in FALLBACKS:
-            raise UsageError(f"--fallback must be {' or '.join(FALLBACKS)}, "
-                             f"not {request.fallback!r}")
-        opts = request.options
-        if opts.status_only or not opts.wait:
-            raise UsageError("--fallback target-flush writes back what per-file flushing could "
-                             "not; it does not go with --status-only or --no-wait")
-
-
-def cache_resolver(request: FlushRequest) -> Naming:
-    """``--cache``/``--cache-id``: the layout from the resolution cache or ARM; the fallback
-    flushes the storage target each failed path is on, in that cache."""
-    from hpccache_cli.flush.resolve_layout import LayoutResolver
-    from hpccache_cli.paths import ENV_MOUNTINFO
-
-    context = load_cache(request)
-    table = None
-    if request.path_kind != "namespace":
-        explicit = bool(request.mountinfo or os.environ.get(ENV_MOUNTINFO))
-        table = mount_table(request.mountinfo, required=explicit)
-    resolver = LayoutResolver(
-        context.layout, request.force, request.path_kind, table=table,
-        refresh=lambda: refreshed_layout(context), on_note=_note,
-        option_names=request.options.option_names,
-    )
-    return Naming(resolver, LayoutSites(resolver), context)
-
-
-def refreshed_layout(context: ArmContext) -> CacheLayout:
-    """The cache's layout read from ARM now (not from the resolution cache)."""
-    from hpccache_cli.control.resolve import get_layout
-
-    return get_layout(context.settings, context.resource_group, context.name, refresh=True)
-
-
-def _note(message: str) -> None:
-    print(f"hpccache: {message}", file=sys.stderr)
-
-
-def local_resolver(request: FlushRequest) -> Naming:
-    """No ``--ip``/``--cache``: client paths, through the mount table (the fallback finds
-    their caches in Azure by mount address after the run)."""
-    from hpccache_cli.cli.flush.local_hint import HintingResolver
-
-    table = mount_table(request.mountinfo, required=True)
-    assert table is not None
-    resolver = HintingResolver(table)
-    return Naming(resolver, LocalSites(resolver))
-
-
-def mount_table(path: str | None, *, required: bool) -> MountTable | None:
-    """The mount table; when not ``required`` (``--cache`` with namespace paths in mind), an
-    unreadable default table (not Linux) just means no client paths: None."""
-    from hpccache_cli.paths import MountTable, MountTableError
-
-    try:
-        return MountTable.load(path)
-    except MountTableError:
-        if required:
-            raise
-        return None
-
-
-def load_cache(request: FlushRequest) -> ArmContext:
-    """Which cache (name + group, or resource id) and its layout; Azure errors exit 3."""
-    from hpccache_cli.control.resolve import CacheRef, get_layout, parse_cache_id
-
-    azure: AzureOptions = request.azure or EnvironmentAzure()
-    from hpccache_cli.control.az_config import default_group
-
-    name = request.cache_id or request.cache or ""
-    group = request.resource_group or default_group()  # az's [defaults] group, as az -g
-    if name.startswith("/") or request.cache_id:
-        ref = parse_cache_id(name)
-    elif not group:
-        raise UsageError(f"which resource group is cache {name!r} in? add -g/--resource-group "
-                         "(or give the cache's resource id with --cache-id)")
-    else:
-        ref = CacheRef(group, name)
-    settings = azure.settings(ref.subscription_id)
-    layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
-    _mention_store_problems(request.verbosity)
-    if layout.refused_addresses and layout.mount_addresses:  # (none left: the resolver says)
-        print(f"hpccache: warning: Azure lists mount addresses of cache {layout.name} that are "
-              f"not IP addresses, not used: {'; '.join(layout.refused_addresses)}; using "
-              f"{', '.join(layout.mount_addresses)}", file=sys.stderr)
-    return ArmContext(settings, ref.resource_group, ref.name, layout)
-
-
-def _mention_store_problems(verbosity: int) -> None:
-    """With -v, say once that the resolution cache could not be written (each run then asks
-    Azure again); without -v this costs nothing but speed, so it stays quiet."""
-    import sys
-
-    from hpccache_cli.cli.flush.progress import VERBOSE
-    from hpccache_cli.control.resolve import store_problems
-
-    problems = store_problems()
-    if verbosity < VERBOSE:
-        return
-    while problems:
-        where, why = problems.popitem()
-        print(f"hpccache: note: cannot write the resolution cache in {where} ({why}); every "
-              "run asks Azure for the cache's layout (set XDG_CACHE_HOME to a writable "
-              "directory, or HPCCACHE_LAYOUT_TTL=0 to stop trying)", file=sys.stderr)
+from hpccache_cli.jobs.flush.naming import (
+    PATH_KINDS as PATH_KINDS,
+)
+from hpccache_cli.jobs.flush.naming import (
+    _mention_store_problems as _mention_store_problems,
+)
+from hpccache_cli.jobs.flush.naming import (
+    _note as _note,
+)
+from hpccache_cli.jobs.flush.naming import (
+    build_resolver as build_resolver,
+)
+from hpccache_cli.jobs.flush.naming import (
+    cache_resolver as cache_resolver,
+)
+from hpccache_cli.jobs.flush.naming import (
+    check_naming as check_naming,
+)
+from hpccache_cli.jobs.flush.naming import (
+    load_cache as load_cache,
+)
+from hpccache_cli.jobs.flush.naming import (
+    local_resolver as local_resolver,
+)
+from hpccache_cli.jobs.flush.naming import (
+    mount_table as mount_table,
+)
+from hpccache_cli.jobs.flush.naming import (
+    refreshed_layout as refreshed_layout,
+)
+from hpccache_cli.jobs.flush.naming import (
+    split_ips as split_ips,
+)

@@ -15,7 +15,6 @@ import time
 from datetime import datetime
 from typing import IO, Any
 
-from hpccache_cli.cli.flush.values import NORMAL, VERBOSE
 from hpccache_cli.flush.results import (
     OK_OUTCOMES,
     FileResult,
@@ -24,6 +23,7 @@ from hpccache_cli.flush.results import (
     display_path,
 )
 from hpccache_cli.flush.sinks import Sink
+from hpccache_cli.jobs.flush.values import NORMAL, VERBOSE
 from hpccache_cli.pipelines.text import plural
 
 # Control characters (C0, DEL, C1, Unicode line breaks) that a file name or a reason quoting
@@ -244,7 +244,7 @@ def make_console_sink(verbosity: int, tty: bool | None = None) -> Sink:
 
     Never a bar in Azure Pipelines (``TF_BUILD=True``), even when the agent gives the step a
     terminal: its redraws would be noise in the kept log, and the step's progress is shown by
-    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.cli.flush.pipeline_sinks`).
+    ``##vso[task.setprogress]`` instead (:mod:`hpccache_cli.jobs.flush.pipeline_sinks`).
     """
     if tty is None:
         from hpccache_cli.pipelines.term import is_interactive  # (flush-file never asks)
