@@ -68,4 +68,4 @@ def reports_errors(func: F | None = None, *, command: str | None = None) -> Any:
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

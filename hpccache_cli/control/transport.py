@@ -66,7 +66,7 @@ def announce(line: str) -> None:
     sys.stderr.flush()
 
 
-class ArmRetryPolicy(RetryPolicy):
+class ArmRetryPolicy(RetryPolicy[Any, Any]):  # (request and response types: any transport's)
     """azure-core's retry policy with one limit for all retries, counted and announced."""
 
     def __init__(

@@ -52,7 +52,7 @@ class Program:
             fail = getattr(proc.res, "fail", xdr.void)
             body = None
             if not isinstance(fail, (xdr.Void, xdr.Optional)):
-                body = fail.cls()  # type: ignore[attr-defined]
+                body = fail.cls()
             self._fail_bodies[proc.number] = body
         return self._fail_bodies[proc.number]
 

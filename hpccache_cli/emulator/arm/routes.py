@@ -141,7 +141,8 @@ class ArmRoutes:
                 404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
             )
         extra = {"body": body} if getattr(route.handler, "wants_body", False) else {}
-        return route.handler(query=query, path=path, **groups, **extra)
+        reply: ArmReply = route.handler(query=query, path=path, **groups, **extra)
+        return reply
 
     def operations(self) -> list[Any]:
         """The long-running operations every table has started (for tests)."""
