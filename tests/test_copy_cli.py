@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
+import subprocess
+import time
 from pathlib import Path
 
 from flush_cache_support import (
@@ -22,6 +25,7 @@ from flush_cache_support import (
     run,
     world,
 )
+from test_flush_support import CLI
 
 NAS = "/NAS_12_exp5"
 EXPORT = ["--ip", A_ROOT, "--ip", A_JUNCTION, "--export", NAS]
@@ -178,3 +182,43 @@ def test_shards_split_the_files_and_together_copy_them_all(tmp_path: Path) -> No
         assert sum(len(c) for c in copied) == 40 and len(set().union(*copied)) == 40
         assert all(c for c in copied)
         assert len(list(w.backend_file(f"{NAS}/sharded/many/f00").parent.iterdir())) == 40
+
+
+def test_ctrl_c_accounts_for_every_path_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """SIGINT: files in flight, and directories not walked to their end, are unfinished (the
+    latter stand for the files below them); report and failed list written; exit 130. The
+    same command again finishes the copy, skipping what was copied."""
+    src, report, failed = tmp_path / "src", tmp_path / "report.jsonl", tmp_path / "failed"
+    for d in ("d1", "d2"):
+        (src / d).mkdir(parents=True)
+        for i in range(30):
+            (src / d / f"f{i:02}").write_bytes(b"x" * i)
+    with world(tmp_path, faults={"latency_ms": 40}) as w:
+        env = w.env()
+        proc = subprocess.Popen(
+            [*CLI, "copy", *EXPORT, "-v", "-j", "2", str(src), "dst", "--report", str(report),
+             "--failed-to", str(failed)], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a few files copied: then interrupt
+            line = proc.stderr.readline()
+            if not line or line.startswith(b"copied ") and b"/f" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        lines = report_of(report)
+        unfinished = {p for p, x in lines.items() if x["outcome"] == "unfinished"}
+        assert unfinished and lines[str(src)]["outcome"] == "copied"  # listed to its end
+        for d in ("d1", "d2"):
+            for i in range(30):
+                path = src / d / f"f{i:02}"
+                assert str(path) in lines or str(path.parent) in unfinished, path
+        assert sorted(failed.read_text().split()) == sorted(
+            p for p, x in lines.items() if x["outcome"] in ("unfinished", "failed"))
+        w.emu.faults.latency_ms = 0
+        again = run(["copy", *EXPORT, str(src), "dst", "-o", "json"], env)
+        assert again.returncode == 0, again.stderr.decode()
+        assert json.loads(again.stdout)["skipped"] >= 1
+        assert assert_on_target(w, src, f"{NAS}/dst/src") == 60
