@@ -125,3 +125,12 @@ def test_the_extents_of_a_sparse_file(tmp_path: Path) -> None:
     assert sum(n for _, n in found) < st.st_size  # holes left out (ext4, tmpfs, xfs...)
     assert found[0][0] == 0 and any(o <= 4 << 20 < o + n for o, n in found)
     assert is_sparse(st)
+
+
+def test_stable_chunks_need_no_commit() -> None:
+    """Chunks spread over several servers go FILE_SYNC: no COMMIT could cover them all."""
+    server = FakeServer()
+    stats = asyncio.run(write_ranges([(0, 10_000)], server.write, server.commit, chunk=4096,
+                                     stable_chunks=True))
+    assert (stats.writes, stats.commits) == (3, 0)
+    assert {s for _, _, s in server.calls} == {StableHow.FILE_SYNC}

@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
             help="Write each file back to its storage target and wait (--no-flush: leave "
                  "that to the cache's schedule)."),
         concurrency: int = typer.Option(
-            32, "--concurrency", "-j", min=1, rich_help_panel=HOW,
+            128, "--concurrency", "-j", min=1, rich_help_panel=HOW,
             help="Files copied at once (at most 4096)."),
         chunks: int = typer.Option(
             4, "--chunks", min=1, max=64, rich_help_panel=HOW,

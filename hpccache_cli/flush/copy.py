@@ -92,7 +92,9 @@ class CopyEngine:
             self._ctx = CopyContext(session, self.flush, parallel=self.chunks_per_file,
                                     buffers=asyncio.Semaphore(BUFFERS),
                                     deadline_seconds=self.options.deadline_seconds,
-                                    option_names=self.options.client.option_names)
+                                    option_names=self.options.client.option_names,
+                                    stable_chunks=len(self.dest.addresses) > 1,
+                                    summary=self.summary)
             dest_fh = await self._dest_dir(sources)
             if dest_fh is not None:
                 for index, src in enumerate(sources):
@@ -111,7 +113,6 @@ class CopyEngine:
             await cancel_and_wait(list(self._tasks))
             self.summary.interrupted = self.summary.interrupted or self._stopping
             self.summary.seconds = time.monotonic() - started
-            self.summary.bytes_copied = self.bytes_written
             with contextlib.suppress(Exception):
                 await session.close()
             if self.summary.reasons.get("unreachable") and not session.pool.answered:

@@ -7,9 +7,11 @@ The calls of one file, in order:
    copy). ``NFS3ERR_EXIST`` means a rerun: LOOKUP it and apply rsync's *quick check* (same
    size and same mtime in whole seconds): identical files are skipped, so an interrupted copy
    resumes where it stopped. A different file is truncated (``CREATE UNCHECKED``, size 0).
-2. ``WRITE``: by the rules of :mod:`hpccache_cli.nfs.write_plan` (one FILE_SYNC WRITE for a
-   small file; UNSTABLE chunks of the server's wtmax, several at once and each on whichever
-   mount address is least loaded, then COMMIT, rewritten if the verifier changed). Only the
+2. ``WRITE``: by the rules of :mod:`hpccache_cli.nfs.write_plan`: one FILE_SYNC WRITE for a
+   small file; a large one in chunks of the server's wtmax, several at once, each on
+   whichever mount address is least loaded. Over one address the chunks go UNSTABLE, then
+   COMMIT (written again if the verifier changed); over several they go FILE_SYNC, because a
+   COMMIT to one node of the cache does not cover unstable data held by another. Only the
    data extents of a sparse file are sent. Each chunk holds one of the engine's buffers while
    it is read and sent, so memory stays flat whatever the files' sizes.
 3. ``SETATTR``: mode, size (a trailing hole) and the source's atime/mtime
@@ -38,7 +40,7 @@ from hpccache_cli.flush.copy_local import (
     same_version,
 )
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded
-from hpccache_cli.flush.results import FileResult, Outcome
+from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.session import CacheSession, FileFailure, StaleHandle, q
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.client import FlushOp, NfsClient
@@ -61,6 +63,8 @@ class CopyContext:
     buffers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
     deadline_seconds: float | None = None
     option_names: Mapping[str, str] | None = None
+    stable_chunks: bool = False  # chunks spread over several addresses: FILE_SYNC each
+    summary: FlushSummary | None = None  # its bytes_copied counts as the data goes out
     bytes_written: int = 0  # data bytes the cache took (all files)
 
 
@@ -189,13 +193,16 @@ async def _write(ctx: CopyContext, local: bytes, st: os.stat_result, fh: bytes,
 
                 ok = await ctx.session.call(send, deadline, "WRITE")
             ctx.bytes_written += ok.count
+            if ctx.summary is not None:
+                ctx.summary.bytes_copied += ok.count
             return ok.count, ok.committed, ok.verf
 
         async def commit() -> bytes:
             ok = await ctx.session.call(lambda c: c.commit(fh), deadline, "COMMIT")
             return ok.verf
 
-        stats = await write_ranges(ranges, one, commit, chunk=ctx.chunk, parallel=ctx.parallel)
+        stats = await write_ranges(ranges, one, commit, chunk=ctx.chunk, parallel=ctx.parallel,
+                                   stable_chunks=ctx.stable_chunks)
         if not same_version(st, os.fstat(fd)):
             raise ChangedWhileCopied("it changed while being copied (its size or mtime moved)")
         return stats.bytes

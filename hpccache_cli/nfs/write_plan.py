@@ -15,6 +15,10 @@ The rules (RFC 1813 3.3.7 and 3.3.21):
 - A short WRITE (``count`` less than sent) is followed by a WRITE of the rest.
 - A server may store more stably than asked, never less: a FILE_SYNC answered as UNSTABLE
   is committed like unstable data.
+- ``stable_chunks``: every chunk goes FILE_SYNC and no COMMIT is needed. For a caller that
+  spreads one file's chunks over several servers (the mount addresses of a cache are separate
+  nodes): a COMMIT asks *one* server to store what *it* holds unstable, so unstable chunks
+  sent to another node would not be covered by it.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class WriteStats:
 
 async def write_ranges(
     ranges: Sequence[tuple[int, int]], write: WriteFn, commit: CommitFn, *, chunk: int,
-    parallel: int = 4, attempts: int = 3,
+    parallel: int = 4, attempts: int = 3, stable_chunks: bool = False,
 ) -> WriteStats:
     """Write every ``(offset, length)`` range (see the module docstring); return the stats."""
     if chunk < 1 or parallel < 1 or attempts < 1:
@@ -59,7 +63,7 @@ async def write_ranges(
     stats = WriteStats()
     if not pieces:
         return stats
-    single = len(pieces) == 1
+    single = len(pieces) == 1 or stable_chunks
     for round_no in range(1, attempts + 1):
         stats.rounds = round_no
         verfs: set[bytes] = set()

@@ -54,12 +54,13 @@ def progress_line(s: FlushSummary) -> str:
     """``progress: 1,200 of 10,817 done (11%), 3 failed``; "of 1,200+" while the input is
     still arriving from a pipe and its length is unknown."""
     total = s.total_estimate
+    data = f", {s.bytes_copied / 1e6:,.1f} MB copied" if s.mode == "copy" else ""
     if total is None:
-        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed"
+        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed{data}"
     approx = "" if s.input_complete else "~"
     percent = s.done * 100 // total if total else 100
     return (f"progress: {s.done:,} of {approx}{total:,} done ({percent}%), "
-            f"{s.failed:,} failed")
+            f"{s.failed:,} failed{data}")
 
 
 def _is_problem(result: FileResult) -> bool:
@@ -153,7 +154,8 @@ class RichProgress(Sink):
             self.task,
             completed=s.done,
             total=s.total_estimate,  # known from the start for a regular --from-file
-            rate=f"{s.done / elapsed:,.0f} files/s",
+            rate=f"{s.done / elapsed:,.0f} files/s" + (
+                f", {s.bytes_copied / 1e6 / elapsed:,.1f} MB/s" if s.mode == "copy" else ""),
             failed=failed,
         )
 
