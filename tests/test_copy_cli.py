@@ -158,7 +158,7 @@ def test_bad_usage_is_one_line(tmp_path: Path) -> None:
         env = w.env()
         proc = run(["copy", *EXPORT, str(tmp_path)], env)
         assert proc.returncode == 2
-        assert "at least one SRC and a DEST" in one_error_line(proc)
+        assert "missing argument 'SRC'" in one_error_line(proc)
         proc = run(["copy", "--ip", A_ROOT, str(tmp_path), "dst"], env)
         assert proc.returncode == 2 and "--export" in one_error_line(proc)
         proc = run(["copy", *BY_NAME, str(tmp_path), "/no/such/junction"], env)

@@ -54,9 +54,12 @@ def register(app: typer.Typer) -> None:
     @azure_command(refresh=True)
     @connection_command
     def copy(
-        paths: list[str] = typer.Argument(
-            ..., metavar="SRC... DEST", show_default=False,
-            help="Local files and directories to copy, then the destination directory."),
+        sources: list[str] = typer.Argument(
+            ..., metavar="SRC", show_default=False,
+            help="Local files and directories to copy."),
+        dest: str = typer.Argument(
+            ..., metavar="DEST", show_default=False,
+            help="The destination directory on the cache (created if missing)."),
         ip: list[str] = typer.Option(
             [], "--ip", metavar="IP", rich_help_panel=WHERE,
             help="A mount address of the cache (an IP address); repeat it to spread the "
@@ -135,12 +138,8 @@ def register(app: typer.Typer) -> None:
         from hpccache_cli.cli.copy_run import execute_copy
         from hpccache_cli.cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.cli.flush.values import FlushRequest
-        from hpccache_cli.errors import UsageError
         from hpccache_cli.flush.options import FlushOptions
 
-        if len(paths) < 2:
-            raise UsageError("copy needs at least one SRC and a DEST: hpccache copy SRC... "
-                             "DEST")
         pipeline = PipelineRun.from_options(
             junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
             allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,
@@ -148,7 +147,7 @@ def register(app: typer.Typer) -> None:
         options = FlushOptions(concurrency=concurrency, timeout=timeout,
                                connections=connections, client=conn.client_options())
         request = FlushRequest(
-            paths=[paths[-1]], ips=ip, export=export, options=options, output=output.value,
+            paths=[dest], ips=ip, export=export, options=options, output=output.value,
             report=report, failed_to=failed_to, verbosity=verbosity(verbose, quiet),
             cache=cache, resource_group=resource_group, cache_id=cache_id,
             path_kind=path_kind.value if path_kind else None, mountinfo=mountinfo,
@@ -163,6 +162,6 @@ def register(app: typer.Typer) -> None:
             from hpccache_cli.cli.runtime import show_library_logs
 
             show_library_logs(logging.WARNING)
-        code = execute_copy(request, paths[:-1], paths[-1], flush=flush, chunks=chunks,
+        code = execute_copy(request, sources, dest, flush=flush, chunks=chunks,
                             shard=pipeline.shard)
         raise typer.Exit(code)
