@@ -222,3 +222,25 @@ def test_ctrl_c_accounts_for_every_path_and_a_rerun_resumes(tmp_path: Path) -> N
         assert again.returncode == 0, again.stderr.decode()
         assert json.loads(again.stdout)["skipped"] >= 1
         assert assert_on_target(w, src, f"{NAS}/dst/src") == 60
+
+
+def test_in_a_pipeline_logging_commands_junit_and_allow_partial(tmp_path: Path) -> None:
+    """As flush in Azure Pipelines: logging commands only ours, a JUnit case per path (the
+    report's), --allow-partial turns the missing source's failure into exit 0."""
+    from pipeline_support import check_junit, commands, read_report, variables
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a").write_bytes(b"a")
+    report, junit = tmp_path / "report.jsonl", tmp_path / "copy.xml"
+    with world(tmp_path) as w:
+        proc = run(["copy", *EXPORT, str(src), str(tmp_path / "missing"), "piped",
+                    "--report", str(report), "--junit", str(junit), "--allow-partial"],
+                   w.env(TF_BUILD="True"))
+        assert proc.returncode == 0, proc.stderr.decode()
+        cmds = commands(proc.stdout.decode())
+        assert cmds and variables(cmds)
+        assert any(c == "task.complete" and p.get("result") == "SucceededWithIssues"
+                   for c, p, _ in cmds)
+        check_junit(junit, read_report(report))
+        assert w.backend_file(f"{NAS}/piped/in/a").read_bytes() == b"a"
