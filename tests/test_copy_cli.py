@@ -163,6 +163,11 @@ def test_bad_usage_is_one_line(tmp_path: Path) -> None:
         assert proc.returncode == 2 and "--export" in one_error_line(proc)
         proc = run(["copy", *BY_NAME, str(tmp_path), "/no/such/junction"], env)
         assert proc.returncode == 2 and "DEST /no/such/junction" in one_error_line(proc)
+        down = run(["copy", "--ip", "127.0.0.63", "--export", NAS, "--timeout", "5",
+                    str(tmp_path), "d"], env)
+        assert down.returncode == 4, down.stderr
+        assert down.stderr.decode().strip().splitlines()[-1].startswith(
+            "hpccache: error: cache unreachable")
 
 
 def test_shards_split_the_files_and_together_copy_them_all(tmp_path: Path) -> None:

@@ -144,10 +144,10 @@ def summary_text(summary: FlushSummary, flush: bool, target: Target,
              f"({s.rate:,.0f} files/s, {s.mb_per_second:,.1f} MB/s)"]
     lines.append("  " + "   ".join(f"{o.value}: {s.count(o):,}" for o in COPY_OUTCOMES
                                     if s.count(o) or o is not Outcome.UNFINISHED))
-    back = ("written back to the storage target" if flush else
+    back = ("each file copied was written back to its storage target" if flush else
             "in the cache, not written back yet (--no-flush: the cache writes them back on "
             "its schedule, or run hpccache flush)")
-    lines.append(f"  data: {s.bytes_copied:,} bytes, {back}")
+    lines.append(f"  data: {s.bytes_copied:,} bytes" + (f"; {back}" if s.bytes_copied else ""))
     if s.reasons:
         kinds = ", ".join(f"{k} {n:,}" for k, n in s.reasons.most_common(6))
         lines.append(f"  failures by kind: {kinds}")
