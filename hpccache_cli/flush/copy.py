@@ -219,7 +219,7 @@ class CopyEngine:
         the pending directories, never a listing)."""
         try:
             fh, made = ((parent_fh, False) if name is None
-                        else await self._mkdir(parent_fh, name, st.st_mode & 0o7777))
+                        else await self._mkdir(parent_fh, name, _dir_mode(st)))
         except (FileFailure, DeadlineExceeded, CacheUnreachable, NfsClientError) as exc:
             reason, kind = _why(exc)
             if self._mine(rel):
@@ -274,7 +274,7 @@ class CopyEngine:
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     try:
-                        cfh, made = await self._mkdir(fh, name, st.st_mode & 0o7777)
+                        cfh, made = await self._mkdir(fh, name, _dir_mode(st))
                     except (FileFailure, DeadlineExceeded, CacheUnreachable,
                             NfsClientError) as exc:
                         reason, kind = _why(exc)
@@ -325,6 +325,12 @@ class CopyEngine:
             self._slots.release()
         result.seconds = time.monotonic() - started
         self._emit(result, count=False)
+
+
+def _dir_mode(st: os.stat_result) -> int:
+    """A directory's mode on the cache: the source's, plus rwx for its owner, who must be able
+    to create the files below it (``cp -r`` adds them while it copies, too)."""
+    return (st.st_mode & 0o7777) | 0o700
 
 
 def _why(exc: Exception) -> tuple[str, str]:

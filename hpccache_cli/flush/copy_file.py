@@ -44,7 +44,7 @@ from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.session import CacheSession, FileFailure, StaleHandle, q
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.client import FlushOp, NfsClient
-from hpccache_cli.nfs.errors import NfsClientError, NfsError, ProtocolError
+from hpccache_cli.nfs.errors import NfsClientError, NfsError
 from hpccache_cli.nfs.nfs3_write import CreateMode, CreateOk, Sattr3, StableHow, WriteOk
 from hpccache_cli.nfs.write_plan import write_ranges
 
@@ -127,10 +127,9 @@ async def copy_file(ctx: CopyContext, local: bytes, st: os.stat_result, dir_fh: 
     except NfsError as exc:
         return FileResult(shown, Outcome.FAILED, f"{phase}: {exc.name}",
                           kind=exc.name.removeprefix("NFS3ERR_").lower())
-    except (NfsClientError, ProtocolError) as exc:
+    except NfsClientError as exc:  # (a VerifierChanged too: a ProtocolError)
         return FileResult(shown, Outcome.FAILED, f"{phase}: {type(exc).__name__}: "
-                          f"{exc.render(ctx.option_names)}" if isinstance(exc, NfsClientError)
-                          else f"{phase}: {exc}", kind="rpc")
+                          f"{exc.render(ctx.option_names)}", kind="rpc")
 
 
 async def _create(ctx: CopyContext, dir_fh: bytes, name: bytes, st: os.stat_result,
