@@ -196,3 +196,24 @@ def test_automatic_write_back_takes_written_files(tmp_path: Path) -> None:
                    message="the automatic write-back of a written file")
         wait_until(lambda: not emu.namespace.is_dirty(f"{JUNCTION}/auto.txt"), 30,
                    message="the written file clean")
+
+
+def test_setattr_guard_and_directory_times(emu: EmulatorThread, client: SyncNfsClient) -> None:
+    """A guard (the ctime the client saw) that no longer matches is NOT_SYNC; the right one
+    lets the change through. Directories take mode and times, never a size."""
+    root = client.mount(JUNCTION.encode())
+    fh = client.create(root, b"g").obj
+    assert fh is not None
+    seen = client.getattr(fh).ctime
+    with pytest.raises(NfsError, match="NFS3ERR_NOT_SYNC"):
+        client.setattr(fh, Sattr3(mode=0o600), guard=nfs3.NfsTime3(1, 2))
+    client.setattr(fh, Sattr3(mode=0o600), guard=seen)
+    assert client.getattr(fh).mode == 0o600
+    d = client.mkdir(root, b"dir").obj
+    assert d is not None
+    when = nfs3.NfsTime3(1_300_000_000, 0)
+    client.setattr(d, Sattr3(mode=0o700, mtime=when))
+    attrs = client.getattr(d)
+    assert (attrs.mode, attrs.mtime) == (0o700, when)
+    with pytest.raises(NfsError, match="NFS3ERR_ISDIR"):
+        client.setattr(d, Sattr3(size=0))
