@@ -98,7 +98,7 @@ def nfs_cp(emu: EmulatorProcess, base: Path, src: Path, dest: str, parallel: int
     return seconds
 
 
-def ceiling(emu: EmulatorProcess, total_mib: int) -> float:
+def lean_writer(emu: EmulatorProcess, total_mib: int) -> float:
     """Seconds for the emulator to take ``total_mib`` MiB of 1 MiB WRITEs, 16 in flight over
     both addresses, one buffer (no file reads): its write bandwidth, as near as a client gets."""
     from hpccache_cli.nfs.client import ClientOptions, NfsClient
@@ -110,7 +110,7 @@ def ceiling(emu: EmulatorProcess, total_mib: int) -> float:
         for c in clients:
             await c.connect()
         root = await clients[0].mount(JUNCTION.encode())
-        fh = (await clients[0].create(root, b"ceiling.bin")).obj
+        fh = (await clients[0].create(root, b"lean-writer.bin")).obj
         assert fh is not None
         block = os.urandom(1 << 20)
         queue = list(range(total_mib))
@@ -125,7 +125,7 @@ def ceiling(emu: EmulatorProcess, total_mib: int) -> float:
         await asyncio.gather(*(worker(k) for k in range(16)))
         await clients[0].commit(fh)
         seconds = time.monotonic() - start
-        await clients[0].remove(root, b"ceiling.bin")
+        await clients[0].remove(root, b"lean-writer.bin")
         for c in clients:
             await c.close()
         return seconds
@@ -179,7 +179,7 @@ def main() -> None:
         total_mib = args.large * args.large_mb
         print(f"large: {args.large} files of {args.large_mb} MiB", file=sys.stderr)
         large_t = rounds(args.rounds, {
-            "lean writer (in-process, 16 WRITEs in flight)": lambda r: ceiling(emu, total_mib),
+            "lean writer (in-process, 16 WRITEs in flight)": lambda r: lean_writer(emu, total_mib),
             "hpccache copy --no-flush": ours(large, "l-noflush", False),
             "hpccache copy (--flush)": ours(large, "l-flush", True),
             f"xargs -P {args.parallel} nfs-cp": lambda r: nfs_cp(
