@@ -119,6 +119,21 @@ def test_a_refresh_with_nothing_to_read_loads_no_engine_client_or_event_loop(
     assert within(names, SENDING + HEAVY + ("hpccache_cli.flush.refresh",)) == []
 
 
+@pytest.mark.parametrize("args", [
+    ("only-a-source",),
+    ("src", "../outside-the-junction"),
+], ids=["no-dest", "bad-dest"])
+def test_a_copy_refused_for_its_usage_loads_no_engine_client_or_event_loop(
+    tmp_path: Path, args: tuple[str, ...],
+) -> None:
+    names, proc = run_probed(tmp_path, "copy", "--export", "/NAS_12_exp5", "--ip",
+                             "127.0.0.1", "--path-kind", "export", *args)
+    assert proc.returncode == 2, proc.stderr.decode()[-2000:]
+    assert proc.stderr.decode().startswith("hpccache: error: ")
+    assert within(names, SENDING + HEAVY + ("hpccache_cli.flush.copy",
+                                            "hpccache_cli.nfs.nfs3_write")) == []
+
+
 def test_path_loads_no_arm_client_junction_code_or_socket(tmp_path: Path) -> None:
     names, proc = run_probed(tmp_path, "path", "/mnt/cache/NAS_12_exp5/a.txt", "--mountinfo",
                          str(MOUNTINFO), "-o", "json")

@@ -188,7 +188,7 @@ def test_fs_info_procedures(emu: EmulatorThread, nfs: RawRpc) -> None:
 
 
 def test_rpc_level_errors(emu: EmulatorThread, nfs: RawRpc) -> None:
-    assert nfs.call(nfs3.PROGRAM, 3, 7).accept_stat == AcceptStat.PROC_UNAVAIL  # WRITE
+    assert nfs.call(nfs3.PROGRAM, 3, 14).accept_stat == AcceptStat.PROC_UNAVAIL  # RENAME
     garbage = nfs.call(nfs3.PROGRAM, 3, nfs3.GETATTR.number, b"\xff\xff\xff\xff")
     assert garbage.accept_stat == AcceptStat.GARBAGE_ARGS
     assert nfs.call(100099, 1, 0).accept_stat == AcceptStat.PROG_UNAVAIL

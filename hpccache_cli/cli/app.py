@@ -23,6 +23,9 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("refresh", "refresh_cmd",
                  "Make the cache compare its copies with the storage target now (back-end "
                  "verification on demand)."),
+    CommandEntry("copy", "copy_cmd",
+                 "Copy files into the cache in parallel, through every mount address, and "
+                 "write them back to the storage target."),
     CommandEntry("flush-file", "flush_file_cmd",
                  "Drop-in replacement for flush_file.py: flush the files named on stdin."),
     CommandEntry("demo", "demo_cmd",

@@ -20,7 +20,7 @@ from typing import Any
 
 from hpccache_cli.emulator.config import Faults
 from hpccache_cli.emulator.namespace import Namespace
-from hpccache_cli.emulator.nodes import REAL, NfsStatusError, Node, parent_path
+from hpccache_cli.emulator.nodes import MAX_FILE_SIZE, REAL, NfsStatusError, Node, parent_path
 from hpccache_cli.emulator.writeback import path_fails
 from hpccache_cli.nfs import nfs3
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
@@ -105,7 +105,8 @@ class NfsHandlers:
         return OK, nfs3.FsstatOk(self._attrs(self._node(fh))[1])
 
     def fsinfo(self, fh: bytes) -> tuple[int, Any]:
-        return OK, nfs3.FsinfoOk(self._attrs(self._node(fh))[1], rtmax=MAX_READ, rtpref=MAX_READ)
+        return OK, nfs3.FsinfoOk(self._attrs(self._node(fh))[1], rtmax=MAX_READ, rtpref=MAX_READ,
+                                 maxfilesize=MAX_FILE_SIZE)
 
     def pathconf(self, fh: bytes) -> tuple[int, Any]:
         return OK, nfs3.PathconfOk(self._attrs(self._node(fh))[1])

@@ -147,6 +147,12 @@ class Namespace:
                 return fileid
             incarnation += 1
 
+    def node_for_new(self, path: str) -> Node:
+        """The node of ``path`` whether or not it exists yet (CREATE, MKDIR: the handle the
+        reply names), registered so its handle works at once."""
+        known = self._by_path.get(path)
+        return known if known is not None else self._register(self._make(path))
+
     # --- handles ----------------------------------------------------------------------------
 
     def node_for_handle(self, fh: bytes) -> Node:

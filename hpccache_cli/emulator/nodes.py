@@ -9,6 +9,10 @@ from __future__ import annotations
 from hpccache_cli.emulator.config import StorageTarget
 from hpccache_cli.nfs.nfs3 import Nfsstat3 as S
 
+#: Largest file the emulator stores (FSINFO maxfilesize; the write path refuses past it): a
+#: client cannot fill the disk with one sparse write far out.
+MAX_FILE_SIZE = 1 << 40
+
 SYNTH, JROOT, REAL = 0, 1, 2  # node kinds: synthetic dir, junction root, path inside a junction
 
 

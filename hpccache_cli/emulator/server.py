@@ -36,9 +36,10 @@ from typing import Any, TypeVar
 
 from hpccache_cli.emulator.config import EmulatorConfig, Faults, Ports
 from hpccache_cli.emulator.handlers_nfs import NfsHandlers
+from hpccache_cli.emulator.handlers_write import WriteHandlers
 from hpccache_cli.emulator.namespace import Namespace
 from hpccache_cli.emulator.rpcserver import Program, RpcServerConnection
-from hpccache_cli.nfs import mount, nfs3, portmap
+from hpccache_cli.nfs import mount, nfs3, nfs3_write, portmap
 from hpccache_cli.nfs.mount import Mountstat3
 
 T = TypeVar("T")
@@ -63,6 +64,7 @@ class Emulator:
         self.scan_interval = scan_interval
         self.write_verf = struct.pack(">Q", time.time_ns() & (2**64 - 1))
         self.nfs = NfsHandlers(self.namespace, self.faults, self.write_verf)
+        self.nfs_write = WriteHandlers(self.nfs)  # CREATE, MKDIR, WRITE, SETATTR, REMOVE
         self.nfs_calls = 0
         self._listeners: dict[str, list[asyncio.AbstractServer]] = {}
         self._conns: dict[str, set[RpcServerConnection]] = {a: set() for a in self.addresses}
@@ -81,7 +83,8 @@ class Emulator:
             0: lambda _: None, 1: self._mnt, 2: lambda _: [], 3: lambda _: None,
             4: lambda _: None, 5: self._export,
         })
-        nfs = Program(nfs3.PROGRAM, nfs3.VERSION, nfs3.PROCEDURES, self.nfs.table,
+        nfs = Program(nfs3.PROGRAM, nfs3.VERSION, {**nfs3.PROCEDURES, **nfs3_write.PROCEDURES},
+                      {**self.nfs.table, **self.nfs_write.table},
                       drop=self._drop, latency=self._latency)
         services = [("portmap", {pm.number: pm})] if self.ports.portmap else []
         if self.ports.mount and self.ports.mount == self.ports.nfs:

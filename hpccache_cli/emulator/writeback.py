@@ -117,6 +117,11 @@ def copy_back(node: Node) -> None:
                     n = os.write(dst, view)
                     view, written = view[n:], written + n
             os.ftruncate(dst, written)  # drops a longer old tail
+            # The back end gets the file's mode and times too (a NAS receives a SETATTR
+            # after the data): a copy into the cache keeps its mtime all the way down.
+            st = os.fstat(src)
+            os.fchmod(dst, stat.S_IMODE(st.st_mode))
+            os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:
             os.close(dst)
     finally:

@@ -35,6 +35,7 @@ class Outcome(str, Enum):
     FLUSHING = "flushing"  # --status-only: write-back running
     DIRTY = "dirty"  # --status-only: dirty, no write-back running
     REFRESHED = "refreshed"  # hpccache refresh: the directory was listed (READDIRPLUS)
+    COPIED = "copied"  # hpccache copy: written to the cache (and back, unless --no-flush)
 
 
 _VALUES = {o: o.value for o in Outcome}
@@ -50,12 +51,13 @@ RETRY_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNFINISHED})
 #: Outcomes that leave the exit code at 0 in each kind of run.
 OK_OUTCOMES = frozenset(
     {Outcome.FLUSHED, Outcome.CLEAN, Outcome.SKIPPED, Outcome.STARTED, Outcome.WRITTEN_BACK,
-     Outcome.REFRESHED}
+     Outcome.REFRESHED, Outcome.COPIED}
 )
 #: The outcomes each operation's summary lists (its ``-o json`` keys): a flush never refreshes
 #: and a refresh never flushes, so neither lists the other's.
 REFRESH_OUTCOMES = (Outcome.REFRESHED, Outcome.SKIPPED, Outcome.FAILED, Outcome.UNFINISHED)
-FLUSH_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.REFRESHED)
+COPY_OUTCOMES = (Outcome.COPIED, Outcome.SKIPPED, Outcome.FAILED, Outcome.UNFINISHED)
+FLUSH_OUTCOMES = tuple(o for o in Outcome if o not in (Outcome.REFRESHED, Outcome.COPIED))
 #: Failure kind of a file whose export (junction) the cache does not have (MNT3ERR_NOENT):
 #: made by the session, watched by the ``--export`` guard (here, so the guard needs no session).
 NO_EXPORT = "no-export"
@@ -109,7 +111,7 @@ class FileResult:
 class FlushSummary:
     """Counters for a run; ``results`` only when the caller asked to collect them."""
 
-    mode: str = "async"  # "refresh" for hpccache refresh
+    mode: str = "async"  # "refresh" for hpccache refresh, "copy" for hpccache copy
     total: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)  # failure kind -> count
@@ -133,6 +135,12 @@ class FlushSummary:
     # Directories (--recursive) found and not listed to their end yet: each is still one
     # path in ``total``, so progress never reaches 100 % while one is listed.
     listing: int = 0
+    bytes_copied: int = 0  # hpccache copy: data bytes the cache took
+
+    @property
+    def mb_per_second(self) -> float:
+        """Copy bandwidth in MB/s (10**6 bytes) over the whole run."""
+        return self.bytes_copied / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
     def add(self, result: FileResult) -> None:
         outcome = result.outcome
@@ -214,8 +222,13 @@ class FlushSummary:
             "files_per_second": round(self.rate, 1),
         }
         # Every key always (0, false or null when it does not apply): scripts index them.
-        for outcome in REFRESH_OUTCOMES if self.mode == "refresh" else FLUSH_OUTCOMES:
+        listed = {"refresh": REFRESH_OUTCOMES, "copy": COPY_OUTCOMES}.get(self.mode,
+                                                                           FLUSH_OUTCOMES)
+        for outcome in listed:
             data[SUMMARY_KEYS.get(outcome, outcome.value)] = self.counts.get(outcome.value, 0)
+        if self.mode == "copy":
+            data["bytes_copied"] = self.bytes_copied
+            data["mb_per_second"] = round(self.mb_per_second, 1)
         data["failure_kinds"] = dict(self.reasons.most_common())
         data["interrupted"] = self.interrupted
         data["input_complete"] = self.input_complete

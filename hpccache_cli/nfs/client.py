@@ -24,6 +24,7 @@ from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
 
 from hpccache_cli.nfs import mount, nfs3, readdir
+from hpccache_cli.nfs.client_write import SyncWriteCalls, WriteCalls
 from hpccache_cli.nfs.mount import ExportNode
 from hpccache_cli.nfs.options import ClientOptions as ClientOptions  # (its home: start-up)
 from hpccache_cli.nfs.portmap_client import getport
@@ -50,8 +51,8 @@ def _raise_status(result: tuple[Any, Any], context: str) -> NoReturn:
     raise AssertionError(f"{context}: status {result[0]} is not a failure")  # never reached
 
 
-class NfsClient:
-    """Async NFSv3 + MOUNTv3 client for one server address."""
+class NfsClient(WriteCalls):
+    """Async NFSv3 + MOUNTv3 client for one server address (the write calls: WriteCalls)."""
 
     def __init__(self, host: str, options: ClientOptions | None = None) -> None:
         self.host = host
@@ -255,7 +256,7 @@ class NfsClient:
         return ok
 
 
-class SyncNfsClient:
+class SyncNfsClient(SyncWriteCalls):
     """Blocking facade over NfsClient (runs its own event loop in a private thread).
 
     A private loop rather than ``asyncio.run`` per call keeps the connections open between
@@ -270,6 +271,9 @@ class SyncNfsClient:
         self._thread.start()
         self.client = NfsClient(host, options)
         self._closed = False
+
+    def _writer(self) -> NfsClient:
+        return self.client
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:

@@ -89,3 +89,29 @@ def status_name(status: int) -> str:
 def ok_body(result: tuple[Any, Any], context: str = "") -> Any:
     """The body of an NFS3_OK result; any other status raises NfsError."""
     return checked_body(result, Nfsstat3, NfsError, "NFS3ERR", context)
+
+
+class StableHow(IntEnum):
+    """stable_how of WRITE: how far the server must have stored the data before it answers."""
+
+    UNSTABLE = 0
+    DATA_SYNC = 1
+    FILE_SYNC = 2
+
+
+class CreateMode(IntEnum):
+    """createmode3: what CREATE does with a name that exists (UNCHECKED: reuse it, GUARDED:
+    fail with NFS3ERR_EXIST, EXCLUSIVE: the verifier decides)."""
+
+    UNCHECKED = 0
+    GUARDED = 1
+    EXCLUSIVE = 2
+
+
+class TimeHow(IntEnum):
+    """time_how of sattr3: leave a time alone, or set it to the server's clock (the client's
+    own time is given as an ``NfsTime3`` instead)."""
+
+    DONT_CHANGE = 0
+    SET_TO_SERVER_TIME = 1
+    SET_TO_CLIENT_TIME = 2

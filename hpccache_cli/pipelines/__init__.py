@@ -32,11 +32,14 @@ STARTED = "started"  # --no-wait: write-back started, not waited for
 WRITTEN_BACK = "written-back"  # --status-only: nothing dirty
 FLUSHING = "flushing"  # --status-only: write-back running
 DIRTY = "dirty"  # --status-only: dirty, no write-back running
+REFRESHED = "refreshed"  # hpccache refresh: the directory was listed
+COPIED = "copied"  # hpccache copy: written to the cache (and back)
 
 #: Outcomes that count as success (the engine's OK_OUTCOMES less "skipped", reported apart).
 #: Every other outcome but "skipped" is a failure, unknown ones included: a file that is not
 #: known to be written back may still be dirty in the cache, so it must not pass silently.
-PASS_OUTCOMES: frozenset[str] = frozenset({FLUSHED, CLEAN, STARTED, WRITTEN_BACK})
+PASS_OUTCOMES: frozenset[str] = frozenset({FLUSHED, CLEAN, STARTED, WRITTEN_BACK, REFRESHED,
+                                          COPIED})
 #: Counts always reported, even when 0, so pipeline conditions never meet an undefined variable.
 BASIC_OUTCOMES: tuple[str, ...] = (FLUSHED, CLEAN, FAILED, SKIPPED, UNFINISHED)
 

@@ -56,12 +56,13 @@ def progress_line(s: FlushSummary) -> str:
     listing directories (", listing 2 directories": more files may come)."""
     total = s.total_estimate
     listing = f", listing {plural(s.listing, 'directory', 'directories')}" if s.listing else ""
+    data = f", {s.bytes_copied / 1e6:,.1f} MB copied" if s.mode == "copy" else ""
     if total is None:
-        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed{listing}"
+        return f"progress: {s.done:,} of {s.total:,}+ done, {s.failed:,} failed{data}{listing}"
     approx = "" if s.input_complete else "~"
     percent = s.done * 100 // total if total else 100
     return (f"progress: {s.done:,} of {approx}{total:,} done ({percent}%), "
-            f"{s.failed:,} failed")
+            f"{s.failed:,} failed{data}")
 
 
 def _is_problem(result: FileResult) -> bool:
@@ -167,7 +168,8 @@ class RichProgress(Sink):
             self.task,
             completed=s.done,
             total=s.total_estimate,  # known from the start for a regular --from-file
-            rate=f"{s.done / elapsed:,.0f} files/s",
+            rate=f"{s.done / elapsed:,.0f} files/s" + (
+                f", {s.bytes_copied / 1e6 / elapsed:,.1f} MB/s" if s.mode == "copy" else ""),
             failed=failed,
         )
 
