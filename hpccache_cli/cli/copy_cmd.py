@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
             None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
             help="The junction DEST is under, e.g. /NAS_12_exp5."),
         cache: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--cache", "--name", "-n", metavar="NAME", rich_help_panel=WHERE,
+            None, "--cache", "--cache-name", "--name", "-n", metavar="NAME", rich_help_panel=WHERE,
             help="The cache's name (with -g): mount addresses and junctions from Azure."),
         resource_group: Optional[str] = typer.Option(  # noqa: UP045
             None, "--resource-group", "-g", rich_help_panel=WHERE,
