@@ -198,7 +198,8 @@ def add_job_groups(app: typer.Typer) -> None:
                         "(auto-export jobs)."),
                        ("auto-import", "Import new blobs into the file system continuously "
                         "(auto-import jobs).")):
-        groups[word] = typer.Typer(help=text, no_args_is_help=True)
+        example = f"hpccache amlfs {word} list --amlfs-name myfs -g myrg"
+        groups[word] = typer.Typer(help=f"{text}\n\nExample: {example}", no_args_is_help=True)
         _generic(groups[word], word)
         app.add_typer(groups[word], name=word)
     add_creates(groups, _create, _prefixes)
