@@ -208,8 +208,10 @@ def add_job_groups(app: typer.Typer) -> None:
            "--amlfs-name myfs -g myrg")
     for word in ("auto-export", "auto-import"):
         _admin(groups[word], word, "enable", "Enable",
-               f"Enable an {word} job (it takes the file system's one job slot).")
-        _admin(groups[word], word, "disable", "Disable", f"Disable an {word} job.")
+               f"Enable an {word} job (it takes the file system's one job slot).\n\n"
+               f"Example: hpccache amlfs {word} enable -n job1 --amlfs-name myfs -g myrg")
+        _admin(groups[word], word, "disable", "Disable", f"Disable an {word} job.\n\n"
+               f"Example: hpccache amlfs {word} disable -n job1 --amlfs-name myfs -g myrg")
     _wait_command(groups["import"])
 
 
