@@ -24,6 +24,7 @@ from hpccache_cli.cli.output.records import default_format, record_field
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: other commands start without them
+    from hpccache_cli.control.resolve import CacheRef
     from hpccache_cli.layout import CacheLayout
     from hpccache_cli.paths.mountinfo import MountTable
     from hpccache_cli.paths.translate import Translation
@@ -77,12 +78,10 @@ TSV_LOCAL = (
 # package (nor, through it, the Azure SDK).
 
 
-def get_layout(az: AzureArgs, cache: str, resource_group: str | None) -> CacheLayout:
-    """``--cache NAME -g RG`` (or a resource id): resolution cache, else Azure."""
-    from hpccache_cli.cli.azure_options import cache_ref
+def get_layout(az: AzureArgs, ref: CacheRef) -> CacheLayout:
+    """The layout of ``ref`` (the resolution cache, else ARM)."""
     from hpccache_cli.control.resolve import get_layout as fetch
 
-    ref = cache_ref(cache, resource_group)
     return fetch(az.settings(ref.subscription_id), ref.resource_group, ref.name, refresh=az.refresh)
 
 
@@ -367,9 +366,10 @@ def path_command(
         None, "--layout", metavar="FILE", help="Cache layout JSON (one or a list), no Azure."
     ),
     cache: str | None = typer.Option(
-        None, *resources.CACHE_SUBJECT_NAMES, "--ids",
+        None, *resources.CACHE_SUBJECT_NAMES,
         help="Cache name (with -g) or resource id (also --ids): ask Azure for its layout."
     ),
+    ids: str | None = resources.ONE_CACHE_IDS,
     resource_group: str | None = typer.Option(
         None, "-g", "--resource-group", help="Resource group of --cache."
     ),
@@ -390,16 +390,20 @@ def path_command(
     *,
     az: AzureArgs,
 ) -> None:
+    from hpccache_cli.control.resolve import cache_ref
     from hpccache_cli.paths import translate_many
 
     sources = [
         n
-        for n, on in (("--layout", layout_file), ("--cache", cache), ("--discover", discover))
+        for n, on in (("--layout", layout_file), ("--cache", cache or ids),
+                      ("--discover", discover))
         if on
     ]
     if len(sources) > 1:
         raise UsageError(f"{' and '.join(sources)} cannot be combined: pick one")
-    if resource_group and not cache:
+    if cache and ids:
+        raise UsageError("--ids names the cache already; drop --cache")
+    if resource_group and not (cache or ids):
         raise UsageError("-g/--resource-group goes with --cache NAME")
     if discover and to_local:
         raise UsageError("--discover works on client paths; with --to-local use --cache/--layout")
@@ -416,8 +420,8 @@ def path_command(
     layouts: list[CacheLayout] = []
     if layout_file:
         layouts = load_layouts(layout_file)
-    elif cache:
-        layouts = [get_layout(az, cache, resource_group)]
+    elif cache or ids:
+        layouts = [get_layout(az, cache_ref(ids or cache or "", resource_group, is_id=bool(ids)))]
     if to_local:
         records = _local_records(names, table, layouts, lexical)
         if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field

@@ -169,20 +169,13 @@ def mount_table(path: str | None, *, required: bool) -> MountTable | None:
 
 def load_cache(request: FlushRequest) -> ArmContext:
     """Which cache (name + group, or resource id) and its layout; Azure errors exit 3."""
-    from hpccache_cli.control.resolve import CacheRef, get_layout, parse_cache_id
+    from hpccache_cli.control.resolve import cache_ref, get_layout
 
     azure: AzureOptions = request.azure or EnvironmentAzure()
-    from hpccache_cli.control.az_config import default_group
-
-    name = request.cache_id or request.cache or ""
-    group = request.resource_group or default_group()  # az's [defaults] group, as az -g
-    if name.startswith("/") or request.cache_id:
-        ref = parse_cache_id(name)
-    elif not group:
-        raise UsageError(f"which resource group is cache {name!r} in? add -g/--resource-group "
-                         "(or give the cache's resource id with --cache-id)")
-    else:
-        ref = CacheRef(group, name)
+    # the one way every command names a cache (-g, else az's default group; an id in place
+    # of the name): one message per wrong reference
+    ref = cache_ref(request.cache_id or request.cache or "", request.resource_group,
+                    is_id=bool(request.cache_id))
     settings = azure.settings(ref.subscription_id)
     layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
     _mention_store_problems(request.verbosity)
