@@ -269,6 +269,7 @@ def register(app: typer.Typer) -> None:
             cache_id=cache_id, path_kind=path_kind.value if path_kind else None,
             mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
             fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
+            only_errors=az.only_show_errors,
         )
         if verbose:  # -v: library warnings too (an Azure sign-in problem, ...)
             import logging

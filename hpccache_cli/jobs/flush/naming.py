@@ -126,7 +126,8 @@ def cache_resolver(request: FlushRequest) -> Naming:
         table = mount_table(request.mountinfo, required=explicit)
     resolver = LayoutResolver(
         context.layout, request.force, request.path_kind, table=table,
-        refresh=lambda: refreshed_layout(context), on_note=_note,
+        refresh=lambda: refreshed_layout(context),
+        on_note=None if request.only_errors else _note,  # --only-show-errors: errors only
         option_names=request.options.option_names,
     )
     return Naming(resolver, LayoutSites(resolver), context)
@@ -179,7 +180,8 @@ def load_cache(request: FlushRequest) -> ArmContext:
     settings = azure.settings(ref.subscription_id)
     layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
     _mention_store_problems(request.verbosity)
-    if layout.refused_addresses and layout.mount_addresses:  # (none left: the resolver says)
+    if layout.refused_addresses and layout.mount_addresses and not request.only_errors:
+        # (none left: the resolver says, as an error)
         print(f"hpccache: warning: Azure lists mount addresses of cache {layout.name} that are "
               f"not IP addresses, not used: {'; '.join(layout.refused_addresses)}; using "
               f"{', '.join(layout.mount_addresses)}", file=sys.stderr)

@@ -155,6 +155,7 @@ class FlushRequest:
     fallback_timeout: float = DEFAULT_OPERATION_TIMEOUT  # each target flush of the fallback
     azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
     pipeline: PipelineHooks | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
+    only_errors: bool = False  # --only-show-errors: no warning line, only errors (as az)
 
     @property
     def separator(self) -> bytes:
