@@ -24,6 +24,8 @@ from hpccache_cli.flush import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from hpccache_cli.flush.options import Mode, PathKind
+from hpccache_cli.jobs.flush.values import Fallback
 
 INPUT, WHERE, HOW, OUT = "Input", "Where", "How", "Output"
 PIPE = "Pipelines and scripts"
@@ -101,19 +103,11 @@ HELP = (
 )
 
 
-class PathKindChoice(str, Enum):
-    local = "local"
-    namespace = "namespace"
-    export = "export"
-
-
-class FallbackChoice(str, Enum):
-    target_flush = "target-flush"
-
-
-class ModeChoice(str, Enum):
-    async_ = "async"
-    sync = "sync"
+# The library's choices, so the value goes to it as the member the option parsed (#18): one
+# type, checked once (the old names stay: refresh_cmd imports PathKindChoice).
+PathKindChoice = PathKind
+FallbackChoice = Fallback
+ModeChoice = Mode
 
 
 class OutputChoice(str, Enum):
@@ -187,7 +181,7 @@ def register(app: typer.Typer) -> None:
             help="How long each target flush of --fallback is waited for; then it is reported "
                  "failed (still running in Azure, with the command to check on it)."),
         mode: ModeChoice = typer.Option(
-            ModeChoice.async_, "--mode", rich_help_panel=HOW,
+            ModeChoice.ASYNC, "--mode", rich_help_panel=HOW,
             help="async: start each write-back and poll it; sync: one COMMIT that returns "
                  "when the write-back is done."),
         no_wait: bool = typer.Option(
@@ -197,18 +191,19 @@ def register(app: typer.Typer) -> None:
             False, "--status-only", rich_help_panel=HOW,
             help="Only report where each file stands: written-back, flushing or dirty."),
         concurrency: int = typer.Option(
-            DEFAULT_CONCURRENCY, "--concurrency", "-j", min=1, rich_help_panel=HOW,
-            help="Files in flight at once (at most 4096); fewer call the cache at once while "
+            DEFAULT_CONCURRENCY, "--concurrency", "-j", rich_help_panel=HOW,
+            help="Files in flight at once (1 to 4096); fewer call the cache at once while "
                  "calls time out or connections drop (-v says when)."),
         timeout: float = typer.Option(
-            DEFAULT_TIMEOUT, "--timeout", min=0, rich_help_panel=HOW,
+            DEFAULT_TIMEOUT, "--timeout", rich_help_panel=HOW,
             help="Seconds allowed per file (0 = no limit)."),
         retries: int = typer.Option(
-            DEFAULT_RETRIES, "--retries", min=0, rich_help_panel=HOW,
-            help="Re-starts of a write-back that ended dirty or with an I/O error."),
+            DEFAULT_RETRIES, "--retries", rich_help_panel=HOW,
+            help="Re-starts of a write-back that ended dirty or with an I/O error (0 or "
+                 "more)."),
         connections: int = typer.Option(
-            DEFAULT_CONNECTIONS, "--connections", min=1, rich_help_panel=CONN,
-            help="TCP connections per mount address."),
+            DEFAULT_CONNECTIONS, "--connections", rich_help_panel=CONN,
+            help="TCP connections per mount address (at least 1)."),
         output: OutputChoice = typer.Option(
             OutputChoice.text, "--output", "-o", rich_help_panel=OUT,
             help="Summary format on stdout: text, or json for scripts (one object with the "
@@ -257,7 +252,7 @@ def register(app: typer.Typer) -> None:
         )
 
         options = FlushOptions(
-            mode=mode.value, wait=not no_wait, status_only=status_only, recursive=recursive,
+            mode=mode, wait=not no_wait, status_only=status_only, recursive=recursive,
             concurrency=concurrency, timeout=timeout, retries=retries,
             connections=connections,
             client=conn.client_options(),
@@ -266,8 +261,8 @@ def register(app: typer.Typer) -> None:
             paths=paths or [], from_file=from_file, null=null, ips=ip, export=export,
             options=options, output=output.value, report=report, failed_to=failed_to,
             verbosity=verbosity(verbose, quiet), cache=cache, resource_group=resource_group,
-            cache_id=cache_id, path_kind=path_kind.value if path_kind else None,
-            mountinfo=mountinfo, force=force, fallback=fallback.value if fallback else None,
+            cache_id=cache_id, path_kind=path_kind,
+            mountinfo=mountinfo, force=force, fallback=fallback,
             fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
             only_errors=az.only_show_errors,
         )

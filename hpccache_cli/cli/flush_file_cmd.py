@@ -64,10 +64,10 @@ def register(app: typer.Typer) -> None:
         export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
         server: str = typer.Argument(..., help="Server IP addr (commas: several)."),
         threads: int = typer.Option(
-            DEFAULT_CONCURRENCY, "--threads", min=1,
-            help="Files flushed at once (flush_file.py: threads, default 4)."),
+            DEFAULT_CONCURRENCY, "--threads",
+            help="Files flushed at once, at least 1 (flush_file.py: threads, default 4)."),
         timeout: float = typer.Option(
-            DEFAULT_TIMEOUT, "--timeout", min=0,
+            DEFAULT_TIMEOUT, "--timeout",
             help="Per file flush timeout (sec); 0 = none."),
         sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),
         recursive: bool = typer.Option(
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from hpccache_cli.cli.flush.progress import FlushFileLog
         from hpccache_cli.cli.flush.runner import execute
-        from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.flush.options import FlushOptions, Mode
         from hpccache_cli.jobs.flush.values import FlushRequest
 
         for name, value, what in (("EXPORT", export, "the junction (namespace path) to "
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
             if not value.strip():
                 raise UsageError(f"{name} is empty: give {what}")
         options = FlushOptions(
-            mode="sync" if sync else "async", concurrency=threads, timeout=timeout,
+            mode=Mode.SYNC if sync else Mode.ASYNC, concurrency=threads, timeout=timeout,
             recursive=recursive,
             client=conn.client_options("flush-file"),
         )
