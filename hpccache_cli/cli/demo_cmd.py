@@ -176,31 +176,34 @@ def _demo(base: Path, files: int, write_back_ms: float, amlfs_files: int = 0) ->
     return EXIT_OK
 
 
+@reports_errors
+def demo(
+    files: int = typer.Option(300, "--files", min=1, max=100_000,
+                              help="How many dirty files to write into the cache."),
+    write_back_ms: float = typer.Option(
+        20.0, "--write-back-ms", min=0, max=3_600_000,
+        help="Time the emulated back end takes per file (64 at once)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
+    amlfs_files: int = typer.Option(
+        50, "--amlfs-files", min=0, max=100_000,
+        help="Files to write into the emulated Azure Managed Lustre file system and "
+        "archive to Blob (Azurite); 0 skips that part."),
+) -> None:
+    base = Path(tempfile.mkdtemp(prefix="hpccache-demo-"))
+    code = EXIT_SOME_FAILED
+    try:
+        code = _demo(base, files, write_back_ms, amlfs_files)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    finally:
+        if keep:
+            typer.echo(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    if code:
+        raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("demo", help=HELP)
-    @reports_errors
-    def demo(
-        files: int = typer.Option(300, "--files", min=1, max=100_000,
-                                  help="How many dirty files to write into the cache."),
-        write_back_ms: float = typer.Option(
-            20.0, "--write-back-ms", min=0, max=3_600_000,
-            help="Time the emulated back end takes per file (64 at once)."),
-        keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
-        amlfs_files: int = typer.Option(
-            50, "--amlfs-files", min=0, max=100_000,
-            help="Files to write into the emulated Azure Managed Lustre file system and "
-            "archive to Blob (Azurite); 0 skips that part."),
-    ) -> None:
-        base = Path(tempfile.mkdtemp(prefix="hpccache-demo-"))
-        code = EXIT_SOME_FAILED
-        try:
-            code = _demo(base, files, write_back_ms, amlfs_files)
-        except KeyboardInterrupt:
-            code = EXIT_INTERRUPTED
-        finally:
-            if keep:
-                typer.echo(f"kept {base}")
-            else:
-                shutil.rmtree(base, ignore_errors=True)
-        if code:
-            raise typer.Exit(code)
+    """Add ``hpccache demo`` to the root app (the command is the module-level function)."""
+    app.command("demo", help=HELP)(demo)

@@ -56,52 +56,55 @@ HELP = (
 )
 
 
+@reports_errors(command="flush-file")
+@connection_command
+def flush_file(
+    export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
+    server: str = typer.Argument(..., help="Server IP addr (commas: several)."),
+    threads: int = typer.Option(
+        DEFAULT_CONCURRENCY, "--threads",
+        help="Files flushed at once, at least 1 (flush_file.py: threads, default 4)."),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--timeout",
+        help="Per file flush timeout (sec); 0 = none."),
+    sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),
+    recursive: bool = typer.Option(
+        False, "--recursive", "-r",
+        help="Flush the files under each directory given (without it: an ERROR)."),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Log retries and address changes too."),
+    *,
+    conn: ConnectionArgs,
+) -> None:
+    from hpccache_cli.cli.flush.progress import FlushFileLog
+    from hpccache_cli.cli.flush.runner import execute
+    from hpccache_cli.flush.options import FlushOptions, Mode
+    from hpccache_cli.jobs.flush.values import FlushRequest
+
+    for name, value, what in (("EXPORT", export, "the junction (namespace path) to "
+                               "flush under, e.g. /NAS_12_exp5"),
+                              ("SERVER", server, "a mount address of the cache, or "
+                               "several separated by commas")):
+        if not value.strip():
+            raise UsageError(f"{name} is empty: give {what}")
+    options = FlushOptions(
+        mode=Mode.SYNC if sync else Mode.ASYNC, concurrency=threads, timeout=timeout,
+        recursive=recursive,
+        client=conn.client_options("flush-file"),
+    )
+    request = FlushRequest(from_file="-", ips=[server], export=export, options=options,
+                           strip=True, path_kind="export")
+    log = FlushFileLog(verbose=verbose)
+    if verbose:  # library warnings too
+        import logging
+
+        from hpccache_cli.cli.runtime import show_library_logs
+
+        show_library_logs(logging.WARNING)
+    code = execute(request, console=log, finish=log.finish)
+    raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("flush-file", help=HELP)
-    @reports_errors(command="flush-file")
-    @connection_command
-    def flush_file(
-        export: str = typer.Argument(..., help="Export, e.g. /1_1_1_0 (the junction)."),
-        server: str = typer.Argument(..., help="Server IP addr (commas: several)."),
-        threads: int = typer.Option(
-            DEFAULT_CONCURRENCY, "--threads",
-            help="Files flushed at once, at least 1 (flush_file.py: threads, default 4)."),
-        timeout: float = typer.Option(
-            DEFAULT_TIMEOUT, "--timeout",
-            help="Per file flush timeout (sec); 0 = none."),
-        sync: bool = typer.Option(False, "--sync", help="Flush each file synchronously."),
-        recursive: bool = typer.Option(
-            False, "--recursive", "-r",
-            help="Flush the files under each directory given (without it: an ERROR)."),
-        verbose: bool = typer.Option(
-            False, "--verbose", help="Log retries and address changes too."),
-        *,
-        conn: ConnectionArgs,
-    ) -> None:
-        from hpccache_cli.cli.flush.progress import FlushFileLog
-        from hpccache_cli.cli.flush.runner import execute
-        from hpccache_cli.flush.options import FlushOptions, Mode
-        from hpccache_cli.jobs.flush.values import FlushRequest
-
-        for name, value, what in (("EXPORT", export, "the junction (namespace path) to "
-                                   "flush under, e.g. /NAS_12_exp5"),
-                                  ("SERVER", server, "a mount address of the cache, or "
-                                   "several separated by commas")):
-            if not value.strip():
-                raise UsageError(f"{name} is empty: give {what}")
-        options = FlushOptions(
-            mode=Mode.SYNC if sync else Mode.ASYNC, concurrency=threads, timeout=timeout,
-            recursive=recursive,
-            client=conn.client_options("flush-file"),
-        )
-        request = FlushRequest(from_file="-", ips=[server], export=export, options=options,
-                               strip=True, path_kind="export")
-        log = FlushFileLog(verbose=verbose)
-        if verbose:  # library warnings too
-            import logging
-
-            from hpccache_cli.cli.runtime import show_library_logs
-
-            show_library_logs(logging.WARNING)
-        code = execute(request, console=log, finish=log.finish)
-        raise typer.Exit(code)
+    """Add ``hpccache flush-file`` to the root app (the command is the module-level function)."""
+    app.command("flush-file", help=HELP)(flush_file)
