@@ -31,6 +31,7 @@ from pathlib import Path
 import typer
 
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.help.demo import HELP
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED
 
 CACHE, GROUP = "demo-cache", "demo-rg"
@@ -40,21 +41,6 @@ JUNCTIONS = {  # namespace path -> (storage target, type, back-end directory)
     "/demo/blob": ("blob1", "clfs", "backend/blob1"),
 }
 LATE_FILES = 20  # written after the per-file flush, for the target flush to write back
-
-HELP = (
-    "Run the main job against the built-in emulator, then verify the storage targets.\n\n"
-    "Starts an emulated HPC Cache on 127.0.0.201 and 127.0.0.202 with two junctions and a fake "
-    "Azure Resource Manager on 127.0.0.1, writes FILES files into the cache (dirty), then runs "
-    "`hpccache namespace`, `hpccache flush --cache` (every file by namespace path) and "
-    "`hpccache target flush` (for files written afterwards), each shown as it runs, and checks "
-    "that the back ends now hold the cache's bytes. Then, for Azure Managed Lustre, writes "
-    "files into an emulated file system, runs `hpccache amlfs archive` and checks that the "
-    "blob container (in Azurite, when installed) holds the same bytes. Cleans up after "
-    "itself; uses no Azure credential and no network beyond loopback.\n\n"
-    "Exit codes: 0 every file flushed and verified; 1 something did not flush or verify; "
-    "2 bad usage; 130 interrupted.\n\n"
-    "Example: hpccache demo --files 1000 --write-back-ms 50"
-)
 
 
 def _config(base: Path, write_back_ms: float):  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.help.path import HELP
 from hpccache_cli.cli.options import resources
 from hpccache_cli.cli.output.records import RecordFormat as OutputFormat
 from hpccache_cli.cli.output.records import default_format, record_field
@@ -29,33 +30,6 @@ if TYPE_CHECKING:  # imported when the command runs: other commands start withou
     from hpccache_cli.paths.mountinfo import MountTable
     from hpccache_cli.paths.translate import Translation
 
-HELP = (
-    "Show where client paths are in the cache namespace and on the back-end storage.\n\n"
-    "For each PATH (a file or directory on this machine; relative paths are taken from the "
-    "current directory, symlinks are resolved when the file exists): the mount point, the cache"
-    " address it is mounted from, the namespace path and, when a cache layout is known "
-    "(--layout FILE, --cache NAME -g RG, --discover, or a layout still fresh in the "
-    "resolution cache from an earlier --cache run), the junction, storage target, usage model "
-    "and the path on the back-end storage. Without --cache or --discover no network call is "
-    "made.\n\n"
-    "With --to-local, each argument is a namespace path and the output lists the client paths "
-    "where it is visible on this machine: paths that exist (--lexical: every path a mount "
-    "would show); none is a failure.\n\n"
-    "JSON output (-o json, the default when piped) is a list with one object per input, with "
-    "these keys, always present: input, kind, client_path, exists_locally, mount_point, "
-    "mount_source, cache_address, namespace_path, cache, junction, storage_target, target_type,"
-    " usage_model, backend_path, note, error. Unknown values are null; error is null or the "
-    "reason. With --to-local the keys are: input, namespace_path, local_paths (list of client "
-    "paths), matches (list of {client_path, mount_point, mount_source, cache_address}), error. "
-    "Names that are not UTF-8 appear as \\udc80-\\udcff escapes (Python os.fsencode gives the "
-    "bytes back). TSV has a header line; tab, newline and backslash inside a field are written "
-    "as \\t, \\n and \\\\.\n\n"
-    "Exit status: 0 when every path translated, 1 when some did not, 2 on bad usage, 3 when "
-    "Azure fails.\n\n"
-    "Example: hpccache path /mnt/cache/NAS_12_exp5/result/output3.txt --cache mycache -g myrg"
-    "\n\n"
-    "Back to client paths: hpccache path --to-local /NAS_12_exp5/result/output3.txt"
-)
 
 # fmt: off
 PATH_KEYS = (
