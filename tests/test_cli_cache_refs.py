@@ -80,3 +80,13 @@ def test_path_ids_and_cache_are_one_choice(cli_env: dict[str, str | None]) -> No
     proc = run_hpccache(cli_env, "path", "/x", "--cache", "c1", "--ids", "/subscriptions/s/"
                         "resourceGroups/rg/providers/Microsoft.StorageCache/caches/c1")
     assert error_line(proc, 2) == "hpccache: error: --ids names the cache already; drop --cache"
+
+
+def test_path_ids_takes_the_cache_by_its_id(cli_env: dict[str, str | None]) -> None:
+    from arm_support import SUB
+
+    rid = f"/subscriptions/{SUB}/resourceGroups/emu-rg/providers/Microsoft.StorageCache/caches/emu"
+    proc = run_hpccache(cli_env, "path", "--to-local", "/proj/a", "--ids", rid, "-o", "json")
+    assert "Traceback" not in proc.stderr
+    # the layout came from Azure: the cache is named (no mount of it here: exit 1)
+    assert proc.returncode == 1 and "no NFS mount of cache emu" in proc.stdout, proc
