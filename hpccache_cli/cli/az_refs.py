@@ -52,11 +52,9 @@ def group_or_default(resource_group: str | None) -> str | None:
 
 def one_cache(name: str, resource_group: str | None) -> CacheRef:
     """NAME with -g (or the Azure CLI's default group), or a full resource id in place of NAME."""
-    from hpccache_cli.control.refs import CACHE, by_name_or_id
-    from hpccache_cli.control.resolve import CacheRef
+    from hpccache_cli.control.resolve import cache_ref
 
-    ref = by_name_or_id(name, resource_group, CACHE)
-    return CacheRef(ref.resource_group, ref.name, ref.subscription_id)
+    return cache_ref(name, resource_group)
 
 
 def cache_refs(

@@ -279,9 +279,9 @@ def azure_command(
 
 def cache_ref(name: str, resource_group: str | None) -> CacheRef:
     """NAME with -g (or the Azure CLI's default group), or a full resource id in place of NAME."""
-    from hpccache_cli.cli.az_refs import one_cache
+    from hpccache_cli.control.resolve import cache_ref as ref_of
 
-    return one_cache(name, resource_group)
+    return ref_of(name, resource_group)
 
 
 @contextmanager
@@ -292,19 +292,14 @@ def cache_client(
 
     A 404 adds which caches the resource group does have, so a typo is one glance to fix.
     """
-    from hpccache_cli.control.arm_errors import arm_errors
     from hpccache_cli.control.client import make_client
-    from hpccache_cli.control.resolve import cache_not_found_hint
+    from hpccache_cli.control.resolve import cache_errors
 
     ref = cache_ref(name, resource_group) if isinstance(name, str) else name
     settings = az.settings(ref.subscription_id)
     with (
         make_client(settings) as client,
-        arm_errors(
-            settings,
-            f"cache {ref.name!r} in resource group {ref.resource_group!r}",
-            lambda: cache_not_found_hint(client, ref.resource_group),
-        ),
+        cache_errors(client, settings, ref.resource_group, ref.name),
     ):
         yield client, ref
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import typer
 
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.help.demo import HELP
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED
 
 CACHE, GROUP = "demo-cache", "demo-rg"
@@ -40,21 +41,6 @@ JUNCTIONS = {  # namespace path -> (storage target, type, back-end directory)
     "/demo/blob": ("blob1", "clfs", "backend/blob1"),
 }
 LATE_FILES = 20  # written after the per-file flush, for the target flush to write back
-
-HELP = (
-    "Run the main job against the built-in emulator, then verify the storage targets.\n\n"
-    "Starts an emulated HPC Cache on 127.0.0.201 and 127.0.0.202 with two junctions and a fake "
-    "Azure Resource Manager on 127.0.0.1, writes FILES files into the cache (dirty), then runs "
-    "`hpccache namespace`, `hpccache flush --cache` (every file by namespace path) and "
-    "`hpccache target flush` (for files written afterwards), each shown as it runs, and checks "
-    "that the back ends now hold the cache's bytes. Then, for Azure Managed Lustre, writes "
-    "files into an emulated file system, runs `hpccache amlfs archive` and checks that the "
-    "blob container (in Azurite, when installed) holds the same bytes. Cleans up after "
-    "itself; uses no Azure credential and no network beyond loopback.\n\n"
-    "Exit codes: 0 every file flushed and verified; 1 something did not flush or verify; "
-    "2 bad usage; 130 interrupted.\n\n"
-    "Example: hpccache demo --files 1000 --write-back-ms 50"
-)
 
 
 def _config(base: Path, write_back_ms: float):  # type: ignore[no-untyped-def]
@@ -176,31 +162,34 @@ def _demo(base: Path, files: int, write_back_ms: float, amlfs_files: int = 0) ->
     return EXIT_OK
 
 
+@reports_errors
+def demo(
+    files: int = typer.Option(300, "--files", min=1, max=100_000,
+                              help="How many dirty files to write into the cache."),
+    write_back_ms: float = typer.Option(
+        20.0, "--write-back-ms", min=0, max=3_600_000,
+        help="Time the emulated back end takes per file (64 at once)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
+    amlfs_files: int = typer.Option(
+        50, "--amlfs-files", min=0, max=100_000,
+        help="Files to write into the emulated Azure Managed Lustre file system and "
+        "archive to Blob (Azurite); 0 skips that part."),
+) -> None:
+    base = Path(tempfile.mkdtemp(prefix="hpccache-demo-"))
+    code = EXIT_SOME_FAILED
+    try:
+        code = _demo(base, files, write_back_ms, amlfs_files)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    finally:
+        if keep:
+            typer.echo(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    if code:
+        raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("demo", help=HELP)
-    @reports_errors
-    def demo(
-        files: int = typer.Option(300, "--files", min=1, max=100_000,
-                                  help="How many dirty files to write into the cache."),
-        write_back_ms: float = typer.Option(
-            20.0, "--write-back-ms", min=0, max=3_600_000,
-            help="Time the emulated back end takes per file (64 at once)."),
-        keep: bool = typer.Option(False, "--keep", help="Keep the temporary directory."),
-        amlfs_files: int = typer.Option(
-            50, "--amlfs-files", min=0, max=100_000,
-            help="Files to write into the emulated Azure Managed Lustre file system and "
-            "archive to Blob (Azurite); 0 skips that part."),
-    ) -> None:
-        base = Path(tempfile.mkdtemp(prefix="hpccache-demo-"))
-        code = EXIT_SOME_FAILED
-        try:
-            code = _demo(base, files, write_back_ms, amlfs_files)
-        except KeyboardInterrupt:
-            code = EXIT_INTERRUPTED
-        finally:
-            if keep:
-                typer.echo(f"kept {base}")
-            else:
-                shutil.rmtree(base, ignore_errors=True)
-        if code:
-            raise typer.Exit(code)
+    """Add ``hpccache demo`` to the root app (the command is the module-level function)."""
+    app.command("demo", help=HELP)(demo)

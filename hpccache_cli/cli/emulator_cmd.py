@@ -96,65 +96,70 @@ SAMPLE_FILES = {
 }
 
 
+emulator_app = typer.Typer(
+    name="emulator",
+    help="Run a local HPC Cache emulator (NFSv3 with the flush protocol) on loopback.\n\n"
+    "Example: hpccache emulator init ./emu && hpccache emulator run --config "
+    "./emu/emulator.toml",
+    no_args_is_help=True,
+)
+
+
+@emulator_app.command("run")
+@reports_errors
+def run_emulator(
+    config: Path = typer.Option(
+        ..., "--config", "-c", help="Emulator config (TOML; every field, type and range in "
+        "docs/emulator-config.md); `hpccache emulator init DIR` writes a sample."
+    ),
+    env_file: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--env-file", metavar="FILE",
+        help="Also write the client environment (export lines) to FILE once the emulator "
+        "is ready; removed when it stops. Source it: . FILE"),
+    mountinfo: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--mountinfo", metavar="FILE",
+        help="Write a mount table (mountinfo format) showing the cache's namespace on "
+        "/mnt/CACHE, for client paths: hpccache flush --mountinfo FILE /mnt/CACHE/..."),
+) -> None:
+    """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM.
+
+    The output is a shell script: prose lines are # comments and the client environment is
+    export lines, so a saved copy can be sourced (. FILE); --env-file FILE writes the
+    export lines alone once the emulator is ready.
+
+    Example: hpccache emulator run --config ./emu/emulator.toml --env-file ./emu/env.sh
+    --mountinfo ./emu/mountinfo
+    """
+    import asyncio
+
+    from hpccache_cli.emulator.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    asyncio.run(_serve(cfg, env_file, mountinfo))
+
+
+@emulator_app.command("init")
+@reports_errors
+def init_emulator(
+    directory: Path = typer.Argument(..., help="Directory for the config and sample data."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
+) -> None:
+    """Write a ready-to-run sample config with a few junctions and some dirty files.
+
+    Example: hpccache emulator init ./emu
+    """
+    config = write_sample(directory, force)
+    typer.echo(f"wrote {config}")
+    typer.echo(f"run it with: hpccache emulator run --config {config}")
+
+
+
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(
-        name="emulator",
-        help="Run a local HPC Cache emulator (NFSv3 with the flush protocol) on loopback.\n\n"
-        "Example: hpccache emulator init ./emu && hpccache emulator run --config "
-        "./emu/emulator.toml",
-        no_args_is_help=True,
-    )
-
-    @group.command("run")
-    @reports_errors
-    def run(
-        config: Path = typer.Option(
-            ..., "--config", "-c", help="Emulator config (TOML; every field, type and range in "
-            "docs/emulator-config.md); `hpccache emulator init DIR` writes a sample."
-        ),
-        env_file: Optional[Path] = typer.Option(  # noqa: UP045
-            None, "--env-file", metavar="FILE",
-            help="Also write the client environment (export lines) to FILE once the emulator "
-            "is ready; removed when it stops. Source it: . FILE"),
-        mountinfo: Optional[Path] = typer.Option(  # noqa: UP045
-            None, "--mountinfo", metavar="FILE",
-            help="Write a mount table (mountinfo format) showing the cache's namespace on "
-            "/mnt/CACHE, for client paths: hpccache flush --mountinfo FILE /mnt/CACHE/..."),
-    ) -> None:
-        """Serve the emulated cache in the foreground until Ctrl-C or SIGTERM.
-
-        The output is a shell script: prose lines are # comments and the client environment is
-        export lines, so a saved copy can be sourced (. FILE); --env-file FILE writes the
-        export lines alone once the emulator is ready.
-
-        Example: hpccache emulator run --config ./emu/emulator.toml --env-file ./emu/env.sh
-        --mountinfo ./emu/mountinfo
-        """
-        import asyncio
-
-        from hpccache_cli.emulator.config import ConfigError, load_config
-
-        try:
-            cfg = load_config(config)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
-        asyncio.run(_serve(cfg, env_file, mountinfo))
-
-    @group.command("init")
-    @reports_errors
-    def init(
-        directory: Path = typer.Argument(..., help="Directory for the config and sample data."),
-        force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
-    ) -> None:
-        """Write a ready-to-run sample config with a few junctions and some dirty files.
-
-        Example: hpccache emulator init ./emu
-        """
-        config = write_sample(directory, force)
-        typer.echo(f"wrote {config}")
-        typer.echo(f"run it with: hpccache emulator run --config {config}")
-
-    app.add_typer(group, name="emulator")
+    """Add ``hpccache emulator`` (its commands are the module-level functions above)."""
+    app.add_typer(emulator_app, name="emulator")
 
 
 def write_sample(directory: Path, force: bool = False) -> Path:

@@ -18,43 +18,18 @@ import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.help.path import HELP
 from hpccache_cli.cli.options import resources
 from hpccache_cli.cli.output.records import RecordFormat as OutputFormat
 from hpccache_cli.cli.output.records import default_format, record_field
 from hpccache_cli.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: other commands start without them
+    from hpccache_cli.control.resolve import CacheRef
     from hpccache_cli.layout import CacheLayout
     from hpccache_cli.paths.mountinfo import MountTable
     from hpccache_cli.paths.translate import Translation
 
-HELP = (
-    "Show where client paths are in the cache namespace and on the back-end storage.\n\n"
-    "For each PATH (a file or directory on this machine; relative paths are taken from the "
-    "current directory, symlinks are resolved when the file exists): the mount point, the cache"
-    " address it is mounted from, the namespace path and, when a cache layout is known "
-    "(--layout FILE, --cache NAME -g RG, --discover, or a layout still fresh in the "
-    "resolution cache from an earlier --cache run), the junction, storage target, usage model "
-    "and the path on the back-end storage. Without --cache or --discover no network call is "
-    "made.\n\n"
-    "With --to-local, each argument is a namespace path and the output lists the client paths "
-    "where it is visible on this machine: paths that exist (--lexical: every path a mount "
-    "would show); none is a failure.\n\n"
-    "JSON output (-o json, the default when piped) is a list with one object per input, with "
-    "these keys, always present: input, kind, client_path, exists_locally, mount_point, "
-    "mount_source, cache_address, namespace_path, cache, junction, storage_target, target_type,"
-    " usage_model, backend_path, note, error. Unknown values are null; error is null or the "
-    "reason. With --to-local the keys are: input, namespace_path, local_paths (list of client "
-    "paths), matches (list of {client_path, mount_point, mount_source, cache_address}), error. "
-    "Names that are not UTF-8 appear as \\udc80-\\udcff escapes (Python os.fsencode gives the "
-    "bytes back). TSV has a header line; tab, newline and backslash inside a field are written "
-    "as \\t, \\n and \\\\.\n\n"
-    "Exit status: 0 when every path translated, 1 when some did not, 2 on bad usage, 3 when "
-    "Azure fails.\n\n"
-    "Example: hpccache path /mnt/cache/NAS_12_exp5/result/output3.txt --cache mycache -g myrg"
-    "\n\n"
-    "Back to client paths: hpccache path --to-local /NAS_12_exp5/result/output3.txt"
-)
 
 # fmt: off
 PATH_KEYS = (
@@ -77,12 +52,10 @@ TSV_LOCAL = (
 # package (nor, through it, the Azure SDK).
 
 
-def get_layout(az: AzureArgs, cache: str, resource_group: str | None) -> CacheLayout:
-    """``--cache NAME -g RG`` (or a resource id): resolution cache, else Azure."""
-    from hpccache_cli.cli.azure_options import cache_ref
+def get_layout(az: AzureArgs, ref: CacheRef) -> CacheLayout:
+    """The layout of ``ref`` (the resolution cache, else ARM)."""
     from hpccache_cli.control.resolve import get_layout as fetch
 
-    ref = cache_ref(cache, resource_group)
     return fetch(az.settings(ref.subscription_id), ref.resource_group, ref.name, refresh=az.refresh)
 
 
@@ -367,9 +340,10 @@ def path_command(
         None, "--layout", metavar="FILE", help="Cache layout JSON (one or a list), no Azure."
     ),
     cache: str | None = typer.Option(
-        None, *resources.CACHE_SUBJECT_NAMES, "--ids",
+        None, *resources.CACHE_SUBJECT_NAMES,
         help="Cache name (with -g) or resource id (also --ids): ask Azure for its layout."
     ),
+    ids: str | None = resources.ONE_CACHE_IDS,
     resource_group: str | None = typer.Option(
         None, "-g", "--resource-group", help="Resource group of --cache."
     ),
@@ -390,16 +364,20 @@ def path_command(
     *,
     az: AzureArgs,
 ) -> None:
+    from hpccache_cli.control.resolve import cache_ref
     from hpccache_cli.paths import translate_many
 
     sources = [
         n
-        for n, on in (("--layout", layout_file), ("--cache", cache), ("--discover", discover))
+        for n, on in (("--layout", layout_file), ("--cache", cache or ids),
+                      ("--discover", discover))
         if on
     ]
     if len(sources) > 1:
         raise UsageError(f"{' and '.join(sources)} cannot be combined: pick one")
-    if resource_group and not cache:
+    if cache and ids:
+        raise UsageError("--ids names the cache already; drop --cache")
+    if resource_group and not (cache or ids):
         raise UsageError("-g/--resource-group goes with --cache NAME")
     if discover and to_local:
         raise UsageError("--discover works on client paths; with --to-local use --cache/--layout")
@@ -416,8 +394,8 @@ def path_command(
     layouts: list[CacheLayout] = []
     if layout_file:
         layouts = load_layouts(layout_file)
-    elif cache:
-        layouts = [get_layout(az, cache, resource_group)]
+    elif cache or ids:
+        layouts = [get_layout(az, cache_ref(ids or cache or "", resource_group, is_id=bool(ids)))]
     if to_local:
         records = _local_records(names, table, layouts, lexical)
         if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field

@@ -7,6 +7,7 @@ first on a terminal and need ``--yes`` when nobody can answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
@@ -154,8 +155,46 @@ def show_target(
     emit(az, found[0] if len(found) == 1 else found)
 
 
-def _make_action(action: str) -> None:
+def run_action(
+    action: str, ref: Any, target: str, no_wait: bool, yes: bool, az: AzureArgs, timeout: float
+) -> None:
+    """One storage-target operation (``ACTIONS``) on ``target`` of cache ``ref``: asked first
+    when it disrupts clients, shown while it runs, then its outcome."""
+    from hpccache_cli.control.operations import run_target_operation
+
     consequence, label = ACTIONS[action]
+    settings = az.settings(ref.subscription_id)
+    if consequence:
+        confirm(
+            f"{action.capitalize()} storage target {target!r} of cache {ref.name!r} now?",
+            consequence.format(t=target),
+            yes,
+        )
+    try:
+        with progress(f"{label} storage target {target} of {ref.name}") as report:
+            result = run_target_operation(
+                settings,
+                ref.resource_group,
+                ref.name,
+                target,
+                action,
+                wait=not no_wait,
+                on_progress=report,
+                timeout=timeout,
+            )
+    except KeyboardInterrupt:
+        raise UserError(
+            f"interrupted; the {action} may still be running in Azure (check with: hpccache "
+            f"target show --cache {ref.name} -g {ref.resource_group} -n {target})",
+            EXIT_INTERRUPTED,
+        ) from None
+    print_outcome(az, result)
+
+
+def _make_action(action: str) -> Callable[..., None]:
+    """The command of one action (its options declared once for the four of them); each is
+    a module-level name below (``flush_target``, ...), importable and testable."""
+    consequence, _ = ACTIONS[action]
 
     @reports_errors
     @azure_command(output="operation")
@@ -176,39 +215,7 @@ def _make_action(action: str) -> None:
 
         check_timeout(timeout)
         for tref in target_refs(cache, cache_name, target, ids, resource_group):
-            _run_one(tref.cache, tref.name, no_wait, yes, az, timeout)
-
-    def _run_one(
-        ref: Any, target: str, no_wait: bool, yes: bool, az: AzureArgs, timeout: float
-    ) -> None:
-        from hpccache_cli.control.operations import run_target_operation
-
-        settings = az.settings(ref.subscription_id)
-        if consequence:
-            confirm(
-                f"{action.capitalize()} storage target {target!r} of cache {ref.name!r} now?",
-                consequence.format(t=target),
-                yes,
-            )
-        try:
-            with progress(f"{label} storage target {target} of {ref.name}") as report:
-                result = run_target_operation(
-                    settings,
-                    ref.resource_group,
-                    ref.name,
-                    target,
-                    action,
-                    wait=not no_wait,
-                    on_progress=report,
-                    timeout=timeout,
-                )
-        except KeyboardInterrupt:
-            raise UserError(
-                f"interrupted; the {action} may still be running in Azure (check with: hpccache "
-                f"target show --cache {ref.name} -g {ref.resource_group} -n {target})",
-                EXIT_INTERRUPTED,
-            ) from None
-        print_outcome(az, result)
+            run_action(action, tref.cache, tref.name, no_wait, yes, az, timeout)
 
     command.__doc__ = {
         "flush": "Write every dirty file of one storage target back to it.",
@@ -219,13 +226,17 @@ def _make_action(action: str) -> None:
         f"\n\nExample: hpccache target {action} --cache mycache -g myrg -n nas1"
         + (" --yes" if consequence else "")
     )
-    command.__name__ = f"{action}_target"
+    command.__name__ = command.__qualname__ = f"{action}_target"  # its module-level name
     target_app.command(action)(command)
+    return command
 
 
-for _action in ACTIONS:
-    _make_action(_action)
+flush_target = _make_action("flush")
+suspend_target = _make_action("suspend")
+resume_target = _make_action("resume")
+invalidate_target = _make_action("invalidate")
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``hpccache target`` (its commands are the module-level functions above)."""
     app.add_typer(target_app, name="target")

@@ -16,6 +16,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,13 +41,21 @@ class CacheRef:
     subscription_id: str | None = None
 
 
+def cache_ref(name: str, resource_group: str | None, *, is_id: bool = False) -> CacheRef:
+    """The one way from what a user typed to a cache: NAME with ``-g`` (or the Azure CLI's
+    default group), or a resource id in place of NAME; ``is_id`` (``--ids``, ``--cache-id``):
+    an id only. Every command (``flush``, ``path``, ``namespace``, ``target``, ``cache``) comes
+    here, so each wrong reference reads the same (:mod:`hpccache_cli.control.refs`)."""
+    from hpccache_cli.control.refs import CACHE, by_name_or_id, parse_id
+
+    ref = parse_id(name, CACHE) if is_id else by_name_or_id(name, resource_group, CACHE)
+    return CacheRef(ref.resource_group, ref.name, ref.subscription_id)
+
+
 def parse_cache_id(resource_id: str) -> CacheRef:
     """``/subscriptions/S/resourceGroups/RG/providers/Microsoft.StorageCache/caches/NAME``
     (:func:`hpccache_cli.control.refs.parse_id`: one message for every command)."""
-    from hpccache_cli.control.refs import CACHE, parse_id
-
-    ref = parse_id(resource_id, CACHE)
-    return CacheRef(ref.resource_group, ref.name, ref.subscription_id)
+    return cache_ref(resource_id, None, is_id=True)
 
 
 def resource_group_of(resource_id: str | None) -> str | None:
@@ -312,12 +321,20 @@ def cache_not_found_hint(client: Any, resource_group: str) -> str | None:
     return f"caches in {resource_group}: {shown}"
 
 
-def fetch_layout(client: Any, settings: ArmSettings, resource_group: str, name: str) -> CacheLayout:
-    """Ask ARM (caches.get + storage_targets.list_by_cache) and build the layout."""
+def cache_errors(
+    client: Any, settings: ArmSettings, resource_group: str, name: str
+) -> AbstractContextManager[None]:
+    """ARM failures of calls about one cache as one line naming it (a 404 adds the group's
+    cache names, from one bounded list): the one wording for every command."""
     from hpccache_cli.control.arm_errors import arm_errors
 
     what = f"cache {name!r} in resource group {resource_group!r}"
-    with arm_errors(settings, what, lambda: cache_not_found_hint(client, resource_group)):
+    return arm_errors(settings, what, lambda: cache_not_found_hint(client, resource_group))
+
+
+def fetch_layout(client: Any, settings: ArmSettings, resource_group: str, name: str) -> CacheLayout:
+    """Ask ARM (caches.get + storage_targets.list_by_cache) and build the layout."""
+    with cache_errors(client, settings, resource_group, name):
         cache = client.caches.get(resource_group, name)
         targets = list(client.storage_targets.list_by_cache(resource_group, name))
     return layout_from_arm(cache, targets, settings.subscription_id)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from hpccache_cli.flush import (
     DEFAULT_CONCURRENCY,
@@ -96,7 +96,7 @@ async def run_flush(
 
 def make_options(
     *,
-    mode: Mode = "async",
+    mode: Mode | Literal["async", "sync"] = Mode.ASYNC,
     wait: bool = True,
     status_only: bool = False,
     recursive: bool = False,

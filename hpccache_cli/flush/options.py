@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import Enum
 
 from hpccache_cli.flush import (
     DEFAULT_CONCURRENCY,
@@ -20,7 +20,40 @@ from hpccache_cli.flush import (
 from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.nfs.options import ClientOptions
 
-Mode = Literal["async", "sync"]
+
+class Choice(str, Enum):
+    """A library choice that is also its string (``Mode.SYNC == "sync"``), so the CLI's option
+    (Typer reads the values) and Python callers (who may pass the string) share one type, and
+    the value is checked once, by :meth:`parse`."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls, value: object, field_name: str) -> Choice:
+        """``value`` as a member (a member, or its string), or FlushOptionError naming the
+        keyword and the choices: the one check of the value."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(m.value for m in cls)
+            raise FlushOptionError(f"{{{field_name}}} must be one of {choices}, not {value!r}",
+                                   fields=(field_name,), hint="invalid_choice") from None
+
+
+class Mode(Choice):
+    """``mode``: ``async`` starts each write-back and polls it; ``sync`` is one COMMIT."""
+
+    ASYNC = "async"
+    SYNC = "sync"
+
+
+class PathKind(Choice):
+    """``path_kind``: how every input path is read; None (no member) recognises each."""
+
+    LOCAL = "local"
+    NAMESPACE = "namespace"
+    EXPORT = "export"
 
 #: ``wait`` is named by the value that conflicts (the CLI's ``--no-wait``), for Python callers.
 _NO_WAIT = {"wait": "wait=False", "status_only": "status_only=True"}
@@ -77,7 +110,7 @@ class Policies:
 class FlushOptions:
     """What to do with each file and how hard to try."""
 
-    mode: Mode = "async"
+    mode: Mode | str = Mode.ASYNC  # (validate() makes a string its member)
     wait: bool = True  # False: --no-wait (start write-backs and return)
     status_only: bool = False  # only ask where each file stands
     recursive: bool = False
@@ -100,9 +133,11 @@ class FlushOptions:
     def validate(self) -> None:
         """Raise FlushOptionError (a UsageError: one line, exit 2) for values that cannot
         work; the message names the keyword (the CLI renders its flag)."""
-        if self.mode not in ("async", "sync"):
-            raise FlushOptionError(f"{{mode}} must be async or sync, not {self.mode!r}",
-                                   fields=("mode",), hint="invalid_choice")
+        if not isinstance(self.mode, Mode):
+            if self.mode not in ("async", "sync"):
+                raise FlushOptionError(f"{{mode}} must be async or sync, not {self.mode!r}",
+                                       fields=("mode",), hint="invalid_choice")
+            self.mode = Mode(self.mode)
         if self.concurrency < 1:
             raise FlushOptionError(f"{{concurrency}} must be at least 1, not {self.concurrency}",
                                    fields=("concurrency",), hint="too_small")

@@ -326,6 +326,8 @@ def settle_outputs(request: FlushRequest, outputs: MultiSink, records: Sequence[
     report_ok = any(isinstance(s, JsonlReport) and not s.error for s in records)
     for note in outputs.notes():  # names the failed list cannot hold
         if report_ok:
+            if request.only_errors:  # held by the report: a warning, and az's flag says none
+                continue
             notice(f"hpccache: warning: {note}; they are in --report {request.report} (with "
                    "path_b64)")
         else:

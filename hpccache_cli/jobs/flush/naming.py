@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING
 from hpccache_cli.errors import UsageError
 from hpccache_cli.flush.addresses import check_ip
 from hpccache_cli.flush.errors import FlushOptionError
+from hpccache_cli.flush.options import PathKind
 from hpccache_cli.flush.resolve import ExportResolver
 from hpccache_cli.jobs.flush.sites import ExportSites, LayoutSites, LocalSites
 from hpccache_cli.jobs.flush.values import (
     ArmContext,
     AzureOptions,
     EnvironmentAzure,
+    Fallback,
     FlushRequest,
     Naming,
 )
@@ -39,8 +41,9 @@ if TYPE_CHECKING:  # imported by the branch that uses them: --ip runs load no mo
     from hpccache_cli.layout import CacheLayout
     from hpccache_cli.paths import MountTable
 
-PATH_KINDS = ("local", "namespace", "export")
-FALLBACKS = ("target-flush",)
+#: The choices' strings (old names; the members are :class:`PathKind` and :class:`Fallback`).
+PATH_KINDS = tuple(k.value for k in PathKind)
+FALLBACKS = tuple(f.value for f in Fallback)
 
 
 def split_ips(values: Sequence[str]) -> list[str]:
@@ -75,7 +78,12 @@ def build_resolver(request: FlushRequest) -> Naming:
 def check_naming(request: FlushRequest, ips: list[str]) -> None:
     """Refuse option combinations that name paths in two ways, or that do nothing."""
     cache = request.cache or request.cache_id
-    kind = request.path_kind
+    # each choice checked once, here, and kept as its member from here on (the CLI passes
+    # members; a Python caller may pass the string)
+    kind = None if request.path_kind is None else PathKind.parse(request.path_kind, "path_kind")
+    request.path_kind = kind
+    if request.fallback is not None:
+        request.fallback = Fallback.parse(request.fallback, "fallback")
     if request.cache and request.cache_id:
         raise UsageError("--cache and --cache-id both name the cache: give one of them")
     if cache and (ips or request.export):
@@ -83,8 +91,6 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
                          "Azure: drop --ip/--export (or drop --cache to give them yourself)")
     if request.resource_group and not request.cache:
         raise UsageError("-g/--resource-group goes with --cache NAME")
-    if kind is not None and kind not in PATH_KINDS:
-        raise UsageError(f"--path-kind must be one of {', '.join(PATH_KINDS)}, not {kind!r}")
     if kind == "export" and not (ips or request.export):  # one of them: build_resolver says
         raise UsageError("--path-kind export reads paths relative to the --export junction: "
                          "add --ip ADDRESS and --export /NAMESPACE_PATH")
@@ -104,9 +110,6 @@ def check_naming(request: FlushRequest, ips: list[str]) -> None:
         raise FlushOptionError("{fallback_timeout} must be a positive number of seconds",
                                fields=("fallback_timeout",), hint="too_small")
     if request.fallback is not None:
-        if request.fallback not in FALLBACKS:
-            raise UsageError(f"--fallback must be {' or '.join(FALLBACKS)}, "
-                             f"not {request.fallback!r}")
         opts = request.options
         if opts.status_only or not opts.wait:
             raise UsageError("--fallback target-flush writes back what per-file flushing could "
@@ -126,7 +129,8 @@ def cache_resolver(request: FlushRequest) -> Naming:
         table = mount_table(request.mountinfo, required=explicit)
     resolver = LayoutResolver(
         context.layout, request.force, request.path_kind, table=table,
-        refresh=lambda: refreshed_layout(context), on_note=_note,
+        refresh=lambda: refreshed_layout(context),
+        on_note=None if request.only_errors else _note,  # --only-show-errors: errors only
         option_names=request.options.option_names,
     )
     return Naming(resolver, LayoutSites(resolver), context)
@@ -169,24 +173,18 @@ def mount_table(path: str | None, *, required: bool) -> MountTable | None:
 
 def load_cache(request: FlushRequest) -> ArmContext:
     """Which cache (name + group, or resource id) and its layout; Azure errors exit 3."""
-    from hpccache_cli.control.resolve import CacheRef, get_layout, parse_cache_id
+    from hpccache_cli.control.resolve import cache_ref, get_layout
 
     azure: AzureOptions = request.azure or EnvironmentAzure()
-    from hpccache_cli.control.az_config import default_group
-
-    name = request.cache_id or request.cache or ""
-    group = request.resource_group or default_group()  # az's [defaults] group, as az -g
-    if name.startswith("/") or request.cache_id:
-        ref = parse_cache_id(name)
-    elif not group:
-        raise UsageError(f"which resource group is cache {name!r} in? add -g/--resource-group "
-                         "(or give the cache's resource id with --cache-id)")
-    else:
-        ref = CacheRef(group, name)
+    # the one way every command names a cache (-g, else az's default group; an id in place
+    # of the name): one message per wrong reference
+    ref = cache_ref(request.cache_id or request.cache or "", request.resource_group,
+                    is_id=bool(request.cache_id))
     settings = azure.settings(ref.subscription_id)
     layout = get_layout(settings, ref.resource_group, ref.name, refresh=azure.refresh)
     _mention_store_problems(request.verbosity)
-    if layout.refused_addresses and layout.mount_addresses:  # (none left: the resolver says)
+    if layout.refused_addresses and layout.mount_addresses and not request.only_errors:
+        # (none left: the resolver says, as an error)
         print(f"hpccache: warning: Azure lists mount addresses of cache {layout.name} that are "
               f"not IP addresses, not used: {'; '.join(layout.refused_addresses)}; using "
               f"{', '.join(layout.mount_addresses)}", file=sys.stderr)

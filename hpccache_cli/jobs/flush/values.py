@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
 from hpccache_cli.flush.inputs import NEWLINE, NUL
-from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.options import Choice, FlushOptions
 
 if TYPE_CHECKING:  # the Azure SDK stays out of ``hpccache --help``; the rest is for types only
     from hpccache_cli.control.client import ArmSettings
@@ -46,6 +46,12 @@ class AzureOptions(Protocol):
     def progress(self, label: str) -> AbstractContextManager[ProgressUpdate | None]:
         """How a long Azure operation shows it is alive (a spinner on a terminal), or None."""
         ...
+
+
+class Fallback(Choice):
+    """``fallback``: what is done for the files per-file flushing could not flush."""
+
+    TARGET_FLUSH = "target-flush"
 
 
 @dataclass
@@ -155,6 +161,7 @@ class FlushRequest:
     fallback_timeout: float = DEFAULT_OPERATION_TIMEOUT  # each target flush of the fallback
     azure: AzureOptions | None = None  # the shared Azure options (settings(), refresh)
     pipeline: PipelineHooks | None = None  # --shard/--junit/TF_BUILD/--allow-partial (flush)
+    only_errors: bool = False  # --only-show-errors: no warning line, only errors (as az)
 
     @property
     def separator(self) -> bytes:
