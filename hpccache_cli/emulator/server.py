@@ -65,6 +65,9 @@ class Emulator:
         self.write_verf = struct.pack(">Q", time.time_ns() & (2**64 - 1))
         self.nfs = NfsHandlers(self.namespace, self.faults, self.write_verf)
         self.nfs_write = WriteHandlers(self.nfs)  # CREATE, MKDIR, WRITE, SETATTR, REMOVE
+        # One table for every NFS procedure, the one the server dispatches through: a test
+        # (or a fault) that replaces a procedure in ``nfs.table`` changes what is served.
+        self.nfs.table.update(self.nfs_write.table)
         self.nfs_calls = 0
         self._listeners: dict[str, list[asyncio.AbstractServer]] = {}
         self._conns: dict[str, set[RpcServerConnection]] = {a: set() for a in self.addresses}
@@ -84,7 +87,7 @@ class Emulator:
             4: lambda _: None, 5: self._export,
         })
         nfs = Program(nfs3.PROGRAM, nfs3.VERSION, {**nfs3.PROCEDURES, **nfs3_write.PROCEDURES},
-                      {**self.nfs.table, **self.nfs_write.table},
+                      self.nfs.table,
                       drop=self._drop, latency=self._latency)
         services = [("portmap", {pm.number: pm})] if self.ports.portmap else []
         if self.ports.mount and self.ports.mount == self.ports.nfs:
