@@ -47,6 +47,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
                  "List and show Azure Managed Lustre file systems; archive to Blob and run "
                  "import and auto-export/auto-import jobs, with waits that follow the job's own "
                  "state."),
+    CommandEntry("usage-models", "usage_models_cmd", "List the usage models of a subscription."),
 )
 
 

@@ -21,6 +21,7 @@ from hpccache_cli.emulator.arm.routing import Route, RouteTable, resource_key
 ROUTE_TABLES: tuple[str, ...] = (
     "hpccache_cli.emulator.arm.aml_routes:AmlRoutes",  # before caches: its aml- operations
     "hpccache_cli.emulator.arm.cache_routes:CacheRoutes",
+    "hpccache_cli.emulator.arm.usage_model_routes:UsageModelRoutes",
     "hpccache_cli.emulator.arm.routes:SubscriptionRoutes",
 )
 
