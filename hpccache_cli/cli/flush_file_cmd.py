@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
             if not value.strip():
                 raise UsageError(f"{name} is empty: give {what}")
         options = FlushOptions(
-            mode="sync" if sync else "async", concurrency=threads, timeout=timeout,
+            mode="sync" if sync else "auto", concurrency=threads, timeout=timeout,
             recursive=recursive,
             client=conn.client_options("flush-file"),
         )

@@ -96,7 +96,7 @@ async def run_flush(
 
 def make_options(
     *,
-    mode: Mode = "async",
+    mode: Mode = "auto",
     wait: bool = True,
     status_only: bool = False,
     recursive: bool = False,

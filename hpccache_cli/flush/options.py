@@ -20,7 +20,7 @@ from hpccache_cli.flush import (
 from hpccache_cli.flush.errors import FlushOptionError
 from hpccache_cli.nfs.options import ClientOptions
 
-Mode = Literal["async", "sync"]
+Mode = Literal["auto", "async", "sync"]
 
 #: ``wait`` is named by the value that conflicts (the CLI's ``--no-wait``), for Python callers.
 _NO_WAIT = {"wait": "wait=False", "status_only": "status_only=True"}
@@ -77,7 +77,7 @@ class Policies:
 class FlushOptions:
     """What to do with each file and how hard to try."""
 
-    mode: Mode = "async"
+    mode: Mode = "auto"  # async until the cache's answers say SYNC is cheaper (mode_choice)
     wait: bool = True  # False: --no-wait (start write-backs and return)
     status_only: bool = False  # only ask where each file stands
     recursive: bool = False
@@ -100,8 +100,8 @@ class FlushOptions:
     def validate(self) -> None:
         """Raise FlushOptionError (a UsageError: one line, exit 2) for values that cannot
         work; the message names the keyword (the CLI renders its flag)."""
-        if self.mode not in ("async", "sync"):
-            raise FlushOptionError(f"{{mode}} must be async or sync, not {self.mode!r}",
+        if self.mode not in ("auto", "async", "sync"):
+            raise FlushOptionError(f"{{mode}} must be auto, async or sync, not {self.mode!r}",
                                    fields=("mode",), hint="invalid_choice")
         if self.concurrency < 1:
             raise FlushOptionError(f"{{concurrency}} must be at least 1, not {self.concurrency}",
