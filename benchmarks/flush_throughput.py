@@ -55,6 +55,15 @@ PARALLEL = 64
 # --- the emulator, in a child process -------------------------------------------------------
 
 
+def free_port(address: str) -> int:
+    """A TCP port free on ``address`` now (for the portmapper the public peer asks)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return int(s.getsockname()[1])
+
+
 def _serve(base: str, write_back_ms: float, parallel: int, conn: Any) -> None:
     import asyncio
 
@@ -63,7 +72,7 @@ def _serve(base: str, write_back_ms: float, parallel: int, conn: Any) -> None:
 
     cfg = config_from_dict({
         "cache": {"name": "bench", "mount_addresses": ADDRESSES},
-        "ports": {"portmap": 0, "mount": 0, "nfs": 0, "arm": -1},
+        "ports": {"portmap": free_port(ADDRESSES[0]), "mount": 0, "nfs": 0, "arm": -1},
         "writeback": {"per_file_seconds": write_back_ms / 1000.0, "parallel": parallel},
         "storage_targets": [{"name": "nas", "backend_dir": "backend",
                              "write_back_delay_seconds": -1,
@@ -74,7 +83,7 @@ def _serve(base: str, write_back_ms: float, parallel: int, conn: Any) -> None:
         emu = Emulator(cfg)
         await emu.start()
         loop = asyncio.get_running_loop()
-        conn.send((emu.ports.mount, emu.ports.nfs))
+        conn.send((emu.ports.mount, emu.ports.nfs, emu.ports.portmap))
         while True:
             cmd = await loop.run_in_executor(None, conn.recv)
             if cmd == "dirty":
@@ -96,7 +105,7 @@ class EmulatorProcess:
         self.proc = ctx.Process(target=_serve, args=(str(base), write_back_ms, parallel, child),
                                 daemon=True)
         self.proc.start()
-        self.mount_port, self.nfs_port = self.conn.recv()
+        self.mount_port, self.nfs_port, self.portmap_port = self.conn.recv()
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the emulator has used so far (from /proc)."""
@@ -196,6 +205,33 @@ def run_yardstick(emu: EmulatorProcess, rels: list[str], threads: int,
     return seconds
 
 
+#: Runs the public flush_file.py (microsoft/hpc-cache-nfsv3-client, ``download/``) unchanged,
+#: with its portmapper client pointed at the emulator's portmapper port instead of 111.
+PEER_RUNNER = """
+import runpy, sys
+from hpccache.nfs3py import rpc_rfc1057
+rpc_rfc1057.TCPPortMapperClient._PORT = int(sys.argv.pop(1))
+script = sys.argv[0] = sys.argv.pop(1)
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_peer(emu: EmulatorProcess, rels: list[str], peer: Path, threads: int,
+             sync: bool) -> float:
+    """The public flush_file.py as a whole process, as its README runs it (paths on stdin)."""
+    cmd = [sys.executable, "-c", PEER_RUNNER, str(emu.portmap_port),
+           str(peer / "examples" / "flush_file.py"), JUNCTION, ADDRESSES[0],
+           "--threads", str(threads)] + (["--sync"] if sync else [])
+    env = dict(bench_env(), PYTHONPATH=str(peer / "lib"))
+    data = "".join("/" + r + "\n" for r in rels).encode()  # it takes paths from the export
+    start = time.monotonic()
+    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"flush_file.py failed ({proc.returncode}): {proc.stderr[-2000:]!r}")
+    return seconds
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -234,7 +270,8 @@ def scenario(args: argparse.Namespace, write_back_ms: float) -> dict[str, list[t
                     generation += 1
                     make_dirty(base, sample, generation)
                     cpu0, calls0 = children_cpu(), emu.rpc_counts()
-                    seconds = run_yardstick(emu, sample, threads, sync)
+                    seconds = (run_peer(emu, sample, args.peer, threads, sync) if args.peer
+                               else run_yardstick(emu, sample, threads, sync))
                     cpu, calls = children_cpu() - cpu0, emu.rpc_counts() - calls0
                     assert emu.dirty() == 0, "yardstick left dirty files"
                     if (threads, sync) not in yard or len(sample) / seconds > yard[
@@ -268,7 +305,8 @@ def scenario(args: argparse.Namespace, write_back_ms: float) -> dict[str, list[t
                          f"{1000 * cpu / len(rels):.2f}", f"{emu_cpu:.1f}"))
             rpc_rows.append((name, *per_file(calls, len(rels))))
         for (threads, sync), (rate, cpu, calls) in yard.items():
-            name = f"yardstick --threads {threads}" + (" --sync" if sync else "")
+            name = ("flush_file.py" if args.peer else "yardstick") + f" --threads {threads}" + (
+                " --sync" if sync else "")
             marks = " (default)" if (threads, sync) == (4, False) else ""
             marks += " (best)" if (threads, sync) == best_key else ""
             sweep_rows.append((name + marks, f"{len(sample):,}", f"{rate:,.1f}",
@@ -299,6 +337,10 @@ def main() -> None:
                         help="flush_file.py --threads settings swept, each async and --sync")
     parser.add_argument("--addresses", type=int, choices=(1, 2), default=2,
                         help="mount addresses given to hpccache flush (--ip each)")
+    parser.add_argument("--peer", type=Path, metavar="DIR",
+                        help="run the public flush_file.py instead of benchmarks/yardstick.py: "
+                             "DIR is the download/ directory of microsoft/hpc-cache-nfsv3-client "
+                             "(e.g. git archive HEAD download | tar -x -C /tmp/peer)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per hpccache configuration; the fastest is shown")
     args = parser.parse_args()
@@ -311,7 +353,8 @@ def main() -> None:
         print_table(("run", "files", "seconds", "files/s", "engine files/s", "of limit",
                      "vs yardstick best", "vs yardstick default", "client CPU ms/file",
                      "emulator CPU s"), tables["throughput"])
-        print("\nflush_file.py's algorithm (benchmarks/yardstick.py), whole process:")
+        print("\nflush_file.py, whole process (" + ("the public script, run unchanged"
+              if args.peer else "its algorithm: benchmarks/yardstick.py") + "):")
         print_table(("run", "files", "files/s", "of limit", "client CPU ms/file"),
                     tables["sweep"])
         print("\nRPCs per file received by the emulator (flush COMMITs by request):")
