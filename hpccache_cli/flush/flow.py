@@ -281,7 +281,7 @@ class FileFlow:
             status = await self.session.flush(fh, FlushOp.STATUS, deadline)
             if first:
                 timer.observe(waited, status != NOT_SYNC)
-                self.session.modes.first_poll(status != NOT_SYNC)
+                self.session.modes.first_poll()
                 first = False
             if status != NOT_SYNC:
                 return status

@@ -16,10 +16,12 @@ So the run starts in async mode, as before, and switches to SYNC only on evidenc
   a START costs what a SYNC costs and says more.
 
 While syncing, every ``SAMPLE_EVERY``-th file still goes START and poll, so the run keeps
-learning both figures. First polls that keep missing (``MISS_SHARE``: write-backs got longer,
-faster than the timer's slow estimate says), or SYNCs that keep taking longer than ``SHORT``
-(``LONG_SHARE`` of the recent ones: one huge file does not switch the run), send it back to
-async until the first polls of its STARTs have outweighed them and the timer says short.
+learning both figures. SYNCs that keep taking longer than ``SHORT`` (``LONG_SHARE`` of the
+recent ones: one huge file does not switch the run; write-backs that grew longer show here
+first, since most files go by SYNC) send it back to async until the first polls of its STARTs
+have outweighed them and the timer says short. First polls that miss are not a signal of
+their own: at the cache's limit they are files queued behind others (the timer's search), and
+a SYNC's round trip already measures write-back and queue together.
 
 Nothing here waits or sends: the flow (:mod:`hpccache_cli.flush.flow`) sends what this picks,
 and a SYNC gets the file's remaining time as its limit exactly as in ``--mode sync``, so the
@@ -40,14 +42,12 @@ WINDOW = 64  # STARTs counted for the dirty share (halved when full: recent ones
 LONG_SHARE = 0.5  # SYNCs longer than SHORT (a decaying share) that send the run back to async
 LONG_WEIGHT = 0.25  # how far one SYNC moves that share
 LONG_DECAY = 0.95  # how much of it is left after each first poll of a START
-MISS_SHARE = 0.5  # first polls finding the write-back still running (a decaying share)
-MISS_WEIGHT = 0.1  # how far one first poll moves that share (the timer aims at 10 %)
 
 
 class ModeChooser:
     """One per cache session: the run's choice, updated from every answer it sees."""
 
-    __slots__ = ("timer", "polled", "starts", "dirty", "files", "syncs", "long", "missed")
+    __slots__ = ("timer", "polled", "starts", "dirty", "files", "syncs", "long")
 
     def __init__(self, timer: PollTimer) -> None:
         self.timer = timer
@@ -57,7 +57,6 @@ class ModeChooser:
         self.files = 0  # files asked about (for the sampling)
         self.syncs = 0  # files sent by SYNC (for benchmarks and tests)
         self.long = 0.0  # decaying share of recent SYNCs that took longer than SHORT
-        self.missed = 0.0  # decaying share of recent first polls that found it running
 
     @property
     def syncing(self) -> bool:
@@ -65,7 +64,7 @@ class ModeChooser:
         timer = self.timer
         return (self.polled >= LEARN and timer.seen_end and timer.estimate <= SHORT
                 and self.dirty >= DIRTY_SHARE * self.starts
-                and self.long < LONG_SHARE and self.missed < MISS_SHARE)
+                and self.long < LONG_SHARE)
 
     def use_sync(self) -> bool:
         """For the next file: True to send one SYNC, False to START and poll."""
@@ -83,13 +82,10 @@ class ModeChooser:
         self.starts += 1
         self.dirty += dirty
 
-    def first_poll(self, ended: bool) -> None:
-        """A first STATUS, also observed by the timer, found the write-back ``ended`` or not:
-        STARTs are the evidence again (a run of misses says write-backs got longer faster
-        than the timer's slow estimate can say)."""
+    def first_poll(self) -> None:
+        """A first STATUS was observed by the timer: STARTs are the evidence again."""
         self.polled += 1
         self.long *= LONG_DECAY
-        self.missed += MISS_WEIGHT * ((not ended) - self.missed)
 
     def synced(self, seconds: float) -> None:
         """A SYNC was answered ``seconds`` after it was sent."""
