@@ -37,7 +37,7 @@ from hpccache_cli.flush.poll_timing import PollTimer
 SHORT = 0.25  # seconds: write-backs ending within this are worth a SYNC
 LEARN = 8  # first polls seen before the run may switch
 DIRTY_SHARE = 0.5  # share of recent STARTs that found the file dirty, at least
-SAMPLE_EVERY = 16  # while syncing, this one in N files still goes START + poll
+SAMPLE_EVERY = 32  # while syncing, this one in N files still goes START + poll
 WINDOW = 64  # STARTs counted for the dirty share (halved when full: recent ones weigh more)
 LONG_SHARE = 0.5  # SYNCs longer than SHORT (a decaying share) that send the run back to async
 LONG_WEIGHT = 0.25  # how far one SYNC moves that share
