@@ -93,6 +93,22 @@ def test_long_syncs_switch_back_but_one_does_not() -> None:
     assert c.syncing
 
 
+def test_each_switch_is_logged_with_why() -> None:
+    logs: list[str] = []
+    c = ModeChooser(PollTimer(Policies().poll, 0.05), logs.append)
+    c.use_sync()
+    assert logs == []  # async from the start is no switch
+    learn(c, mode_choice.LEARN)
+    c.use_sync()
+    c.use_sync()
+    for _ in range(3):
+        c.synced(2.0)
+    c.use_sync()
+    assert len(logs) == 2, logs
+    assert "one sync flush per file from now on" in logs[0]
+    assert "sync flushes took longer than 0.25 s" in logs[1]
+
+
 # --- whole runs against the emulator ----------------------------------------------------------
 
 

@@ -32,6 +32,8 @@ differently from ``async``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hpccache_cli.flush.poll_timing import PollTimer
 
 SHORT = 0.25  # seconds: write-backs ending within this are worth a SYNC
@@ -47,10 +49,12 @@ LONG_DECAY = 0.95  # how much of it is left after each first poll of a START
 class ModeChooser:
     """One per cache session: the run's choice, updated from every answer it sees."""
 
-    __slots__ = ("timer", "polled", "starts", "dirty", "files", "syncs", "long")
+    __slots__ = ("timer", "polled", "starts", "dirty", "files", "syncs", "long", "was", "log")
 
-    def __init__(self, timer: PollTimer) -> None:
+    def __init__(self, timer: PollTimer, log: Callable[[str], None] | None = None) -> None:
         self.timer = timer
+        self.log = log  # the run's -v log: each switch is said there, with why
+        self.was = False  # the choice for the previous file
         self.polled = 0  # first polls observed (the timer's evidence)
         self.starts = 0  # recent STARTs (see WINDOW)
         self.dirty = 0  # of which found the file dirty (NOT_SYNC)
@@ -69,10 +73,28 @@ class ModeChooser:
     def use_sync(self) -> bool:
         """For the next file: True to send one SYNC, False to START and poll."""
         self.files += 1
-        if self.files % SAMPLE_EVERY and self.syncing:
+        now = self.syncing
+        if now is not self.was:
+            self.was = now
+            if self.log is not None:
+                self.log(self._why(now))
+        if now and self.files % SAMPLE_EVERY:
             self.syncs += 1
             return True
         return False
+
+    def _why(self, syncing: bool) -> str:
+        ms = round(1000 * self.timer.estimate)
+        if syncing:
+            return (f"mode auto: write-backs end within ~{ms} ms and most files are dirty: "
+                    f"one sync flush per file from now on (one in {SAMPLE_EVERY} still async)")
+        if self.long >= LONG_SHARE:
+            why = f"sync flushes took longer than {SHORT:g} s"
+        elif self.dirty < DIRTY_SHARE * self.starts:
+            why = "most files are clean"
+        else:
+            why = f"write-backs take ~{ms} ms"
+        return f"mode auto: {why}: back to starting write-backs and polling them"
 
     def started(self, dirty: bool) -> None:
         """A START's answer: the file was dirty (NOT_SYNC) or not (OK)."""

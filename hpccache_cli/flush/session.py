@@ -159,7 +159,7 @@ class CacheSession:
         # When to send STATUS: learned from this run's write-backs (flush.poll_timing).
         self.polls = PollTimer(options.policies.poll, options.policies.first_poll)
         # --mode auto: START and poll, or SYNC, from the same evidence (flush.mode_choice).
-        self.modes = ModeChooser(self.polls)
+        self.modes = ModeChooser(self.polls, log)
         # Files waiting on JUKEBOX, announced through ``notice`` (flush.busy).
         self.busy = BusyWatch(notice, options.policies, options.deadline_seconds,
                               options.option_names)
