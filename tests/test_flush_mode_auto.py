@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_flush_support import assert_written_back, dirty_cache, emulator, flush
+from test_flush_support import assert_written_back, dirty_cache, emulator, flush, flush_logged
 
 from hpccache_cli.flush import mode_choice
 from hpccache_cli.flush.mode_choice import ModeChooser
 from hpccache_cli.flush.options import FlushOptions, Policies
 from hpccache_cli.flush.poll_timing import PollTimer
+from hpccache_cli.flush.results import FileResult, Outcome
+from hpccache_cli.nfs.client import ClientOptions
 
 ADDR = "127.0.0.63"
 
@@ -157,3 +159,32 @@ def test_async_mode_never_syncs(tmp_path: Path) -> None:
     outcomes, calls = run(tmp_path, 300, 0.01, mode="async")
     assert outcomes == {"flushed": 300}
     assert calls.get("FLUSH.SYNC", 0) == 0 and calls["FLUSH.START"] == 300, calls
+
+
+def test_a_sync_chosen_by_auto_ends_at_the_file_deadline(tmp_path: Path) -> None:
+    """Once the run syncs, the cache stops ending write-backs (paused): the SYNCs held at the
+    cache end at each file's 1 s deadline, not at the 0.3 s call timeout (which would also
+    count the address as failed), and each file reads timed out with its phase."""
+    names = dirty_cache(tmp_path, [f"d{i % 10}/f{i:03d}" for i in range(200)])
+    with emulator(tmp_path, [ADDR], writeback={"per_file_seconds": 0.005, "parallel": 64}) as emu:
+        wb = emu.namespace.writeback
+        seen: list[FileResult] = []
+
+        def on_result(result: FileResult) -> None:
+            seen.append(result)
+            if len(seen) == 150:  # long after the switch (LEARN first polls)
+                emu.run(wb.pause)
+
+        summary, logs = flush_logged(emu, names, [ADDR], on_result, policies=Policies(),
+                                     timeout=1.0, concurrency=16,
+                                     client_options=ClientOptions(timeout=0.3))
+        emu.run(wb.resume)
+        calls = emu.emulator.rpc_counts()
+    assert calls["FLUSH.SYNC"] >= 50, calls
+    failed = [r for r in seen if r.outcome is Outcome.FAILED]
+    assert failed and len(seen) == 200
+    for r in failed:
+        assert r.kind == "timeout" and r.reason.startswith("timed out after 1 s ("), r
+    assert any("starting write-back" in r.reason for r in failed), failed  # a held SYNC
+    assert not [line for line in logs if "failed" in line], logs  # no address marked down
+    assert summary.counts["flushed"] + len(failed) == 200
