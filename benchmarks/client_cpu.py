@@ -13,6 +13,7 @@ this one, so before/after come from the same minutes of a shared machine::
 
     python benchmarks/client_cpu.py --files 3000 --rounds 3 --compare /tmp/base
 
+``--write-back-ms 2 --parallel 512`` is the fast cache of issue #22 (the client is the limit).
 ``--connections 1 2`` runs each tree with each number of TCP connections per address
 (interleaved too); without it, each tree's own default.
 
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def child(tree: Path, files: int, mode: str, concurrency: int,
-          connections: int | None) -> None:
+          connections: int | None, write_back_ms: float = 50.0, parallel: int = 64) -> None:
     """One run in this process, of ``tree``'s library and emulator: prints JSON rows."""
     import asyncio
 
@@ -65,7 +66,9 @@ def child(tree: Path, files: int, mode: str, concurrency: int,
     socket.socket.send, socket.socket.recv = send, recv  # type: ignore[method-assign]
     base = Path(tempfile.mkdtemp(prefix="hpccache-cpu-"))
     rels = [f"run{f % 100:03d}/part-{f:05d}.dat" for f in range(files)]
-    emu = ft.EmulatorProcess(base, 50.0)
+    # (an older tree's emulator takes no parallel: only pass it when asked for)
+    emu = (ft.EmulatorProcess(base, write_back_ms) if parallel == 64
+           else ft.EmulatorProcess(base, write_back_ms, parallel))
     ft.seed_backend(base, rels)
     rows = []
     try:
@@ -89,12 +92,14 @@ def child(tree: Path, files: int, mode: str, concurrency: int,
 
 
 def run_tree(tree: Path, files: int, mode: str, concurrency: int,
-             connections: int | None = None) -> list[dict[str, float]]:
+             connections: int | None = None, write_back_ms: float = 50.0,
+             parallel: int = 64) -> list[dict[str, float]]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte code cached, as in an installed copy
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--tree", str(tree),
          "--files", str(files), "--concurrency", str(concurrency),
+         "--write-back-ms", str(write_back_ms), "--parallel", str(parallel),
          *(["--connections", str(connections)] if connections else [])],
         capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
@@ -107,20 +112,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--modes", nargs="+", default=["async", "sync"],
-                        choices=["async", "sync"])
+    parser.add_argument("--modes", nargs="+", default=["auto", "async", "sync"],
+                        choices=["auto", "async", "sync"])
+    parser.add_argument("--write-back-ms", type=float, default=50.0)
+    parser.add_argument("--parallel", type=int, default=64,
+                        help="write-backs the emulator runs at once (512: a fast cache)")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--connections", type=int, nargs="+",
                         help="TCP connections per address (default: the tree's default); "
                              "several: each, interleaved")
     parser.add_argument("--compare", type=Path, metavar="TREE",
                         help="also run another checkout, interleaved (before/after)")
-    parser.add_argument("--child", choices=["async", "sync"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["auto", "async", "sync"], help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.tree.resolve(), args.files, args.child, args.concurrency,
-              args.connections[0] if args.connections else None)
+              args.connections[0] if args.connections else None, args.write_back_ms,
+              args.parallel)
         return
     trees = [ROOT] + ([args.compare.resolve()] if args.compare else [])
     results: dict[tuple[str, Path, int | None], list[dict[str, float]]] = {}
@@ -128,9 +137,11 @@ def main() -> None:
         for mode in args.modes:
             for tree in trees:
                 for conns in args.connections or [None]:
-                    rows = run_tree(tree, args.files, mode, args.concurrency, conns)
+                    rows = run_tree(tree, args.files, mode, args.concurrency, conns,
+                                    args.write_back_ms, args.parallel)
                     results.setdefault((mode, tree, conns), []).extend(rows)
-    print(f"{args.files:,} files, 50 ms write-back, -j {args.concurrency}, two addresses; "
+    print(f"{args.files:,} files, {args.write_back_ms:g} ms write-back, {args.parallel} at "
+          f"once, -j {args.concurrency}, two addresses; "
           f"{args.rounds} rounds x 2 runs; median [min-max]")
     for (mode, tree, conns), rows in results.items():
         def spread(key: str, fmt: str, rows: list[dict[str, float]] = rows) -> str:

@@ -118,7 +118,7 @@ def help_text() -> str:
 
 
 @pytest.mark.parametrize("key", ["relative paths", "empty lines", "'//'", "duplicates",
-                                 "output lines", "exit code 1", "--threads"])
+                                 "output lines", "exit code 1", "--threads", "without --sync"])
 def test_each_difference_is_listed_in_help_and_readme(help_text: str, key: str) -> None:
     readme = " ".join((ROOT / "README.md").read_text().split())
     listed = [d for d in DIFFERENCES if d.startswith(key) or f" {key}" in d]

@@ -56,7 +56,7 @@ def counted_run(engine: FlushEngine, paths: list[bytes]) -> tuple[FlushSummary, 
     return run_bounded(main()), created
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", ["sync", "async", "auto"])
 def test_no_task_per_file(tmp_path: Path, mode: str) -> None:
     """The tasks of a run are its workers and a few helpers (feeder, connections...), however
     many files it flushes. A SYNC COMMIT used to get a ``wait_for`` task of its own, because

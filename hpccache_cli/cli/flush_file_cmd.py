@@ -54,7 +54,7 @@ def flush_file(
         if not value.strip():
             raise UsageError(f"{name} is empty: give {what}")
     options = FlushOptions(
-        mode=Mode.SYNC if sync else Mode.ASYNC, concurrency=threads, timeout=timeout,
+        mode=Mode.SYNC if sync else Mode.AUTO, concurrency=threads, timeout=timeout,
         recursive=recursive,
         client=conn.client_options("flush-file"),
     )

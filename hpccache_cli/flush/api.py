@@ -96,7 +96,7 @@ async def run_flush(
 
 def make_options(
     *,
-    mode: Mode | Literal["async", "sync"] = Mode.ASYNC,
+    mode: Mode | Literal["auto", "async", "sync"] = Mode.AUTO,
     wait: bool = True,
     status_only: bool = False,
     recursive: bool = False,

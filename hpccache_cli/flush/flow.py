@@ -214,13 +214,25 @@ class FileFlow:
         opts = self.options
         if opts.status_only:
             return await self._status_only(raw, fh, deadline, state)
-        first_op = FlushOp.SYNC if opts.mode == "sync" else FlushOp.START
+        mode = opts.mode
+        chooser = self.session.modes if mode == "auto" and opts.wait else None
+        if chooser is not None:  # auto: START or SYNC from what the cache answered so far
+            first_op = FlushOp.SYNC if chooser.use_sync() else FlushOp.START
+        else:
+            first_op = FlushOp.SYNC if mode == "sync" else FlushOp.START
         state.phase = "starting write-back"
         # After a STALE handle the flow comes back here: a write-back may be ours already.
         ours = state.attempts > 0
         state.attempts += 1
+        sent = time.monotonic()
         status = await self.session.flush(fh, first_op, deadline, state.mark_reissued)
         started = time.monotonic()  # the START's answer: polls are timed from here
+        if chooser is not None:
+            if first_op == FlushOp.START:
+                if status in (OK, NOT_SYNC):
+                    chooser.started(status == NOT_SYNC)
+            else:
+                chooser.synced(started - sent)
         restarts = None  # made at the first restart: most files never need one
         while True:
             if status == OK:
@@ -269,6 +281,7 @@ class FileFlow:
             status = await self.session.flush(fh, FlushOp.STATUS, deadline)
             if first:
                 timer.observe(waited, status != NOT_SYNC)
+                self.session.modes.first_poll()
                 first = False
             if status != NOT_SYNC:
                 return status

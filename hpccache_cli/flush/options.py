@@ -42,8 +42,10 @@ class Choice(str, Enum):
 
 
 class Mode(Choice):
-    """``mode``: ``async`` starts each write-back and polls it; ``sync`` is one COMMIT."""
+    """``mode``: ``async`` starts each write-back and polls it; ``sync`` is one COMMIT;
+    ``auto`` is async until the cache's answers say sync is cheaper (``flush.mode_choice``)."""
 
+    AUTO = "auto"
     ASYNC = "async"
     SYNC = "sync"
 
@@ -110,7 +112,7 @@ class Policies:
 class FlushOptions:
     """What to do with each file and how hard to try."""
 
-    mode: Mode | str = Mode.ASYNC  # (validate() makes a string its member)
+    mode: Mode | str = Mode.AUTO  # (validate() makes a string its member)
     wait: bool = True  # False: --no-wait (start write-backs and return)
     status_only: bool = False  # only ask where each file stands
     recursive: bool = False
@@ -134,8 +136,8 @@ class FlushOptions:
         """Raise FlushOptionError (a UsageError: one line, exit 2) for values that cannot
         work; the message names the keyword (the CLI renders its flag)."""
         if not isinstance(self.mode, Mode):
-            if self.mode not in ("async", "sync"):
-                raise FlushOptionError(f"{{mode}} must be async or sync, not {self.mode!r}",
+            if self.mode not in ("auto", "async", "sync"):
+                raise FlushOptionError(f"{{mode}} must be auto, async or sync, not {self.mode!r}",
                                        fields=("mode",), hint="invalid_choice")
             self.mode = Mode(self.mode)
         if self.concurrency < 1:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from hpccache_cli.errors import fill_fields
 from hpccache_cli.flush.busy import BusyWatch
 from hpccache_cli.flush.handles import HandleCache
+from hpccache_cli.flush.mode_choice import ModeChooser
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft, Readdress
@@ -157,6 +158,8 @@ class CacheSession:
         self._mount_failures: dict[bytes, FileFailure] = {}
         # When to send STATUS: learned from this run's write-backs (flush.poll_timing).
         self.polls = PollTimer(options.policies.poll, options.policies.first_poll)
+        # --mode auto: START and poll, or SYNC, from the same evidence (flush.mode_choice).
+        self.modes = ModeChooser(self.polls, log)
         # Files waiting on JUKEBOX, announced through ``notice`` (flush.busy).
         self.busy = BusyWatch(notice, options.policies, options.deadline_seconds,
                               options.option_names)

@@ -18,7 +18,9 @@ DIFFERENCES = (
     "hangs);",
     "--threads is files in flight, default 128 (flush_file.py: 4 threads); SERVER may list "
     "several mount addresses separated by commas; --recursive flushes the files under a "
-    "directory (without it a directory is an ERROR, as with flush_file.py).",
+    "directory (without it a directory is an ERROR, as with flush_file.py);",
+    "without --sync, hpccache flush's --mode auto: async, switching to sync flushes once "
+    "the run has seen short write-backs of dirty files (flush_file.py: always async).",
 )
 
 HELP = (
