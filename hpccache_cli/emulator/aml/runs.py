@@ -70,6 +70,8 @@ def _export(fs: AmlFilesystem, item: hsm.Item) -> bool:
     hsm.upload(fs.container, fs.root, item)
     with fs.lock:
         fs.exported[item.rel] = (item.mtime_ns, item.size)
+    if fs.on_export is not None:
+        fs.on_export(item)
     return True
 
 
