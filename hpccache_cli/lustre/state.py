@@ -53,7 +53,8 @@ def list_dirs(container: Any, dirs: Sequence[str]) -> dict[str, DirListing]:
     if len(dirs) <= 1:
         return {d: list_directory(container, d) for d in dirs}
     with ThreadPoolExecutor(max_workers=min(LIST_THREADS, len(dirs))) as pool:
-        return dict(zip(dirs, pool.map(lambda d: list_directory(container, d), dirs)))
+        listed = list(pool.map(lambda d: list_directory(container, d), dirs))
+    return dict(zip(dirs, listed, strict=True))
 
 
 def needs_action_query(state: HsmState | Failed | None) -> bool:

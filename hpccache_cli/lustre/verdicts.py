@@ -23,6 +23,7 @@ match the file. Each disagreement has its own name, because each has its own fix
 
 from __future__ import annotations
 
+import os
 import posixpath
 import stat as stat_mod
 from collections.abc import Callable
@@ -94,10 +95,9 @@ class LocalFile:
     mode: int  # permission bits
 
     @classmethod
-    def of(cls, st: object) -> LocalFile:
-        return cls(int(getattr(st, "st_size")), int(getattr(st, "st_mtime")),
-                   int(getattr(st, "st_uid")), int(getattr(st, "st_gid")),
-                   stat_mod.S_IMODE(int(getattr(st, "st_mode"))))
+    def of(cls, st: os.stat_result) -> LocalFile:
+        return cls(st.st_size, int(st.st_mtime), st.st_uid, st.st_gid,
+                   stat_mod.S_IMODE(st.st_mode))
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,7 +177,7 @@ class EmulatedLustreClient:
             self.fs.exported[rel] = (st.st_mtime_ns, st.st_size)
         hsm_store.mark_archived(conn, ino, st)
         self.archived_count += 1
-        if self._matches(rel, self.faults.delete_blob_paths):
+        if self._matches(rel, self.faults.delete_blob_paths) and self.fs.container is not None:
             self.fs.container.delete_blob(rel)
 
     def _parents(self, rel: str) -> None:
