@@ -7,6 +7,8 @@ import typer
 
 
 def add_file_commands(app: typer.Typer) -> None:
+    from hpccache_cli.cli.amlfs_export import register_export
     from hpccache_cli.cli.amlfs_state import register_state
 
     register_state(app)
+    register_export(app)
