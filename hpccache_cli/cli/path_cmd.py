@@ -36,6 +36,10 @@ HELP = (
     "made.\n\n"
     "With --to-local, each argument is a namespace path and the output lists the client paths "
     "where it is visible on this machine.\n\n"
+    "Lustre (Azure Managed Lustre): a path on a lustre mount gets kind 'lustre', its "
+    "file-system path as namespace_path and the MGS address as cache_address; with --discover "
+    "the file system is found in Azure by that address and backend_path is the file's blob "
+    "URL. --to-local takes file-system paths or blob URLs back to client paths.\n\n"
     "JSON output (-o json, the default when piped) is a list with one object per input, with "
     "these keys, always present: input, kind, client_path, exists_locally, mount_point, "
     "mount_source, cache_address, namespace_path, cache, junction, storage_target, target_type,"
@@ -404,7 +408,10 @@ def path_command(
     elif cache:
         layouts = [get_layout(az, cache, resource_group)]
     if to_local:
+        from hpccache_cli.cli.path_lustre import add_local_matches  # Lustre mounts (AMLFS)
+
         records = _local_records(names, table, layouts)
+        add_local_matches(records, table)
         if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field
             rows = [dict(r, **m) for r in records for m in r["matches"] or [{}]]
             write_records(rows, fmt, TSV_LOCAL)
@@ -414,6 +421,10 @@ def path_command(
         done = list(translate_many(names, table, resolve=not lexical))
         lookup = discoverer(az) if discover else cached_lookup() if not layouts else None
         records = _path_records(done, layouts, lookup, must_find=discover)
+        from hpccache_cli.cli.path_lustre import FsFinder, path_records  # Lustre mounts
+
+        finder = FsFinder(az, None, None) if discover else None
+        records = path_records(done, records, table, finder)
         write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
     failed = sum(1 for r in records if r["error"])
     if failed:
