@@ -165,3 +165,23 @@ def test_the_emulated_store_keeps_state_on_the_inode(lw: LustreWorld) -> None:
     finally:
         conn.close()
     assert r.flags == 0x9 and r.arch_size == 1
+
+
+def test_many_directories_are_read_in_one_tree_listing(lw: LustreWorld) -> None:
+    """Past SPREAD directories the Blob side is one recursive listing: same verdicts."""
+    from hpccache_cli.lustre.mounts import LustreMounts
+    from hpccache_cli.lustre.state import SPREAD, Target, judge_files
+    from hpccache_cli.paths.mountinfo import MountTable
+
+    paths = [lw.write(f"tree/d{i:02d}/f", b"t") for i in range(SPREAD + 4)]
+    archive(lw, *paths[1:])
+    lw.aml.container.delete_blob("tree/d05/f")
+    mounts = LustreMounts(MountTable.load(lw.client.mountinfo))
+    targets = []
+    for p in paths:
+        m = mounts.find(p)
+        assert m is not None
+        targets.append(Target(p, m.fs_path(p), p, m))
+    got = [v.verdict.value for v in judge_files(targets, lfs(lw), lw.aml.container)]
+    assert got[0] == "never-archived" and got[5] == "no-blob"
+    assert set(got[1:5] + got[6:]) == {"current"}

@@ -15,7 +15,7 @@ guessed), names longer than :data:`MAX_NAME` are ignored.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -95,10 +95,32 @@ def list_directory(container: Any, directory: str, page: int = PAGE,
     return out
 
 
-def list_directories(container: Any, names: Iterable[str]) -> dict[str, DirListing]:
-    """The listing of every directory that holds one of the blob ``names``, once each."""
-    dirs = sorted({posixpath.dirname(n) for n in names})
-    return {d: list_directory(container, d) for d in dirs}
+def list_tree(container: Any, directory: str, wanted: set[str], limit: int,
+              page: int = PAGE) -> dict[str, DirListing] | None:
+    """One recursive listing under ``directory``, split into the ``wanted`` directories'
+    listings; None when it would read more than ``limit`` blobs (then per-directory listings
+    are cheaper) or the service failed (the per-directory listings will say how)."""
+    prefix = _dir_prefix(directory)
+    out = {d: DirListing(_dir_prefix(d)) for d in wanted}
+    try:
+        for count, item in enumerate(container.list_blobs(
+                name_starts_with=prefix or None, include=["metadata"],
+                results_per_page=page), 1):
+            if count > limit:
+                return None
+            name = item.name
+            if not isinstance(name, str) or len(name) > MAX_NAME:
+                continue
+            listing = out.get(posixpath.dirname(name))
+            if listing is None:
+                continue
+            lm = getattr(item, "last_modified", None)
+            listing.blobs[name] = BlobInfo(name, int(item.size or 0),
+                                           lm.isoformat() if lm is not None else None,
+                                           dict(item.metadata or {}))
+    except Exception:  # noqa: BLE001 - retried per directory, which names the failure
+        return None
+    return out
 
 
 def container_from_resource_id(resource_id: str) -> tuple[str, str] | None:

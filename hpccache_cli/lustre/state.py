@@ -16,13 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from hpccache_cli.lustre.blobs import DirListing, list_directory
+from hpccache_cli.lustre.blobs import DirListing, list_directory, list_tree
 from hpccache_cli.lustre.hsm import Failed, HsmSide
 from hpccache_cli.lustre.hsm_state import ARCHIVED, DIRTY, LOST, RELEASED, HsmAction, HsmState
 from hpccache_cli.lustre.mounts import LustreMount, blob_name, fs_path_of_blob
 from hpccache_cli.lustre.verdicts import FileVerdict, LocalFile, Verdict, judge
 
 LIST_THREADS = 8
+#: More directories than this: try one recursive listing of the covering directory.
+SPREAD = 16
+TREE_FACTOR = 4
+TREE_MIN = 50_000
 MAX_WALK = 10_000_000  # entries one -r walk may yield
 
 
@@ -48,8 +52,17 @@ def _stat(path: str) -> LocalFile | None:
         return None
 
 
-def list_dirs(container: Any, dirs: Sequence[str]) -> dict[str, DirListing]:
-    """Listings of many directories, a few at a time (each is I/O-bound)."""
+def list_dirs(container: Any, dirs: Sequence[str], files: int = 0) -> dict[str, DirListing]:
+    """Listings of many directories. Few directories: one listing each (the ``/`` delimiter
+    keeps subtrees out), a few at a time. Many (``-r`` over a tree): one recursive listing of
+    the directory covering them, when it holds at most :data:`TREE_FACTOR` blobs per file
+    asked, since a listing costs a request per 5,000 blobs however many directories they are
+    in (and Azurite scans its whole container for every listing request)."""
+    if len(dirs) > SPREAD:
+        top = posixpath.commonpath(["/" + d for d in dirs]).lstrip("/")
+        tree = list_tree(container, top, set(dirs), max(TREE_MIN, TREE_FACTOR * files))
+        if tree is not None:
+            return tree
     if len(dirs) <= 1:
         return {d: list_directory(container, d) for d in dirs}
     with ThreadPoolExecutor(max_workers=min(LIST_THREADS, len(dirs))) as pool:
@@ -80,7 +93,7 @@ def judge_files(targets: Sequence[Target], hsm: HsmSide | None,
         ask = [p for p in present if needs_action_query(states.get(p))]
         actions = hsm.actions(ask) if ask else {}
     dirs = sorted({posixpath.dirname(t.blob_name) for t in targets})
-    listings = list_dirs(container, dirs)
+    listings = list_dirs(container, dirs, len(targets))
     out = []
     for t in targets:
         listing = listings[posixpath.dirname(t.blob_name)]
