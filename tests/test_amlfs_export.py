@@ -173,3 +173,30 @@ def test_bad_options_are_one_line(lw: LustreWorld, tmp_path: Path, args: list[st
                                   words: str) -> None:
     a = lw.write("o/a", b"a")
     assert words in error_line(export(lw, tmp_path, a, *args), 2)
+
+
+def test_an_interrupted_wait_writes_its_records_and_exits_130(lw: LustreWorld,
+                                                             tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    lw.client.faults.hold = True
+    a = lw.write("int/a", b"a")
+    env = {**os.environ, **{k: v for k, v in lw.env(tmp_path).items() if v is not None},
+           "PYTHONPATH": str(Path(__file__).parent.parent)}
+    for k, v in lw.env(tmp_path).items():
+        if v is None:
+            env.pop(k, None)
+    out = tmp_path / "r.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "hpccache_cli", "amlfs", "export", a,
+                             "--wait", "--report", str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    side = LfsCommand(str(lw.client.bin_dir / "lfs"))
+    wait_for(lambda: getattr(side.actions([a])[a], "pending_archive", False),
+             "the archive request")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert report(out)["a"]["outcome"] == "unfinished"
+    lw.client.faults.hold = False

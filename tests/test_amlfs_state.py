@@ -185,3 +185,17 @@ def test_many_directories_are_read_in_one_tree_listing(lw: LustreWorld) -> None:
     got = [v.verdict.value for v in judge_files(targets, lfs(lw), lw.aml.container)]
     assert got[0] == "never-archived" and got[5] == "no-blob"
     assert set(got[1:5] + got[6:]) == {"current"}
+
+
+def test_paths_from_a_file(lw: LustreWorld, tmp_path: Path) -> None:
+    a = lw.write("ff/a", b"a")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{a}\n")
+    proc = state(lw, tmp_path, "--from-file", str(listing), "-o", "json")
+    assert [r["verdict"] for r in json.loads(proc.stdout)] == ["never-archived"]
+
+
+def test_a_broken_connection_string_is_one_line(lw: LustreWorld, tmp_path: Path) -> None:
+    a = lw.write("cs/a", b"a")
+    line = error_line(state(lw, tmp_path, a, "--connection-string", "nonsense"), 2)
+    assert "connection string" in line

@@ -124,8 +124,12 @@ def open_container(settings: Any, fs: Any, resource_group: str,
     account, container = parsed
     conn = connection_string or os.environ.get(CONNECTION_ENV) or None
     credential = None if conn else make_credential(settings)
-    client = container_client(account, container, connection_string=conn,
-                              credential=credential)
+    try:
+        client = container_client(account, container, connection_string=conn,
+                                  credential=credential)
+    except ValueError as exc:
+        raise UsageError(f"the blob connection string (--connection-string or {CONNECTION_ENV})"
+                         f" cannot be used: {' '.join(str(exc).split())[:200]}") from None
     mgs, _ = _fs_identity(fs)
     return FileSystem(fs.name, resource_group, container_id, client, mgs)
 
