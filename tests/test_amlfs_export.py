@@ -200,3 +200,14 @@ def test_an_interrupted_wait_writes_its_records_and_exits_130(lw: LustreWorld,
     assert proc.returncode == 130, err
     assert report(out)["a"]["outcome"] == "unfinished"
     lw.client.faults.hold = False
+
+
+def test_a_refused_request_is_a_queue_failure(lw: LustreWorld, tmp_path: Path) -> None:
+    a, b = lw.write("ref/a", b"a"), lw.write("ref/b", b"b")
+    lw.client.set_coordinator(False)
+    proc = export(lw, tmp_path, a, b, "--wait", "--report", str(tmp_path / "r.jsonl"))
+    lw.client.set_coordinator(True)
+    assert proc.returncode == 1
+    rows = report(tmp_path / "r.jsonl")
+    assert {r["kind"] for r in rows.values()} == {"queue"}
+    assert "Operation not supported" in str(rows["a"]["reason"])

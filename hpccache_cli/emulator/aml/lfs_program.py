@@ -44,6 +44,8 @@ class Lfs:
     def __init__(self, config: dict[str, str]) -> None:
         self.root = os.path.realpath(config["root"])
         self.conn = hsm_store.connect(Path(config["db"]))
+        #: The emulated client's ``coordinator = False`` (a file beside the state).
+        self.coordinator_off = (Path(config["db"]).parent / "coordinator-off").exists()
 
     def resolve(self, path: str) -> tuple[os.stat_result | None, str]:
         """The file's stat and absolute path, or None and a strerror."""
@@ -90,6 +92,10 @@ class Lfs:
                 sys.stderr.write(f"lfs {cmd}: cannot get FID of '{p}': {full}\n")
                 return 1  # lfs refuses the whole request
             resolved.append((st, full))
+        if self.coordinator_off:  # the MDT's HSM coordinator refuses requests
+            sys.stderr.write(f"Cannot send HSM request (use of {paths[0]}): "
+                             f"{os.strerror(errno.ENOTSUP)}\n")
+            return 1
         for st, full in resolved:
             r = hsm_store.row(self.conn, st.st_ino)
             if cmd == "hsm_archive":

@@ -17,7 +17,8 @@ Lustre", an ``lfs`` program, and a copytool that archives into Azurite.
 Faults (:class:`LustreFaults`, the live copy on :attr:`faults`): ``delay`` per file (a slow
 copytool), ``hold`` (requests stay waiting), ``fail_paths`` (the copy fails: the request ends,
 the file stays unarchived), ``lost_paths`` (the file ends ``lost_from_hsm``),
-``delete_blob_paths`` (the blob is deleted behind its back after the archive).
+``delete_blob_paths`` (the blob is deleted behind its back after the archive); and
+:meth:`EmulatedLustreClient.set_coordinator` turns the HSM coordinator off (requests refused).
 """
 
 from __future__ import annotations
@@ -104,6 +105,15 @@ class EmulatedLustreClient:
         env = dict(os.environ if base is None else base)
         env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
         return env
+
+    def set_coordinator(self, enabled: bool) -> None:
+        """Turn the HSM coordinator off (every ``hsm_archive``/``release``/``restore`` is
+        refused, as an MDT with ``hsm_control=disabled`` does) or on again."""
+        flag = self.state_dir / "coordinator-off"
+        if enabled:
+            flag.unlink(missing_ok=True)
+        else:
+            flag.touch()
 
     # ---- the copytool -------------------------------------------------------------------
 
