@@ -211,3 +211,12 @@ def test_a_refused_request_is_a_queue_failure(lw: LustreWorld, tmp_path: Path) -
     rows = report(tmp_path / "r.jsonl")
     assert {r["kind"] for r in rows.values()} == {"queue"}
     assert "Operation not supported" in str(rows["a"]["reason"])
+
+
+def test_a_file_named_twice_is_exported_once(lw: LustreWorld, tmp_path: Path) -> None:
+    a = lw.write("twice/a", b"a")
+    proc = export(lw, tmp_path, a, a, "--wait", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["total"] == 1 and summary["flushed"] == 1
+    assert lw.client.archived_count == 1

@@ -32,7 +32,8 @@ EXPORT_HELP = (
     "file's blob is checked (present; the Lustre side is not visible there).\n\n"
     "Records as flush: --report (JSON lines; exported files read 'flushed', already current "
     "'clean', queued 'started'), --failed-to, --junit, Azure Pipelines logging commands "
-    "under TF_BUILD, --shard, --allow-partial.\n\n"
+    "under TF_BUILD, --shard, --allow-partial; -o json prints flush's JSON summary. A file "
+    "named twice is exported once.\n\n"
     "Exit codes: 0 every file exported or already current (or queued, without --wait); 1 some "
     "file failed or was not exportable; 2 bad usage or outputs unwritable; 3 an Azure error; "
     "130 interrupted.\n\n"
@@ -123,7 +124,7 @@ def register_export(app: typer.Typer) -> None:
         az: AzureArgs,
     ) -> None:
         from hpccache_cli.cli.amlfs_state import hsm_side
-        from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve
+        from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve, unique
         from hpccache_cli.cli.flush.pipeline_run import PipelineRun
         from hpccache_cli.errors import UsageError
         from hpccache_cli.flush.results import FlushSummary
@@ -140,7 +141,7 @@ def register_export(app: typer.Typer) -> None:
         where = resolve(read_paths(paths, from_file, null), name=name,
                         resource_group=resource_group, mountinfo=mountinfo,
                         settings_of=az.settings, connection_string=connection_string)
-        targets = list(expand(where, recursive))
+        targets = unique(expand(where, recursive))
         if pipeline.shard is not None:
             k, n = pipeline.shard
             targets = [t for t in targets if in_shard(t.fs_path, k, n)]

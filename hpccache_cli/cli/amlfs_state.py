@@ -126,14 +126,14 @@ def register_state(app: typer.Typer) -> None:
         *,
         az: AzureArgs,
     ) -> None:
-        from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve
+        from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve, unique
         from hpccache_cli.lustre.state import judge_files
         from hpccache_cli.lustre.verdicts import TEXT
 
         where = resolve(read_paths(paths, from_file, null), name=name,
                         resource_group=resource_group, mountinfo=mountinfo,
                         settings_of=az.settings, connection_string=connection_string)
-        targets = list(expand(where, recursive))
+        targets = unique(expand(where, recursive))
         verdicts = judge_files(targets, hsm_side(where, lfs), where.fs.container)
         if report is not None:
             write_report(str(report), verdicts)

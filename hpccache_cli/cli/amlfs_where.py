@@ -202,3 +202,15 @@ def expand(where: Where, recursive: bool) -> Iterator[Any]:
             yield from (Target(fp, fp) for fp in under) if under else (t,)
         else:
             yield t
+
+
+def unique(targets: Iterable[Any]) -> list[Any]:
+    """Each file once (the first naming kept): a file named twice is judged and archived once."""
+    seen: set[str] = set()
+    out = []
+    for t in targets:
+        key = t.client_path or t.fs_path
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
