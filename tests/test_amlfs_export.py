@@ -220,3 +220,11 @@ def test_a_file_named_twice_is_exported_once(lw: LustreWorld, tmp_path: Path) ->
     summary = json.loads(proc.stdout)
     assert summary["total"] == 1 and summary["flushed"] == 1
     assert lw.client.archived_count == 1
+
+
+def test_a_container_that_refuses_us_stops_before_queueing(lw: LustreWorld,
+                                                           tmp_path: Path) -> None:
+    a = lw.write("deny/a", b"a")
+    wrong = lw.connection_string.replace("AccountKey=Eby8", "AccountKey=AAAA")
+    line = error_line(export(lw, tmp_path, a, "--wait", "--connection-string", wrong), 3)
+    assert "cannot list blobs" in line and lw.client.archived_count == 0

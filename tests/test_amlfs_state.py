@@ -199,3 +199,10 @@ def test_a_broken_connection_string_is_one_line(lw: LustreWorld, tmp_path: Path)
     a = lw.write("cs/a", b"a")
     line = error_line(state(lw, tmp_path, a, "--connection-string", "nonsense"), 2)
     assert "connection string" in line
+
+
+def test_a_container_that_refuses_us_is_one_line(lw: LustreWorld, tmp_path: Path) -> None:
+    a = lw.write("deny/a", b"a")
+    wrong = lw.connection_string.replace("AccountKey=Eby8", "AccountKey=AAAA")
+    line = error_line(state(lw, tmp_path, a, "--connection-string", wrong), 3)
+    assert "cannot list blobs" in line

@@ -145,6 +145,11 @@ def register_export(app: typer.Typer) -> None:
         if pipeline.shard is not None:
             k, n = pipeline.shard
             targets = [t for t in targets if in_shard(t.fs_path, k, n)]
+        if targets:  # the container answers at all, before anything is queued
+            from hpccache_cli.cli.amlfs_state import blob_down
+            from hpccache_cli.lustre.state import judge_files
+
+            blob_down(judge_files(targets[:1], None, where.fs.container))
         if via == "lfs" and any(t.client_path is None for t in targets):
             raise UsageError("these paths are not on a Lustre mount here: lfs cannot archive "
                              "them; use --via archive-job (an Azure archive) on a machine "

@@ -82,6 +82,17 @@ def summary_lines(verdicts: list[Any]) -> list[str]:
     return lines
 
 
+def blob_down(verdicts: list[Any]) -> None:
+    """No listing could be read at all (no access, wrong key, no network): one line, exit 3,
+    instead of the same error once per file."""
+    from hpccache_cli.errors import AzureError
+
+    if verdicts and all(v.detail.startswith("cannot list blobs") for v in verdicts):
+        raise AzureError(f"{verdicts[0].detail}; check the blob connection string "
+                         "(--connection-string, AZURE_STORAGE_CONNECTION_STRING) or your "
+                         "Storage Blob Data Reader role on the account")
+
+
 def write_report(path: str, verdicts: list[Any]) -> None:
     from hpccache_cli.errors import UsageError
 
@@ -135,6 +146,7 @@ def register_state(app: typer.Typer) -> None:
                         settings_of=az.settings, connection_string=connection_string)
         targets = unique(expand(where, recursive))
         verdicts = judge_files(targets, hsm_side(where, lfs), where.fs.container)
+        blob_down(verdicts)
         if report is not None:
             write_report(str(report), verdicts)
         headers = ["Path", "Verdict", "HSM", "BlobSize", "Detail"]
