@@ -75,7 +75,8 @@ def _open_sinks(report: str | None, failed_to: str | None, pipeline: Any, null: 
 
 
 def register_export(app: typer.Typer) -> None:
-    @app.command("export", help=EXPORT_HELP)
+    @app.command("export", help=EXPORT_HELP,
+                 short_help="Archive the files that need it; --wait until each blob matches.")
     @reports_errors
     @azure_command(output=True)
     def export(

@@ -117,7 +117,8 @@ def hsm_side(where: Any, lfs: str | None) -> Any:
 
 
 def register_state(app: typer.Typer) -> None:
-    @app.command("state", help=STATE_HELP)
+    @app.command("state", help=STATE_HELP,
+                 short_help="Per file: is it in Blob and current? One verdict each.")
     @reports_errors
     @azure_command(output=True)
     def state(
