@@ -174,3 +174,26 @@ def test_the_emulated_lfs_takes_the_real_command_lines(lw: LustreWorld) -> None:
     usage = subprocess.run([lfs, "hsm_restore", "--archive", "1", a], capture_output=True,
                            text=True, check=False)
     assert usage.returncode != 0 and "only when archiving" in usage.stderr
+
+
+def test_both_hsm_sides_give_the_same_answers(lw: LustreWorld) -> None:
+    """LfsCommand (lfs as a subprocess) and the emulator's in-process EmulatedHsm agree on
+    states, actions and refusals: one interface, two implementations."""
+    from hpccache_cli.lustre.hsm import HsmSide
+
+    a, b, c = (lw.write(f"both/{n}", n.encode()) for n in "abc")
+    sides: list[HsmSide] = [LfsCommand(str(lw.client.bin_dir / "lfs")), lw.client.hsm_side()]
+    assert sides[1].archive([a]) == {}
+    wait_for(lambda: lw.client.archived_count == 1, "the archive")
+    with open(a, "ab") as fh:
+        fh.write(b"!")
+    lw.client.faults.hold = True
+    assert sides[0].archive([b]) == {}
+    paths = [a, b, c, "/nonexistent"]
+    states = [s.states(paths) for s in sides]
+    actions = [s.actions(paths) for s in sides]
+    assert states[0] == states[1] and actions[0] == actions[1]
+    assert states[0][a] == HsmState(EXISTS | DIRTY | ARCHIVED, 1)
+    assert isinstance(actions[0][b], HsmAction) and actions[0][b].pending_archive
+    assert all(isinstance(s.archive(["/nonexistent"])["/nonexistent"], Failed) for s in sides)
+    lw.client.faults.hold = False

@@ -100,6 +100,13 @@ class EmulatedLustreClient:
             f"sys.exit(main(sys.argv[1:], {config!r}))\n")
         script.chmod(0o755)
 
+    def hsm_side(self) -> Any:
+        """The in-process HSM side (:class:`~hpccache_cli.emulator.aml.hsm_side.EmulatedHsm`),
+        the same answers as the ``lfs`` program."""
+        from hpccache_cli.emulator.aml.hsm_side import EmulatedHsm
+
+        return EmulatedHsm(self.root, self.db)
+
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """An environment whose PATH finds this client's ``lfs`` first."""
         env = dict(os.environ if base is None else base)
