@@ -127,9 +127,10 @@ def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
         for p in pending.values():
             done(ExportResult(p.target, "queued", "queued", p.last, 0.0, p.attempts))
         return run
+    checks = _BlobChecks()
     try:
         while pending:
-            _poll(pending, hsm, container, options, done, clock)
+            _poll(pending, hsm, container, options, done, clock, checks)
             if pending:
                 time.sleep(options.poll)
     except KeyboardInterrupt:
@@ -140,8 +141,22 @@ def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
     return run
 
 
+@dataclass
+class _BlobChecks:
+    """When the blobs of archived files were last listed: a listing reads whole directories,
+    so it runs when every waiting file is archived, or at most every :data:`CHECK_EVERY`
+    seconds while others still wait, not on every poll."""
+
+    last: float = float("-inf")
+
+
+#: Seconds between two blob checks while some files are still being archived.
+CHECK_EVERY = 3.0
+
+
 def _poll(pending: dict[str, _Pending], hsm: HsmSide, container: Any, options: ExportOptions,
-          done: Callable[[ExportResult], None], clock: Callable[[], float]) -> None:
+          done: Callable[[ExportResult], None], clock: Callable[[], float],
+          checks: _BlobChecks | None = None) -> None:
     """One round: flags of every waiting file, actions of those not archived, blobs of those
     archived; each file that ended leaves ``pending``."""
     paths = list(pending)
@@ -194,8 +209,17 @@ def _poll(pending: dict[str, _Pending], hsm: HsmSide, container: Any, options: E
                 w = pending.pop(p)
                 done(ExportResult(w.target, "failed", "queue", refused[p].reason,
                                   clock() - w.started, w.attempts))
-    if archived:
+    checks = checks or _BlobChecks()
+    all_in = len(archived) == len(pending)
+    if archived and (all_in or clock() - checks.last >= CHECK_EVERY):
+        checks.last = clock()
         _check_blobs(archived, pending, container, done, clock)
+    else:  # an archived file about to time out gets its check first
+        now = clock()
+        due = [p for p in archived
+               if p in pending and now - pending[p].started > options.timeout]
+        if due:
+            _check_blobs(due, pending, container, done, clock)
     now = clock()
     for p in list(pending):
         w = pending[p]
