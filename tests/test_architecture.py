@@ -29,8 +29,12 @@ ALLOWED: dict[str, set[str]] = {
     "hpccache_cli.paths": {"hpccache_cli.nfs"},
     "hpccache_cli.control": {"azure"},
     "hpccache_cli.flush": {"hpccache_cli.nfs", "hpccache_cli.paths"},
-    # azure: azure.storage.blob only, the AMLFS emulator's client of Azurite (emulator/aml)
-    "hpccache_cli.emulator": {"hpccache_cli.nfs", "cryptography", "azure"},
+    # Azure Managed Lustre per file: lfs, the mount table, azure.storage.blob
+    "hpccache_cli.lustre": {"hpccache_cli.paths", "hpccache_cli.nfs", "azure"},
+    # azure: azure.storage.blob only, the AMLFS emulator's client of Azurite (emulator/aml);
+    # lustre: only lustre.hsm_state, the HSM flags and words (a codec, like nfs's)
+    "hpccache_cli.emulator": {"hpccache_cli.nfs", "cryptography", "azure",
+                              "hpccache_cli.lustre"},
     # The jobs layer: a command without its command line (never Typer, Rich or click).
     "hpccache_cli.jobs": {
         "hpccache_cli.flush", "hpccache_cli.control", "hpccache_cli.paths",
@@ -164,6 +168,7 @@ def test_the_jobs_layer_never_imports_the_command_line() -> None:
                                      "hpccache_cli.jobs",
                                      "hpccache_cli.nfs", "hpccache_cli.paths",
                                      "hpccache_cli.control", "hpccache_cli.pipelines",
+                                     "hpccache_cli.lustre",
                                      "hpccache_cli.emulator", "hpccache_cli.emulator.arm",
                                      "hpccache_cli.cli", "hpccache_cli"])
 def test_no_import_cycle_inside(package: str) -> None:

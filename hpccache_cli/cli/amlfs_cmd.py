@@ -199,4 +199,7 @@ def register(app: typer.Typer) -> None:
     from hpccache_cli.cli.amlfs_jobs import add_job_groups
 
     add_job_groups(amlfs_app)
+    from hpccache_cli.cli.amlfs_files import add_file_commands
+
+    add_file_commands(amlfs_app)
     app.add_typer(amlfs_app, name="amlfs")

@@ -397,7 +397,10 @@ def path_command(
     elif cache or ids:
         layouts = [get_layout(az, cache_ref(ids or cache or "", resource_group, is_id=bool(ids)))]
     if to_local:
+        from hpccache_cli.cli.path_lustre import add_local_matches  # Lustre mounts (AMLFS)
+
         records = _local_records(names, table, layouts, lexical)
+        add_local_matches(records, table)
         if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field
             rows = [dict(r, **m) for r in records for m in r["matches"] or [{}]]
             write_records(rows, fmt, TSV_LOCAL)
@@ -407,6 +410,10 @@ def path_command(
         done = list(translate_many(names, table, resolve=not lexical))
         lookup = discoverer(az) if discover else cached_lookup() if not layouts else None
         records = _path_records(done, layouts, lookup, must_find=discover)
+        from hpccache_cli.cli.path_lustre import FsFinder, path_records  # Lustre mounts
+
+        finder = FsFinder(az, None, None) if discover else None
+        records = path_records(done, records, table, finder)
         write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
     failed = sum(1 for r in records if r["error"])
     if failed:

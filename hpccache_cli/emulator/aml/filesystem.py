@@ -97,6 +97,9 @@ class AmlFilesystem:
         self.archive_thread: threading.Thread | None = None
         self.jobs: dict[tuple[str, str], Job] = {}
         self.stopping = threading.Event()
+        #: Called with each item an archive/export copied (the emulated Lustre client marks
+        #: it archived in its HSM state: :mod:`~hpccache_cli.emulator.aml.lustre_client`).
+        self.on_export: Any = None
 
     # ---- identity -------------------------------------------------------------------------
 
