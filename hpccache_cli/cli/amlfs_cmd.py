@@ -133,6 +133,7 @@ def archive(
     from hpccache_cli.cli.amlfs_refs import fs_refs
     from hpccache_cli.cli.amlfs_wait import WaitReport, end_or_fail, wait_and_report
     from hpccache_cli.control import amlfs
+    from hpccache_cli.control.aml_wait import read_archive
     from hpccache_cli.control.operations import check_timeout
 
     check_timeout(timeout)
@@ -153,18 +154,11 @@ def archive(
             continue
         with amlfs.fs_client(settings, ref.resource_group, ref.name) as client:
             end = wait_and_report(
-                partial(_archive_read, client, ref.resource_group, ref.name, label, before),
+                partial(read_archive, client, ref.resource_group, ref.name, label, before),
                 WaitReport(label), timeout=timeout, interval=settings.polling_interval,
                 show=f"hpccache amlfs show {ref.name} -g {ref.resource_group}",
                 cancel=f"hpccache amlfs cancel-archive {ref.name} -g {ref.resource_group}")
         end_or_fail(end)
-
-
-def _archive_read(client: Any, group: str, name: str, label: str, before: Any) -> Any:
-    """One status GET of the file system: its archive, as a reading."""
-    from hpccache_cli.control.aml_wait import archive_reading
-
-    return archive_reading(client.aml_filesystems.get(group, name), label, before)
 
 
 @amlfs_app.command("cancel-archive")

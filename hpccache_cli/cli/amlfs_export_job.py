@@ -24,9 +24,9 @@ def covering_prefix(fs_paths: list[str]) -> str:
 
 def export_by_job(targets: list[Any], where: Any, az: AzureArgs, timeout: float,
                   emit: Any) -> None:
-    from hpccache_cli.cli.amlfs_cmd import _archive_read
     from hpccache_cli.cli.amlfs_wait import WaitReport, wait_and_report
     from hpccache_cli.control import amlfs
+    from hpccache_cli.control.aml_wait import read_archive
     from hpccache_cli.lustre.state import judge_files
 
     if not targets:
@@ -39,7 +39,7 @@ def export_by_job(targets: list[Any], where: Any, az: AzureArgs, timeout: float,
     label = f"archive of {prefix!r} on {fs.name}"
     with amlfs.fs_client(settings, fs.resource_group, fs.name) as client:
         end = wait_and_report(
-            partial(_archive_read, client, fs.resource_group, fs.name, label, before),
+            partial(read_archive, client, fs.resource_group, fs.name, label, before),
             WaitReport(label), timeout=timeout, interval=settings.polling_interval,
             show=f"hpccache amlfs show {fs.name} -g {fs.resource_group}",
             cancel=f"hpccache amlfs cancel-archive {fs.name} -g {fs.resource_group}")

@@ -179,3 +179,9 @@ def describe_end(reading: Progress) -> str:
     if reading.message:
         text += f": {reading.message}"
     return text + f" after {reading.elapsed:.1f} s"
+
+
+def read_archive(client: Any, group: str, name: str, label: str, before: Any) -> Any:
+    """One status GET of the file system: its archive, as a reading (what an archive wait
+    polls, for ``amlfs archive`` and ``amlfs export --via archive-job`` alike)."""
+    return archive_reading(client.aml_filesystems.get(group, name), label, before)
