@@ -20,6 +20,9 @@ from hpccache_cli.jobs.flush.values import (
     EnvironmentAzure as EnvironmentAzure,
 )
 from hpccache_cli.jobs.flush.values import (
+    Fallback as Fallback,
+)
+from hpccache_cli.jobs.flush.values import (
     FlushRequest as FlushRequest,
 )
 from hpccache_cli.jobs.flush.values import (
