@@ -24,6 +24,7 @@ from hpccache_cli.errors import EXIT_UNREACHABLE
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
+from hpccache_cli.jobs.flush.interrupts import run_until_stopped
 from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_hint
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
@@ -33,7 +34,6 @@ from hpccache_cli.pipelines.text import plural
 from hpccache_cli.usage_models import duration
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.refresh import RefreshEngine
     from hpccache_cli.flush.resolve import Target
     from hpccache_cli.layout import CacheLayout
 
@@ -135,7 +135,8 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
             from hpccache_cli.flush.refresh import RefreshEngine
 
             engine = RefreshEngine(resolver, request.options, outputs, skip=notes.skip)
-            summary = asyncio.run(_run(engine, source))
+            summary = asyncio.run(run_until_stopped(
+                lambda: engine.run(source), engine.request_stop))
     finally:
         source.close()
         outputs.close()
@@ -151,26 +152,6 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
     if summary.input_error:
         say(f"hpccache: error: {summary.input_error}", err=True)
     return code
-
-
-async def _run(engine: RefreshEngine, source: Any) -> FlushSummary:
-    """The engine with SIGINT/SIGTERM/SIGHUP turned into ``request_stop`` (the report is still
-    written and every path still gets an outcome)."""
-    import asyncio
-    import contextlib
-    import signal
-
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, engine.request_stop)
-            installed.append(sig)
-    try:
-        return await engine.run(source)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 def summary_text(summary: FlushSummary, notes: TargetNotes, extras: dict[str, str]) -> str:
