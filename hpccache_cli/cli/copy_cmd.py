@@ -118,36 +118,19 @@ def register(app: typer.Typer) -> None:
         az: AzureArgs,
         conn: ConnectionArgs,
     ) -> None:
-        import os
-
         from hpccache_cli.cli.copy_run import execute_copy
-        from hpccache_cli.cli.flush.pipeline_run import PipelineRun
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.values import FlushRequest
 
-        pipeline = PipelineRun.from_options(
-            junit=out.junit, shard=out.shard, pipeline_log=not out.no_pipeline_log,
-            allow_partial=out.allow_partial, json_output=out.output.value == "json",
-            environ=os.environ,
-        )
+        pipeline = out.pipeline_run()
         options = FlushOptions(concurrency=concurrency, timeout=timeout,
                                connections=connections, client=conn.client_options())
-        naming = where.naming()
-        naming["path_kind"] = where.path_kind.value if where.path_kind else None
         request = FlushRequest(
-            paths=[dest], **naming, options=options, output=out.output.value,
+            paths=[dest], **where.naming(), options=options, output=out.output.value,
             report=out.report, failed_to=out.failed_to, verbosity=out.verbosity(),
             force=bool(where.cache or where.cache_id), azure=az, pipeline=pipeline,
         )
-        if out.verbose:
-            import logging
-            import sys
-
-            if pipeline.shard_note:
-                print(f"hpccache: {pipeline.shard_note}", file=sys.stderr)
-            from hpccache_cli.cli.runtime import show_library_logs
-
-            show_library_logs(logging.WARNING)
+        out.show_logs(pipeline.shard_note)
         code = execute_copy(request, sources, dest, flush=flush, chunks=chunks,
                             shard=pipeline.shard)
         raise typer.Exit(code)

@@ -135,19 +135,11 @@ def flush(
     az: AzureArgs,
     conn: ConnectionArgs,
 ) -> None:
-    import os
-
     from hpccache_cli.cli.flush.runner import execute
     from hpccache_cli.flush.options import FlushOptions
-    from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
     from hpccache_cli.jobs.flush.values import FlushRequest
 
-    pipeline = PipelineRun.from_options(
-        junit=out.junit, shard=out.shard, pipeline_log=not out.no_pipeline_log,
-        allow_partial=out.allow_partial, json_output=out.output.value == "json",
-        environ=os.environ,
-    )
-
+    pipeline = out.pipeline_run()
     options = FlushOptions(
         mode=mode, wait=not no_wait, status_only=status_only, recursive=where.recursive,
         concurrency=concurrency, timeout=timeout, retries=retries,
@@ -161,16 +153,7 @@ def flush(
         fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
         only_errors=az.only_show_errors,
     )
-    if out.verbose:  # -v: library warnings too (an Azure sign-in problem, ...)
-        import logging
-        import sys
-
-        if pipeline.shard_note:  # what --shard auto found (stderr: -o json keeps stdout)
-            print(f"hpccache: {pipeline.shard_note}", file=sys.stderr)
-
-        from hpccache_cli.cli.runtime import show_library_logs
-
-        show_library_logs(logging.WARNING)
+    out.show_logs(pipeline.shard_note)
     code = execute(request)
     raise typer.Exit(code)
 

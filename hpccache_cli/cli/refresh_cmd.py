@@ -132,19 +132,12 @@ def register(app: typer.Typer) -> None:
         options = FlushOptions(concurrency=concurrency, timeout=timeout,
                                recursive=where.recursive, connections=connections,
                                client=conn.client_options())
-        naming = where.naming()
-        naming["path_kind"] = where.path_kind.value if where.path_kind else None
         request = FlushRequest(
-            paths=paths or [], from_file=where.from_file, null=where.null, **naming,
+            paths=paths or [], from_file=where.from_file, null=where.null, **where.naming(),
             options=options, output=out.output.value, report=out.report,
             failed_to=out.failed_to, verbosity=out.verbosity(), azure=az,
         )
-        if out.verbose:
-            import logging
-
-            from hpccache_cli.cli.runtime import show_library_logs
-
-            show_library_logs(logging.WARNING)
+        out.show_logs()  # the shard note comes with the summary (execute_refresh)
         code = execute_refresh(
             request, force=force, shard=(found.k, found.n) if found else None,
             shard_note=found.describe() if found and shard and shard.strip().lower() == "auto"

@@ -20,12 +20,15 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hpccache_cli.cli.options.grouping import OptionSpec, grouped_options
 from hpccache_cli.flush.options import PathKind
+
+if TYPE_CHECKING:
+    from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
 
 INPUT, WHERE, HOW, OUT = "Input", "Where", "How", "Output"
 PIPE = "Pipelines and scripts"
@@ -137,7 +140,8 @@ class WhereArgs:
     recursive: bool = False
 
     def naming(self) -> dict[str, Any]:
-        """The ``FlushRequest`` fields that name the cache and read the paths."""
+        """The ``FlushRequest`` fields that name the cache and read the paths (``path_kind``
+        the parsed member: a ``Choice`` is its string, so it reads as the value does)."""
         return {"ips": self.ip, "export": self.export, "cache": self.cache,
                 "resource_group": self.resource_group, "cache_id": self.cache_id,
                 "path_kind": self.path_kind, "mountinfo": self.mountinfo}
@@ -160,6 +164,33 @@ class OutputArgs:
     def verbosity(self) -> int:
         """``-v``/``-q`` as the job's verbosity; both at once is a usage error."""
         return verbosity(self.verbose, self.quiet)
+
+    def pipeline_run(self) -> PipelineRun:
+        """The pipeline hooks of ``--junit --shard --allow-partial --no-pipeline-log`` and
+        the environment; a bad ``--shard`` is a UsageError (exit 2) before input is read."""
+        import os
+
+        from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
+
+        return PipelineRun.from_options(
+            junit=self.junit, shard=self.shard, pipeline_log=not self.no_pipeline_log,
+            allow_partial=self.allow_partial, json_output=self.output.value == "json",
+            environ=os.environ,
+        )
+
+    def show_logs(self, shard_note: str | None = None) -> None:
+        """With ``-v``: what ``--shard auto`` found (stderr: ``-o json`` keeps stdout) and
+        the libraries' warnings too (an Azure sign-in problem, ...)."""
+        if not self.verbose:
+            return
+        import logging
+        import sys
+
+        from hpccache_cli.cli.runtime import show_library_logs
+
+        if shard_note:
+            print(f"hpccache: {shard_note}", file=sys.stderr)
+        show_library_logs(logging.WARNING)
 
 
 def verbosity(verbose: bool, quiet: bool) -> int:
