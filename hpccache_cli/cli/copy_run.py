@@ -14,12 +14,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink
-from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
+from hpccache_cli.errors import UsageError
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.results import COPY_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
 from hpccache_cli.jobs.flush.interrupts import run_until_stopped
-from hpccache_cli.jobs.flush.job import settle_outputs, unreachable_hint
+from hpccache_cli.jobs.flush.job import settle_outputs, unreachable_line
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
 from hpccache_cli.jobs.flush.streams import announce, quiet_stream, say
@@ -96,9 +96,9 @@ def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush:
         except (OSError, ValueError):
             quiet_stream(sys.stderr if pipeline.commands_to_stderr else sys.stdout)
     _print(request, summary, flush, code, target)
-    if summary.unreachable and code == EXIT_UNREACHABLE:
-        say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
-            f"{unreachable_hint(request)}", err=True)
+    unreachable = unreachable_line(request, summary, code)
+    if unreachable:
+        say(unreachable, err=True)
         return code
     for line in problems:
         say(f"hpccache: error: {line}", err=True)

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink, one_line
-from hpccache_cli.errors import EXIT_UNREACHABLE
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
 from hpccache_cli.jobs.flush.interrupts import run_until_stopped
-from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_hint
+from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_line
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
 from hpccache_cli.jobs.flush.streams import announce, quiet_stream, say
@@ -143,9 +142,9 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
     problems = settle_outputs(request, outputs, records, summary)
     code = summary.exit_code
     _print(request, summary, notes, code)
-    if summary.unreachable and code == EXIT_UNREACHABLE:
-        say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
-            f"{unreachable_hint(request)}", err=True)
+    unreachable = unreachable_line(request, summary, code)
+    if unreachable:
+        say(unreachable, err=True)
         return code
     for line in problems:
         say(f"hpccache: error: {line}", err=True)
