@@ -7,18 +7,23 @@ command's naming, output files, pipeline hooks and summary printing) and the eng
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
-from hpccache_cli.cli.flush_cmd import OutputChoice, PathKindChoice, verbosity
 from hpccache_cli.cli.nfs_options import PANEL as CONN
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
+from hpccache_cli.cli.options.paths import (
+    HOW,
+    OutputArgs,
+    WhereArgs,
+    output_command,
+    output_options,
+    pipeline_options,
+    where_command,
+    where_options,
+)
 from hpccache_cli.flush import DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT
-
-WHERE, HOW, OUT, PIPE = "Where", "How", "Output", "Pipelines and scripts"
 
 HELP = (
     "Copy files into the cache in parallel, through every mount address, and write them back "
@@ -49,11 +54,41 @@ HELP = (
 )
 
 
+#: Where DEST is: the shared group (no input options: the sources are arguments).
+WHERE_OPTIONS = where_options(
+    ip="A mount address of the cache (an IP address); repeat it to spread the "
+    "copy over several.",
+    export="The junction DEST is under, e.g. /NAS_12_exp5.",
+    cache="The cache's name (with -g): mount addresses and junctions from Azure.",
+    cache_id="The cache's full resource id, instead of --cache and -g.",
+    path_kind="Read DEST as local (client path), namespace (with --cache or --export) or "
+    "export (relative to --export), instead of recognising it.",
+    mountinfo="Mount table for a client path DEST (default: $HPCCACHE_MOUNTINFO, else "
+    "/proc/self/mountinfo).",
+)
+
+#: Where results go: the shared group, with what each option means for copy.
+OUTPUT_OPTIONS = output_options(
+    output="Summary format on stdout: text, or json for scripts (the flush's keys, "
+    "with copied, bytes_copied and mb_per_second).",
+    report="Write one JSON line per path: path, outcome, reason, seconds.",
+    failed_to="Write the failed and unfinished source paths, one a line (a rerun of the "
+    "same command resumes: identical files are skipped).",
+    verbose="Show every path's outcome.",
+) + pipeline_options(
+    shard="Copy only this job's share (the K-th of N) of the files; auto: from a "
+    "Slurm, PBS Pro, LSF or Grid Engine job array, or Azure Pipelines (1/1 "
+    "outside them).",
+)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("copy", help=HELP, no_args_is_help=True)
     @reports_errors
     @azure_command(refresh=True)
     @connection_command
+    @output_command(OUTPUT_OPTIONS)
+    @where_command(WHERE_OPTIONS)
     def copy(
         sources: list[str] = typer.Argument(
             ..., metavar="SRC", show_default=False,
@@ -61,30 +96,6 @@ def register(app: typer.Typer) -> None:
         dest: str = typer.Argument(
             ..., metavar="DEST", show_default=False,
             help="The destination directory on the cache (created if missing)."),
-        ip: list[str] = typer.Option(
-            [], "--ip", metavar="IP", rich_help_panel=WHERE,
-            help="A mount address of the cache (an IP address); repeat it to spread the "
-                 "copy over several."),
-        export: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
-            help="The junction DEST is under, e.g. /NAS_12_exp5."),
-        cache: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--cache", "--cache-name", "--name", "-n", metavar="NAME", rich_help_panel=WHERE,
-            help="The cache's name (with -g): mount addresses and junctions from Azure."),
-        resource_group: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--resource-group", "-g", rich_help_panel=WHERE,
-            help="Resource group of --cache."),
-        cache_id: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--cache-id", "--ids", metavar="RESOURCE_ID", rich_help_panel=WHERE,
-            help="The cache's full resource id, instead of --cache and -g."),
-        path_kind: Optional[PathKindChoice] = typer.Option(  # noqa: UP045
-            None, "--path-kind", rich_help_panel=WHERE, show_default=False,
-            help="Read DEST as local (client path), namespace (with --cache or --export) or "
-                 "export (relative to --export), instead of recognising it."),
-        mountinfo: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--mountinfo", metavar="FILE", rich_help_panel=WHERE,
-            help="Mount table for a client path DEST (default: $HPCCACHE_MOUNTINFO, else "
-                 "/proc/self/mountinfo)."),
         flush: bool = typer.Option(
             True, "--flush/--no-flush", rich_help_panel=HOW,
             help="Write each file back to its storage target and wait (--no-flush: leave "
@@ -101,68 +112,25 @@ def register(app: typer.Typer) -> None:
         connections: int = typer.Option(
             DEFAULT_CONNECTIONS, "--connections", min=1, rich_help_panel=CONN,
             help="TCP connections per mount address."),
-        output: OutputChoice = typer.Option(
-            OutputChoice.text, "--output", "-o", rich_help_panel=OUT,
-            help="Summary format on stdout: text, or json for scripts (the flush's keys, "
-                 "with copied, bytes_copied and mb_per_second)."),
-        report: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--report", metavar="FILE", rich_help_panel=OUT,
-            help="Write one JSON line per path: path, outcome, reason, seconds."),
-        failed_to: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--failed-to", metavar="FILE", rich_help_panel=OUT,
-            help="Write the failed and unfinished source paths, one a line (a rerun of the "
-                 "same command resumes: identical files are skipped)."),
-        verbose: bool = typer.Option(
-            False, "--verbose", "-v", rich_help_panel=OUT, help="Show every path's outcome."),
-        quiet: bool = typer.Option(
-            False, "--quiet", "-q", rich_help_panel=OUT, help="Show only failures."),
-        junit: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--junit", metavar="FILE", rich_help_panel=PIPE,
-            help="Write a JUnit XML report, one test case per path (PublishTestResults@2)."),
-        shard: Optional[str] = typer.Option(  # noqa: UP045
-            None, "--shard", metavar="K/N|auto", rich_help_panel=PIPE, show_default=False,
-            help="Copy only this job's share (the K-th of N) of the files; auto: from a "
-                 "Slurm, PBS Pro, LSF or Grid Engine job array, or Azure Pipelines (1/1 "
-                 "outside them)."),
-        allow_partial: bool = typer.Option(
-            False, "--allow-partial", rich_help_panel=PIPE,
-            help="Exit 0 when some files failed (in Azure Pipelines: succeeded with issues)."),
-        no_pipeline_log: bool = typer.Option(
-            False, "--no-pipeline-log", rich_help_panel=PIPE,
-            help="No ##vso[...] logging commands, even with TF_BUILD=True."),
         *,
+        where: WhereArgs,
+        out: OutputArgs,
         az: AzureArgs,
         conn: ConnectionArgs,
     ) -> None:
-        import os
-
         from hpccache_cli.cli.copy_run import execute_copy
-        from hpccache_cli.cli.flush.pipeline_run import PipelineRun
-        from hpccache_cli.cli.flush.values import FlushRequest
         from hpccache_cli.flush.options import FlushOptions
+        from hpccache_cli.jobs.flush.values import FlushRequest
 
-        pipeline = PipelineRun.from_options(
-            junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
-            allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,
-        )
+        pipeline = out.pipeline_run()
         options = FlushOptions(concurrency=concurrency, timeout=timeout,
                                connections=connections, client=conn.client_options())
         request = FlushRequest(
-            paths=[dest], ips=ip, export=export, options=options, output=output.value,
-            report=report, failed_to=failed_to, verbosity=verbosity(verbose, quiet),
-            cache=cache, resource_group=resource_group, cache_id=cache_id,
-            path_kind=path_kind.value if path_kind else None, mountinfo=mountinfo,
-            force=bool(cache or cache_id), azure=az, pipeline=pipeline,
+            paths=[dest], **where.naming(), options=options, output=out.output.value,
+            report=out.report, failed_to=out.failed_to, verbosity=out.verbosity(),
+            force=bool(where.cache or where.cache_id), azure=az, pipeline=pipeline,
         )
-        if verbose:
-            import logging
-            import sys
-
-            if pipeline.shard_note:
-                print(f"hpccache: {pipeline.shard_note}", file=sys.stderr)
-            from hpccache_cli.cli.runtime import show_library_logs
-
-            show_library_logs(logging.WARNING)
+        out.show_logs(pipeline.shard_note)
         code = execute_copy(request, sources, dest, flush=flush, chunks=chunks,
                             shard=pipeline.shard)
         raise typer.Exit(code)

@@ -14,11 +14,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink
-from hpccache_cli.errors import EXIT_UNREACHABLE, UsageError
+from hpccache_cli.errors import UsageError
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.results import COPY_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
-from hpccache_cli.jobs.flush.job import settle_outputs, unreachable_hint
+from hpccache_cli.jobs.flush.interrupts import run_until_stopped
+from hpccache_cli.jobs.flush.job import settle_outputs, unreachable_line
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
 from hpccache_cli.jobs.flush.streams import announce, quiet_stream, say
@@ -26,7 +27,7 @@ from hpccache_cli.jobs.flush.values import QUIET, FlushRequest
 from hpccache_cli.pipelines.text import plural
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.copy import CopyEngine
+    pass
 
 
 class _NoInput:
@@ -83,7 +84,8 @@ def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush:
     engine = CopyEngine(target, request.options, outputs, flush=flush, select=select,
                         chunks_per_file=chunks)
     try:
-        summary = asyncio.run(_run(engine, [os.fsencode(s) for s in sources]))
+        paths = [os.fsencode(s) for s in sources]
+        summary = asyncio.run(run_until_stopped(lambda: engine.run(paths), engine.request_stop))
     finally:
         outputs.close()
     problems = settle_outputs(request, outputs, records, summary)
@@ -94,9 +96,9 @@ def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush:
         except (OSError, ValueError):
             quiet_stream(sys.stderr if pipeline.commands_to_stderr else sys.stdout)
     _print(request, summary, flush, code, target)
-    if summary.unreachable and code == EXIT_UNREACHABLE:
-        say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
-            f"{unreachable_hint(request)}", err=True)
+    unreachable = unreachable_line(request, summary, code)
+    if unreachable:
+        say(unreachable, err=True)
         return code
     for line in problems:
         say(f"hpccache: error: {line}", err=True)
@@ -105,26 +107,6 @@ def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush:
             "unfinished; run the same command again to resume"
             + (f" (listed in {request.failed_to})" if request.failed_to else ""), err=True)
     return code
-
-
-async def _run(engine: CopyEngine, sources: list[bytes]) -> FlushSummary:
-    """The engine with SIGINT/SIGTERM/SIGHUP turned into ``request_stop`` (the report is still
-    written and every path still gets an outcome)."""
-    import asyncio
-    import contextlib
-    import signal
-
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, engine.request_stop)
-            installed.append(sig)
-    try:
-        return await engine.run(sources)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 def where(target: Target) -> str:

@@ -7,7 +7,6 @@ Options are parsed here into a ``FlushRequest``; the run (naming, engine, record
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Optional
 
 import typer
@@ -17,8 +16,20 @@ from hpccache_cli.cli.common import reports_errors
 from hpccache_cli.cli.help.flush import HELP
 from hpccache_cli.cli.nfs_options import PANEL as CONN
 from hpccache_cli.cli.nfs_options import ConnectionArgs, connection_command
+from hpccache_cli.cli.options.paths import (
+    HOW,
+    OutputArgs,
+    OutputChoice,
+    WhereArgs,
+    input_options,
+    output_command,
+    output_options,
+    pipeline_options,
+    verbosity,
+    where_command,
+    where_options,
+)
 from hpccache_cli.control.defaults import DEFAULT_OPERATION_TIMEOUT
-from hpccache_cli.errors import UsageError
 from hpccache_cli.flush import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTIONS,
@@ -28,72 +39,57 @@ from hpccache_cli.flush import (
 from hpccache_cli.flush.options import Mode, PathKind
 from hpccache_cli.jobs.flush.values import Fallback
 
-INPUT, WHERE, HOW, OUT = "Input", "Where", "How", "Output"
-PIPE = "Pipelines and scripts"
-
+__all__ = ["OutputChoice", "verbosity"]  # their old home: refresh and copy imported them here
 
 # The library's choices, so the value goes to it as the member the option parsed (#18): one
-# type, checked once (the old names stay: refresh_cmd imports PathKindChoice).
+# type, checked once (the old names stay).
 PathKindChoice = PathKind
 FallbackChoice = Fallback
 ModeChoice = Mode
 
+#: Which paths and where: the shared group, with what each option means for flush.
+WHERE_OPTIONS = input_options(
+    recursive="Flush every regular file under directory paths (listed on the cache). "
+    "Each file found is a path of its own; a directory listed whole gets no line, "
+    "one that could not be (a broken listing, --timeout) fails.",
+) + where_options(
+    ip="A mount address of the cache (an IP address; host names are not looked "
+    "up); repeat it to spread work over several.",
+    export="The junction the paths are under, e.g. /NAS_12_exp5.",
+    cache="The cache's name (with -g): mount addresses and junctions from Azure "
+    "(-n/--name as in az hpc-cache).",
+    cache_id="The cache's full resource id, instead of --cache and -g (--ids as in az).",
+    path_kind="Read every path as local (client path), namespace (with --cache or "
+    "--export) or export (relative to --export), instead of recognising each.",
+    mountinfo="Mount table for client paths, in /proc/self/mountinfo format (default: "
+    "$HPCCACHE_MOUNTINFO, else /proc/self/mountinfo).",
+)
 
-class OutputChoice(str, Enum):
-    text = "text"
-    json = "json"
-
-
-def verbosity(verbose: bool, quiet: bool) -> int:
-    from hpccache_cli.jobs.flush.values import NORMAL, QUIET, VERBOSE
-
-    if verbose and quiet:
-        raise UsageError("-v and -q contradict each other; pick one")
-    return VERBOSE if verbose else QUIET if quiet else NORMAL
+#: Where results go: the shared group, with what each option means for flush.
+OUTPUT_OPTIONS = output_options(
+    output="Summary format on stdout: text, or json for scripts (one object with the "
+    "same keys in every run, 0 or null when they do not apply; listed in README).",
+    report="Write one JSON line per path: path, outcome, reason, seconds, attempts "
+    "(path_b64 too for a name that is not UTF-8 or holds a newline).",
+    failed_to="Write failed and unfinished paths, in the input's format, to feed back "
+    "(it may be the --from-file list itself: that is read first, then replaced).",
+    verbose="Show every path's outcome.",
+) + pipeline_options(
+    shard="Flush only this job's share (the K-th of N) of the input list; auto: from "
+    "a Slurm, PBS Pro, LSF or Grid Engine job array, or Azure Pipelines' "
+    "System.JobPositionInPhase/System.TotalJobsInPhase (1/1 outside them; -v "
+    "says what was found).",
+)
 
 
 @reports_errors
 @azure_command(refresh=True)
 @connection_command
+@output_command(OUTPUT_OPTIONS)
+@where_command(WHERE_OPTIONS)
 def flush(
     paths: Optional[list[str]] = typer.Argument(  # noqa: UP045 - typer needs Optional
         None, help="Paths to flush (default: read them from stdin).", show_default=False),
-    from_file: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--from-file", "-f", metavar="FILE", rich_help_panel=INPUT,
-        help="Read paths from FILE ('-' = stdin)."),
-    null: bool = typer.Option(
-        False, "--null", "-0", rich_help_panel=INPUT,
-        help="Input paths are NUL-separated (find -print0), not newline-separated."),
-    recursive: bool = typer.Option(
-        False, "--recursive", "-r", rich_help_panel=INPUT,
-        help="Flush every regular file under directory paths (listed on the cache). "
-             "Each file found is a path of its own; a directory listed whole gets no line, "
-             "one that could not be (a broken listing, --timeout) fails."),
-    ip: list[str] = typer.Option(
-        [], "--ip", metavar="IP", rich_help_panel=WHERE,
-        help="A mount address of the cache (an IP address; host names are not looked "
-             "up); repeat it to spread work over several."),
-    export: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--export", metavar="NAMESPACE_PATH", rich_help_panel=WHERE,
-        help="The junction the paths are under, e.g. /NAS_12_exp5."),
-    cache: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--cache", "--cache-name", "--name", "-n", metavar="NAME", rich_help_panel=WHERE,
-        help="The cache's name (with -g): mount addresses and junctions from Azure "
-             "(-n/--name as in az hpc-cache)."),
-    resource_group: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--resource-group", "-g", rich_help_panel=WHERE,
-        help="Resource group of --cache."),
-    cache_id: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--cache-id", "--ids", metavar="RESOURCE_ID", rich_help_panel=WHERE,
-        help="The cache's full resource id, instead of --cache and -g (--ids as in az)."),
-    path_kind: Optional[PathKindChoice] = typer.Option(  # noqa: UP045
-        None, "--path-kind", rich_help_panel=WHERE, show_default=False,
-        help="Read every path as local (client path), namespace (with --cache or "
-             "--export) or export (relative to --export), instead of recognising each."),
-    mountinfo: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--mountinfo", metavar="FILE", rich_help_panel=WHERE,
-        help="Mount table for client paths, in /proc/self/mountinfo format (default: "
-             "$HPCCACHE_MOUNTINFO, else /proc/self/mountinfo)."),
     force: bool = typer.Option(
         False, "--force", rich_help_panel=HOW,
         help="With --cache: also flush files of storage targets whose usage model does "
@@ -133,78 +129,31 @@ def flush(
     connections: int = typer.Option(
         DEFAULT_CONNECTIONS, "--connections", rich_help_panel=CONN,
         help="TCP connections per mount address (at least 1)."),
-    output: OutputChoice = typer.Option(
-        OutputChoice.text, "--output", "-o", rich_help_panel=OUT,
-        help="Summary format on stdout: text, or json for scripts (one object with the "
-        "same keys in every run, 0 or null when they do not apply; listed in README)."),
-    report: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--report", metavar="FILE", rich_help_panel=OUT,
-        help="Write one JSON line per path: path, outcome, reason, seconds, attempts "
-             "(path_b64 too for a name that is not UTF-8 or holds a newline)."),
-    failed_to: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--failed-to", metavar="FILE", rich_help_panel=OUT,
-        help="Write failed and unfinished paths, in the input's format, to feed back "
-             "(it may be the --from-file list itself: that is read first, then replaced)."),
-    verbose: bool = typer.Option(
-        False, "--verbose", "-v", rich_help_panel=OUT, help="Show every path's outcome."),
-    quiet: bool = typer.Option(
-        False, "--quiet", "-q", rich_help_panel=OUT, help="Show only failures."),
-    junit: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--junit", metavar="FILE", rich_help_panel=PIPE,
-        help="Write a JUnit XML report, one test case per path (PublishTestResults@2)."),
-    shard: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--shard", metavar="K/N|auto", rich_help_panel=PIPE, show_default=False,
-        help="Flush only this job's share (the K-th of N) of the input list; auto: from "
-             "a Slurm, PBS Pro, LSF or Grid Engine job array, or Azure Pipelines' "
-             "System.JobPositionInPhase/System.TotalJobsInPhase (1/1 outside them; -v "
-             "says what was found)."),
-    allow_partial: bool = typer.Option(
-        False, "--allow-partial", rich_help_panel=PIPE,
-        help="Exit 0 when some files failed (in Azure Pipelines: succeeded with issues)."),
-    no_pipeline_log: bool = typer.Option(
-        False, "--no-pipeline-log", rich_help_panel=PIPE,
-        help="No ##vso[...] logging commands, even with TF_BUILD=True."),
     *,
+    where: WhereArgs,
+    out: OutputArgs,
     az: AzureArgs,
     conn: ConnectionArgs,
 ) -> None:
-    import os
-
     from hpccache_cli.cli.flush.runner import execute
     from hpccache_cli.flush.options import FlushOptions
-    from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
     from hpccache_cli.jobs.flush.values import FlushRequest
 
-    pipeline = PipelineRun.from_options(
-        junit=junit, shard=shard, pipeline_log=not no_pipeline_log,
-        allow_partial=allow_partial, json_output=output.value == "json", environ=os.environ,
-    )
-
+    pipeline = out.pipeline_run()
     options = FlushOptions(
-        mode=mode, wait=not no_wait, status_only=status_only, recursive=recursive,
+        mode=mode, wait=not no_wait, status_only=status_only, recursive=where.recursive,
         concurrency=concurrency, timeout=timeout, retries=retries,
         connections=connections,
         client=conn.client_options(),
     )
     request = FlushRequest(
-        paths=paths or [], from_file=from_file, null=null, ips=ip, export=export,
-        options=options, output=output.value, report=report, failed_to=failed_to,
-        verbosity=verbosity(verbose, quiet), cache=cache, resource_group=resource_group,
-        cache_id=cache_id, path_kind=path_kind,
-        mountinfo=mountinfo, force=force, fallback=fallback,
+        paths=paths or [], from_file=where.from_file, null=where.null, **where.naming(),
+        options=options, output=out.output.value, report=out.report,
+        failed_to=out.failed_to, verbosity=out.verbosity(), force=force, fallback=fallback,
         fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
         only_errors=az.only_show_errors,
     )
-    if verbose:  # -v: library warnings too (an Azure sign-in problem, ...)
-        import logging
-        import sys
-
-        if pipeline.shard_note:  # what --shard auto found (stderr: -o json keeps stdout)
-            print(f"hpccache: {pipeline.shard_note}", file=sys.stderr)
-
-        from hpccache_cli.cli.runtime import show_library_logs
-
-        show_library_logs(logging.WARNING)
+    out.show_logs(pipeline.shard_note)
     code = execute(request)
     raise typer.Exit(code)
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink, one_line
-from hpccache_cli.errors import EXIT_UNREACHABLE
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
-from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_hint
+from hpccache_cli.jobs.flush.interrupts import run_until_stopped
+from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_line
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
 from hpccache_cli.jobs.flush.streams import announce, quiet_stream, say
@@ -33,7 +33,6 @@ from hpccache_cli.pipelines.text import plural
 from hpccache_cli.usage_models import duration
 
 if TYPE_CHECKING:
-    from hpccache_cli.flush.refresh import RefreshEngine
     from hpccache_cli.flush.resolve import Target
     from hpccache_cli.layout import CacheLayout
 
@@ -135,42 +134,23 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
             from hpccache_cli.flush.refresh import RefreshEngine
 
             engine = RefreshEngine(resolver, request.options, outputs, skip=notes.skip)
-            summary = asyncio.run(_run(engine, source))
+            summary = asyncio.run(run_until_stopped(
+                lambda: engine.run(source), engine.request_stop))
     finally:
         source.close()
         outputs.close()
     problems = settle_outputs(request, outputs, records, summary)
     code = summary.exit_code
     _print(request, summary, notes, code)
-    if summary.unreachable and code == EXIT_UNREACHABLE:
-        say(f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
-            f"{unreachable_hint(request)}", err=True)
+    unreachable = unreachable_line(request, summary, code)
+    if unreachable:
+        say(unreachable, err=True)
         return code
     for line in problems:
         say(f"hpccache: error: {line}", err=True)
     if summary.input_error:
         say(f"hpccache: error: {summary.input_error}", err=True)
     return code
-
-
-async def _run(engine: RefreshEngine, source: Any) -> FlushSummary:
-    """The engine with SIGINT/SIGTERM/SIGHUP turned into ``request_stop`` (the report is still
-    written and every path still gets an outcome)."""
-    import asyncio
-    import contextlib
-    import signal
-
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, engine.request_stop)
-            installed.append(sig)
-    try:
-        return await engine.run(source)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 def summary_text(summary: FlushSummary, notes: TargetNotes, extras: dict[str, str]) -> str:

@@ -36,7 +36,7 @@ from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import cancel_and_wait
 from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
-from hpccache_cli.flush.session import CacheSession, q
+from hpccache_cli.flush.session import CacheSession, q, settle_unreachable
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.flush.workqueue import WorkQueue
@@ -136,7 +136,7 @@ class FlushEngine:
             await cancel_and_wait([*workers, finisher, stop_wait, heartbeat])
             await self._close_sessions()
             self.summary.seconds = time.monotonic() - started
-            self._settle_unreachable()
+            settle_unreachable(self.summary, self._sessions.values())
         return self.summary
 
     # -- pipeline -----------------------------------------------------------------------------
@@ -435,18 +435,6 @@ class FlushEngine:
             with contextlib.suppress(BaseException):
                 session = await fut
                 await session.close()
-
-    def _settle_unreachable(self) -> None:
-        """Exit 4 means: the cache never answered anything and files failed for it."""
-        if not self.summary.reasons.get("unreachable"):
-            return
-        sessions = [f.result() for f in self._sessions.values()
-                    if f.done() and not f.cancelled() and f.exception() is None]
-        if any(s.pool.answered for s in sessions):
-            return
-        self.summary.unreachable = True
-        if sessions:
-            self.summary.unreachable_reason = sessions[0].pool.down_reason()
 
 
 def _unfinished(raw: bytes, reason: str) -> FileResult:

@@ -29,7 +29,13 @@ from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded, cancel_and_wait
 from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
-from hpccache_cli.flush.session import CacheSession, FileFailure, StaleHandle, q
+from hpccache_cli.flush.session import (
+    CacheSession,
+    FileFailure,
+    StaleHandle,
+    q,
+    settle_unreachable,
+)
 from hpccache_cli.flush.sinks import Sink
 from hpccache_cli.nfs.errors import NfsClientError
 
@@ -96,7 +102,7 @@ class RefreshEngine:
             self.summary.interrupted = self.summary.interrupted or self._stopping
             await self._close_sessions()
             self.summary.seconds = time.monotonic() - started
-            self._settle_unreachable()
+            settle_unreachable(self.summary, self._sessions.values())
         return self.summary
 
     async def _read(self, source: PathSource) -> None:
@@ -348,18 +354,6 @@ class RefreshEngine:
                 fut.cancel()
             with contextlib.suppress(BaseException):
                 await (await fut).close()
-
-    def _settle_unreachable(self) -> None:
-        """Exit 4 when the cache never answered anything and paths failed for it."""
-        if not self.summary.reasons.get("unreachable"):
-            return
-        sessions = [f.result() for f in self._sessions.values()
-                    if f.done() and not f.cancelled() and f.exception() is None]
-        if any(s.pool.answered for s in sessions):
-            return
-        self.summary.unreachable = True
-        if sessions:
-            self.summary.unreachable_reason = sessions[0].pool.down_reason()
 
 
 async def _start(session: CacheSession) -> CacheSession:

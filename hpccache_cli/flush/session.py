@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from operator import methodcaller
@@ -23,7 +23,7 @@ from hpccache_cli.flush.mode_choice import ModeChooser
 from hpccache_cli.flush.options import FlushOptions
 from hpccache_cli.flush.poll_timing import PollTimer
 from hpccache_cli.flush.pool import AddressPool, DeadlineExceeded, NoTimeLeft, Readdress
-from hpccache_cli.flush.results import NO_EXPORT, display_path
+from hpccache_cli.flush.results import NO_EXPORT, FlushSummary, display_path
 from hpccache_cli.flush.throttle import Throttle
 from hpccache_cli.nfs import nfs3, readdir
 from hpccache_cli.nfs.client import FlushOp, NfsClient
@@ -378,3 +378,19 @@ class CacheSession:
         async for entry in readdir.entries(page, bad_cookie_restarts=3,
                                            max_pages=self.policies.listing_pages):
             yield entry
+
+
+def settle_unreachable(summary: FlushSummary,
+                       sessions: Iterable[asyncio.Future[CacheSession]]) -> None:
+    """Exit 4 means: the cache never answered anything and paths failed for it. Marks
+    ``summary`` so, with the first started session's reason; the flush and refresh engines
+    both end with it (one rule for "unreachable")."""
+    if not summary.reasons.get("unreachable"):
+        return
+    started = [f.result() for f in sessions
+               if f.done() and not f.cancelled() and f.exception() is None]
+    if any(s.pool.answered for s in started):
+        return
+    summary.unreachable = True
+    if started:
+        summary.unreachable_reason = started[0].pool.down_reason()

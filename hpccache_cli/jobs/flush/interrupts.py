@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
 
 SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+T = TypeVar("T")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -147,3 +149,26 @@ class Interrupts:
             yield
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+async def run_until_stopped(
+    run: Callable[[], Awaitable[T]], request_stop: Callable[[], None]
+) -> T:
+    """Await ``run()`` with SIGINT, SIGTERM and SIGHUP calling ``request_stop`` instead of
+    ending the process: the engine's own stop, so its report is still written and every path
+    still gets an outcome. The simple form for ``refresh`` and ``copy`` (no before/after
+    phases, unlike :class:`Interrupts`); handlers are removed again when ``run()`` ends."""
+    import asyncio
+    import contextlib
+
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, request_stop)
+            installed.append(sig)
+    try:
+        return await run()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -86,9 +86,9 @@ class FlushOutcome:
                     "output was written, old files are as they were"]
         if self.cause:
             return [f"hpccache: error: {self.cause}"]
-        if s.unreachable and self.exit_code == EXIT_UNREACHABLE:
-            return [f"hpccache: error: cache unreachable: {s.unreachable_reason}; "
-                    f"{unreachable_hint(request)}"]
+        unreachable = unreachable_line(request, s, self.exit_code)
+        if unreachable:
+            return [unreachable]
         lines = [f"hpccache: error: {line}" for line in self.problems]
         if s.input_error:
             lines.append(f"hpccache: error: {s.input_error}")
@@ -98,6 +98,15 @@ class FlushOutcome:
                          f"{plural(s.count(Outcome.UNFINISHED), 'path')} unfinished"
                          + (f" (listed in {request.failed_to})" if request.failed_to else ""))
         return lines
+
+
+def unreachable_line(request: FlushRequest, summary: FlushSummary, code: int) -> str | None:
+    """The one error line of a run whose cache never answered (exit 4), with what to check;
+    None otherwise. Said instead of any other problem line (flush, refresh and copy)."""
+    if summary.unreachable and code == EXIT_UNREACHABLE:
+        return (f"hpccache: error: cache unreachable: {summary.unreachable_reason}; "
+                f"{unreachable_hint(request)}")
+    return None
 
 
 def unreachable_hint(request: FlushRequest) -> str:
