@@ -43,7 +43,12 @@ ALLOWED: dict[str, set[str]] = {
     "hpccache_cli.cli.flush": {
         "hpccache_cli.jobs", "hpccache_cli.flush", "hpccache_cli.control", "hpccache_cli.paths",
         "hpccache_cli.pipelines", "hpccache_cli.nfs", "rich",
+        # the one renderer (-o other than text, --query): cli's output leaf, no Typer (#18)
+        "hpccache_cli.cli.output",
     },
+    # The one renderer: az's data shape (azure.core for SDK models) and az's default format
+    # (control.az_config), rich for jsonc/yamlc colours; no Typer, no command code.
+    "hpccache_cli.cli.output": {"hpccache_cli.control", "azure", "rich"},
 }
 #: Leaf modules every package may use: plain values and error types with no project imports.
 LEAVES = {"hpccache_cli.errors", "hpccache_cli.layout", "hpccache_cli.usage_models"}

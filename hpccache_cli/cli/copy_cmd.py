@@ -69,8 +69,9 @@ WHERE_OPTIONS = where_options(
 
 #: Where results go: the shared group, with what each option means for copy.
 OUTPUT_OPTIONS = output_options(
-    output="Summary format on stdout: text, or json for scripts (the flush's keys, "
-    "with copied, bytes_copied and mb_per_second).",
+    output="Summary format on stdout: text, or the summary object for scripts (the "
+    "flush's keys, with copied, bytes_copied and mb_per_second) as json, jsonc, yaml, "
+    "yamlc, tsv or table; none prints nothing (the exit code tells).",
     report="Write one JSON line per path: path, outcome, reason, seconds.",
     failed_to="Write the failed and unfinished source paths, one a line (a rerun of the "
     "same command resumes: identical files are skipped).",
@@ -127,7 +128,7 @@ def register(app: typer.Typer) -> None:
                                connections=connections, client=conn.client_options())
         request = FlushRequest(
             paths=[dest], **where.naming(), options=options, output=out.output.value,
-            report=out.report, failed_to=out.failed_to, verbosity=out.verbosity(),
+            query=out.query, report=out.report, failed_to=out.failed_to, verbosity=out.verbosity(),
             force=bool(where.cache or where.cache_id), azure=az, pipeline=pipeline,
         )
         out.show_logs(pipeline.shard_note)

@@ -8,7 +8,6 @@ the report and failed-list files, the pipeline hooks, one-line errors); only the
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -144,14 +143,18 @@ def _print(request: FlushRequest, summary: FlushSummary, flush: bool, code: int,
            target: Target) -> None:
     extras = {k: v for k, v in (("report", request.report),
                                 ("failed list", request.failed_to)) if v}
-    if request.output == "json":
+    if request.output != "text" or request.query:
         data: dict[str, Any] = summary.to_dict()
         data["destination"] = where(target)
         data["flushed"] = flush
         data["report"] = request.report
         data["failed_list"] = request.failed_to
         data["exit_code"] = code
-        say(json.dumps(data, indent=2))
+        from hpccache_cli.cli.output.summary import summary_output
+
+        text = summary_output(data, request.output, request.query)
+        if text:
+            say(text.rstrip("\n"))
     elif request.verbosity > QUIET:
         try:
             say(summary_text(summary, flush, target, extras))

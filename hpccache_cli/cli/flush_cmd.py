@@ -67,8 +67,10 @@ WHERE_OPTIONS = input_options(
 
 #: Where results go: the shared group, with what each option means for flush.
 OUTPUT_OPTIONS = output_options(
-    output="Summary format on stdout: text, or json for scripts (one object with the "
-    "same keys in every run, 0 or null when they do not apply; listed in README).",
+    output="Summary format on stdout: text, or the summary object for scripts as json "
+    "(one object with the same keys in every run, 0 or null when they do not apply; "
+    "listed in README), jsonc, yaml, yamlc, tsv or table; none prints nothing (the exit "
+    "code tells).",
     report="Write one JSON line per path: path, outcome, reason, seconds, attempts "
     "(path_b64 too for a name that is not UTF-8 or holds a newline).",
     failed_to="Write failed and unfinished paths, in the input's format, to feed back "
@@ -148,7 +150,7 @@ def flush(
     )
     request = FlushRequest(
         paths=paths or [], from_file=where.from_file, null=where.null, **where.naming(),
-        options=options, output=out.output.value, report=out.report,
+        options=options, output=out.output.value, query=out.query, report=out.report,
         failed_to=out.failed_to, verbosity=out.verbosity(), force=force, fallback=fallback,
         fallback_timeout=fallback_timeout, azure=az, pipeline=pipeline,
         only_errors=az.only_show_errors,

@@ -77,8 +77,9 @@ WHERE_OPTIONS = input_options(
 #: Where results go: the shared group (refresh has no other pipeline option than --shard,
 #: listed under Output).
 OUTPUT_OPTIONS = output_options(
-    output="Summary format on stdout: text, or json for scripts (the flush's keys, "
-    "with refreshed and targets).",
+    output="Summary format on stdout: text, or the summary object for scripts (the "
+    "flush's keys, with refreshed and targets) as json, jsonc, yaml, yamlc, tsv or table; "
+    "none prints nothing (the exit code tells).",
     report="Write one JSON line per path: path, outcome, reason, seconds.",
     failed_to="Write failed and unfinished paths, in the input's format, to feed back.",
     verbose="Show every path's outcome, each target's usage model as it is met, and "
@@ -127,6 +128,7 @@ def register(app: typer.Typer) -> None:
         from hpccache_cli.pipelines.schedulers import read_pbs_range_with_qstat
         from hpccache_cli.pipelines.shard import find_shard
 
+        out.check_query()
         shard = out.shard
         found = find_shard(shard, os.environ, read_pbs_range_with_qstat) if shard else None
         options = FlushOptions(concurrency=concurrency, timeout=timeout,
@@ -134,7 +136,7 @@ def register(app: typer.Typer) -> None:
                                client=conn.client_options())
         request = FlushRequest(
             paths=paths or [], from_file=where.from_file, null=where.null, **where.naming(),
-            options=options, output=out.output.value, report=out.report,
+            options=options, output=out.output.value, query=out.query, report=out.report,
             failed_to=out.failed_to, verbosity=out.verbosity(), azure=az,
         )
         out.show_logs()  # the shard note comes with the summary (execute_refresh)

@@ -13,7 +13,6 @@ that verify every 30 s or more often (``--force`` refreshes them anyway). Named 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -180,13 +179,17 @@ def _print(request: FlushRequest, summary: FlushSummary, notes: TargetNotes,
            code: int) -> None:
     extras = {k: v for k, v in (("report", request.report),
                                 ("failed list", request.failed_to)) if v}
-    if request.output == "json":
+    if request.output != "text" or request.query:
         data = summary.to_dict()
         data["report"] = request.report
         data["failed_list"] = request.failed_to
         data["targets"] = list(notes.seen.values())
         data["exit_code"] = code
-        say(json.dumps(data, indent=2))
+        from hpccache_cli.cli.output.summary import summary_output
+
+        text = summary_output(data, request.output, request.query)
+        if text:
+            say(text.rstrip("\n"))
     elif request.verbosity > QUIET:
         try:
             say(summary_text(summary, notes, extras))

@@ -13,7 +13,6 @@ pieces import them from here; new code imports the public names from ``jobs/flus
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -122,6 +121,15 @@ def render(outcome: FlushOutcome, finish: Callable[[FlushSummary], None] | None 
         say(line, err=True)
 
 
+def _say_summary(data: dict[str, object], request: FlushRequest) -> None:
+    """The summary object in ``-o``'s machine format, through the one renderer."""
+    from hpccache_cli.cli.output.summary import summary_output
+
+    text = summary_output(data, request.output, request.query)
+    if text:
+        say(text.rstrip("\n"))
+
+
 def print_summary(request: FlushRequest, summary: FlushSummary,
                   fallback: FallbackReport | None = None, code: int | None = None) -> None:
     extras: dict[str, str] = {}
@@ -129,7 +137,7 @@ def print_summary(request: FlushRequest, summary: FlushSummary,
         extras["report"] = request.report
     if request.failed_to:
         extras["failed list"] = request.failed_to
-    if request.output == "json":
+    if request.output != "text" or request.query:
         # A fixed key set (README, "-o json"): absent things are null, not missing keys.
         data = summary.to_dict()
         data["report"] = request.report
@@ -137,7 +145,7 @@ def print_summary(request: FlushRequest, summary: FlushSummary,
         data["fallback"] = fallback.to_dict(summary) if fallback is not None else None
         if code is not None:
             data["exit_code"] = code
-        say(json.dumps(data, indent=2))
+        _say_summary(data, request)
     elif request.verbosity > QUIET:
         lines = [] if fallback is None else fallback.lines(summary)
         say(summary_text(summary, extras) + "".join(f"\n  {x}" for x in lines))

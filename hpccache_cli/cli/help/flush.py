@@ -57,7 +57,7 @@ HELP = (
     "unreachable (no mount address answered); 130 interrupted (Ctrl-C, SIGTERM or SIGHUP; "
     "the report and failed list are still written).\n\n"
     "In Azure Pipelines (TF_BUILD=True) failed and skipped files, progress and the counts "
-    "are also written as ##vso[...] logging commands (to stderr with -o json; "
+    "are also written as ##vso[...] logging commands (to stderr with any -o but text, or --query; "
     "--no-pipeline-log: not at all). --junit FILE writes a JUnit report for "
     "PublishTestResults@2; --shard K/N (or auto) splits one list over N parallel jobs; "
     "--allow-partial makes failed files exit 0 (a pipeline step: succeeded with issues). "

@@ -38,10 +38,17 @@ _OptionalPathKind = typing.Optional[PathKind]  # noqa: UP045
 
 
 class OutputChoice(str, Enum):
-    """``-o/--output``: the summary on stdout."""
+    """``-o/--output``: the summary on stdout: ``text`` (sentences), else the summary object
+    in one of az's formats through the one renderer (:mod:`hpccache_cli.cli.output`)."""
 
     text = "text"
     json = "json"
+    jsonc = "jsonc"
+    yaml = "yaml"
+    yamlc = "yamlc"
+    tsv = "tsv"
+    table = "table"
+    none = "none"
 
 
 def input_options(recursive: str) -> list[OptionSpec]:
@@ -89,6 +96,10 @@ def output_options(*, output: str, report: str, failed_to: str, verbose: str
     return [
         ("output", OutputChoice, typer.Option(
             OutputChoice.text, "--output", "-o", rich_help_panel=OUT, help=output)),
+        ("query", _OptionalStr, typer.Option(
+            None, "--query", metavar="JMESPATH", rich_help_panel=OUT,
+            help="JMESPath query over the summary object (its keys are listed in README); "
+            "printed as JSON unless -o names another format, as in az.")),
         ("report", _OptionalStr, typer.Option(
             None, "--report", metavar="FILE", rich_help_panel=OUT, help=report)),
         ("failed_to", _OptionalStr, typer.Option(
@@ -152,6 +163,7 @@ class OutputArgs:
     """Where the results go (a command without the pipeline options: their defaults)."""
 
     output: OutputChoice = OutputChoice.text
+    query: str | None = None
     report: str | None = None
     failed_to: str | None = None
     verbose: bool = False
@@ -167,16 +179,28 @@ class OutputArgs:
 
     def pipeline_run(self) -> PipelineRun:
         """The pipeline hooks of ``--junit --shard --allow-partial --no-pipeline-log`` and
-        the environment; a bad ``--shard`` is a UsageError (exit 2) before input is read."""
+        the environment; a bad ``--shard`` or ``--query`` is a UsageError (exit 2) before
+        input is read. Under TF_BUILD the logging commands go to stderr whenever stdout
+        carries a machine format (any ``-o`` but text, or ``--query``)."""
         import os
 
         from hpccache_cli.jobs.flush.pipeline_run import PipelineRun
 
+        self.check_query()
         return PipelineRun.from_options(
             junit=self.junit, shard=self.shard, pipeline_log=not self.no_pipeline_log,
-            allow_partial=self.allow_partial, json_output=self.output.value == "json",
+            allow_partial=self.allow_partial,
+            json_output=self.output.value != "text" or bool(self.query),
             environ=os.environ,
         )
+
+    def check_query(self) -> None:
+        """Compile ``--query`` before any path is read or any request is made: a bad one is
+        a UsageError (exit 2, one line); nothing is imported without one (start-up)."""
+        if self.query:
+            from hpccache_cli.cli.output.render import check_query
+
+            check_query(self.query)
 
     def show_logs(self, shard_note: str | None = None) -> None:
         """With ``-v``: what ``--shard auto`` found (stderr: ``-o json`` keeps stdout) and

@@ -10,8 +10,9 @@ at three points, so the runner stays a list of steps and this logic lives in one
 3. :meth:`PipelineRun.finish` after it, which writes the output variables and decides the
    exit code.
 
-Logging commands go to stdout, except with ``-o json``: stdout then holds only the JSON summary
-(scripts parse it) and the commands go to stderr, which the agent scans just the same.
+Logging commands go to stdout, except with a machine format (any ``-o`` but text, or
+``--query``): stdout then holds only the summary (scripts parse it) and the commands go to
+stderr, which the agent scans just the same.
 ``flush-file`` and ``demo`` do not build a PipelineRun: flush-file's output must stay
 flush_file.py's, and the demo is not a pipeline step.
 """
@@ -43,7 +44,7 @@ class PipelineRun:
     shard: tuple[int, int] | None = None  # --shard K/N or auto, parsed: (k, n)
     log_commands: bool = False  # TF_BUILD=True and no --no-pipeline-log
     allow_partial: bool = False  # failed files: exit 0 (+ SucceededWithIssues in a pipeline)
-    commands_to_stderr: bool = False  # -o json: stdout is for the JSON summary alone
+    commands_to_stderr: bool = False  # a machine -o (or --query): stdout is the summary's
     shard_note: str | None = None  # what --shard auto read (printed with -v)
     _log: PipelineLogSink | None = field(default=None, init=False, repr=False)
 
@@ -55,7 +56,7 @@ class PipelineRun:
         shard: str | None,
         pipeline_log: bool,
         allow_partial: bool,
-        json_output: bool,
+        json_output: bool,  # any machine format on stdout (-o but text, --query): not only json
         environ: Mapping[str, str],
     ) -> PipelineRun:
         """From the command line and the environment; a bad ``--shard`` is a UsageError

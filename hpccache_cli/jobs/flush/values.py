@@ -145,7 +145,8 @@ class FlushRequest:
     ips: Sequence[str] = ()
     export: str | None = None
     options: FlushOptions = field(default_factory=FlushOptions)
-    output: str = "text"  # text | json
+    output: str = "text"  # text | json | jsonc | yaml | yamlc | tsv | table | none
+    query: str | None = None  # --query JMESPATH over the summary (with text: printed as JSON)
     report: str | None = None
     failed_to: str | None = None
     verbosity: int = NORMAL
