@@ -11,5 +11,11 @@ from hpccache_cli.jobs.flush.interrupts import (
     Interrupts as Interrupts,
 )
 from hpccache_cli.jobs.flush.interrupts import (
+    T as T,
+)
+from hpccache_cli.jobs.flush.interrupts import (
+    run_until_stopped as run_until_stopped,
+)
+from hpccache_cli.jobs.flush.interrupts import (
     signal_name as signal_name,
 )
