@@ -50,3 +50,18 @@ def test_a_job_needs_its_file_system_and_name() -> None:
         job_refs("import", None, "j", None, "rg")
     with pytest.raises(UsageError, match="which import job"):
         job_refs("import", "fs", None, None, "rg")
+
+
+def test_the_id_messages_name_the_documented_shapes() -> None:
+    """Worded by control/refs.py since #18, as the amlfs commands worded them before."""
+    with pytest.raises(UsageError) as fs:
+        fs_refs(None, None, ["/bad"], None)
+    assert str(fs.value) == (
+        "'/bad' is not an AMLFS resource id; expected /subscriptions/SUB/resourceGroups/RG/"
+        "providers/Microsoft.StorageCache/amlFilesystems/NAME")
+    with pytest.raises(UsageError) as job:
+        job_refs("auto-export", None, None, [FS_ID + "/importJobs/j"], None)
+    assert str(job.value) == (
+        f"{FS_ID + '/importJobs/j'!r} is not an auto-export job resource id; expected "
+        "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.StorageCache/amlFilesystems/"
+        "FS/autoExportJobs/NAME")

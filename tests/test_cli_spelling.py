@@ -94,3 +94,37 @@ def test_the_issue_s_command_lines_work(env: dict[str, str]) -> None:
                         "--lexical", "--mountinfo", str(mountinfo), "-o", "json")
     assert path.returncode in (0, 1), path.stderr  # translated or not: not a usage error
     assert '"cache": "emu"' in path.stdout
+
+
+def amlfs_commands() -> Iterator[tuple[str, Any]]:
+    """Every ``amlfs`` command, the job groups' subcommands too (``amlfs import show``)."""
+    for name, command in ALL.items():
+        if name.startswith("amlfs ") and hasattr(command, "commands"):
+            for sub, cmd in command.commands.items():
+                yield f"{name} {sub}", cmd
+        elif name.startswith("amlfs "):
+            yield name, command
+
+
+AMLFS = dict(amlfs_commands())
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, c in AMLFS.items() if option_with(c, "--amlfs-name")))
+def test_amlfs_commands_spell_their_selectors_as_az_amlfs_does(name: str) -> None:
+    """The file system is ``-n/--name/--amlfs-name`` where it is the subject; where a job is,
+    ``--amlfs-name/--aml-filesystem-name`` names its file system and ``-n`` the job."""
+    from hpccache_cli.cli.options.resources import AMLFS_NAMES, AMLFS_SUBJECT_NAMES
+
+    command = AMLFS[name]
+    fs, subject = option_with(command, "--amlfs-name"), option_with(command, "-n")
+    word = name.split()[1]
+    if word in ("import", "auto-export", "auto-import"):
+        assert fs is not None and tuple(fs.opts) == AMLFS_NAMES, name
+        if name.endswith(" list"):  # all the file system's jobs: no one job is its subject
+            assert subject is None, name
+        else:
+            assert subject is not None and f"--{word}-job-name" in subject.opts, name
+    else:
+        assert fs is subject and tuple(fs.opts) == AMLFS_SUBJECT_NAMES, name
+    assert option_with(command, "-g") is not None, f"{name}: no -g"

@@ -13,17 +13,15 @@ from typing import Any, Optional
 
 import typer
 
-from hpccache_cli.cli.amlfs_options import (
-    EXIT_CODES,
-    FS_ARG,
-    IDS_OPTION,
-    NAME_OPTION,
-    QUEUE_OPTION,
-    RG_OPTION,
-    TIMEOUT_OPTION,
-)
+from hpccache_cli.cli.amlfs_options import EXIT_CODES, QUEUE_OPTION, TIMEOUT_OPTION
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command, emit
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options.resources import (
+    AMLFS_IDS,
+    AMLFS_POSITIONAL,
+    AMLFS_RESOURCE_GROUP,
+    AMLFS_SUBJECT,
+)
 
 amlfs_app = typer.Typer(
     help="List and show Azure Managed Lustre file systems; archive to Blob and run import and "
@@ -55,7 +53,7 @@ def fs_row(fs: Any) -> list[Any]:
 @amlfs_app.command("list")
 @reports_errors
 @azure_command(output=True)
-def list_fs(resource_group: str | None = RG_OPTION, *, az: AzureArgs) -> None:
+def list_fs(resource_group: str | None = AMLFS_RESOURCE_GROUP, *, az: AzureArgs) -> None:
     """List the Azure Managed Lustre file systems of the subscription (or of one group).
 
     Example: hpccache amlfs list -g myrg -o table
@@ -72,10 +70,10 @@ def list_fs(resource_group: str | None = RG_OPTION, *, az: AzureArgs) -> None:
 @reports_errors
 @azure_command(output=True)
 def show_fs(
-    filesystems: Optional[list[str]] = FS_ARG,  # noqa: UP045 - Typer needs Optional
-    resource_group: str | None = RG_OPTION,
-    name: str | None = NAME_OPTION,
-    ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    filesystems: Optional[list[str]] = AMLFS_POSITIONAL,  # noqa: UP045 - Typer needs Optional
+    resource_group: str | None = AMLFS_RESOURCE_GROUP,
+    name: str | None = AMLFS_SUBJECT,
+    ids: Optional[list[str]] = AMLFS_IDS,  # noqa: UP045
     *,
     az: AzureArgs,
 ) -> None:
@@ -114,10 +112,10 @@ def show_fs(
 @reports_errors
 @azure_command()
 def archive(
-    filesystems: Optional[list[str]] = FS_ARG,  # noqa: UP045
-    resource_group: str | None = RG_OPTION,
-    name: str | None = NAME_OPTION,
-    ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    filesystems: Optional[list[str]] = AMLFS_POSITIONAL,  # noqa: UP045
+    resource_group: str | None = AMLFS_RESOURCE_GROUP,
+    name: str | None = AMLFS_SUBJECT,
+    ids: Optional[list[str]] = AMLFS_IDS,  # noqa: UP045
     path: str = typer.Option("/", "--path", "--filesystem-path", metavar="PREFIX",
                              help="File system path to archive (az's --filesystem-path); "
                              "'/' archives all modified data."),
@@ -165,10 +163,10 @@ def archive(
 @reports_errors
 @azure_command()
 def cancel_archive(
-    filesystems: Optional[list[str]] = FS_ARG,  # noqa: UP045
-    resource_group: str | None = RG_OPTION,
-    name: str | None = NAME_OPTION,
-    ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    filesystems: Optional[list[str]] = AMLFS_POSITIONAL,  # noqa: UP045
+    resource_group: str | None = AMLFS_RESOURCE_GROUP,
+    name: str | None = AMLFS_SUBJECT,
+    ids: Optional[list[str]] = AMLFS_IDS,  # noqa: UP045
     *,
     az: AzureArgs,
 ) -> None:

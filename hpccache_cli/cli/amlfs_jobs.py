@@ -14,16 +14,15 @@ from typing import Any, Optional
 
 import typer
 
-from hpccache_cli.cli.amlfs_options import (
-    EXIT_CODES,
-    FS_OPTION,
-    RG_OPTION,
-    TIMEOUT_OPTION,
-    name_option,
-)
-from hpccache_cli.cli.amlfs_options import JOB_IDS_OPTION as IDS_OPTION
+from hpccache_cli.cli.amlfs_options import EXIT_CODES, TIMEOUT_OPTION
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command, emit
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options.resources import (
+    AMLFS,
+    AMLFS_JOB_IDS,
+    AMLFS_RESOURCE_GROUP,
+    amlfs_job,
+)
 
 
 def job_json(job: Any) -> dict[str, Any]:
@@ -120,9 +119,9 @@ def _generic(group: typer.Typer, word: str) -> None:
                    f"hpccache amlfs {word} show -n job1 --amlfs-name myfs -g myrg")
     @reports_errors
     @azure_command(output=True)
-    def show(name: str | None = name_option(word), fs_name: str | None = FS_OPTION,
-             resource_group: str | None = RG_OPTION,
-             ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    def show(name: str | None = amlfs_job(word), fs_name: str | None = AMLFS,
+             resource_group: str | None = AMLFS_RESOURCE_GROUP,
+             ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
              *, az: AzureArgs) -> None:
         from hpccache_cli.cli.amlfs_refs import job_refs
         from hpccache_cli.control import aml_jobs
@@ -137,7 +136,7 @@ def _generic(group: typer.Typer, word: str) -> None:
                    f"hpccache amlfs {word} list --amlfs-name myfs -g myrg -o table")
     @reports_errors
     @azure_command(output=True)
-    def list_(fs_name: str | None = FS_OPTION, resource_group: str | None = RG_OPTION,
+    def list_(fs_name: str | None = AMLFS, resource_group: str | None = AMLFS_RESOURCE_GROUP,
               *, az: AzureArgs) -> None:
         from hpccache_cli.cli.amlfs_refs import one_fs
         from hpccache_cli.control import aml_jobs
@@ -154,9 +153,9 @@ def _generic(group: typer.Typer, word: str) -> None:
                    f"Example: hpccache amlfs {word} delete -n job1 --amlfs-name myfs -g myrg")
     @reports_errors
     @azure_command()
-    def delete(name: str | None = name_option(word), fs_name: str | None = FS_OPTION,
-               resource_group: str | None = RG_OPTION,
-               ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    def delete(name: str | None = amlfs_job(word), fs_name: str | None = AMLFS,
+               resource_group: str | None = AMLFS_RESOURCE_GROUP,
+               ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
                wait: bool = typer.Option(True, "--wait/--no-wait",
                                          help="Wait until Azure has deleted it."),
                timeout: float = TIMEOUT_OPTION, *, az: AzureArgs) -> None:
@@ -174,9 +173,9 @@ def _admin(group: typer.Typer, word: str, verb: str, status: str, doc: str) -> N
     @group.command(verb, help=doc)
     @reports_errors
     @azure_command(output=True)
-    def command(name: str | None = name_option(word), fs_name: str | None = FS_OPTION,
-                resource_group: str | None = RG_OPTION,
-                ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    def command(name: str | None = amlfs_job(word), fs_name: str | None = AMLFS,
+                resource_group: str | None = AMLFS_RESOURCE_GROUP,
+                ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
                 *, az: AzureArgs) -> None:
         from hpccache_cli.cli.amlfs_refs import job_refs
         from hpccache_cli.control import aml_jobs
@@ -221,9 +220,9 @@ def _wait_command(group: typer.Typer) -> None:
                    "import wait -n job1 --amlfs-name myfs -g myrg --timeout 7200")
     @reports_errors
     @azure_command(output=True)
-    def wait(name: str | None = name_option("import"), fs_name: str | None = FS_OPTION,
-             resource_group: str | None = RG_OPTION,
-             ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+    def wait(name: str | None = amlfs_job("import"), fs_name: str | None = AMLFS,
+             resource_group: str | None = AMLFS_RESOURCE_GROUP,
+             ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
              timeout: float = TIMEOUT_OPTION, *, az: AzureArgs) -> None:
         from hpccache_cli.cli.amlfs_refs import job_refs
         from hpccache_cli.cli.amlfs_wait import WaitReport, end_or_fail, wait_and_report

@@ -13,18 +13,20 @@ import typer
 
 from hpccache_cli.cli.amlfs_options import (
     EXIT_CODES,
-    FS_OPTION,
     LOCATION_OPTION,
     QUEUE_OPTION,
-    RG_OPTION,
     TIMEOUT_OPTION,
     AdminStatus,
     ConflictMode,
-    name_option,
 )
-from hpccache_cli.cli.amlfs_options import JOB_IDS_OPTION as IDS_OPTION
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options.resources import (
+    AMLFS,
+    AMLFS_JOB_IDS,
+    AMLFS_RESOURCE_GROUP,
+    amlfs_job,
+)
 
 
 def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
@@ -46,9 +48,9 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
     @reports_errors
     @azure_command(output=True)
     def import_create(
-        name: str | None = name_option("import"), fs_name: str | None = FS_OPTION,
-        resource_group: str | None = RG_OPTION,
-        ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+        name: str | None = amlfs_job("import"), fs_name: str | None = AMLFS,
+        resource_group: str | None = AMLFS_RESOURCE_GROUP,
+        ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
         import_prefixes: Optional[list[str]] = typer.Option(  # noqa: UP045
             None, "--import-prefixes", show_default=False,
             help="Blob prefixes to import (space- or comma-separated, or repeated; "
@@ -76,9 +78,9 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
     @reports_errors
     @azure_command(output=True)
     def auto_export_create(
-        name: str | None = name_option("auto-export"), fs_name: str | None = FS_OPTION,
-        resource_group: str | None = RG_OPTION,
-        ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+        name: str | None = amlfs_job("auto-export"), fs_name: str | None = AMLFS,
+        resource_group: str | None = AMLFS_RESOURCE_GROUP,
+        ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
         auto_export_prefixes: Optional[list[str]] = typer.Option(  # noqa: UP045
             None, "--auto-export-prefixes", show_default=False,
             help="File system prefix to export (Azure accepts one today; default /)."),
@@ -102,9 +104,9 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
     @reports_errors
     @azure_command(output=True)
     def auto_import_create(
-        name: str | None = name_option("auto-import"), fs_name: str | None = FS_OPTION,
-        resource_group: str | None = RG_OPTION,
-        ids: Optional[list[str]] = IDS_OPTION,  # noqa: UP045
+        name: str | None = amlfs_job("auto-import"), fs_name: str | None = AMLFS,
+        resource_group: str | None = AMLFS_RESOURCE_GROUP,
+        ids: Optional[list[str]] = AMLFS_JOB_IDS,  # noqa: UP045
         auto_import_prefixes: Optional[list[str]] = typer.Option(  # noqa: UP045
             None, "--auto-import-prefixes", show_default=False,
             help="Blob prefixes to import (at most 100; default /)."),

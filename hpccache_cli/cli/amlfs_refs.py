@@ -3,26 +3,30 @@
 A file system: positional ``FILESYSTEM`` or ``-n/--name/--amlfs-name`` with ``-g`` (or the
 Azure CLI's default group), or ``--ids`` with resource ids. A job: ``-n/--name`` with
 ``--amlfs-name`` (``--aml-filesystem-name``, az's) and ``-g``, or ``--ids`` with the job's
-resource id, in either of the shapes the service writes (``amlFilesystems`` or lower-case
-``amlfilesystems``; ``autoExportJobs`` or the singular ``autoExportJob`` of its ids).
+resource id. The id shapes and their messages are :mod:`hpccache_cli.control.refs`'s (one
+:class:`ResourceType` each); only the service's quirks live here: job ids under lower-case
+``amlfilesystems`` (ids match case-insensitively) and ``autoExportJob``, singular.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 from hpccache_cli.cli.az_refs import _split_ids, group_or_default
+from hpccache_cli.control.refs import ResourceRef, ResourceType, parse_id
 from hpccache_cli.errors import UsageError
 
-_FS = (r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.StorageCache/"
-       r"amlFilesystems/([^/]+)")
-_FS_ID = re.compile(_FS + r"/?$", re.IGNORECASE)
-_JOB_ID = re.compile(_FS + r"/(importJobs|autoExportJobs?|autoImportJobs)/([^/]+)/?$",
-                     re.IGNORECASE)
-_WORD = {"importjobs": "import", "autoexportjobs": "auto-export", "autoexportjob": "auto-export",
-         "autoimportjobs": "auto-import"}
+_PROVIDER = "Microsoft.StorageCache"
+AML_FILESYSTEM = ResourceType(_PROVIDER, ("amlFilesystems",), "AMLFS")
+#: The job types by the word of their command group (``hpccache amlfs import ...``).
+JOB_TYPES = {
+    word: ResourceType(_PROVIDER, ("amlFilesystems", collection), f"{word} job", ("FS", "NAME"))
+    for word, collection in (("import", "importJobs"), ("auto-export", "autoExportJobs"),
+                             ("auto-import", "autoImportJobs"))
+}
+#: Other spellings the service writes in its job ids (parsed, never shown in a message).
+_ALSO = {"auto-export": ResourceType(_PROVIDER, ("amlFilesystems", "autoExportJob"),
+                                     "auto-export job", ("FS", "NAME"))}
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,12 @@ class JobRef:
 
 def one_fs(name: str, resource_group: str | None) -> FsRef:
     if name.startswith("/"):
-        m = _FS_ID.match(name.strip())
-        if not m:
-            raise UsageError(
-                f"{name!r} is not an AMLFS resource id; expected /subscriptions/SUB/"
-                "resourceGroups/RG/providers/Microsoft.StorageCache/amlFilesystems/NAME")
-        sub, rg, fs = (unquote(p) for p in m.groups())
-        return FsRef(rg, fs, sub)
+        ref = parse_id(name, AML_FILESYSTEM)
+        return FsRef(ref.resource_group, ref.name, ref.subscription_id)
     group = group_or_default(resource_group)
     if not group:
+        # Not control.refs.require_group's wording: this one points at --ids, which is how
+        # amlfs commands take an id (pinned by the CLI tests; kept as users see it).
         raise UsageError(
             f"which resource group is file system {name!r} in? pass -g/--resource-group (or "
             "its resource id with --ids, or set the Azure CLI's default: az config set "
@@ -88,6 +89,21 @@ def fs_refs(positional: list[str] | None, name: str | None, ids: list[str] | Non
     return [one_fs(names[0], resource_group)]
 
 
+def parse_job_id(resource_id: str, word: str) -> JobRef:
+    """A ``word`` job's resource id, in any shape the service writes; else the one line of
+    :func:`~hpccache_cli.control.refs.parse_id` naming the documented shape."""
+    rtype = JOB_TYPES[word]
+    also = _ALSO.get(word)
+    if also is not None and also.pattern().match(resource_id.strip()):
+        rtype = also
+    return _job(parse_id(resource_id, rtype), word)
+
+
+def _job(ref: ResourceRef, word: str) -> JobRef:
+    fs, name = ref.names
+    return JobRef(FsRef(ref.resource_group, fs, ref.subscription_id), word, name)
+
+
 def job_refs(word: str, fs_name: str | None, job: str | None, ids: list[str] | None,
              resource_group: str | None, extra: list[str] | None = None) -> list[JobRef]:
     """The jobs a command names: ``--ids`` (job resource ids) or ``-n`` with ``--amlfs-name``."""
@@ -95,17 +111,7 @@ def job_refs(word: str, fs_name: str | None, job: str | None, ids: list[str] | N
     if all_ids:
         if job or fs_name:
             raise UsageError("--ids names the jobs already; drop -n and --amlfs-name")
-        refs = []
-        for rid in all_ids:
-            m = _JOB_ID.match(rid.strip())
-            if not m or _WORD[m.group(4).lower()] != word:
-                raise UsageError(
-                    f"{rid!r} is not an {word} job resource id; expected /subscriptions/SUB/"
-                    "resourceGroups/RG/providers/Microsoft.StorageCache/amlFilesystems/FS/"
-                    f"{_collection(word)}/NAME")
-            sub, rg, fs, _, name = (unquote(p) for p in m.groups())
-            refs.append(JobRef(FsRef(rg, fs, sub), word, name))
-        return refs
+        return [parse_job_id(rid, word) for rid in all_ids]
     if extra:
         raise UsageError(f"unexpected argument {extra[0]!r}: name the job with -n and the file "
                          "system with --amlfs-name")
@@ -114,8 +120,3 @@ def job_refs(word: str, fs_name: str | None, job: str | None, ids: list[str] | N
     if not job:
         raise UsageError(f"which {word} job? pass -n/--name (or --ids with its resource id)")
     return [JobRef(one_fs(fs_name, resource_group), word, job)]
-
-
-def _collection(word: str) -> str:
-    return {"import": "importJobs", "auto-export": "autoExportJobs",
-            "auto-import": "autoImportJobs"}[word]

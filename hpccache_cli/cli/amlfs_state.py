@@ -13,9 +13,9 @@ from typing import Any, Optional
 
 import typer
 
-from hpccache_cli.cli.amlfs_options import RG_OPTION
 from hpccache_cli.cli.azure_options import AzureArgs, azure_command, emit
 from hpccache_cli.cli.common import reports_errors
+from hpccache_cli.cli.options.resources import AMLFS_RESOURCE_GROUP, AMLFS_SUBJECT_NAMES
 
 INPUT = "Input"
 STATE_HELP = (
@@ -41,10 +41,10 @@ STATE_HELP = (
 def input_options() -> dict[str, Any]:
     """The options ``state`` and ``export`` share (declared once)."""
     return {
-        "name": typer.Option(None, "--name", "-n", "--amlfs-name", show_default=False,
+        "name": typer.Option(None, *AMLFS_SUBJECT_NAMES, show_default=False,
                              help="File system name: paths not on a Lustre mount are then "
                              "file-system paths (Blob side only)."),
-        "resource_group": RG_OPTION,
+        "resource_group": AMLFS_RESOURCE_GROUP,
         "from_file": typer.Option(None, "--from-file", "-f", metavar="FILE",
                                   rich_help_panel=INPUT,
                                   help="Read paths from FILE ('-' = stdin)."),

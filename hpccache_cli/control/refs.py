@@ -5,7 +5,7 @@ by its name with a resource group (``-g``, else the Azure CLI's default group); 
 subscription is the id's, else the resolved default. Every command goes through these
 functions, so each way a reference can be wrong has one message. A new resource type is one
 :class:`ResourceType` value (Azure Managed Lustre: ``ResourceType("Microsoft.StorageCache",
-("amlFilesystems",), "Azure Managed Lustre file system")``).
+("amlFilesystems",), "AMLFS")``, its jobs child types of it; ``cli/amlfs_refs.py``).
 """
 
 from __future__ import annotations
