@@ -361,6 +361,12 @@ def path_command(
         help="table (default on a terminal), json (default when piped), tsv.",
         show_default=False,
     ),
+    query: str | None = typer.Option(
+        None, "--query", metavar="JMESPATH",
+        help="JMESPath query over the JSON records (a list, one object per input), as in the "
+        "Azure CLI; the result is printed in the -o format (JSON by default), e.g. "
+        "--query \"[?error].input\" -o tsv.",
+    ),
     *,
     az: AzureArgs,
 ) -> None:
@@ -381,6 +387,10 @@ def path_command(
         raise UsageError("-g/--resource-group goes with --cache NAME")
     if discover and to_local:
         raise UsageError("--discover works on client paths; with --to-local use --cache/--layout")
+    if query:
+        from hpccache_cli.cli.output.render import check_query
+
+        check_query(query)  # a bad expression: exit 2 before any input is read
     fmt = default_format(output)
     names = read_inputs(paths, from_file, null)
     from hpccache_cli.paths.mountinfo import MountTable
@@ -401,7 +411,9 @@ def path_command(
 
         records = _local_records(names, table, layouts, lexical)
         add_local_matches(records, table)
-        if fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field
+        if query:
+            _write_query(records, output, query)
+        elif fmt is OutputFormat.tsv:  # one row per client path: no list inside a TSV field
             rows = [dict(r, **m) for r in records for m in r["matches"] or [{}]]
             write_records(rows, fmt, TSV_LOCAL)
         else:
@@ -414,11 +426,26 @@ def path_command(
 
         finder = FsFinder(az, None, None) if discover else None
         records = path_records(done, records, table, finder)
-        write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
+        if query:
+            _write_query(records, output, query)
+        else:
+            write_records(records, fmt, TSV_PATH if fmt is OutputFormat.tsv else PATH_KEYS)
     failed = sum(1 for r in records if r["error"])
     if failed:
         typer.echo(f"hpccache: {failed} of {len(records)} path(s) not translated", err=True)
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _write_query(records: list[dict[str, Any]], output: OutputFormat | None, query: str) -> None:
+    """``--query``: the records' JSON data through the one renderer (az's rules), in the ``-o``
+    format given, else JSON (as az prints a query's result by default)."""
+    from hpccache_cli.cli.output.choice import Format
+    from hpccache_cli.cli.output.render import render
+
+    fmt = Format.json if output is None else Format(output.value)
+    text = render(records, fmt, query=query)
+    if text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def register(app: typer.Typer) -> None:
