@@ -189,61 +189,38 @@ _VERBOSE = (
     ),
 )
 
-_OUTPUT: list[tuple[str, Any, Any]] = [
-    (
-        "output",
-        typing.Optional[AzOutput],  # noqa: UP045
-        typer.Option(
-            None,
-            "--output",
-            "-o",
-            help="json, jsonc, yaml, yamlc, table, tsv or none (default: AZURE_CORE_OUTPUT or "
-            "core.output of the Azure CLI's config, else table on a terminal, json when "
-            "piped).",
-            case_sensitive=False,
-            show_default=False,
+def _output_options(output_help: str, query_help: str) -> list[tuple[str, Any, Any]]:
+    """``-o``/``--query``, declared once; the commands differ only in what the help says they
+    print."""
+    return [
+        (
+            "output",
+            typing.Optional[AzOutput],  # noqa: UP045
+            typer.Option(None, "--output", "-o", help=output_help, case_sensitive=False,
+                         show_default=False),
         ),
-    ),
-    (
-        "query",
-        typing.Optional[str],  # noqa: UP045
-        typer.Option(
-            None,
-            "--query",
-            help="JMESPath query over the JSON output, as in the Azure CLI.",
-            show_default=False,
+        (
+            "query",
+            typing.Optional[str],  # noqa: UP045
+            typer.Option(None, "--query", help=query_help, show_default=False),
         ),
-    ),
-]
+    ]
+
+
+_OUTPUT = _output_options(
+    "json, jsonc, yaml, yamlc, table, tsv or none (default: AZURE_CORE_OUTPUT or core.output of "
+    "the Azure CLI's config, else table on a terminal, json when piped).",
+    "JMESPath query over the JSON output, as in the Azure CLI.",
+)
 
 #: -o/--query of a long-running operation (cache flush, target flush/suspend/...): its
 #: outcome is one sentence unless asked for as data.
-_OUTPUT_OPERATION: list[tuple[str, Any, Any]] = [
-    (
-        "output",
-        typing.Optional[AzOutput],  # noqa: UP045
-        typer.Option(
-            None,
-            "--output",
-            "-o",
-            help="Print the outcome as data (action, cache, resourceGroup, storageTarget, "
-            "status, elapsedSeconds) in this format: json, jsonc, yaml, yamlc, table, tsv, or "
-            "none for nothing (default: one sentence).",
-            case_sensitive=False,
-            show_default=False,
-        ),
-    ),
-    (
-        "query",
-        typing.Optional[str],  # noqa: UP045
-        typer.Option(
-            None,
-            "--query",
-            help="JMESPath query over the outcome's data, as in the Azure CLI (JSON unless -o).",
-            show_default=False,
-        ),
-    ),
-]
+_OUTPUT_OPERATION = _output_options(
+    "Print the outcome as data (action, cache, resourceGroup, storageTarget, status, "
+    "elapsedSeconds) in this format: json, jsonc, yaml, yamlc, table, tsv, or none for nothing "
+    "(default: one sentence).",
+    "JMESPath query over the outcome's data, as in the Azure CLI (JSON unless -o).",
+)
 
 _REFRESH = (
     "refresh",
