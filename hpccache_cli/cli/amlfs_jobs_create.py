@@ -35,6 +35,8 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
                             case_sensitive=False, show_default=False,
                             help="What to do where a blob meets an existing path: Fail, Skip, "
                             "OverwriteIfDirty, OverwriteAlways (Azure's default: Fail).")
+    admin = typer.Option(None, "--admin-status", case_sensitive=False, show_default=False,
+                         help="Enable (default) or Disable.")
     max_errors = typer.Option(None, "--maximum-errors", show_default=False,
                               help="Errors (not conflicts) tolerated before the job fails; "
                               "-1 = unlimited (Azure's default: 0).")
@@ -63,11 +65,7 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
         timeout: float = TIMEOUT_OPTION, *, az: AzureArgs,
     ) -> None:
         props: dict[str, Any] = {"importPrefixes": prefixes(import_prefixes)}
-        if conflict_resolution_mode is not None:
-            props["conflictResolutionMode"] = conflict_resolution_mode.value
-        if maximum_errors is not None:
-            _check_errors(maximum_errors)
-            props["maximumErrors"] = maximum_errors
+        _error_rules(props, conflict_resolution_mode, maximum_errors)
         create(az, "import", fs_name, name, ids, resource_group, props, location, queue, wait,
                timeout)
 
@@ -84,9 +82,7 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
         auto_export_prefixes: Optional[list[str]] = typer.Option(  # noqa: UP045
             None, "--auto-export-prefixes", show_default=False,
             help="File system prefix to export (Azure accepts one today; default /)."),
-        admin_status: Optional[AdminStatus] = typer.Option(  # noqa: UP045
-            None, "--admin-status", case_sensitive=False, show_default=False,
-            help="Enable (default) or Disable."),
+        admin_status: Optional[AdminStatus] = admin,  # noqa: UP045
         location: str | None = LOCATION_OPTION, queue: bool = QUEUE_OPTION,
         timeout: float = TIMEOUT_OPTION, *, az: AzureArgs,
     ) -> None:
@@ -114,23 +110,28 @@ def add_creates(groups: dict[str, typer.Typer], create: Callable[..., None],
         enable_deletions: bool = typer.Option(False, "--enable-deletions",
                                               help="Delete files whose blobs were deleted."),
         maximum_errors: Optional[int] = max_errors,  # noqa: UP045
-        admin_status: Optional[AdminStatus] = typer.Option(  # noqa: UP045
-            None, "--admin-status", case_sensitive=False, show_default=False,
-            help="Enable (default) or Disable."),
+        admin_status: Optional[AdminStatus] = admin,  # noqa: UP045
         location: str | None = LOCATION_OPTION, queue: bool = QUEUE_OPTION,
         timeout: float = TIMEOUT_OPTION, *, az: AzureArgs,
     ) -> None:
         props: dict[str, Any] = {"autoImportPrefixes": prefixes(auto_import_prefixes),
                                  "enableDeletions": enable_deletions}
-        if conflict_resolution_mode is not None:
-            props["conflictResolutionMode"] = conflict_resolution_mode.value
-        if maximum_errors is not None:
-            _check_errors(maximum_errors)
-            props["maximumErrors"] = maximum_errors
+        _error_rules(props, conflict_resolution_mode, maximum_errors)
         if admin_status is not None:
             props["adminStatus"] = admin_status.value
         create(az, "auto-import", fs_name, name, ids, resource_group, props, location, queue,
                False, timeout)
+
+
+def _error_rules(props: dict[str, Any], conflict: ConflictMode | None,
+                 maximum_errors: int | None) -> None:
+    """What an import and an auto-import job share: the conflict mode and the error limit,
+    set only when given (Azure's defaults otherwise)."""
+    if conflict is not None:
+        props["conflictResolutionMode"] = conflict.value
+    if maximum_errors is not None:
+        _check_errors(maximum_errors)
+        props["maximumErrors"] = maximum_errors
 
 
 def _check_errors(value: int) -> None:
