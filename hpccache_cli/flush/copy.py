@@ -30,12 +30,13 @@ import contextlib
 import os
 import stat
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hpccache_cli.flush.copy_file import CopyContext, copy_file
 from hpccache_cli.flush.copy_local import dest_name, skip_reason
 from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.owed_tasks import OwedTasks
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded, cancel_and_wait
 from hpccache_cli.flush.resolve import Target, split_components
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
@@ -69,7 +70,7 @@ class CopyEngine:
         self._ctx: CopyContext | None = None
         self._slots = asyncio.Semaphore(options.concurrency)
         self._stopping = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = OwedTasks()  # each owes its file an outcome, even if it never ran
 
     @property
     def bytes_written(self) -> int:
@@ -79,8 +80,7 @@ class CopyEngine:
         """Ctrl-C: files in flight end ``unfinished``, and so does every source and directory
         not walked to its end (they stand for the files below them)."""
         self._stopping = True
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     async def run(self, sources: Sequence[bytes]) -> FlushSummary:
         self.sink.attach(self.summary)
@@ -105,12 +105,12 @@ class CopyEngine:
                     await self._source(src, dest_fh)
                 self.summary.input_complete = not self._stopping
             while self._tasks:
-                await asyncio.wait(set(self._tasks))
+                await asyncio.wait(self._tasks.live())
         except asyncio.CancelledError:
             self._stopping = True
             raise
         finally:
-            await cancel_and_wait(list(self._tasks))
+            await cancel_and_wait(self._tasks.live())
             self.summary.interrupted = self.summary.interrupted or self._stopping
             self.summary.seconds = time.monotonic() - started
             with contextlib.suppress(Exception):
@@ -302,12 +302,13 @@ class CopyEngine:
             self._emit(_unfinished(src, "interrupted before it started"))
             return
         self.summary.total += 1
-        self._spawn(self._one(src, st, dir_fh, name))
+        self._tasks.spawn(self._one(src, st, dir_fh, name), lambda: self._never_ran(src))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _never_ran(self, src: bytes) -> None:
+        """A file task cancelled before its first step: its slot back, the file unfinished
+        (already counted in the total by :meth:`_file`)."""
+        self._slots.release()
+        self._emit(_unfinished(src, "interrupted before it started"), count=False)
 
     async def _one(self, src: bytes, st: os.stat_result, dir_fh: bytes, name: bytes) -> None:
         started = time.monotonic()

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from hpccache_cli.flush.inputs import PathSource
 from hpccache_cli.flush.options import FlushOptions
+from hpccache_cli.flush.owed_tasks import OwedTasks
 from hpccache_cli.flush.pool import CacheUnreachable, DeadlineExceeded, cancel_and_wait
 from hpccache_cli.flush.resolve import OUTSIDE_SHARD, Resolver, Target
 from hpccache_cli.flush.results import FileResult, FlushSummary, Outcome
@@ -67,7 +69,7 @@ class RefreshEngine:
         self._stopping = False
         self._stop_requests = 0
         self._stop: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = OwedTasks()  # each owes its path an outcome, even if it never ran
         # ``recursive``: handles of the directories listed, so that a server naming a
         # directory's parent (or itself) as an entry cannot walk this run round a loop.
         self._listed: set[bytes] = set()
@@ -80,8 +82,7 @@ class RefreshEngine:
         self._stop_requests += 1
         if self._stop is not None:
             self._stop.set()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     async def run(self, source: PathSource) -> FlushSummary:
         self.summary.expected_input = getattr(source, "expected", None)
@@ -93,12 +94,12 @@ class RefreshEngine:
         try:
             await self._read(source)
             while self._tasks:
-                await asyncio.wait(set(self._tasks))
+                await asyncio.wait(self._tasks.live())
         except asyncio.CancelledError:
             self._stopping = True
             raise
         finally:
-            await cancel_and_wait(list(self._tasks))
+            await cancel_and_wait(self._tasks.live())
             self.summary.interrupted = self.summary.interrupted or self._stopping
             await self._close_sessions()
             self.summary.seconds = time.monotonic() - started
@@ -179,12 +180,13 @@ class RefreshEngine:
             self._slots.release()
             self._emit(_unfinished(raw, "interrupted before it started"))
             return
-        self._spawn(self._one(raw, resolved))
+        self._tasks.spawn(self._one(raw, resolved), lambda: self._never_ran(raw, held=True))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _never_ran(self, raw: bytes, *, held: bool) -> None:
+        """A path task cancelled before its first step: its slot back, its path unfinished."""
+        if held:
+            self._slots.release()
+        self._emit(_unfinished(raw, "interrupted before it started"))
 
     async def _one(self, raw: bytes, target: Target) -> None:
         """An input path (its slot already taken): look it up, list its directory."""
@@ -220,8 +222,9 @@ class RefreshEngine:
             if refused is not None:
                 self._emit(FileResult(child_raw, Outcome.FAILED, refused, kind="list"))
                 continue
-            self._spawn(self._subdir(child_raw, Target(target.addresses, target.export, rel),
-                                     handle))
+            self._tasks.spawn(
+                self._subdir(child_raw, Target(target.addresses, target.export, rel), handle),
+                functools.partial(self._never_ran, child_raw, held=False))
 
     def _refuse_subdir(self, rel: bytes, handle: bytes) -> str | None:
         """Why a directory found by ``recursive`` is not listed, or None: one already listed
