@@ -48,16 +48,18 @@ alive() {  # alive NAME: our pid file for NAME names a live (non-zombie) NAME pr
   [[ $comm == "$1" && $state != Z ]]
 }
 
-starting() {  # starting NAME: the pid we just recorded is still on its way to exec NAME
-  # ($! is the forked shell: for a moment its comm is "bash", then "setsid", then NAME; under
-  # load a first check can come before the exec, which is not an exit)
+alive_or_starting() {  # alive_or_starting NAME: NAME is alive, or the pid we just recorded is
+  # still on its way to exec NAME: $! is the forked shell, whose comm is "bash", then
+  # "setsid", then NAME. Under load a check can come before the exec, and that is not an exit.
+  # One read of comm decides (two checks, alive then "starting", could see "setsid" and then
+  # NAME, and call a starting daemon dead).
   local pid state comm
   [[ -s $PIDS/$1 ]] || return 1
   pid=$(<"$PIDS/$1")
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/stat ]] || return 1
   comm=$(<"/proc/$pid/comm") 2>/dev/null || return 1
   state=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
-  [[ ($comm == bash || $comm == setsid) && $state != Z ]]
+  [[ ($comm == "$1" || $comm == bash || $comm == setsid) && $state != Z ]]
 }
 
 stop_daemon() {  # stop_daemon NAME: TERM, up to 15 s, then KILL
@@ -75,7 +77,7 @@ poll() {  # poll TRIES(0.1 s) DAEMON COMMAND...: until COMMAND succeeds; stop if
   local tries=$1 daemon=$2; shift 2
   for _ in $(seq "$tries"); do
     "$@" >/dev/null 2>&1 && return 0
-    if ! alive "$daemon" && ! starting "$daemon"; then   # its errors first: the last lines are often only "Info:"
+    if ! alive_or_starting "$daemon"; then   # its errors first: the last lines are often only "Info:"
       die 1 "$daemon exited during start-up: $( { grep -hiE 'error|fatal' "$D/log/$daemon".*;
         tail -n 2 "$D/log/$daemon.out"; } 2>/dev/null | tail -n 4 | tr '\n' ' ')"
     fi

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +50,10 @@ def _script(command: str, env: dict[str, str], timeout: float = 120.0
                           text=True, timeout=timeout, check=False)
 
 
-@pytest.fixture(scope="session")
-def slurm_cluster() -> Iterator[SlurmCluster]:
+@contextmanager
+def running_cluster(extra_env: dict[str, str] | None = None) -> Iterator[SlurmCluster]:
+    """Start a one-node cluster in a private directory (``extra_env`` added to the script's
+    environment), yield it, stop it."""
     if os.geteuid() != 0:
         peer_unavailable("Slurm's slurmd must run as root (run scripts/test.sh as root)")
     if shutil.which("slurmctld") is None and not Path("/usr/sbin/slurmctld").exists():
@@ -64,7 +67,7 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
         "SLURMPEER_NODE_PORT": str(_free_port()),
         "SLURMPEER_CPUS": "8",  # the 8 tasks of an array start together on a small machine
         "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin",
-    }
+    } | (extra_env or {})
     started = _script("start", env)
     if started.returncode != 0:
         _script("stop", env)
@@ -78,3 +81,9 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
     finally:
         if _script("stop", env).returncode == 0:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    with running_cluster() as cluster:
+        yield cluster
