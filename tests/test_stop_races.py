@@ -156,3 +156,46 @@ def test_two_flush_stops_before_the_run_stop_reading_at_once(tmp_path: Path) -> 
     assert len(source.handed) < 3 * BATCH
     assert Counter(r.path for r in seen) == Counter(source.handed)
     assert summary.total == summary.done == len(source.handed)
+
+
+def test_a_copy_stopped_while_a_slow_server_holds_an_mkdir_ends_at_once(
+    tmp_path: Path,
+) -> None:
+    """The copy's walk (its MKDIRs, DEST, the connect) ran in the run itself, which a stop
+    did not cancel: Ctrl-C while the server held an MKDIR waited for the call to end (up to
+    the call timeout, 30 s, then the address counted as down...). The stop comes here right
+    after the first source's failure was emitted, so the walk is in the next source's MKDIR,
+    which the server holds for a minute: the run must end at once, the directory
+    unfinished."""
+    import os
+
+    from hpccache_cli.flush.copy import CopyEngine
+
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_bytes(b"f")
+    missing = os.fsencode(tmp_path / "missing")
+    seen: list[FileResult] = []
+    engine: list[CopyEngine] = []
+    dirty_cache(tmp_path, ["dest/keep"])
+    with emulator(tmp_path, [A1]) as emu:
+
+        def on_result(result: FileResult) -> None:
+            seen.append(result)
+            if result.path == missing:  # every later reply held a minute; then Ctrl-C
+                emu.faults.latency_ms = 60_000
+                asyncio.get_running_loop().call_soon(engine[0].request_stop)
+
+        options = make_options(mount_port=emu.ports.mount, nfs_port=emu.ports.nfs,
+                               policies=FAST)
+        engine.append(CopyEngine(Target((A1,), JUNCTION.encode(), b"dest"), options,
+                                 Recorder(on_result)))
+        summary = run_bounded(engine[0].run([missing, os.fsencode(src)]), limit=20)
+        emu.faults.latency_ms = 0
+    outcomes = {r.path: (r.outcome, r.reason) for r in seen}
+    assert outcomes == {
+        missing: (Outcome.FAILED, "cannot read it: No such file or directory"),
+        os.fsencode(src): (Outcome.UNFINISHED,
+                           "interrupted before every entry below it was copied"),
+    }
+    assert summary.interrupted and summary.total == summary.done == 2
