@@ -108,9 +108,10 @@ class CopyEngine:
             raise
         finally:
             await cancel_and_wait([walker])
-            for rest in sources[self._next:]:  # not taken by the walk (stopped first)
-                self._emit(_unfinished(rest, "interrupted before it started"))
-            self._next = len(sources)
+            if walker.cancelled() or self._stopping:  # (not when the walk raised)
+                for rest in sources[self._next:]:  # not taken by the walk: stopped first
+                    self._emit(_unfinished(rest, "interrupted before it started"))
+                self._next = len(sources)
             await cancel_and_wait(self._tasks.live())
             self.summary.interrupted = self.summary.interrupted or self._stopping
             self.summary.seconds = time.monotonic() - started
