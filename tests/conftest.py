@@ -73,7 +73,7 @@ def tshark() -> str:
 
 @pytest.fixture(name="wait_until")
 def wait_until_fixture() -> Callable[..., object]:
-    """``wait_until(predicate, timeout=10.0, *, interval=, ignore=(), message=)``: poll a
+    """``wait_until(predicate, timeout=60.0, *, interval=, ignore=(), message=)``: poll a
     condition with a deadline; returns the truthy value, raises AssertionError on timeout."""
     return wait_until
 

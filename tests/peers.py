@@ -69,7 +69,7 @@ class WaitTimeout(AssertionError):
 
 def wait_until(
     predicate: Callable[[], T],
-    timeout: float = 10.0,
+    timeout: float = 60.0,
     *,
     interval: float = 0.01,
     ignore: tuple[type[BaseException], ...] = (),
@@ -80,6 +80,10 @@ def wait_until(
     Why: tests wait on a condition with a deadline instead of sleeping and hoping. Exceptions
     listed in ``ignore`` (e.g. ConnectionRefusedError while a server starts) count as "not
     yet"; the last one is reported on timeout. The poll interval backs off to 0.2 s.
+
+    The default deadline is a minute, not 10 s: a condition that is met in a second alone
+    (a CLI subprocess started and its flushes in flight) can take many seconds on a loaded
+    2-core CI machine, and only a failing test ever waits it out.
     """
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None

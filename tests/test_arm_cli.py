@@ -113,7 +113,7 @@ def test_target_flush_no_wait(world: ArmWorld, env: dict[str, str], wait_until) 
     assert "started flush of storage target 'nas1'" in r.stdout
     assert world.ns.dirty_count("nas1") == 1  # still running in "Azure"
     world.ops.gate.set()
-    wait_until(lambda: world.ns.dirty_count("nas1") == 0, timeout=10)
+    wait_until(lambda: world.ns.dirty_count("nas1") == 0, timeout=60)
 
 
 def test_suspend_resume_invalidate_and_cache_flush(world: ArmWorld, env: dict[str, str]) -> None:

@@ -210,6 +210,9 @@ def test_ctrl_c_accounts_for_every_path_and_a_rerun_resumes(tmp_path: Path) -> N
             line = proc.stderr.readline()
             if not line or line.startswith(b"copied ") and b"/f" in line:
                 break
+        # Every later reply held (a minute): the copy cannot end before the SIGINT lands
+        # however loaded the machine (at 40 ms a call, it needed only a few seconds).
+        w.emu.faults.latency_ms = 60_000
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err

@@ -150,11 +150,13 @@ def test_per_file_timeout(tmp_path: Path) -> None:
     names = dirty_cache(tmp_path, ["slow/a", "slow/b"])
     with emulator(tmp_path, [A1]) as emu:
         emu.run(emu.namespace.writeback.pause)
-        summary = flush(emu, names, timeout=0.3)
+        # 3 s, not 0.3: on a loaded machine the lookups and the write-back's start may
+        # take longer than 0.3 s, and the time would run out before the wait it names.
+        summary = flush(emu, names, timeout=3.0)
         emu.run(emu.namespace.writeback.resume)
     assert outcomes(summary) == {"failed": 2}
-    assert all(r.reason == "timed out after 0.3 s (still flushing)" and r.kind == "timeout"
-               for r in summary.results or [])
+    assert [(r.reason, r.kind) for r in summary.results or []] == [
+        ("timed out after 3 s (still flushing)", "timeout")] * 2
 
 
 def test_unreachable_cache(tmp_path: Path) -> None:

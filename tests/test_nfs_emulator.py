@@ -80,7 +80,7 @@ def test_every_flush_outcome_through_the_client(emu: EmulatorThread,
     assert client.flush(async_fh, FlushOp.START) == S.NFS3ERR_NOT_SYNC  # already running
     assert client.flush(async_fh, FlushOp.STATUS) == S.NFS3ERR_NOT_SYNC  # still flushing
     emu.run(emu.namespace.writeback.resume)
-    wait_until(lambda: client.flush(async_fh, FlushOp.STATUS) == S.NFS3_OK, timeout=10)
+    wait_until(lambda: client.flush(async_fh, FlushOp.STATUS) == S.NFS3_OK, timeout=60)
     assert (backend / "async.txt").read_bytes() == b"async"
 
     emu.faults.failing_paths.append(f"{JUNCTION}/stuck.txt")  # its write-back never succeeds

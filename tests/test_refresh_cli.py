@@ -192,6 +192,9 @@ def test_ctrl_c_accounts_for_every_path(tmp_path: Path) -> None:
             line = proc.stderr.readline()
             if not line or line.startswith(b"refreshed "):
                 break
+        # Every later reply held (a minute): the run cannot end before the SIGINT lands
+        # however loaded the machine (at 150 ms a call, it needed only ~6 s to finish).
+        w.emu.faults.latency_ms = 60_000
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -100,7 +100,7 @@ def client_traffic(emu: EmulatorThread, wire: Wire) -> None:
         assert flush(async_fh, FlushOp.START) == S.NFS3ERR_NOT_SYNC
         assert flush(async_fh, FlushOp.STATUS) == S.NFS3ERR_NOT_SYNC
         emu.run(emu.namespace.writeback.resume)
-        wait_until(lambda: flush(async_fh, FlushOp.STATUS) == S.NFS3_OK, timeout=10)
+        wait_until(lambda: flush(async_fh, FlushOp.STATUS) == S.NFS3_OK, timeout=60)
         emu.faults.failing_paths.append(f"{JUNCTION}/stuck.txt")
         assert flush(stuck_fh, FlushOp.SYNC) == S.NFS3ERR_IO
         assert flush(stuck_fh, FlushOp.STATUS) == S.NFS3ERR_NOTEMPTY

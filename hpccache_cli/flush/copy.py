@@ -71,6 +71,11 @@ class CopyEngine:
         self._slots = asyncio.Semaphore(options.concurrency)
         self._stopping = False
         self._tasks = OwedTasks()  # each owes its file an outcome, even if it never ran
+        # The walk (connect, DEST, the sources' directories) runs as a task of its own so
+        # that a stop cancels it even inside an MKDIR a slow server holds (up to a call's
+        # whole timeout, before); every source from ``_next`` on has no outcome yet.
+        self._walker: asyncio.Task[None] | None = None
+        self._next = 0
 
     @property
     def bytes_written(self) -> int:
@@ -81,35 +86,32 @@ class CopyEngine:
         not walked to its end (they stand for the files below them)."""
         self._stopping = True
         self._tasks.cancel()
+        if self._walker is not None:
+            self._walker.cancel()
 
     async def run(self, sources: Sequence[bytes]) -> FlushSummary:
         self.sink.attach(self.summary)
         started = time.monotonic()
         session = CacheSession(self.dest.addresses, self.options, log=self.sink.log,
                                client_factory=self._client_factory)
+        walker = self._walker = asyncio.create_task(self._walk(session, sources))
+        if self._stopping:
+            walker.cancel()
         try:
-            await session.start()
-            self._ctx = CopyContext(session, self.flush, parallel=self.chunks_per_file,
-                                    buffers=asyncio.Semaphore(BUFFERS),
-                                    deadline_seconds=self.options.deadline_seconds,
-                                    option_names=self.options.client.option_names,
-                                    stable_chunks=len(self.dest.addresses) > 1,
-                                    summary=self.summary)
-            dest_fh = await self._dest_dir(sources)
-            if dest_fh is not None:
-                for index, src in enumerate(sources):
-                    if self._stopping:
-                        for rest in sources[index:]:
-                            self._emit(_unfinished(rest, "interrupted before it started"))
-                        break
-                    await self._source(src, dest_fh)
-                self.summary.input_complete = not self._stopping
+            await asyncio.wait({walker})
+            if not walker.cancelled():
+                walker.result()
             while self._tasks:
                 await asyncio.wait(self._tasks.live())
         except asyncio.CancelledError:
             self._stopping = True
             raise
         finally:
+            await cancel_and_wait([walker])
+            if walker.cancelled() or self._stopping:  # (not when the walk raised)
+                for rest in sources[self._next:]:  # not taken by the walk: stopped first
+                    self._emit(_unfinished(rest, "interrupted before it started"))
+                self._next = len(sources)
             await cancel_and_wait(self._tasks.live())
             self.summary.interrupted = self.summary.interrupted or self._stopping
             self.summary.seconds = time.monotonic() - started
@@ -119,6 +121,26 @@ class CopyEngine:
                 self.summary.unreachable = True
                 self.summary.unreachable_reason = session.pool.down_reason()
         return self.summary
+
+    async def _walk(self, session: CacheSession, sources: Sequence[bytes]) -> None:
+        """Connect, make DEST, walk each source; a cancel (a stop) leaves the sources from
+        ``_next`` on to :meth:`run`, and each source taken accounts for itself."""
+        await session.start()
+        self._ctx = CopyContext(session, self.flush, parallel=self.chunks_per_file,
+                                buffers=asyncio.Semaphore(BUFFERS),
+                                deadline_seconds=self.options.deadline_seconds,
+                                option_names=self.options.client.option_names,
+                                stable_chunks=len(self.dest.addresses) > 1,
+                                summary=self.summary)
+        dest_fh = await self._dest_dir(sources)
+        if dest_fh is None:
+            return
+        for index, src in enumerate(sources):
+            if self._stopping:
+                return
+            self._next = index + 1
+            await self._source(src, dest_fh)
+        self.summary.input_complete = not self._stopping
 
     # -- results ------------------------------------------------------------------------------
 
@@ -161,6 +183,7 @@ class CopyEngine:
         except (FileFailure, DeadlineExceeded, CacheUnreachable, NfsClientError) as exc:
             where = q(self.dest.export.rstrip(b"/") + b"/" + self.dest.rel)
             reason, kind = _why(exc)
+            self._next = len(sources)
             for src in sources:
                 self._emit(FileResult(src, Outcome.FAILED, f"destination {where}: {reason}",
                                       kind=kind))
@@ -220,6 +243,11 @@ class CopyEngine:
         try:
             fh, made = ((parent_fh, False) if name is None
                         else await self._mkdir(parent_fh, name, _dir_mode(st)))
+        except asyncio.CancelledError:  # stopped while its MKDIR was out
+            if self._mine(rel):
+                self._emit(_unfinished(src, "interrupted before every entry below it was "
+                                       "copied"))
+            raise
         except (FileFailure, DeadlineExceeded, CacheUnreachable, NfsClientError) as exc:
             reason, kind = _why(exc)
             if self._mine(rel):
@@ -235,7 +263,14 @@ class CopyEngine:
                                                "was copied"))
                 return
             path, drel, dfh, dmade = stack.pop()
-            outcome = await self._walk_one(path, drel, dfh, stack)
+            try:
+                outcome = await self._walk_one(path, drel, dfh, stack)
+            except asyncio.CancelledError:  # stopped inside the walk (an MKDIR held)
+                for left, lrel, _, _ in [*stack, (path, drel, dfh, dmade)]:
+                    if self._mine(lrel):
+                        self._emit(_unfinished(left, "interrupted before every entry below "
+                                               "it was copied"))
+                raise
             if outcome is not None and self._mine(drel):
                 if outcome is Outcome.UNFINISHED:
                     self._emit(_unfinished(path, "interrupted before every entry below it was "
@@ -296,7 +331,11 @@ class CopyEngine:
     # -- files ----------------------------------------------------------------------------------
 
     async def _file(self, src: bytes, st: os.stat_result, dir_fh: bytes, name: bytes) -> None:
-        await self._slots.acquire()  # files in flight: the walk's backpressure
+        try:
+            await self._slots.acquire()  # files in flight: the walk's backpressure
+        except asyncio.CancelledError:  # the walk stopped while waiting for a slot
+            self._emit(_unfinished(src, "interrupted before it started"))
+            raise
         if self._stopping:
             self._slots.release()
             self._emit(_unfinished(src, "interrupted before it started"))

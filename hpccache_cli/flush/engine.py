@@ -116,12 +116,16 @@ class FlushEngine:
         if opts.recursive:
             workers += [asyncio.create_task(self._expander()) for _ in range(opts.expanders)]
         self._feeder = asyncio.create_task(self._feed(source))
+        if self._stop_requests > 1:  # two stops before the run (Interrupts.route replays
+            self._feeder.cancel()    # signals noted before it): the second stops reading
         heartbeat = asyncio.create_task(self._heartbeat())
         finisher = asyncio.create_task(self._finish(self._feeder))
         stop_wait = asyncio.create_task(self._stop_event.wait())
         try:
             await asyncio.wait({finisher, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if finisher.done():
+            # A finisher cancelled here was not cancelled by our caller: a second stop
+            # cancelled the feeder before its first step, and the shield passed that on.
+            if finisher.done() and not finisher.cancelled():
                 finisher.result()
             else:
                 finisher.cancel()

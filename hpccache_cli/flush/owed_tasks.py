@@ -12,6 +12,12 @@ task ends without having started, its ``never_ran`` callback settles the debt (e
 path as unfinished, gives its slot back). The callback is added at spawn time, so it runs
 before anything that waits for the task afterwards (asyncio calls a task's done callbacks
 in the order they were added).
+
+A task spawned after :meth:`OwedTasks.cancel` is cancelled at once (its path ``unfinished``
+through ``never_ran``): a stop requested from inside a task's own synchronous code (a sink
+whose write fails stops the run from ``emit``) comes after the live tasks were cancelled and
+before that task spawns the directories it found; those used to run, and list the tree below
+them, as if no stop had come.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ class OwedTasks:
 
     def __init__(self) -> None:
         self._live: set[asyncio.Task[None]] = set()
+        self._cancelled = False  # cancel() was called: every later spawn is cancelled too
 
     def spawn(self, coro: Coroutine[Any, Any, None], never_ran: Callable[[], None]) -> None:
         """Run ``coro`` as a task; ``never_ran()`` is called instead if the task is cancelled
@@ -48,9 +55,13 @@ class OwedTasks:
                 never_ran()
 
         task.add_done_callback(done)
+        if self._cancelled:  # a stop came first: never runs; never_ran settles its path
+            task.cancel()
 
     def cancel(self) -> None:
-        """Cancel every live task (each one still settles its path)."""
+        """Cancel every live task, and every task spawned from now on (each one still
+        settles its path)."""
+        self._cancelled = True
         for task in list(self._live):
             task.cancel()
 

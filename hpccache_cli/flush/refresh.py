@@ -144,8 +144,17 @@ class RefreshEngine:
                     else:
                         await self._admit(raw)
         finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
+            if pending is not None:
+                if not pending.done():
+                    pending.cancel()
+                elif not pending.cancelled() and pending.exception() is None:
+                    # Read, never looked at (a second stop returns with it, before the
+                    # loop takes it): still the input's, so still each path's outcome.
+                    batch = pending.result() or []
+                    self.summary.total += len(batch)
+                    self.summary.input_read += len(batch)
+                    for raw in batch:
+                        self._emit(_unfinished(raw, "interrupted before it started"))
 
     # -- input --------------------------------------------------------------------------------
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import os
 import posixpath
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,15 +97,50 @@ def _first_pass(v: FileVerdict, t: Target) -> ExportResult | None:
 def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
                  options: ExportOptions, emit: Callable[[ExportResult], None],
                  clock: Callable[[], float] = time.monotonic) -> ExportRun:
-    """Export ``targets`` (client paths); ``emit`` gets each file's result as it ends."""
+    """Export ``targets`` (client paths); ``emit`` gets each file's result as it ends.
+
+    Ctrl-C (``KeyboardInterrupt``) anywhere, the first checks and the queueing included,
+    ends the files without a result ``unfinished``: every target gets exactly one result.
+    Why so careful: the signal used to be caught in the wait only, so one landing while
+    the archives were queued left every file without a line (the requests queued all the
+    same); one landing between a result and the file leaving the wait gave the file two
+    lines; one landing inside ``emit`` cut a record between the report and the failed list.
+    ``emit`` now runs with Ctrl-C held back (delivered as soon as it returns), and a file
+    with a result is never given another."""
     run = ExportRun()
+    ended: set[int] = set()  # id() of each target with its result
 
     def done(r: ExportResult) -> None:
-        run.results.append(r)
-        emit(r)
+        if id(r.target) in ended:
+            return
+        with _sigint_held():
+            ended.add(id(r.target))
+            run.results.append(r)
+            emit(r)
 
-    start = clock()
     pending: dict[str, _Pending] = {}
+    try:
+        _export(targets, hsm, container, options, done, clock, pending, run)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        try:
+            with _sigint_held():  # a second Ctrl-C must not cut this accounting short
+                for p in pending.values():
+                    done(ExportResult(p.target, "unfinished", "interrupted", p.last,
+                                      clock() - p.started, p.attempts))
+                for t in targets:
+                    done(ExportResult(t, "unfinished", "interrupted",
+                                      "interrupted before its wait began"))
+        except KeyboardInterrupt:
+            pass  # (that second one, delivered once all is accounted for: stopping already)
+    return run
+
+
+def _export(targets: Sequence[Target], hsm: HsmSide, container: Any, options: ExportOptions,
+            done: Callable[[ExportResult], None], clock: Callable[[], float],
+            pending: dict[str, _Pending], run: ExportRun) -> None:
+    """:func:`export_files` without its Ctrl-C: each waiting file is in ``pending``."""
+    start = clock()
     to_queue: list[Target] = []
     for v, t in zip(judge_files(targets, hsm, container), targets, strict=True):
         decided = _first_pass(v, t)
@@ -124,21 +162,33 @@ def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
             pending[t.client_path] = _Pending(t, clock())
             run.queued += 1
     if not options.wait:
-        for p in pending.values():
+        for p in list(pending.values()):
             done(ExportResult(p.target, "queued", "queued", p.last, 0.0, p.attempts))
-        return run
+        pending.clear()
+        return
     checks = _BlobChecks()
+    while pending:
+        _poll(pending, hsm, container, options, done, clock, checks)
+        if pending:
+            time.sleep(options.poll)
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """A Ctrl-C while a result is written is noted, then delivered (KeyboardInterrupt) when
+    this ends: its records are in every sink or in none. A handler swap rather than a signal
+    mask: a mask holds back only this thread's signals, and a Ctrl-C goes to the process."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
     try:
-        while pending:
-            _poll(pending, hsm, container, options, done, clock, checks)
-            if pending:
-                time.sleep(options.poll)
-    except KeyboardInterrupt:
-        run.interrupted = True
-        for p in pending.values():
-            done(ExportResult(p.target, "unfinished", "interrupted", p.last,
-                              clock() - p.started, p.attempts))
-    return run
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if noted and callable(old):
+            old(signal.SIGINT, None)
 
 
 @dataclass
