@@ -14,6 +14,12 @@ this one, so before/after come from the same minutes of a shared machine::
     python benchmarks/client_cpu.py --files 3000 --rounds 3 --compare /tmp/base
 
 ``--write-back-ms 2 --parallel 512`` is the fast cache of issue #22 (the client is the limit).
+``--recursive`` also runs each setting with the 100 directories as input and ``--recursive``
+(interleaved): every file's handle then comes from the directory's READDIRPLUS listing
+instead of a LOOKUP of its own, the most that batching a directory's LOOKUPs into listings
+could save (the ``-r`` rows). The emulator's CPU per file (its process, from /proc) is
+printed too: on this 2-core machine the emulator shares the cores, so both sides' CPU is
+what a fast-cache run's files/s depend on.
 ``--connections 1 2`` runs each tree with each number of TCP connections per address
 (interleaved too); without it, each tree's own default.
 
@@ -39,7 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def child(tree: Path, files: int, mode: str, concurrency: int,
-          connections: int | None, write_back_ms: float = 50.0, parallel: int = 64) -> None:
+          connections: int | None, write_back_ms: float = 50.0, parallel: int = 64,
+          recursive: bool = False) -> None:
     """One run in this process, of ``tree``'s library and emulator: prints JSON rows."""
     import asyncio
 
@@ -70,19 +77,25 @@ def child(tree: Path, files: int, mode: str, concurrency: int,
     emu = (ft.EmulatorProcess(base, write_back_ms) if parallel == 64
            else ft.EmulatorProcess(base, write_back_ms, parallel))
     ft.seed_backend(base, rels)
+    # -r: the directories as input, every file found by listing them (no LOOKUP per file)
+    paths = sorted({rel.split("/")[0] for rel in rels}) if recursive else rels
+    extra = {"recursive": True} if recursive else {}
+    emu_cpu = getattr(emu, "cpu_seconds", lambda: float("nan"))  # (an older tree's: none)
     rows = []
     try:
         for generation in (1, 2):
             ft.make_dirty(base, rels, generation)
             before = dict(calls)
-            cpu0, t0 = time.process_time(), time.monotonic()
+            emu0, cpu0, t0 = emu_cpu(), time.process_time(), time.monotonic()
             summary = asyncio.run(flush_paths_async(
-                rels, ips=ft.ADDRESSES, export=ft.JUNCTION, mount_port=emu.mount_port,
+                paths, ips=ft.ADDRESSES, export=ft.JUNCTION, mount_port=emu.mount_port,
                 nfs_port=emu.nfs_port, concurrency=concurrency, mode=mode, collect=False,
-                connections=DEFAULT_CONNECTIONS if connections is None else connections))
+                connections=DEFAULT_CONNECTIONS if connections is None else connections,
+                **extra))
             cpu, seconds = time.process_time() - cpu0, time.monotonic() - t0
             assert summary.counts.get("flushed", 0) == files, summary.counts
             rows.append({"cpu_ms": 1000 * cpu / files, "files_s": files / seconds,
+                         "emu_ms": 1000 * (emu_cpu() - emu0) / files,
                          "send": (calls["send"] - before["send"]) / files,
                          "recv": (calls["recv"] - before["recv"]) / files})
     finally:
@@ -93,14 +106,15 @@ def child(tree: Path, files: int, mode: str, concurrency: int,
 
 def run_tree(tree: Path, files: int, mode: str, concurrency: int,
              connections: int | None = None, write_back_ms: float = 50.0,
-             parallel: int = 64) -> list[dict[str, float]]:
+             parallel: int = 64, recursive: bool = False) -> list[dict[str, float]]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte code cached, as in an installed copy
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--tree", str(tree),
          "--files", str(files), "--concurrency", str(concurrency),
          "--write-back-ms", str(write_back_ms), "--parallel", str(parallel),
-         *(["--connections", str(connections)] if connections else [])],
+         *(["--connections", str(connections)] if connections else []),
+         *(["--recursive"] if recursive else [])],
         capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"run in {tree} failed: {proc.stderr[-2000:]}")
@@ -121,6 +135,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+",
                         help="TCP connections per address (default: the tree's default); "
                              "several: each, interleaved")
+    parser.add_argument("--recursive", action="store_true",
+                        help="also run each setting on the directories with --recursive "
+                             "(handles from READDIRPLUS listings, no LOOKUP per file), "
+                             "interleaved")
     parser.add_argument("--compare", type=Path, metavar="TREE",
                         help="also run another checkout, interleaved (before/after)")
     parser.add_argument("--child", choices=["auto", "async", "sync"], help=argparse.SUPPRESS)
@@ -129,27 +147,30 @@ def main() -> None:
     if args.child:
         child(args.tree.resolve(), args.files, args.child, args.concurrency,
               args.connections[0] if args.connections else None, args.write_back_ms,
-              args.parallel)
+              args.parallel, args.recursive)
         return
     trees = [ROOT] + ([args.compare.resolve()] if args.compare else [])
-    results: dict[tuple[str, Path, int | None], list[dict[str, float]]] = {}
+    results: dict[tuple[str, Path, int | None, bool], list[dict[str, float]]] = {}
     for _ in range(args.rounds):
         for mode in args.modes:
             for tree in trees:
                 for conns in args.connections or [None]:
-                    rows = run_tree(tree, args.files, mode, args.concurrency, conns,
-                                    args.write_back_ms, args.parallel)
-                    results.setdefault((mode, tree, conns), []).extend(rows)
+                    for recursive in (False, True) if args.recursive else (False,):
+                        rows = run_tree(tree, args.files, mode, args.concurrency, conns,
+                                        args.write_back_ms, args.parallel, recursive)
+                        results.setdefault((mode, tree, conns, recursive), []).extend(rows)
     print(f"{args.files:,} files, {args.write_back_ms:g} ms write-back, {args.parallel} at "
           f"once, -j {args.concurrency}, two addresses; "
           f"{args.rounds} rounds x 2 runs; median [min-max]")
-    for (mode, tree, conns), rows in results.items():
+    for (mode, tree, conns, recursive), rows in results.items():
         def spread(key: str, fmt: str, rows: list[dict[str, float]] = rows) -> str:
             values = sorted(r[key] for r in rows)
             return (f"{statistics.median(values):{fmt}} "
                     f"[{values[0]:{fmt}}-{values[-1]:{fmt}}]")
         links = f" x{conns}" if conns else ""
-        print(f"{mode:5} {tree.name + links:20} CPU ms/file {spread('cpu_ms', '.3f')}  files/s "
+        listed = " -r" if recursive else ""
+        print(f"{mode + listed:8} {tree.name + links:20} CPU ms/file {spread('cpu_ms', '.3f')}  "
+              f"emulator {spread('emu_ms', '.3f')}  files/s "
               f"{spread('files_s', ',.0f')}  send/file {spread('send', '.2f')}  recv/file "
               f"{spread('recv', '.2f')}")
 
