@@ -44,16 +44,17 @@ class Lines:
 
 
 class Run:
-    """``hpccache flush ARGS`` running against ``emu``, input written and closed."""
+    """``hpccache flush ARGS`` (or another ``command``) running against ``emu``, input written
+    and closed."""
 
     def __init__(self, emu: EmulatorThread, args: Sequence[str], data: bytes = b"",
-                 ignore: Sequence[int] = ()) -> None:
+                 ignore: Sequence[int] = (), command: Sequence[str] = FLUSH) -> None:
         def ignored() -> None:  # what nohup / trap '' SIG / a background job do
             for sig in ignore:
                 signal.signal(sig, signal.SIG_IGN)
 
         self.proc = subprocess.Popen(
-            CLI + [*FLUSH, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            CLI + [*command, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=cli_env(emu), preexec_fn=ignored if ignore else None)
         _RUNS.append(self)
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr

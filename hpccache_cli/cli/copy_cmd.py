@@ -49,7 +49,8 @@ HELP = (
     "or auto (Slurm, PBS Pro, LSF, Grid Engine arrays, Azure Pipelines: each job copies its "
     "share of the files) and Azure Pipelines logging as for flush.\n\n"
     "Exit codes: 0 every path copied or skipped; 1 some failed or were not finished; 2 bad "
-    "usage or results unwritable; 3 Azure error; 4 cache unreachable; 130 interrupted.\n\n"
+    "usage or results unwritable; 3 Azure error; 4 cache unreachable; 130 interrupted "
+    "(Ctrl-C, SIGTERM or SIGHUP; report and failed list still written).\n\n"
     "Example: hpccache copy --cache mycache -g myrg ./run42 /NAS_12_exp5/incoming"
 )
 

@@ -13,11 +13,17 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink
-from hpccache_cli.errors import UsageError
+from hpccache_cli.errors import EXIT_INTERRUPTED, UsageError
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.results import COPY_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
-from hpccache_cli.jobs.flush.interrupts import run_until_stopped
+from hpccache_cli.jobs.flush.interrupts import (
+    Interrupted,
+    Interrupts,
+    command_signals,
+    interrupted_before_line,
+    run_until_stopped,
+)
 from hpccache_cli.jobs.flush.job import settle_outputs, unreachable_line
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
@@ -50,15 +56,31 @@ def destination(request: FlushRequest, dest: str) -> Target:
 
 def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush: bool,
                  chunks: int, shard: tuple[int, int] | None = None) -> int:
-    """Run a copy command line; print the summary; return the exit code."""
+    """Run a copy command line; print the summary; return the exit code. SIGINT, SIGTERM and
+    SIGHUP are handled from here to the end, as the flush handles them
+    (:func:`~hpccache_cli.jobs.flush.interrupts.command_signals`)."""
+    with command_signals() as interrupts:
+        try:
+            return _execute(request, sources, dest, flush, chunks, shard, interrupts)
+        except Interrupted as exc:
+            if interrupts.started:
+                raise
+            say(interrupted_before_line(exc, "file was copied"), err=True)
+            return EXIT_INTERRUPTED
+
+
+def _execute(request: FlushRequest, sources: list[str], dest: str, flush: bool, chunks: int,
+             shard: tuple[int, int] | None, interrupts: Interrupts) -> int:
     request.options.validate()
     on_input = check_outputs_of(request, _NoInput())  # type: ignore[arg-type]
     target = destination(request, dest)
     pipeline = request.pipeline
-    extra = pipeline.open_sinks(request.report, request.failed_to) if pipeline else []
+    extra = (pipeline.open_sinks(request.report, request.failed_to, on_wait=announce,
+                                 signals=interrupts.count) if pipeline else [])
     records: list[RecordFile] = []
     try:
-        open_records(request, on_input, records, on_wait=announce)
+        open_records(request, on_input, records, on_wait=announce, signals=interrupts.count)
+        interrupts.hold()  # outputs open: a signal now stops the run, and records it
     except BaseException:
         MultiSink(extra).abandon()
         MultiSink(records).abandon()
@@ -84,9 +106,12 @@ def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush:
                         chunks_per_file=chunks)
     try:
         paths = [os.fsencode(s) for s in sources]
-        summary = asyncio.run(run_until_stopped(lambda: engine.run(paths), engine.request_stop))
+        summary = asyncio.run(run_until_stopped(lambda: engine.run(paths), engine.request_stop,
+                                                interrupts))
     finally:
         outputs.close()
+    if interrupts.received:
+        summary.interrupted = True  # (also a signal after the engine, while closing)
     problems = settle_outputs(request, outputs, records, summary)
     code = summary.exit_code
     if pipeline is not None:

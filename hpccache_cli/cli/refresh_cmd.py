@@ -53,7 +53,7 @@ HELP = (
     "over several jobs.\n\n"
     "Exit codes: 0 every path refreshed or skipped; 1 some failed or were not finished; 2 bad "
     "usage, unreadable input or results unwritable; 3 Azure error; 4 cache unreachable; 130 "
-    "interrupted.\n\n"
+    "interrupted (Ctrl-C, SIGTERM or SIGHUP; report and failed list still written).\n\n"
     "Example: hpccache refresh --cache mycache -g myrg -r /NAS_12_exp5/incoming"
 )
 

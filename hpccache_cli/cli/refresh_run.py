@@ -19,10 +19,17 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink, one_line
+from hpccache_cli.errors import EXIT_INTERRUPTED
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
-from hpccache_cli.jobs.flush.interrupts import run_until_stopped
+from hpccache_cli.jobs.flush.interrupts import (
+    Interrupted,
+    Interrupts,
+    command_signals,
+    interrupted_before_line,
+    run_until_stopped,
+)
 from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_line
 from hpccache_cli.jobs.flush.naming import build_resolver
 from hpccache_cli.jobs.flush.records import check_outputs_of, open_records
@@ -88,7 +95,21 @@ class TargetNotes:
 
 def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int] | None,
                     shard_note: str | None) -> int:
-    """Run a refresh command line; print the summary; return the exit code."""
+    """Run a refresh command line; print the summary; return the exit code. SIGINT, SIGTERM
+    and SIGHUP are handled from here to the end, as the flush handles them
+    (:func:`~hpccache_cli.jobs.flush.interrupts.command_signals`)."""
+    with command_signals() as interrupts:
+        try:
+            return _execute(request, force, shard, shard_note, interrupts)
+        except Interrupted as exc:
+            if interrupts.started:
+                raise
+            say(interrupted_before_line(exc, "path was refreshed"), err=True)
+            return EXIT_INTERRUPTED
+
+
+def _execute(request: FlushRequest, force: bool, shard: tuple[int, int] | None,
+             shard_note: str | None, interrupts: Interrupts) -> int:
     request.options.validate()
     # The flush's --force (targets that do not cache writes) is always on here: read caching
     # is where a back-end change matters most. Our own --force is about verification.
@@ -111,7 +132,8 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
                         request.verbosity >= VERBOSE)
     records: list[RecordFile] = []
     try:
-        open_records(request, on_input, records, on_wait=announce)
+        open_records(request, on_input, records, on_wait=announce, signals=interrupts.count)
+        interrupts.hold()  # outputs open: a signal now stops the run, and records it
     except BaseException:
         source.close()
         MultiSink(records).abandon()
@@ -134,10 +156,12 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
 
             engine = RefreshEngine(resolver, request.options, outputs, skip=notes.skip)
             summary = asyncio.run(run_until_stopped(
-                lambda: engine.run(source), engine.request_stop))
+                lambda: engine.run(source), engine.request_stop, interrupts))
     finally:
         source.close()
         outputs.close()
+    if interrupts.received:
+        summary.interrupted = True  # (also a signal after the engine, while closing)
     problems = settle_outputs(request, outputs, records, summary)
     code = summary.exit_code
     _print(request, summary, notes, code)

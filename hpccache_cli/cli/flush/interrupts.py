@@ -14,6 +14,12 @@ from hpccache_cli.jobs.flush.interrupts import (
     T as T,
 )
 from hpccache_cli.jobs.flush.interrupts import (
+    command_signals as command_signals,
+)
+from hpccache_cli.jobs.flush.interrupts import (
+    interrupted_before_line as interrupted_before_line,
+)
+from hpccache_cli.jobs.flush.interrupts import (
     run_until_stopped as run_until_stopped,
 )
 from hpccache_cli.jobs.flush.interrupts import (

@@ -152,16 +152,24 @@ class Interrupts:
 
 
 async def run_until_stopped(
-    run: Callable[[], Awaitable[T]], request_stop: Callable[[], None]
+    run: Callable[[], Awaitable[T]], request_stop: Callable[[], None],
+    interrupts: Interrupts | None = None,
 ) -> T:
     """Await ``run()`` with SIGINT, SIGTERM and SIGHUP calling ``request_stop`` instead of
     ending the process: the engine's own stop, so its report is still written and every path
-    still gets an outcome. The simple form for ``refresh`` and ``copy`` (no before/after
-    phases, unlike :class:`Interrupts`); handlers are removed again when ``run()`` ends."""
+    still gets an outcome. With ``interrupts`` (a command's own, see :func:`command_signals`)
+    the signals go through it (:meth:`Interrupts.route`), so a signal after the run is only
+    noted; without, the loop's handlers are removed again when ``run()`` ends."""
     import asyncio
     import contextlib
 
     loop = asyncio.get_running_loop()
+    if interrupts is not None:
+        interrupts.route(loop, request_stop)
+        try:
+            return await run()
+        finally:
+            interrupts.unroute(loop)
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -172,3 +180,27 @@ async def run_until_stopped(
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+@contextmanager
+def command_signals() -> Iterator[Interrupts]:
+    """SIGINT, SIGTERM and SIGHUP for a whole ``refresh`` or ``copy`` command line, in the
+    flush's phases (the module docstring): before :meth:`Interrupts.hold` a signal raises
+    :class:`Interrupted` (nothing started, outputs abandoned), during the run it stops the
+    engine (:func:`run_until_stopped` with the interrupts), after it it is only noted, so the
+    records are closed whole. Whatever the ending, no temporary output file of this run is
+    left behind (:func:`hpccache_cli.flush.leftovers.remove_own`)."""
+    from hpccache_cli.flush.leftovers import remove_own
+
+    interrupts = Interrupts().install()
+    try:
+        yield interrupts
+    finally:
+        remove_own()  # (before the handlers go: a signal now must not cut it short)
+        interrupts.restore()
+
+
+def interrupted_before_line(exc: Interrupted, what: str) -> str:
+    """The one line of a command a signal ended before its run: ``what`` none was done."""
+    return (f"hpccache: interrupted ({signal_name(exc.signum)}) before any {what}: no output "
+            "was written, old files are as they were")
