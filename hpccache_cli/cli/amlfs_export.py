@@ -34,7 +34,8 @@ EXPORT_HELP = (
     "named twice is exported once.\n\n"
     "Exit codes: 0 every file exported or already current (or queued, without --wait); 1 some "
     "file failed or was not exportable; 2 bad usage or outputs unwritable; 3 an Azure error; "
-    "130 interrupted.\n\n"
+    "130 interrupted (Ctrl-C, SIGTERM or SIGHUP: every file still gets its record, unfinished "
+    "ones say where they stand; with --via archive-job the job goes on in Azure).\n\n"
     "Example: hpccache amlfs export -r /lustre/results --wait --failed-to failed.txt"
 )
 PIPE = "Pipelines"
