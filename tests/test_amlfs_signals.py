@@ -31,6 +31,10 @@ SHOW = f"show it: hpccache amlfs show {FS} -g {RG}; cancel it: hpccache amlfs ca
     f"{FS} -g {RG}"
 
 
+def NAME(sig: int) -> str:  # noqa: N802 - a test id
+    return signal.Signals(sig).name
+
+
 @pytest.fixture(scope="module")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
     with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
@@ -80,7 +84,7 @@ def no_client(tmp: Path) -> list[str]:
     return ["--mountinfo", str(empty)]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=NAME)
 def test_a_signal_while_the_archive_job_runs_ends_every_file_once(
     lw: LustreWorld, tmp_path: Path, sig: int,
 ) -> None:
@@ -108,7 +112,7 @@ def test_a_signal_while_the_archive_job_runs_ends_every_file_once(
     assert lw.aml.fs.archive_status[0]["status"]["state"] == "FSScanInProgress"  # not ours
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=NAME)
 def test_a_signal_during_the_lfs_wait_writes_every_record(
     lw: LustreWorld, tmp_path: Path, sig: int,
 ) -> None:
@@ -193,7 +197,7 @@ def slow_lfs(tmp: Path) -> tuple[Path, Path]:
     return prog, asked
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=NAME)
 def test_a_signal_while_state_judges_is_one_line_and_leaves_the_old_report(
     lw: LustreWorld, tmp_path: Path, sig: int,
 ) -> None:
