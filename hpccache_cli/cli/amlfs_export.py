@@ -9,9 +9,7 @@ The records are flush's: each file's end is a :class:`~hpccache_cli.flush.result
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from typing import Any, Optional
 
 import typer
@@ -36,42 +34,11 @@ EXPORT_HELP = (
     "named twice is exported once.\n\n"
     "Exit codes: 0 every file exported or already current (or queued, without --wait); 1 some "
     "file failed or was not exportable; 2 bad usage or outputs unwritable; 3 an Azure error; "
-    "130 interrupted.\n\n"
+    "130 interrupted (Ctrl-C, SIGTERM or SIGHUP: every file still gets its record, unfinished "
+    "ones say where they stand; with --via archive-job the job goes on in Azure).\n\n"
     "Example: hpccache amlfs export -r /lustre/results --wait --failed-to failed.txt"
 )
 PIPE = "Pipelines"
-
-
-def _file_result(r: Any) -> Any:
-    from hpccache_cli.flush.results import FileResult, Outcome
-
-    outcome = {"exported": Outcome.FLUSHED, "current": Outcome.CLEAN,
-               "queued": Outcome.STARTED, "unfinished": Outcome.UNFINISHED}.get(
-        r.outcome, Outcome.FAILED)
-    return FileResult(os.fsencode(r.target.path), outcome, r.reason, r.seconds, r.attempts,
-                      r.kind)
-
-
-def _open_sinks(report: str | None, failed_to: str | None, pipeline: Any, null: bool) -> Any:
-    from hpccache_cli.errors import UsageError
-    from hpccache_cli.flush.outputs import OutputFile, check_outputs
-    from hpccache_cli.flush.sinks import FailedList, JsonlReport, MultiSink
-
-    check_outputs([(o, p) for o, p in (("--report", report), ("--failed-to", failed_to),
-                                        ("--junit", pipeline.junit)) if p], None)
-    sinks: list[Any] = []
-    try:
-        if report:
-            sinks.append(JsonlReport(OutputFile.open(report, "--report")))
-        if failed_to:
-            sinks.append(FailedList(OutputFile.open(failed_to, "--failed-to"),
-                                    b"\0" if null else b"\n"))
-    except OSError as exc:
-        for s in sinks:
-            s.abandon()
-        raise UsageError(f"cannot write {report if len(sinks) == 0 else failed_to}: "
-                         f"{exc.strerror or exc}") from None
-    return MultiSink(sinks + pipeline.open_sinks(report, failed_to))
 
 
 def register_export(app: typer.Typer) -> None:
@@ -124,77 +91,44 @@ def register_export(app: typer.Typer) -> None:
         *,
         az: AzureArgs,
     ) -> None:
-        from hpccache_cli.cli.amlfs_state import hsm_side
-        from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve, unique
-        from hpccache_cli.cli.flush.pipeline_run import PipelineRun
-        from hpccache_cli.errors import UsageError
-        from hpccache_cli.flush.results import FlushSummary
-        from hpccache_cli.pipelines.shard import in_shard
+        from hpccache_cli.cli.amlfs_export_run import ExportCall, run_export
 
-        if via not in ("lfs", "archive-job"):
-            raise UsageError(f"--via {via!r}: choose lfs or archive-job")
-        if timeout <= 0 or retries < 0:
-            raise UsageError("--timeout must be above 0 and --retries at least 0")
-        pipeline = PipelineRun.from_options(junit=junit, shard=shard, pipeline_log=pipeline_log,
-                                            allow_partial=allow_partial,
-                                            json_output=az.output is not None and
-                                            az.output.value == "json", environ=os.environ)
-        where = resolve(read_paths(paths, from_file, null), name=name,
-                        resource_group=resource_group, mountinfo=mountinfo,
-                        settings_of=az.settings, connection_string=connection_string)
-        targets = unique(expand(where, recursive))
-        if pipeline.shard is not None:
-            k, n = pipeline.shard
-            targets = [t for t in targets if in_shard(t.fs_path, k, n)]
-        if targets:  # the container answers at all, before anything is queued
-            from hpccache_cli.cli.amlfs_state import blob_down
-            from hpccache_cli.lustre.state import judge_files
+        def prepare() -> tuple[ExportCall, Any]:
+            """Everything before the records open (a signal here: one line)."""
+            from hpccache_cli.cli.amlfs_state import hsm_side
+            from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve, unique
+            from hpccache_cli.cli.flush.pipeline_run import PipelineRun
+            from hpccache_cli.errors import UsageError
+            from hpccache_cli.pipelines.shard import in_shard
 
-            blob_down(judge_files(targets[:1], None, where.fs.container))
-        if via == "lfs" and any(t.client_path is None for t in targets):
-            raise UsageError("these paths are not on a Lustre mount here: lfs cannot archive "
-                             "them; use --via archive-job (an Azure archive) on a machine "
-                             "without a Lustre client")
-        summary = FlushSummary(mode="export", results=None)
-        summary.total = len(targets)
-        sinks = _open_sinks(report, failed_to, pipeline, null)
-        sinks.attach(summary)
+            if via not in ("lfs", "archive-job"):
+                raise UsageError(f"--via {via!r}: choose lfs or archive-job")
+            if timeout <= 0 or retries < 0:
+                raise UsageError("--timeout must be above 0 and --retries at least 0")
+            pipeline = PipelineRun.from_options(junit=junit, shard=shard, pipeline_log=pipeline_log,
+                                                allow_partial=allow_partial,
+                                                json_output=az.output is not None and
+                                                az.output.value == "json", environ=os.environ)
+            where = resolve(read_paths(paths, from_file, null), name=name,
+                            resource_group=resource_group, mountinfo=mountinfo,
+                            settings_of=az.settings, connection_string=connection_string)
+            targets = unique(expand(where, recursive))
+            if pipeline.shard is not None:
+                k, n = pipeline.shard
+                targets = [t for t in targets if in_shard(t.fs_path, k, n)]
+            if targets:  # the container answers at all, before anything is queued
+                from hpccache_cli.cli.amlfs_state import blob_down
+                from hpccache_cli.lustre.state import judge_files
 
-        def emit(r: Any) -> None:
-            fr = _file_result(r)
-            summary.add(fr)
-            sinks.emit(fr)
+                blob_down(judge_files(targets[:1], None, where.fs.container))
+            if via == "lfs" and any(t.client_path is None for t in targets):
+                raise UsageError("these paths are not on a Lustre mount here: lfs cannot archive "
+                                 "them; use --via archive-job (an Azure archive) on a machine "
+                                 "without a Lustre client")
+            hsm = hsm_side(where, lfs) if via == "lfs" else None  # (found before any output)
+            return ExportCall(targets, where, via, wait, timeout, retries, hsm, report,
+                              failed_to, null), pipeline
 
-        import time
-
-        began = time.monotonic()
-        if via == "lfs":
-            from hpccache_cli.lustre.export import ExportOptions, export_files
-
-            run = export_files(targets, hsm_side(where, lfs), where.fs.container,
-                               ExportOptions(timeout=timeout, retries=retries, wait=wait,
-                                             poll=az.settings().polling_interval), emit)
-            summary.interrupted = run.interrupted
-        else:
-            from hpccache_cli.cli.amlfs_export_job import export_by_job
-
-            export_by_job(targets, where, az, timeout, emit)
-        summary.seconds = time.monotonic() - began
-        summary.input_complete = True
-        sinks.close()
-        problems = sinks.problems()
-        for p in problems:
-            typer.echo(f"hpccache: error: {p}", err=True)
-        if problems:
-            summary.output_error = problems[0]
-        c = summary.counts
-        line = (f"{summary.total} file(s): {c.get('flushed', 0)} exported, {c.get('clean', 0)} "
-                f"already current, {c.get('started', 0)} queued, {c.get('failed', 0)} failed"
-                + (f" ({', '.join(f'{k} {v}' for k, v in summary.reasons.most_common())})"
-                   if summary.reasons else ""))
-        typer.echo(line, err=True)
-        if az.output is not None and az.output.value == "json":
-            sys.stdout.write(json.dumps(summary.to_dict(), indent=2) + "\n")
-        code = pipeline.finish(summary, summary.exit_code)
+        code = run_export(prepare, az, az.output is not None and az.output.value == "json")
         if code:
             raise typer.Exit(code)

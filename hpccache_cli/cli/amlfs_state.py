@@ -31,7 +31,9 @@ STATE_HELP = (
     "(will not be exported), no-blob and blob-mismatch (Lustre says archived, Blob disagrees: "
     "a broken promise), in-blob-unverified and no-blob-unverified (no Lustre client), error.\n\n"
     "Exit codes: 0 every file is safely in Blob as it is now (current, released, or without a "
-    "client in-blob-unverified); 1 some file is not; 2 bad usage; 3 an Azure error.\n\n"
+    "client in-blob-unverified); 1 some file is not; 2 bad usage; 3 an Azure error; 130 "
+    "interrupted (Ctrl-C, SIGTERM or SIGHUP; before every file is judged: no report written, "
+    "an old one left as it was).\n\n"
     "Blob access: AZURE_STORAGE_CONNECTION_STRING (or --connection-string), else your Azure "
     "sign-in (Storage Blob Data Reader on the account).\n\n"
     "Example: find /lustre/results -type f -print0 | hpccache amlfs state -0 -o table"
@@ -93,14 +95,29 @@ def blob_down(verdicts: list[Any]) -> None:
                          "Storage Blob Data Reader role on the account")
 
 
-def write_report(path: str, verdicts: list[Any]) -> None:
+def open_report(path: str, interrupts: Any) -> Any:
+    """--report, opened before the files are judged (a typo costs seconds, not a run): a
+    temporary file beside it, renamed into place whole (the old report stays until then); a
+    FIFO waits, announced and for a bounded time, for its reader."""
+    from hpccache_cli.errors import UsageError
+    from hpccache_cli.flush.outputs import OutputFile
+    from hpccache_cli.jobs.flush.streams import announce
+
+    try:
+        return OutputFile.open(path, "--report", on_wait=announce, signals=interrupts.count)
+    except OSError as exc:
+        raise UsageError(f"cannot write --report {path}: {exc.strerror or exc}") from None
+
+
+def write_report(out: Any, path: str, verdicts: list[Any]) -> None:
     from hpccache_cli.errors import UsageError
 
     try:
-        with open(path, "w", encoding="utf-8") as fh:
-            for v in verdicts:
-                fh.write(json.dumps(v.to_json(), sort_keys=True) + "\n")
+        for v in verdicts:
+            out.write((json.dumps(v.to_json(), sort_keys=True) + "\n").encode())
+        out.commit()
     except OSError as exc:
+        out.abandon()
         raise UsageError(f"cannot write --report {path}: {exc.strerror or exc}") from None
 
 
@@ -138,23 +155,63 @@ def register_state(app: typer.Typer) -> None:
         *,
         az: AzureArgs,
     ) -> None:
-        from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve, unique
-        from hpccache_cli.lustre.state import judge_files
-        from hpccache_cli.lustre.verdicts import TEXT
+        from hpccache_cli.errors import EXIT_INTERRUPTED
+        from hpccache_cli.jobs.flush.interrupts import (
+            Interrupted,
+            command_signals,
+            interrupted_before_line,
+        )
+        from hpccache_cli.jobs.flush.streams import say
 
-        where = resolve(read_paths(paths, from_file, null), name=name,
-                        resource_group=resource_group, mountinfo=mountinfo,
-                        settings_of=az.settings, connection_string=connection_string)
-        targets = unique(expand(where, recursive))
-        verdicts = judge_files(targets, hsm_side(where, lfs), where.fs.container)
+        with command_signals() as interrupts:
+            try:
+                code = _state(paths, name, resource_group, from_file, null, recursive,
+                              mountinfo, connection_string, lfs, report, az, interrupts)
+            except Interrupted as exc:
+                say(interrupted_before_line(exc, "file was judged"), err=True)
+                code = EXIT_INTERRUPTED
+        if code:
+            raise typer.Exit(code)
+
+
+def _state(paths: list[str] | None, name: str | None, resource_group: str | None,
+           from_file: str | None, null: bool, recursive: bool, mountinfo: str | None,
+           connection_string: str | None, lfs: str | None, report: Path | None,
+           az: AzureArgs, interrupts: Any) -> int:
+    """``amlfs state`` under SIGINT, SIGTERM and SIGHUP (flush's phases): until every file is
+    judged a signal ends it with one line (no report written, the old one as it was); after,
+    it is only noted (the report is written whole), and the exit code is 130."""
+    from hpccache_cli.cli.amlfs_where import expand, read_paths, resolve, unique
+    from hpccache_cli.errors import EXIT_INTERRUPTED
+    from hpccache_cli.jobs.flush.interrupts import signal_name
+    from hpccache_cli.jobs.flush.streams import say
+    from hpccache_cli.lustre.state import judge_files
+    from hpccache_cli.lustre.verdicts import TEXT
+
+    where = resolve(read_paths(paths, from_file, null), name=name,
+                    resource_group=resource_group, mountinfo=mountinfo,
+                    settings_of=az.settings, connection_string=connection_string)
+    targets = unique(expand(where, recursive))
+    side = hsm_side(where, lfs)
+    out = open_report(str(report), interrupts) if report is not None else None
+    try:
+        verdicts = judge_files(targets, side, where.fs.container)
         blob_down(verdicts)
-        if report is not None:
-            write_report(str(report), verdicts)
-        headers = ["Path", "Verdict", "HSM", "BlobSize", "Detail"]
-        rows = [[v.path, TEXT[v.verdict], v.hsm.words if v.hsm else "-",
-                 v.blob.size if v.blob else "-", v.detail] for v in verdicts]
-        emit(az, [v.to_json() for v in verdicts], headers, rows)
-        for line in summary_lines(verdicts):
-            typer.echo(line, err=True)
-        if not all(v.safe for v in verdicts):
-            raise typer.Exit(1)
+        interrupts.hold()  # every file judged: a signal now is only noted
+    except BaseException:
+        if out is not None:
+            out.abandon()
+        raise
+    if out is not None:
+        write_report(out, str(report), verdicts)
+    headers = ["Path", "Verdict", "HSM", "BlobSize", "Detail"]
+    rows = [[v.path, TEXT[v.verdict], v.hsm.words if v.hsm else "-",
+             v.blob.size if v.blob else "-", v.detail] for v in verdicts]
+    emit(az, [v.to_json() for v in verdicts], headers, rows)
+    for line in summary_lines(verdicts):
+        say(line, err=True)
+    if interrupts.received:
+        say(f"hpccache: interrupted ({signal_name(interrupts.received[0])}) after every file "
+            "was judged: the output above and the report are complete", err=True)
+        return EXIT_INTERRUPTED
+    return 0 if all(v.safe for v in verdicts) else 1

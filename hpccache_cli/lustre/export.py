@@ -99,13 +99,14 @@ def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
                  clock: Callable[[], float] = time.monotonic) -> ExportRun:
     """Export ``targets`` (client paths); ``emit`` gets each file's result as it ends.
 
-    Ctrl-C (``KeyboardInterrupt``) anywhere, the first checks and the queueing included,
+    Ctrl-C (``KeyboardInterrupt``; the command raises it for SIGTERM and SIGHUP too)
+    anywhere, the first checks and the queueing included,
     ends the files without a result ``unfinished``: every target gets exactly one result.
     Why so careful: the signal used to be caught in the wait only, so one landing while
     the archives were queued left every file without a line (the requests queued all the
     same); one landing between a result and the file leaving the wait gave the file two
     lines; one landing inside ``emit`` cut a record between the report and the failed list.
-    ``emit`` now runs with Ctrl-C held back (delivered as soon as it returns), and a file
+    ``emit`` now runs with those signals held back (delivered as soon as it returns), and a file
     with a result is never given another."""
     run = ExportRun()
     ended: set[int] = set()  # id() of each target with its result
@@ -113,7 +114,7 @@ def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
     def done(r: ExportResult) -> None:
         if id(r.target) in ended:
             return
-        with _sigint_held():
+        with signals_held():
             ended.add(id(r.target))
             run.results.append(r)
             emit(r)
@@ -124,7 +125,7 @@ def export_files(targets: Sequence[Target], hsm: HsmSide, container: Any,
     except KeyboardInterrupt:
         run.interrupted = True
         try:
-            with _sigint_held():  # a second Ctrl-C must not cut this accounting short
+            with signals_held():  # a second Ctrl-C must not cut this accounting short
                 for p in pending.values():
                     done(ExportResult(p.target, "unfinished", "interrupted", p.last,
                                       clock() - p.started, p.attempts))
@@ -173,22 +174,36 @@ def _export(targets: Sequence[Target], hsm: HsmSide, container: Any, options: Ex
             time.sleep(options.poll)
 
 
+#: The signals a command may turn into ``KeyboardInterrupt`` (Ctrl-C; SIGTERM and SIGHUP as
+#: ``hpccache_cli.jobs.flush.interrupts`` handles them): each is held while a result is written.
+HELD_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
 @contextmanager
-def _sigint_held() -> Iterator[None]:
-    """A Ctrl-C while a result is written is noted, then delivered (KeyboardInterrupt) when
-    this ends: its records are in every sink or in none. A handler swap rather than a signal
-    mask: a mask holds back only this thread's signals, and a Ctrl-C goes to the process."""
+def signals_held() -> Iterator[None]:
+    """A Ctrl-C (or a SIGTERM or SIGHUP the command handles as one) while a result is written
+    is noted, then delivered to its handler when this ends: its records are in every sink or
+    in none. A handler swap rather than a signal mask: a mask holds back only this thread's
+    signals, and a signal goes to the process. Only signals with a Python handler are held:
+    one left to its default action or ignored is the user's choice, not ours to delay."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     noted: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    old: dict[int, Any] = {}
+    for name in HELD_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and callable(signal.getsignal(sig)):
+            old[sig] = signal.signal(sig, lambda signum, _frame: noted.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
-        if noted and callable(old):
-            old(signal.SIGINT, None)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for signum in noted:  # in order; a handler that raises ends the delivery
+            handler = old[signum]
+            if callable(handler):
+                handler(signum, None)
 
 
 @dataclass
