@@ -194,8 +194,10 @@ def test_a_missing_job_or_group_is_named_with_what_exists(aml: AmlWorld,
     assert "Resource group 'nosuchrg' could not be found" in line
 
 
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_ctrl_c_leaves_the_job_running_and_names_the_commands(
-        aml: AmlWorld, env: dict[str, str | None]) -> None:
+        aml: AmlWorld, env: dict[str, str | None], sig: str) -> None:
+    """Ctrl-C, and SIGTERM or SIGHUP as it (a Slurm time limit, a closed terminal)."""
     import os
     import signal
     import subprocess
@@ -216,7 +218,7 @@ def test_ctrl_c_leaves_the_job_running_and_names_the_commands(
         stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: arm.request_count("GET", "/importJobs/held") > before, timeout=60)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, sig))
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -117,10 +117,14 @@ def _num(value: float | int | None) -> str:
 
 def wait_and_report(read: Callable[[], Progress], report: WaitReport, *, timeout: float,
                     interval: float, show: str, cancel: str | None) -> Progress:
-    """Follow to the end; a timeout or Ctrl-C raises one line naming the show/cancel commands."""
+    """Follow to the end; a timeout or Ctrl-C (SIGTERM, SIGHUP) raises one line naming the
+    show/cancel commands."""
     after = f"; show it: {show}" + (f"; cancel it: {cancel}" if cancel else "")
+    from hpccache_cli.jobs.flush.interrupts import signals_as_ctrl_c
+
     try:
-        end = follow(read, timeout=timeout, interval=interval, on_progress=report)
+        with signals_as_ctrl_c():  # SIGTERM, SIGHUP: the same line as Ctrl-C, exit 130
+            end = follow(read, timeout=timeout, interval=interval, on_progress=report)
     except WaitTimeout as exc:
         report.clear()
         raise UserError(

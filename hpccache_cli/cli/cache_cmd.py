@@ -145,8 +145,10 @@ def _flush_one(az: AzureArgs, ref: Any, no_wait: bool, yes: bool, timeout: float
         "flush completes",
         yes,
     )
+    from hpccache_cli.jobs.flush.interrupts import signals_as_ctrl_c
+
     try:
-        with progress(f"Flushing cache {ref.name}") as report:
+        with signals_as_ctrl_c(), progress(f"Flushing cache {ref.name}") as report:
             result = operations.flush_cache(
                 settings, ref.resource_group, ref.name, wait=not no_wait, on_progress=report,
                 timeout=timeout,

@@ -170,8 +170,11 @@ def run_action(
             consequence.format(t=target),
             yes,
         )
+    from hpccache_cli.jobs.flush.interrupts import signals_as_ctrl_c
+
     try:
-        with progress(f"{label} storage target {target} of {ref.name}") as report:
+        with signals_as_ctrl_c(), \
+                progress(f"{label} storage target {target} of {ref.name}") as report:
             result = run_target_operation(
                 settings,
                 ref.resource_group,

@@ -25,3 +25,6 @@ from hpccache_cli.jobs.flush.interrupts import (
 from hpccache_cli.jobs.flush.interrupts import (
     signal_name as signal_name,
 )
+from hpccache_cli.jobs.flush.interrupts import (
+    signals_as_ctrl_c as signals_as_ctrl_c,
+)

@@ -200,6 +200,19 @@ def command_signals() -> Iterator[Interrupts]:
         interrupts.restore()
 
 
+@contextmanager
+def signals_as_ctrl_c() -> Iterator[None]:
+    """For the block, SIGTERM and SIGHUP (a scheduler's time limit, a closed terminal) raise
+    as Ctrl-C does (:class:`Interrupted`, a ``KeyboardInterrupt``): for the Azure waits, whose
+    Ctrl-C line says the operation goes on in Azure and how to follow or cancel it. A signal
+    ignored when the block starts (``nohup``) stays ignored; the old handlers come back."""
+    interrupts = Interrupts().install()
+    try:
+        yield
+    finally:
+        interrupts.restore()
+
+
 def interrupted_before_line(exc: Interrupted, what: str) -> str:
     """The one line of a command a signal ended before its run: ``what`` none was done."""
     return (f"hpccache: interrupted ({signal_name(exc.signum)}) before any {what}: no output "
