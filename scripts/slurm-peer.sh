@@ -37,30 +37,28 @@ say() { echo "slurm-peer: $*"; }
 die() { local rc=$1; shift; echo "slurm-peer: error: $*" >&2; exit "$rc"; }
 
 # --- processes: by recorded pid, checked against the command name (pid reuse) -------------
-alive() {  # alive NAME: our pid file for NAME names a live (non-zombie) NAME process
-  local pid state comm
+running_as() {  # running_as NAME COMM...: our pid file for NAME names a live (non-zombie)
+  # process whose command name is one of COMM (read once: see alive_or_starting)
+  local pid state comm want
   [[ -s $PIDS/$1 ]] || return 1
   pid=$(<"$PIDS/$1")
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/stat ]] || return 1
   comm=$(<"/proc/$pid/comm") 2>/dev/null || return 1
   state=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
   # PID 1 of a container may reap orphans late: a zombie is a stopped daemon.
-  [[ $comm == "$1" && $state != Z ]]
+  [[ $state != Z ]] || return 1
+  for want in "${@:2}"; do [[ $comm == "$want" ]] && return 0; done
+  return 1
 }
 
-alive_or_starting() {  # alive_or_starting NAME: NAME is alive, or the pid we just recorded is
-  # still on its way to exec NAME: $! is the forked shell, whose comm is "bash", then
-  # "setsid", then NAME. Under load a check can come before the exec, and that is not an exit.
-  # One read of comm decides (two checks, alive then "starting", could see "setsid" and then
-  # NAME, and call a starting daemon dead).
-  local pid state comm
-  [[ -s $PIDS/$1 ]] || return 1
-  pid=$(<"$PIDS/$1")
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/stat ]] || return 1
-  comm=$(<"/proc/$pid/comm") 2>/dev/null || return 1
-  state=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
-  [[ ($comm == "$1" || $comm == bash || $comm == setsid) && $state != Z ]]
-}
+alive() { running_as "$1" "$1"; }  # alive NAME: the NAME process we started is running
+
+# alive_or_starting NAME: NAME is alive, or the pid we just recorded is still on its way to
+# exec NAME: $! is the forked shell, whose comm is "bash", then "setsid", then NAME. Under
+# load a check can come before the exec, and that is not an exit. One read of comm decides
+# (two checks, alive then "starting", could see "setsid" and then NAME, and call a starting
+# daemon dead).
+alive_or_starting() { running_as "$1" "$1" bash setsid; }
 
 stop_daemon() {  # stop_daemon NAME: TERM, up to 15 s, then KILL
   local pid

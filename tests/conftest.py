@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 from isolation_support import isolate_process, isolate_test
@@ -25,6 +26,11 @@ from peers import (  # noqa: E402
     wait_until,
 )
 from tshark_support import require_tshark  # noqa: E402
+
+if TYPE_CHECKING:
+    from lustre_support import LustreWorld
+
+    from hpccache_cli.emulator.aml.service import AmlService
 
 PEER_FIXTURES = {"ganesha", "libnfs", "tshark", "slurm_cluster"}
 
@@ -91,3 +97,23 @@ def env(world: ArmWorld, tmp_path: Path) -> dict[str, str | None]:
     """The environment a CLI subprocess needs to reach ``world``, with a resolution cache of
     its own (so no test sees another's cached layout)."""
     return {**world.env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
+    """One Azurite (the AMLFS emulator's blob back end) per test module that asks for it, a
+    container per test (``aml_support.shared_azurite``). A module may define its own."""
+    from aml_support import shared_azurite
+
+    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
+        yield service
+
+
+@pytest.fixture
+def lw(tmp_path: Path, azurite: AmlService) -> Iterator[LustreWorld]:
+    """An emulated Lustre client, lfs and copytool over ``azurite``
+    (``lustre_support.running_lustre``)."""
+    from lustre_support import running_lustre
+
+    with running_lustre(tmp_path, azurite) as world:
+        yield world

@@ -9,17 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aml_support import BARE, FS, RG, AmlWorld, running_aml, shared_azurite
+from aml_support import BARE, FS, RG, AmlWorld, running_aml
 from arm_support import error_line, run_hpccache
 
 from hpccache_cli.control import aml_jobs
 from hpccache_cli.emulator.aml.service import AmlService
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
 
 
 @pytest.fixture

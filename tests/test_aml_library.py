@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aml_support import BARE, FS, RG, AmlWorld, running_aml, shared_azurite
+from aml_support import BARE, FS, RG, AmlWorld, running_aml
 from peers import wait_until
 
 from hpccache_cli.control import aml_jobs, amlfs
@@ -25,12 +25,6 @@ from hpccache_cli.control.aml_wait import (
     outcome_code,
 )
 from hpccache_cli.emulator.aml.service import AmlService
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
 
 
 @pytest.fixture

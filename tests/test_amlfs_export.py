@@ -6,28 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aml_support import FS, RG, shared_azurite
+from aml_support import FS, RG
 from arm_support import error_line, run_hpccache
-from lustre_support import LustreWorld, running_lustre, wait_for
+from lustre_support import LustreWorld, wait_for
 
-from hpccache_cli.emulator.aml.service import AmlService
 from hpccache_cli.lustre.hsm import LfsCommand
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
-
-
-@pytest.fixture
-def lw(tmp_path: Path, azurite: AmlService) -> Iterator[LustreWorld]:
-    with running_lustre(tmp_path, azurite) as world:
-        yield world
 
 
 def export(lw: LustreWorld, tmp: Path, *args: str, env: dict[str, str | None] | None = None

@@ -9,31 +9,16 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
-from aml_support import shared_azurite
-from lustre_support import LustreWorld, running_lustre
+from lustre_support import LustreWorld
 
-from hpccache_cli.emulator.aml.service import AmlService
 from hpccache_cli.lustre.export import ExportOptions, ExportResult, export_files
 from hpccache_cli.lustre.hsm import LfsCommand
 from hpccache_cli.lustre.hsm_state import Failed
 from hpccache_cli.lustre.mounts import LustreMounts
 from hpccache_cli.lustre.state import Target
 from hpccache_cli.paths.mountinfo import MountTable
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
-
-
-@pytest.fixture
-def lw(tmp_path: Path, azurite: AmlService) -> Iterator[LustreWorld]:
-    with running_lustre(tmp_path, azurite) as world:
-        yield world
 
 
 @pytest.fixture

@@ -15,15 +15,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aml_support import FS, RG, shared_azurite
-from lustre_support import LustreWorld, running_lustre, wait_for
+from aml_support import FS, RG
+from lustre_support import LustreWorld, wait_for
 from signals_support import Lines, leftovers, unread_fifo
 
-from hpccache_cli.emulator.aml.service import AmlService
 from hpccache_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE
 from hpccache_cli.lustre.hsm import LfsCommand
 
@@ -33,18 +31,6 @@ SHOW = f"show it: hpccache amlfs show {FS} -g {RG}; cancel it: hpccache amlfs ca
 
 def NAME(sig: int) -> str:  # noqa: N802 - a test id
     return signal.Signals(sig).name
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
-
-
-@pytest.fixture
-def lw(tmp_path: Path, azurite: AmlService) -> Iterator[LustreWorld]:
-    with running_lustre(tmp_path, azurite) as world:
-        yield world
 
 
 class Amlfs:

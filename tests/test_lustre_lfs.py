@@ -8,14 +8,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aml_support import shared_azurite
-from lustre_support import LustreWorld, running_lustre, wait_for
+from lustre_support import LustreWorld, wait_for
 
-from hpccache_cli.emulator.aml.service import AmlService
 from hpccache_cli.lustre.hsm import LfsCommand, batches
 from hpccache_cli.lustre.hsm_state import (
     ARCHIVED,
@@ -122,18 +119,6 @@ def test_unfit_paths_never_reach_lfs(tmp_path: Path) -> None:
     assert "starts with '-'" in got["-rf"].reason  # type: ignore[union-attr]
     assert "line break" in got["/a\nb"].reason  # type: ignore[union-attr]
     assert lfs.calls == 0
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
-
-
-@pytest.fixture
-def lw(tmp_path: Path, azurite: AmlService) -> Iterator[LustreWorld]:
-    with running_lustre(tmp_path, azurite) as world:
-        yield world
 
 
 def test_many_files_cost_few_lfs_calls(lw: LustreWorld) -> None:

@@ -5,28 +5,13 @@ with ``--discover`` (the AMLFS found in the fake ARM by its MGS address), and ba
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from aml_support import FS, shared_azurite
+from aml_support import FS
 from arm_support import run_hpccache
-from lustre_support import LustreWorld, running_lustre
+from lustre_support import LustreWorld
 
 from hpccache_cli.cli.path_lustre import fs_path_of
-from hpccache_cli.emulator.aml.service import AmlService
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmlService]:
-    with shared_azurite(tmp_path_factory.mktemp("azurite")) as service:
-        yield service
-
-
-@pytest.fixture
-def lw(tmp_path: Path, azurite: AmlService) -> Iterator[LustreWorld]:
-    with running_lustre(tmp_path, azurite) as world:
-        yield world
 
 
 def path(lw: LustreWorld, tmp: Path, *args: str) -> object:
