@@ -201,3 +201,31 @@ def test_a_signal_while_state_judges_is_one_line_and_leaves_the_old_report(
         "output was written, old files are as they were"]
     assert report.read_text() == '{"path":"old"}\n'
     assert leftovers(tmp_path) == []
+
+
+def test_an_archive_job_that_outlives_the_timeout_fails_every_file_with_its_record(
+    lw: LustreWorld, tmp_path: Path,
+) -> None:
+    """``--via archive-job --timeout``: the job still running in Azure at the deadline is an
+    Azure error (one line, exit 3), and every file still gets its record (failed, with that
+    line's words), so ``--failed-to`` lists them for the retry. Before: no record at all."""
+    lw.write("late/a", b"a")
+    lw.write("late/b", b"b")
+    lw.aml.fs.faults.scan_seconds = 120.0  # the job stays in its scan past the timeout
+    report, failed = tmp_path / "r.jsonl", tmp_path / "failed.txt"
+    failed.write_text("/old/run\n")
+    run = Amlfs(lw, tmp_path, "export", "-n", FS, "-g", RG, "--via", "archive-job",
+                "--timeout", "2", "/late/a", "/late/b", *no_client(tmp_path), "--report",
+                str(report), "--failed-to", str(failed), env={"PATH": os.environ.get("PATH", "")})
+    code, err = run.wait(timeout=120)
+    assert code == 3, err
+    errors = [x for x in err.splitlines() if x.startswith("hpccache: error:")]
+    assert len(errors) == 1 and "did not end within 2 s" in errors[0], err
+    assert "still running in Azure" in errors[0] and SHOW in errors[0]
+    got = rows(report)
+    assert sorted(str(r["path"]) for r in got) == ["/late/a", "/late/b"]
+    for r in got:
+        assert r["outcome"] == "failed" and r["kind"] == "azure", r
+        assert "did not end within 2 s" in str(r["reason"]), r
+    assert sorted(failed.read_text().split()) == ["/late/a", "/late/b"]
+    assert leftovers(tmp_path) == []

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hpccache_cli.errors import EXIT_INTERRUPTED
+from hpccache_cli.errors import EXIT_AZURE, EXIT_INTERRUPTED, UserError
 from hpccache_cli.jobs.flush.interrupts import (
     Interrupted,
     Interrupts,
@@ -128,6 +128,7 @@ def _run(call: ExportCall, pipeline: Any, settings: Any, az: Any, json_output: b
 
     began = time.monotonic()
     interrupts.hold()  # the records are open: from here a signal ends each file, once
+    azure_error: UserError | None = None
     try:
         with interrupts.abortable():  # the export stops as by Ctrl-C (KeyboardInterrupt)
             if interrupts.received:  # (one came while the records were opened)
@@ -135,9 +136,15 @@ def _run(call: ExportCall, pipeline: Any, settings: Any, az: Any, json_output: b
             summary.interrupted = _export(call, settings, az, emit)
     except KeyboardInterrupt:
         summary.interrupted = True
+    except UserError as exc:  # Azure refused, lost or timed out the archive job: every file
+        azure_error = exc     # not ended yet fails with its words, then the line, exit 3
     for t in call.targets:  # (signals are only noted now: this cannot be cut short)
-        emit(ExportResult(t, "unfinished", "interrupted", "interrupted before its export "
-                          "began"))
+        if azure_error is not None:
+            emit(ExportResult(t, "failed", "azure" if azure_error.exit_code == EXIT_AZURE
+                              else "error", str(azure_error)))
+        else:
+            emit(ExportResult(t, "unfinished", "interrupted", "interrupted before its "
+                              "export began"))
     summary.seconds = time.monotonic() - began
     summary.input_complete = True
     sinks.close()
@@ -157,7 +164,10 @@ def _run(call: ExportCall, pipeline: Any, settings: Any, az: Any, json_output: b
     say(line, err=True)
     if json_output:
         sys.stdout.write(json.dumps(summary.to_dict(), indent=2) + "\n")
-    return int(pipeline.finish(summary, summary.exit_code))
+    code = int(pipeline.finish(summary, summary.exit_code))
+    if azure_error is not None and not problems:
+        raise azure_error  # (its one line and exit code, after the records are written)
+    return code
 
 
 def _export(call: ExportCall, settings: Any, az: Any, emit: Any) -> bool:
