@@ -23,6 +23,8 @@ Runs (all in this one process tree, one after the other):
 * ``--repeat N`` rounds, each running every setting (the yardstick's too) in turn, so a busy
   moment of a shared machine slows all alike, and each round starting ``hpccache flush`` at
   the next setting; the best round of each is shown.
+* ``--pin`` (``on`` or ``both``): the emulator on CPU 0, every client on CPU 1
+  (benchmarks/pinning.py); ``both`` runs each setting pinned and unpinned in the same rounds.
 * RPCs per file by procedure, counted by the emulator as it receives them.
 * Client CPU per file: user + system time of the command's process, per file flushed.
 
