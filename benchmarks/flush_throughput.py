@@ -23,6 +23,8 @@ Runs (all in this one process tree, one after the other):
 * ``--repeat N`` rounds, each running every setting (the yardstick's too) in turn, so a busy
   moment of a shared machine slows all alike, and each round starting ``hpccache flush`` at
   the next setting; the best round of each is shown.
+* ``--pin`` (``on`` or ``both``): the emulator on CPU 0, every client on CPU 1
+  (benchmarks/pinning.py); ``both`` runs each setting pinned and unpinned in the same rounds.
 * RPCs per file by procedure, counted by the emulator as it receives them.
 * Client CPU per file: user + system time of the command's process, per file flushed.
 
@@ -52,6 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pinning  # noqa: E402
 from tables import print_table  # noqa: E402
 
 ADDRESSES = ["127.0.0.211", "127.0.0.212"]
@@ -114,9 +117,14 @@ class EmulatorProcess:
         self.proc.start()
         self.mount_port, self.nfs_port, self.portmap_port = self.conn.recv()
 
+    @property
+    def pid(self) -> int:
+        assert self.proc.pid is not None  # started in __init__
+        return self.proc.pid
+
     def cpu_seconds(self) -> float:
         """User + system CPU time the emulator has used so far (from /proc)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def dirty(self) -> int:
@@ -180,7 +188,7 @@ def children_cpu() -> float:
 
 
 def run_hpccache(emu: EmulatorProcess, rels: list[str], concurrency: int,
-                 mode: str, addresses: int) -> tuple[float, dict[str, Any]]:
+                 mode: str, addresses: int, pinned: bool = False) -> tuple[float, dict[str, Any]]:
     cmd = [sys.executable, "-m", "hpccache_cli", "flush", "--export", JUNCTION,
            "--mount-port", str(emu.mount_port), "--nfs-port", str(emu.nfs_port),
            "--concurrency", str(concurrency), "--mode", mode, "-q", "-o", "json"]
@@ -189,7 +197,8 @@ def run_hpccache(emu: EmulatorProcess, rels: list[str], concurrency: int,
     env = bench_env()
     data = "".join(r + "\n" for r in rels).encode()
     start = time.monotonic()
-    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False)
+    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False,
+                          preexec_fn=pinning.client_preexec(pinned))
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"hpccache flush failed ({proc.returncode}): {proc.stderr.decode()}")
@@ -197,7 +206,7 @@ def run_hpccache(emu: EmulatorProcess, rels: list[str], concurrency: int,
 
 
 def run_yardstick(emu: EmulatorProcess, rels: list[str], threads: int,
-                  sync: bool) -> float:
+                  sync: bool, pinned: bool = False) -> float:
     """flush_file.py's algorithm (benchmarks/yardstick.py) as a whole process."""
     cmd = [sys.executable, str(ROOT / "benchmarks" / "yardstick.py"), JUNCTION, ADDRESSES[0],
            "--threads", str(threads), "--mount-port", str(emu.mount_port),
@@ -205,7 +214,8 @@ def run_yardstick(emu: EmulatorProcess, rels: list[str], threads: int,
     env = bench_env()
     data = "".join(r + "\n" for r in rels).encode()
     start = time.monotonic()
-    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False)
+    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False,
+                          preexec_fn=pinning.client_preexec(pinned))
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"yardstick failed ({proc.returncode}): {proc.stderr.decode()}")
@@ -224,7 +234,7 @@ runpy.run_path(script, run_name="__main__")
 
 
 def run_peer(emu: EmulatorProcess, rels: list[str], peer: Path, threads: int,
-             sync: bool) -> float:
+             sync: bool, pinned: bool = False) -> float:
     """The public flush_file.py as a whole process, as its README runs it (paths on stdin)."""
     cmd = [sys.executable, "-c", PEER_RUNNER, str(emu.portmap_port),
            str(peer / "examples" / "flush_file.py"), JUNCTION, ADDRESSES[0],
@@ -232,7 +242,8 @@ def run_peer(emu: EmulatorProcess, rels: list[str], peer: Path, threads: int,
     env = dict(bench_env(), PYTHONPATH=str(peer / "lib"))
     data = "".join("/" + r + "\n" for r in rels).encode()  # it takes paths from the export
     start = time.monotonic()
-    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False)
+    proc = subprocess.run(cmd, input=data, capture_output=True, env=env, check=False,
+                          preexec_fn=pinning.client_preexec(pinned))
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"flush_file.py failed ({proc.returncode}): {proc.stderr[-2000:]!r}")
@@ -252,76 +263,89 @@ def per_file(counts: Counter[str], files: int) -> tuple[str, ...]:
 
 
 def scenario(args: argparse.Namespace, write_back_ms: float) -> dict[str, list[tuple[str, ...]]]:
-    """Three tables: throughput, RPCs per file, and the yardstick's thread sweep."""
+    """Three tables: throughput, RPCs per file, and the yardstick's thread sweep; with
+    ``--pin both`` a row per pinning setting, each compared with its own setting's yardstick."""
     base = Path(tempfile.mkdtemp(prefix="hpccache-bench-"))
     rels = [f"run{f % args.dirs:03d}/part-{f:05d}.dat" for f in range(args.files)]
     rows: list[tuple[str, ...]] = []
     rpc_rows: list[tuple[str, ...]] = []
     sweep_rows: list[tuple[str, ...]] = []
     limit = args.parallel / (write_back_ms / 1000.0) if write_back_ms else None
+    pins = pinning.settings(args.pin)
     emu = EmulatorProcess(base, write_back_ms, args.parallel)
     seed_backend(base, rels)
     generation = 0
     try:
         sample = rels[: args.baseline_files]
-        yard: dict[tuple[int, bool], tuple[float, float, Counter[str]]] = {}
+        yard: dict[tuple[bool, int, bool], tuple[float, float, Counter[str]]] = {}
         runs = [(c, m) for c in args.concurrency for m in args.modes] + [
             (c, "sync") for c in args.sync_concurrency]
         Best = tuple[float, dict[str, Any], float, float, Counter[str]]
-        bests: dict[tuple[int, str], Best] = {}
+        bests: dict[tuple[bool, int, str], Best] = {}
         # Each round runs every setting, the yardstick's too (a busy moment slows each
-        # alike); the best of the rounds is shown.
+        # alike); the best of the rounds is shown. With --pin both, each round runs all of
+        # it pinned and unpinned, which goes first alternating from round to round.
         for rnd in range(args.repeat):
-            for threads in args.yardstick_threads:
-                for sync in (False, True):
+            for pinned in pins[rnd % len(pins):] + pins[:rnd % len(pins)]:
+                if args.pin != "off":
+                    pinning.pin_process(emu.pid, pinned)
+                for threads in args.yardstick_threads:
+                    for sync in (False, True):
+                        generation += 1
+                        make_dirty(base, sample, generation)
+                        cpu0, calls0 = children_cpu(), emu.rpc_counts()
+                        seconds = (run_peer(emu, sample, args.peer, threads, sync, pinned)
+                                   if args.peer
+                                   else run_yardstick(emu, sample, threads, sync, pinned))
+                        cpu, calls = children_cpu() - cpu0, emu.rpc_counts() - calls0
+                        assert emu.dirty() == 0, "yardstick left dirty files"
+                        key = (pinned, threads, sync)
+                        if key not in yard or len(sample) / seconds > yard[key][0]:
+                            yard[key] = (len(sample) / seconds, cpu, calls)
+                # Each round starts at a different setting: the first run after the
+                # yardstick's (128 connections closing at the emulator) was seen slower.
+                for concurrency, mode in runs[rnd % len(runs):] + runs[:rnd % len(runs)]:
+                    best = bests.get((pinned, concurrency, mode))
                     generation += 1
-                    make_dirty(base, sample, generation)
-                    cpu0, calls0 = children_cpu(), emu.rpc_counts()
-                    seconds = (run_peer(emu, sample, args.peer, threads, sync) if args.peer
-                               else run_yardstick(emu, sample, threads, sync))
-                    cpu, calls = children_cpu() - cpu0, emu.rpc_counts() - calls0
-                    assert emu.dirty() == 0, "yardstick left dirty files"
-                    if (threads, sync) not in yard or len(sample) / seconds > yard[
-                            threads, sync][0]:
-                        yard[threads, sync] = (len(sample) / seconds, cpu, calls)
-            # Each round starts at a different setting: the first run after the yardstick's
-            # (128 connections closing at the emulator) was seen slower, whichever it was.
-            for concurrency, mode in runs[rnd % len(runs):] + runs[:rnd % len(runs)]:
-                best = bests.get((concurrency, mode))
-                generation += 1
-                make_dirty(base, rels, generation)
-                cpu0, emu0, calls0 = children_cpu(), emu.cpu_seconds(), emu.rpc_counts()
-                seconds, summary = run_hpccache(emu, rels, concurrency, mode, args.addresses)
-                cpu, emu_cpu = children_cpu() - cpu0, emu.cpu_seconds() - emu0
-                calls = emu.rpc_counts() - calls0
-                assert summary["flushed"] == len(rels), summary
-                assert emu.dirty() == 0, "hpccache flush left dirty files"
-                if best is None or seconds < best[0]:
-                    bests[concurrency, mode] = (seconds, summary, cpu, emu_cpu, calls)
-        default = yard.get((4, False))
-        best_key = max(yard, key=lambda k: yard[k][0])
-        best_rate = yard[best_key][0]
-        for concurrency, mode in runs:
-            seconds, summary, cpu, emu_cpu, calls = bests[concurrency, mode]
-            rate = len(rels) / seconds
-            name = f"hpccache flush -j {concurrency}" + (f" --mode {mode}" if mode != "auto"
-                                                         else " (auto, the default)")
-            rows.append((name, f"{len(rels):,}", f"{seconds:.2f}", f"{rate:,.0f}",
-                         f"{summary['files_per_second']:,.0f}",
-                         f"{100 * rate / limit:.0f} %" if limit else "-",
-                         f"{rate / best_rate:.2f}x",
-                         f"{rate / default[0]:.0f}x" if default else "-",
-                         f"{1000 * cpu / len(rels):.2f}", f"{emu_cpu:.1f}"))
-            rpc_rows.append((name, *per_file(calls, len(rels))))
-        for (threads, sync), (rate, cpu, calls) in yard.items():
-            name = ("flush_file.py" if args.peer else "yardstick") + f" --threads {threads}" + (
-                " --sync" if sync else "")
-            marks = " (default)" if (threads, sync) == (4, False) else ""
-            marks += " (best)" if (threads, sync) == best_key else ""
-            sweep_rows.append((name + marks, f"{len(sample):,}", f"{rate:,.1f}",
-                               f"{100 * rate / limit:.1f} %" if limit else "-",
-                               f"{1000 * cpu / len(sample):.2f}"))
-            rpc_rows.append((name, *per_file(calls, len(sample))))
+                    make_dirty(base, rels, generation)
+                    cpu0, emu0, calls0 = children_cpu(), emu.cpu_seconds(), emu.rpc_counts()
+                    seconds, summary = run_hpccache(emu, rels, concurrency, mode,
+                                                    args.addresses, pinned)
+                    cpu, emu_cpu = children_cpu() - cpu0, emu.cpu_seconds() - emu0
+                    calls = emu.rpc_counts() - calls0
+                    assert summary["flushed"] == len(rels), summary
+                    assert emu.dirty() == 0, "hpccache flush left dirty files"
+                    if best is None or seconds < best[0]:
+                        bests[pinned, concurrency, mode] = (seconds, summary, cpu, emu_cpu,
+                                                            calls)
+        for pinned in pins:
+            cores = "emu 0, client 1" if pinned else "shared"
+            default = yard.get((pinned, 4, False))
+            best_key = max((k for k in yard if k[0] == pinned), key=lambda k: yard[k][0])
+            best_rate = yard[best_key][0]
+            for concurrency, mode in runs:
+                seconds, summary, cpu, emu_cpu, calls = bests[pinned, concurrency, mode]
+                rate = len(rels) / seconds
+                name = f"hpccache flush -j {concurrency}" + (
+                    f" --mode {mode}" if mode != "auto" else " (auto, the default)")
+                rows.append((name, cores, f"{len(rels):,}", f"{seconds:.2f}", f"{rate:,.0f}",
+                             f"{summary['files_per_second']:,.0f}",
+                             f"{100 * rate / limit:.0f} %" if limit else "-",
+                             f"{rate / best_rate:.2f}x",
+                             f"{rate / default[0]:.0f}x" if default else "-",
+                             f"{1000 * cpu / len(rels):.2f}", f"{emu_cpu:.1f}"))
+                rpc_rows.append((name, cores, *per_file(calls, len(rels))))
+            for (pin, threads, sync), (rate, cpu, calls) in yard.items():
+                if pin != pinned:
+                    continue
+                name = ("flush_file.py" if args.peer else "yardstick") + (
+                    f" --threads {threads}" + (" --sync" if sync else ""))
+                marks = " (default)" if (threads, sync) == (4, False) else ""
+                marks += " (best)" if (pin, threads, sync) == best_key else ""
+                sweep_rows.append((name + marks, cores, f"{len(sample):,}", f"{rate:,.1f}",
+                                   f"{100 * rate / limit:.1f} %" if limit else "-",
+                                   f"{1000 * cpu / len(sample):.2f}"))
+                rpc_rows.append((name, cores, *per_file(calls, len(sample))))
     finally:
         emu.stop()
         shutil.rmtree(base, ignore_errors=True)
@@ -352,22 +376,26 @@ def main() -> None:
                              "(e.g. git archive HEAD download | tar -x -C /tmp/peer)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per hpccache configuration; the fastest is shown")
+    pinning.add_argument(parser)
     args = parser.parse_args()
     for ms in args.write_back_ms:
         limit = f"limit {args.parallel / (ms / 1000):,.0f} files/s" if ms else "no write-back wait"
         print(f"\nwrite-back {ms:g} ms per file, {args.parallel} at once ({limit}); {args.files:,} "
               f"dirty files in {args.dirs} directories; hpccache flush on {args.addresses} "
-              f"mount address(es), best of {args.repeat}; {os.cpu_count()} CPUs")
+              f"mount address(es), best of {args.repeat}; {os.cpu_count()} CPUs; "
+              f"load average {os.getloadavg()[0]:.1f}")
+        print("CPUs column: " + "; ".join(pinning.label(p) for p in pinning.settings(args.pin)))
         tables = scenario(args, ms)
-        print_table(("run", "files", "seconds", "files/s", "engine files/s", "of limit",
+        print(f"(load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+        print_table(("run", "CPUs", "files", "seconds", "files/s", "engine files/s", "of limit",
                      "vs yardstick best", "vs yardstick default", "client CPU ms/file",
                      "emulator CPU s"), tables["throughput"])
         print("\nflush_file.py, whole process (" + ("the public script, run unchanged"
               if args.peer else "its algorithm: benchmarks/yardstick.py") + "):")
-        print_table(("run", "files", "files/s", "of limit", "client CPU ms/file"),
+        print_table(("run", "CPUs", "files", "files/s", "of limit", "client CPU ms/file"),
                     tables["sweep"])
         print("\nRPCs per file received by the emulator (flush COMMITs by request):")
-        print_table(("run", "LOOKUP", "START", "STATUS", "SYNC", "MNT", "all RPCs"),
+        print_table(("run", "CPUs", "LOOKUP", "START", "STATUS", "SYNC", "MNT", "all RPCs"),
                     tables["rpcs"])
 
 
