@@ -25,12 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hpccache_cli.errors import EXIT_AZURE, EXIT_INTERRUPTED, UserError
+from hpccache_cli.errors import EXIT_AZURE, UserError
 from hpccache_cli.jobs.flush.interrupts import (
     Interrupted,
     Interrupts,
-    command_signals,
-    interrupted_before_line,
+    run_command,
 )
 from hpccache_cli.jobs.flush.streams import announce, say
 
@@ -95,15 +94,11 @@ def run_export(prepare: Callable[[], tuple[ExportCall, Any]], az: Any,
                json_output: bool) -> int:
     """The whole command: ``prepare`` (its checks and look-ups: what to export, and the
     pipeline run), then the export; returns the exit code."""
-    with command_signals() as interrupts:
-        try:
-            call, pipeline = prepare()
-            return _run(call, pipeline, az.settings(), az, json_output, interrupts)
-        except Interrupted as exc:
-            if interrupts.started:
-                raise
-            say(interrupted_before_line(exc, "file was exported"), err=True)
-            return EXIT_INTERRUPTED
+    def body(interrupts: Interrupts) -> int:
+        call, pipeline = prepare()
+        return _run(call, pipeline, az.settings(), az, json_output, interrupts)
+
+    return run_command("file was exported", body)
 
 
 def _run(call: ExportCall, pipeline: Any, settings: Any, az: Any, json_output: bool,

@@ -155,21 +155,11 @@ def register_state(app: typer.Typer) -> None:
         *,
         az: AzureArgs,
     ) -> None:
-        from hpccache_cli.errors import EXIT_INTERRUPTED
-        from hpccache_cli.jobs.flush.interrupts import (
-            Interrupted,
-            command_signals,
-            interrupted_before_line,
-        )
-        from hpccache_cli.jobs.flush.streams import say
+        from hpccache_cli.jobs.flush.interrupts import run_command
 
-        with command_signals() as interrupts:
-            try:
-                code = _state(paths, name, resource_group, from_file, null, recursive,
-                              mountinfo, connection_string, lfs, report, az, interrupts)
-            except Interrupted as exc:
-                say(interrupted_before_line(exc, "file was judged"), err=True)
-                code = EXIT_INTERRUPTED
+        code = run_command("file was judged", lambda interrupts: _state(
+            paths, name, resource_group, from_file, null, recursive, mountinfo,
+            connection_string, lfs, report, az, interrupts))
         if code:
             raise typer.Exit(code)
 

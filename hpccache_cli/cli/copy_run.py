@@ -13,15 +13,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink
-from hpccache_cli.errors import EXIT_INTERRUPTED, UsageError
+from hpccache_cli.errors import UsageError
 from hpccache_cli.flush.resolve import Target
 from hpccache_cli.flush.results import COPY_OUTCOMES, FileResult, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
 from hpccache_cli.jobs.flush.interrupts import (
-    Interrupted,
     Interrupts,
-    command_signals,
-    interrupted_before_line,
+    run_command,
     run_until_stopped,
 )
 from hpccache_cli.jobs.flush.job import settle_outputs, unreachable_line
@@ -58,15 +56,10 @@ def execute_copy(request: FlushRequest, sources: list[str], dest: str, *, flush:
                  chunks: int, shard: tuple[int, int] | None = None) -> int:
     """Run a copy command line; print the summary; return the exit code. SIGINT, SIGTERM and
     SIGHUP are handled from here to the end, as the flush handles them
-    (:func:`~hpccache_cli.jobs.flush.interrupts.command_signals`)."""
-    with command_signals() as interrupts:
-        try:
-            return _execute(request, sources, dest, flush, chunks, shard, interrupts)
-        except Interrupted as exc:
-            if interrupts.started:
-                raise
-            say(interrupted_before_line(exc, "file was copied"), err=True)
-            return EXIT_INTERRUPTED
+    (:func:`~hpccache_cli.jobs.flush.interrupts.run_command`)."""
+    return run_command("file was copied",
+                       lambda interrupts: _execute(request, sources, dest, flush, chunks, shard,
+                                                   interrupts))
 
 
 def _execute(request: FlushRequest, sources: list[str], dest: str, flush: bool, chunks: int,

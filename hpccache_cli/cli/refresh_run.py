@@ -19,15 +19,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpccache_cli.cli.flush.progress import make_console_sink, one_line
-from hpccache_cli.errors import EXIT_INTERRUPTED
 from hpccache_cli.flush.inputs import known_empty
 from hpccache_cli.flush.results import REFRESH_OUTCOMES, FlushSummary, Outcome
 from hpccache_cli.flush.sinks import LiveOutput, MultiSink, RecordFile, Sink
 from hpccache_cli.jobs.flush.interrupts import (
-    Interrupted,
     Interrupts,
-    command_signals,
-    interrupted_before_line,
+    run_command,
     run_until_stopped,
 )
 from hpccache_cli.jobs.flush.job import open_request_source, settle_outputs, unreachable_line
@@ -97,15 +94,10 @@ def execute_refresh(request: FlushRequest, *, force: bool, shard: tuple[int, int
                     shard_note: str | None) -> int:
     """Run a refresh command line; print the summary; return the exit code. SIGINT, SIGTERM
     and SIGHUP are handled from here to the end, as the flush handles them
-    (:func:`~hpccache_cli.jobs.flush.interrupts.command_signals`)."""
-    with command_signals() as interrupts:
-        try:
-            return _execute(request, force, shard, shard_note, interrupts)
-        except Interrupted as exc:
-            if interrupts.started:
-                raise
-            say(interrupted_before_line(exc, "path was refreshed"), err=True)
-            return EXIT_INTERRUPTED
+    (:func:`~hpccache_cli.jobs.flush.interrupts.run_command`)."""
+    return run_command("path was refreshed",
+                       lambda interrupts: _execute(request, force, shard, shard_note,
+                                                   interrupts))
 
 
 def _execute(request: FlushRequest, force: bool, shard: tuple[int, int] | None,

@@ -20,6 +20,9 @@ from hpccache_cli.jobs.flush.interrupts import (
     interrupted_before_line as interrupted_before_line,
 )
 from hpccache_cli.jobs.flush.interrupts import (
+    run_command as run_command,
+)
+from hpccache_cli.jobs.flush.interrupts import (
     run_until_stopped as run_until_stopped,
 )
 from hpccache_cli.jobs.flush.interrupts import (

@@ -217,3 +217,20 @@ def interrupted_before_line(exc: Interrupted, what: str) -> str:
     """The one line of a command a signal ended before its run: ``what`` none was done."""
     return (f"hpccache: interrupted ({signal_name(exc.signum)}) before any {what}: no output "
             "was written, old files are as they were")
+
+
+def run_command(what: str, body: Callable[[Interrupts], int]) -> int:
+    """A whole command line under :func:`command_signals`: ``body(interrupts)``'s exit code.
+    A signal before ``body`` held its outputs open (:meth:`Interrupts.hold`) ends it with one
+    line saying no ``what`` (e.g. "path was refreshed"), and exit 130."""
+    from hpccache_cli.errors import EXIT_INTERRUPTED
+    from hpccache_cli.jobs.flush.streams import say
+
+    with command_signals() as interrupts:
+        try:
+            return body(interrupts)
+        except Interrupted as exc:
+            if interrupts.started:
+                raise
+            say(interrupted_before_line(exc, what), err=True)
+            return EXIT_INTERRUPTED
